@@ -1,0 +1,356 @@
+"""Index an NNUS-format dataset (folder or zip) and collect every problem into a validation report."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from nnus_core.dataset.images import IMAGE_SUFFIXES, probe_image
+from nnus_core.dataset.labels import (
+    RawBox,
+    parse_class_names_txt,
+    parse_class_names_yaml,
+    parse_voc_xml,
+    parse_yolo_text,
+    read_text,
+)
+from nnus_core.dataset.model import (
+    NNUS_IMAGE_SIZE,
+    PHANTOM_MARKER,
+    SUBJECTS_CSV,
+    Annotation,
+    Dataset,
+    Sample,
+    Severity,
+    ValidationIssue,
+    ValidationReport,
+)
+from nnus_core.dataset.splits import contiguous_subjects, read_subjects_csv, subject_split
+from nnus_core.dataset.zipimport import extract_zip
+from nnus_core.errors import DatasetError
+from nnus_core.geometry import BoxPx, iou
+from nnus_core.organs import ORGAN_NAMES, organ_id_for
+
+DUPLICATE_IOU = 0.98
+_SPLIT_DIRS = ("train", "valid", "val", "test")
+_IGNORED_DIRS = {"__MACOSX"}
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One folder of images with the folder holding their label files."""
+
+    images_dir: Path
+    labels_dir: Path
+    split: str
+
+
+class _Collector:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.issues: list[ValidationIssue] = []
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.base).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def add(self, sev: Severity, code: str, path: Path, line: int | None, msg: str) -> None:
+        self.issues.append(ValidationIssue(sev, code, self.rel(path), line, msg))
+
+
+def _listdir(path: Path) -> list[os.DirEntry]:
+    try:
+        return sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _has_images(path: Path) -> bool:
+    return any(e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES) for e in _listdir(path))
+
+
+def _find_parts(root: Path) -> tuple[Path, list[_Part]]:
+    """Locate image folders in the NNUS, YOLOv5 (train/valid) and flat layouts, descending
+    through single wrapper folders (e.g. the authors' `sono/` or a zip's top folder)."""
+    for _ in range(4):
+        images = root / "images"
+        if images.is_dir():
+            parts = []
+            if _has_images(images):
+                parts.append(_Part(images, root / "labels", ""))
+            for e in _listdir(images):
+                if e.is_dir() and _has_images(Path(e.path)):
+                    parts.append(_Part(Path(e.path), root / "labels" / e.name, e.name))
+            if parts:
+                return root, parts
+        parts = []
+        for e in _listdir(root):
+            sub = Path(e.path)
+            if e.is_dir() and (sub / "images").is_dir() and _has_images(sub / "images"):
+                parts.append(_Part(sub / "images", sub / "labels", e.name))
+        if parts:
+            parts.sort(key=lambda p: (_SPLIT_DIRS.index(p.split) if p.split in _SPLIT_DIRS else 9, p.split))
+            return root, parts
+        if _has_images(root):
+            labels = root / "labels" if (root / "labels").is_dir() else root
+            return root, [_Part(root, labels, "")]
+        subdirs = [
+            Path(e.path)
+            for e in _listdir(root)
+            if e.is_dir() and not e.name.startswith(".") and e.name not in _IGNORED_DIRS
+        ]
+        if len(subdirs) != 1:
+            break
+        root = subdirs[0]
+    return root, []
+
+
+def _find_class_names(root: Path, parts: list[_Part], col: _Collector) -> tuple[list[str] | None, Path | None]:
+    candidates = [root / "labels" / "classes.txt", root / "classes.txt", root / "obj.names"]
+    candidates += [p.labels_dir / "classes.txt" for p in parts]
+    for c in candidates:
+        if c.is_file():
+            names = parse_class_names_txt(c)
+            if names:
+                return names, c
+            col.add(Severity.ERROR, "empty-classes-file", c, None, "classes file holds no names")
+    for c in sorted([*root.glob("*.yaml"), *root.glob("*.yml"), *root.parent.glob("*.yaml")]):
+        names = parse_class_names_yaml(c)
+        if names:
+            return names, c
+    return None, None
+
+
+def _voc_for(stem: str, part: _Part, root: Path) -> Path | None:
+    for d in (part.labels_dir, part.images_dir, root / "annotations", root / "Annotations"):
+        p = d / f"{stem}.xml"
+        if p.is_file():
+            return p
+    return None
+
+
+def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
+    """Index an NNUS-format folder and validate it, collecting every problem.
+
+    Args:
+        path: the dataset folder (NNUS `images/` + `labels/`, YOLOv5 train/valid, flat, or VOC xml).
+        split_seed: seed of the subject-wise split.
+
+    Returns:
+        The dataset; problems are in `dataset.report` (the call itself does not fail on bad files).
+
+    Raises:
+        DatasetError: when the path is not a folder or holds no images at all.
+    """
+    base = Path(path)
+    if not base.is_dir():
+        raise DatasetError(f"{base}: not a folder (expected an NNUS folder with images/ and labels/)")
+    col = _Collector(base)
+    root, parts = _find_parts(base)
+    if not parts:
+        raise DatasetError(
+            f"{base}: no images found (expected images/*.jpg with labels/*.txt, as in the NNUS release)"
+        )
+
+    names, names_file = _find_class_names(root, parts, col)
+    id_map: dict[int, int] = {}
+    if names is None:
+        names = list(ORGAN_NAMES)
+        has_txt = any(e.name.endswith(".txt") for p in parts for e in _listdir(p.labels_dir))
+        if has_txt:
+            col.add(
+                Severity.WARNING,
+                "no-classes-file",
+                root / "labels" / "classes.txt",
+                None,
+                "no classes.txt or data.yaml found; assuming the NNUS class order " + ", ".join(ORGAN_NAMES),
+            )
+        id_map = dict(enumerate(range(len(names))))
+    else:
+        seen: dict[int, int] = {}
+        for i, n in enumerate(names):
+            oid = organ_id_for(n)
+            if oid is None:
+                col.add(Severity.ERROR, "unknown-class-name", names_file, i + 1,
+                        f"class name {n!r} is not one of the 8 NNUS organs; its boxes are ignored")
+            elif oid in seen:
+                col.add(Severity.ERROR, "duplicate-class-name", names_file, i + 1,
+                        f"class name {n!r} maps to {ORGAN_NAMES[oid]!r}, already class {seen[oid]}")
+            else:
+                seen[oid] = i
+                id_map[i] = oid
+
+    subjects_map: dict[str, str] = {}
+    for cand in (base / SUBJECTS_CSV, root / SUBJECTS_CSV):
+        if cand.is_file():
+            subjects_map, problems = read_subjects_csv(cand)
+            for line, msg in problems:
+                col.add(Severity.WARNING, "malformed-subjects-row", cand, line, msg)
+            break
+
+    samples: list[Sample] = []
+    seen_stems: set[str] = set()
+    for part in parts:
+        image_entries = [e for e in _listdir(part.images_dir) if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)]
+        image_stems = {os.path.splitext(e.name)[0] for e in image_entries}
+        for e in _listdir(part.labels_dir):
+            stem, ext = os.path.splitext(e.name)
+            if e.is_file() and ext == ".txt" and e.name != "classes.txt" and stem not in image_stems:
+                col.add(Severity.WARNING, "label-without-image", Path(e.path), None,
+                        f"no image {stem}.jpg/.png beside this label file")
+        for e in image_entries:
+            img_path = Path(e.path)
+            stem = os.path.splitext(e.name)[0]
+            probe = probe_image(img_path)
+            if probe.problem:
+                col.add(Severity.ERROR, probe.problem, img_path, None, probe.detail)
+                continue
+            w, h = probe.width, probe.height
+            if (w, h) != NNUS_IMAGE_SIZE:
+                col.add(Severity.INFO, "unexpected-size", img_path, None,
+                        f"{w}x{h} px; NNUS frames are {NNUS_IMAGE_SIZE[0]}x{NNUS_IMAGE_SIZE[1]}")
+            annotations: list[Annotation] = []
+            label_path = part.labels_dir / f"{stem}.txt"
+            if label_path.is_file():
+                raw, problems = parse_yolo_text(read_text(label_path), len(names))
+                for pr in problems:
+                    col.add(Severity.ERROR, pr.code, label_path, pr.line, pr.message)
+                annotations = _annotations_from_yolo(raw, id_map, w, h, label_path, col)
+            else:
+                voc = _voc_for(stem, part, root)
+                if voc is not None:
+                    annotations = _annotations_from_voc(voc, w, h, col)
+                else:
+                    # YOLO: a missing label file means the image has no objects.
+                    col.add(Severity.INFO, "no-label-file", img_path, None,
+                            "no label file: treated as an image with no organs")
+            key = stem if stem not in seen_stems else f"{part.split}/{stem}"
+            seen_stems.add(key)
+            samples.append(
+                Sample(stem=key, image_path=img_path, width=w, height=h,
+                       annotations=tuple(annotations), source_split=part.split)
+            )
+
+    samples = _assign_subjects(samples, subjects_map, split_seed)
+    marker = root / PHANTOM_MARKER
+    if not marker.is_file():
+        marker = base / PHANTOM_MARKER
+    synthetic, version = False, ""
+    if marker.is_file():
+        synthetic = True
+        try:
+            version = str(json.loads(read_text(marker)).get("version", ""))
+        except (json.JSONDecodeError, AttributeError):
+            col.add(Severity.WARNING, "bad-phantom-marker", marker, None, "phantom.json is not valid JSON")
+    return Dataset(
+        root=base,
+        samples=tuple(samples),
+        class_names=tuple(names),
+        report=ValidationReport(tuple(col.issues)),
+        synthetic=synthetic,
+        generator_version=version,
+    )
+
+
+def _dedupe(annotations: list[Annotation], lines: list[int | None], path: Path, col: _Collector) -> list[Annotation]:
+    kept: list[Annotation] = []
+    for ann, line in zip(annotations, lines):
+        dup = next((k for k in kept if k.organ_id == ann.organ_id and iou(k.box, ann.box) >= DUPLICATE_IOU), None)
+        if dup is not None:
+            col.add(Severity.WARNING, "duplicate-box", path, line,
+                    f"duplicate {ann.organ.name} box (IoU >= {DUPLICATE_IOU} with an earlier line); kept once")
+            continue
+        kept.append(ann)
+    return kept
+
+
+def _annotations_from_yolo(raw: list[RawBox], id_map: dict[int, int], w: int, h: int, path: Path, col: _Collector) -> list[Annotation]:
+    anns, lines = [], []
+    for rb in raw:
+        oid = id_map.get(rb.class_id)
+        if oid is None:
+            continue  # its class name was unknown: reported once at the classes file
+        anns.append(Annotation(oid, BoxPx.from_yolo(rb.cx, rb.cy, rb.w, rb.h, w, h)))
+        lines.append(rb.line)
+    return _dedupe(anns, lines, path, col)
+
+
+def _annotations_from_voc(path: Path, w: int, h: int, col: _Collector) -> list[Annotation]:
+    try:
+        voc = parse_voc_xml(path)
+    except ValueError as exc:
+        col.add(Severity.ERROR, "malformed-xml", path, None, str(exc))
+        return []
+    anns, lines = [], []
+    for i, obj in enumerate(voc.objects, start=1):
+        oid = organ_id_for(obj.name)
+        if oid is None:
+            col.add(Severity.ERROR, "unknown-class-name", path, None,
+                    f"object {i}: class name {obj.name!r} is not one of the 8 NNUS organs")
+            continue
+        if obj.x2 <= obj.x1 or obj.y2 <= obj.y1:
+            col.add(Severity.ERROR, "non-positive-size", path, None,
+                    f"object {i} ({obj.name}): xmax/ymax must exceed xmin/ymin")
+            continue
+        if obj.x1 < -1 or obj.y1 < -1 or obj.x2 > w + 1 or obj.y2 > h + 1:
+            col.add(Severity.ERROR, "coords-out-of-range", path, None,
+                    f"object {i} ({obj.name}): box outside the {w}x{h} image")
+            continue
+        anns.append(Annotation(oid, BoxPx(obj.x1, obj.y1, obj.x2, obj.y2).clamp(w, h)))
+        lines.append(None)
+    return _dedupe(anns, lines, path, col)
+
+
+def _assign_subjects(samples: list[Sample], subjects_map: dict[str, str], seed: int) -> list[Sample]:
+    if subjects_map:
+        fallback = contiguous_subjects([s.stem for s in samples if s.name not in subjects_map and s.stem not in subjects_map])
+        subj = {s.stem: subjects_map.get(s.name) or subjects_map.get(s.stem) or f"U{fallback[s.stem]}" for s in samples}
+    else:
+        subj = contiguous_subjects([s.stem for s in samples])
+    split = subject_split(list(subj.values()), seed)
+    return [replace(s, subject=subj[s.stem], split=split[subj[s.stem]]) for s in samples]
+
+
+def load_dataset(path: Path | str, *, extract_to: Path | str | None = None, split_seed: int = 0) -> Dataset:
+    """Load an NNUS-format dataset from a folder or a .zip archive.
+
+    Args:
+        path: folder or .zip file.
+        extract_to: where a zip is extracted (a new folder); by default a temporary folder that
+            lives as long as the process.
+        split_seed: seed of the subject-wise split.
+
+    Raises:
+        DatasetError: the path does not exist, is not a dataset, or the zip was refused.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(f"{p}: no such file or folder")
+    if p.is_file():
+        if p.suffix.lower() != ".zip":
+            raise DatasetError(f"{p.name}: expected a folder or a .zip archive, got a {p.suffix or 'plain'} file")
+        if extract_to is None:
+            tmp = Path(tempfile.mkdtemp(prefix="nnus-zip-"))
+            _TEMP_DIRS.append(tmp)
+            extract_to = tmp / p.stem
+        target = extract_zip(p, extract_to)
+        return index_folder(target, split_seed=split_seed)
+    return index_folder(p, split_seed=split_seed)
+
+
+_TEMP_DIRS: list[Path] = []
+
+
+def _cleanup_temp_dirs() -> None:
+    for d in _TEMP_DIRS:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup_temp_dirs)

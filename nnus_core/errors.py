@@ -1,0 +1,42 @@
+"""Exception hierarchy of the project.
+
+    NnusError
+    ├── DatasetError(ValueError)      a dataset that cannot be read at all
+    │   └── ZipImportError            an archive refused for safety or format reasons
+    ├── ClassMappingError(ValueError) class names that do not map onto the 8 organs
+    ├── ModelError(RuntimeError)      weights that cannot be loaded or used
+    ├── VideoError(ValueError)        a video that cannot be decoded or written
+    └── QuizInputError(ValueError)    a student answer that cannot be scored
+
+Messages name the field or file, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+
+class NnusError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class DatasetError(NnusError, ValueError):
+    """A dataset folder or archive cannot be read."""
+
+
+class ZipImportError(DatasetError):
+    """A zip archive was refused (unsafe member, too large, not a zip)."""
+
+
+class ClassMappingError(NnusError, ValueError):
+    """Class names that cannot be mapped onto the organ catalogue."""
+
+
+class ModelError(NnusError, RuntimeError):
+    """Model weights that cannot be loaded or used."""
+
+
+class VideoError(NnusError, ValueError):
+    """A video that cannot be decoded, processed or written."""
+
+
+class QuizInputError(NnusError, ValueError):
+    """A student's answer that cannot be scored as given."""

@@ -1,0 +1,81 @@
+"""Home: what NNUS Tutor is, the active dataset and model, and how to bring the real NNUS folder."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from nnus_core.dataset import load_dataset
+from nnus_core.dataset.active import DATA_DIR
+from nnus_core.dataset.zipimport import import_archive
+from nnus_core.errors import DatasetError
+from pages._shared import DATASET_OVERRIDE_KEY, dataset_badge, get_dataset, organ_legend_html
+
+IMPORTS_DIR = DATA_DIR / "imports"
+
+st.title("NNUS Tutor")
+st.markdown(
+    "Learn normal **neck ultrasound anatomy** on the NNUS dataset: browse labelled images, quiz "
+    "yourself by locating organs, and compare your answers with a trained detector and the "
+    "ground truth. Instructors can run the detector on uploaded scan videos in class."
+)
+st.markdown(organ_legend_html(), unsafe_allow_html=True)
+
+ds = get_dataset()
+st.subheader("Active dataset", anchor="active-dataset")
+dataset_badge(ds)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Images", len(ds))
+c2.metric("Boxes", ds.n_boxes)
+c3.metric("Subjects", len(ds.subjects))
+c4.metric("Validation", "OK" if ds.report.ok else f"{len(ds.report.errors)} errors")
+st.caption(f"Path: `{ds.root}`")
+if ds.report.issues:
+    with st.expander(f"Validation report — {ds.report.summary()}"):
+        st.code(ds.report.format(max_lines=300), language=None)
+
+with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
+    st.markdown(
+        "The real NNUS images are shared by their authors on request. Put the folder as published "
+        "(`images/0001.jpg`, `labels/0001.txt`, `labels/classes.txt`) at `data/NNUS/`, set the "
+        "environment variable `NNUS_DATA=/path/to/NNUS`, or load it here for this session. "
+        "The validation report is shown before the dataset becomes active."
+    )
+    path_in = st.text_input("Folder on the server", placeholder="/path/to/NNUS", key="home_path")
+    upload = st.file_uploader("…or upload a .zip of the folder", type=["zip"], key="home_zip")
+    candidate = None
+    try:
+        if upload is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                zpath = Path(tmp) / Path(upload.name).name
+                zpath.write_bytes(upload.getbuffer())
+                candidate = import_archive(zpath, IMPORTS_DIR)
+        elif path_in.strip():
+            candidate = Path(path_in.strip()).expanduser()
+        if candidate is not None:
+            new = load_dataset(candidate)
+            st.write(f"**{new.kind}** — {len(new)} images, {new.n_boxes} boxes; {new.report.summary()}")
+            if new.report.issues:
+                st.code(new.report.format(max_lines=200), language=None)
+            if st.button("Make this the active dataset", type="primary", disabled=not len(new)):
+                st.session_state[DATASET_OVERRIDE_KEY] = str(new.root)
+                st.rerun()
+    except DatasetError as exc:
+        st.error(str(exc))
+    if st.session_state.get(DATASET_OVERRIDE_KEY) and st.button("Back to the default dataset"):
+        del st.session_state[DATASET_OVERRIDE_KEY]
+        st.rerun()
+
+st.subheader("About the data")
+st.markdown(
+    "**NNUS** — 790 normal neck ultrasound images (494×447, GE LOGIQ P6, linear probe) from 25 "
+    "healthy volunteers, with boxes for 8 organs. Licence: "
+    "[CC BY-NC-SA 4.0](https://creativecommons.org/licenses/by-nc-sa/4.0/). "
+    "Source: the Neck-Ultrasound-Dataset repository by its authors (joo053 on GitHub). "
+    "Their YOLOv5s reached mAP@0.5 0.8044 on the real images.\n\n"
+    "The **built-in phantom** is synthetic: generated B-mode images with the same layout and "
+    "organ frequencies. Results measured on it are labelled as such and say nothing about "
+    "performance on real patients."
+)
