@@ -44,10 +44,10 @@ def main() -> None:
         data = build(Path(tmp) / "NNUS")
         dropped = drop_caches()
         code = (
-            "import time,sys; sys.path.insert(0, %r); t=time.perf_counter();"
-            "from nnus_core.dataset import index_folder; ds=index_folder(%r);"
+            f"import time,sys; sys.path.insert(0, {str(ROOT)!r}); t=time.perf_counter();"
+            f"from nnus_core.dataset import index_folder; ds=index_folder({str(data)!r});"
             "print(time.perf_counter()-t, len(ds), ds.n_boxes, len(ds.report.errors))"
-        ) % (str(ROOT), str(data))
+        )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         cold_s = float(out[0])
         print(f"images: {out[1]}  boxes: {out[2]}  errors: {out[3]}")

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nnus_core.dataset import load_dataset
+from nnus_core.dataset import load_dataset, stats
 from nnus_core.dataset.splits import contiguous_subjects, subject_split
-from nnus_core.dataset import stats
 from tests.fixtures import AUTHORS_CLASSES, DEFAULT_BOXES, make_nnus_folder, write_image, yolo_lines
 
 ROOT = Path(__file__).resolve().parents[1]

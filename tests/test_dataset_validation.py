@@ -10,7 +10,7 @@ from nnus_core.dataset import Severity, load_dataset
 from nnus_core.errors import DatasetError
 from tests.fixtures import AUTHORS_CLASSES, DEFAULT_BOXES, make_nnus_folder, write_image, yolo_lines
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 def _write(root: Path, rel: str, data: bytes) -> None:
@@ -36,7 +36,7 @@ CASES = [
     (
         "image-without-label",
         lambda r: (r / "labels" / "0002.txt").unlink(),
-        [(I, "no-label-file", "images/0002.jpg")],
+        [(INFO, "no-label-file", "images/0002.jpg")],
         0,
     ),
     (
@@ -108,7 +108,7 @@ CASES = [
     (
         "unexpected-size",
         lambda r: write_image(r / "images" / "0002.jpg", width=640, height=480),
-        [(I, "unexpected-size", "images/0002.jpg")],
+        [(INFO, "unexpected-size", "images/0002.jpg")],
         4,
     ),
     (

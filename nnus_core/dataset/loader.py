@@ -261,7 +261,7 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
 
 def _dedupe(annotations: list[Annotation], lines: list[int | None], path: Path, col: _Collector) -> list[Annotation]:
     kept: list[Annotation] = []
-    for ann, line in zip(annotations, lines):
+    for ann, line in zip(annotations, lines, strict=True):
         dup = next((k for k in kept if k.organ_id == ann.organ_id and iou(k.box, ann.box) >= DUPLICATE_IOU), None)
         if dup is not None:
             col.add(Severity.WARNING, "duplicate-box", path, line,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from nnus_core.geometry import BoxPx
@@ -17,7 +17,7 @@ SUBJECTS_CSV = "subjects.csv"
 NNUS_IMAGE_SIZE = (494, 447)  # width, height of the authors' frames
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
