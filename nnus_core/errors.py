@@ -40,3 +40,7 @@ class VideoError(NnusError, ValueError):
 
 class QuizInputError(NnusError, ValueError):
     """A student's answer that cannot be scored as given."""
+
+
+class StoreError(NnusError, RuntimeError):
+    """A database that cannot be opened, migrated or written (progress store)."""

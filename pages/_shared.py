@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
 
 from nnus_core.dataset import Dataset, load_dataset
 from nnus_core.dataset.active import ActiveDataset, resolve_active
-from nnus_core.errors import DatasetError
+from nnus_core.errors import DatasetError, NnusError
 from nnus_core.organs import ORGANS
 
 DATASET_OVERRIDE_KEY = "nnus_dataset_override"  # session: a folder the user activated on Home
@@ -103,3 +104,153 @@ def organ_legend_html(organ_ids: list[int] | None = None) -> str:
             f'<span style="vertical-align:middle">{html.escape(o.name)}</span></span>'
         )
     return '<div data-testid="organ-legend">' + "".join(chips) + "</div>"
+
+
+# --- Model: loaded once per process, predictions cached per image --------------------------------
+
+PREDICT_FLOOR = 0.05  # predictions are cached at this confidence; pages filter higher with a slider
+_PREDICT_LOCK = threading.Lock()  # one Detector is shared by every session and is not thread-safe
+
+
+@st.cache_resource(show_spinner="Loading the detector…")
+def get_detector():
+    """The shipped detector, or None when the detector package or a trained model is missing.
+
+    Pages must work without it: they show "no model available" and the ground truth only.
+    """
+    try:
+        from nnus_core.detector import load_default_detector
+    except ImportError:
+        return None
+    try:
+        return load_default_detector()
+    except (NnusError, ImportError):  # no model shipped, or no runtime can run it
+        return None
+
+
+def detector_id(detector) -> str:
+    """A stable identity of the loaded weights (their hash when known) for cache keys."""
+    return str(getattr(detector, "weights_sha256", "") or getattr(detector, "weights_path", "") or id(detector))
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def _predict_cached(weights_id: str, image_path: str, mtime: float, _detector) -> list:
+    with _PREDICT_LOCK:
+        return list(_detector.predict(image_path, conf=PREDICT_FLOOR))
+
+
+def predict_sample(detector, sample) -> list:
+    """The detector's detections (confidence >= PREDICT_FLOOR) for a sample, cached per weights+image.
+
+    Returns an empty list when the image cannot be read by the detector (the page shows ground truth).
+    """
+    try:
+        mtime = os.stat(sample.image_path).st_mtime
+    except OSError:
+        return []
+    try:
+        return _predict_cached(detector_id(detector), str(sample.image_path), mtime, detector)
+    except NnusError:
+        return []
+
+
+def model_folder() -> Path | None:
+    """Folder of the default model (weights, card, evaluation files), None when none is shipped."""
+    try:
+        from nnus_core.detector import default_model_dir
+    except ImportError:
+        return None
+    try:
+        return default_model_dir()
+    except (NnusError, OSError):
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_card(folder: str, mtime: float):
+    from nnus_core.detector import read_model_card
+
+    return read_model_card(Path(folder))
+
+
+def get_model_card():
+    """The default model's card (read without loading the weights), or None."""
+    folder = model_folder()
+    if folder is None or not (folder / "model_card.json").is_file():
+        return None
+    try:
+        return _read_card(str(folder), (folder / "model_card.json").stat().st_mtime)
+    except (ImportError, NnusError, OSError):
+        return None
+
+
+def no_model_message(what: str = "model predictions") -> None:
+    """The one way pages say that no trained detector is available."""
+    st.info(
+        f"No model available, so {what} are not shown. Train one with "
+        "`python -m nnus_core.train --data DIR` (see the README), or set `NNUS_MODEL` to a weights file.",
+        icon=":material/model_training:",
+    )
+
+
+def dataset_cache_key(ds: Dataset) -> str:
+    """A key that changes when the active dataset changes (for st.cache_data of derived tables)."""
+    return f"{ds.root}|{len(ds)}|{ds.n_boxes}|{ds.generator_version}|{_signature(Path(ds.root))}"
+
+
+def measured_on_label(ds: Dataset) -> str:
+    """Caption for a figure computed from the active dataset, naming which data it is."""
+    return (
+        f"Measured on the SYNTHETIC phantom ({len(ds)} generated images), not on real patients."
+        if ds.synthetic
+        else f"Measured on the real NNUS data at {ds.root} ({len(ds)} images)."
+    )
+
+
+def ensure_app_navigation() -> None:
+    """Make a deep link on a fresh server go through app.py's navigation.
+
+    Streamlit decides once per process whether the app uses the legacy `pages/` folder: until some
+    run calls st.navigation, a first request for e.g. /browse runs pages/browse.py directly, with an
+    automatic sidebar listing every file in pages/ (and no entrypoint set-up). Clearing the flag and
+    rerunning sends that request through app.py instead. Streamlit private API: remove when the
+    pages folder is renamed.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the flag has no such mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+# Runs on the first import, i.e. in the first script run of the process: the only run affected.
+ensure_app_navigation()
+
+
+def model_card_summary(card, ds: Dataset | None = None) -> None:
+    """A short summary of a model card: name, date, what it was trained on, recipe, held-out mAP.
+
+    Warns when the model was trained on another phantom version than the active dataset's.
+    """
+    data = card.data or {}
+    kind = data.get("kind") or ("synthetic phantom" if card.synthetic else "real NNUS")
+    if card.synthetic:
+        trained = f":orange-badge[:material/science: {kind}" + (
+            f" v{card.generator_version}]" if card.generator_version else "]")
+    else:
+        trained = f":green-badge[:material/ecg_heart: {kind}]"
+    recipe = card.recipe or {}
+    overall = (card.metrics or {}).get("overall") or {}
+    split = (card.metrics or {}).get("split", "test")
+    line = (f"**{html.escape(card.name)}** · created {card.created_utc[:10]} · trained on {trained} · "
+            f"recipe `{recipe.get('name', '?')}` (`{recipe.get('model', '?')}`, imgsz {recipe.get('imgsz', '?')})")
+    if overall.get("map50") is not None:
+        line += f" · mAP@0.5 **{overall['map50']:.3f}** on its held-out {split} split"
+    st.markdown(line)
+    if ds is not None and ds.synthetic and card.is_stale(ds.generator_version):
+        st.warning(
+            f"This model was trained on phantom version {card.generator_version}, but the active phantom "
+            f"is version {ds.generator_version}: retrain it to match.", icon=":material/update:"
+        )

@@ -11,7 +11,8 @@ from nnus_core.dataset import load_dataset
 from nnus_core.dataset.active import DATA_DIR
 from nnus_core.dataset.zipimport import import_archive
 from nnus_core.errors import DatasetError
-from pages._shared import DATASET_OVERRIDE_KEY, dataset_badge, get_dataset, organ_legend_html
+from pages import _shared
+from pages._shared import DATASET_OVERRIDE_KEY, dataset_badge, get_dataset, model_card_summary, organ_legend_html
 
 IMPORTS_DIR = DATA_DIR / "imports"
 
@@ -67,6 +68,20 @@ with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
     if st.session_state.get(DATASET_OVERRIDE_KEY) and st.button("Back to the default dataset"):
         del st.session_state[DATASET_OVERRIDE_KEY]
         st.rerun()
+
+st.subheader("Model", anchor="model")
+card = _shared.get_model_card()
+if card is not None:
+    model_card_summary(card, ds)
+    if card.synthetic:
+        st.caption("Trained and evaluated on synthetic phantom images only: it shows what the pipeline does, "
+                   "not how a detector performs on real patients.")
+    st.page_link("pages/model_report.py", label="Full model report", icon=":material/analytics:")
+elif _shared.model_folder() is not None:
+    st.markdown(f"A model is shipped in `{_shared.model_folder()}` but has no model card.")
+else:
+    st.info("No trained model is shipped yet: the pages show the ground truth only. Train one with "
+            "`python -m nnus_core.train --data DIR` (see the README).", icon=":material/model_training:")
 
 st.subheader("About the data")
 st.markdown(

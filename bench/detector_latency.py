@@ -1,0 +1,178 @@
+"""Detector latency on phantom images: ultralytics' default predict vs PyTorch on all cores vs the fast path.
+
+Usage: python bench/detector_latency.py [--model PATH] [--imgsz N] [--runs 60] [--images 12]
+
+Each backend runs the same images (batch 1, conf 0.25) in interleaved rounds, so a burst of load
+from other processes hits all of them alike; medians and 90th percentiles are per image,
+pre- and post-processing included. Then prints the shipped model's held-out phantom metrics
+(from its eval_test.json). The headline, last: `fast_path_median_ms: X`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+
+def _images(n: int, tmp: Path) -> tuple[list[Path], str]:
+    try:
+        from nnus_core.phantom import generate_dataset
+
+        folder = generate_dataset(tmp / "phantom", n=n, seed=2024, jobs=1)
+        return sorted((folder / "images").glob("*.jpg")), "phantom"
+    except ImportError:
+        import cv2
+
+        rng = np.random.default_rng(0)
+        paths = []
+        for i in range(n):
+            p = tmp / f"noise_{i}.png"
+            cv2.imwrite(str(p), cv2.GaussianBlur((rng.random((447, 494)) * 255).astype(np.uint8), (0, 0), 3))
+            paths.append(p)
+        return paths, "synthetic noise"
+
+
+def _random_model(path: Path, imgsz: int) -> Path:
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    from nnus_core.organs import ORGAN_NAMES
+
+    model = DetectionModel("yolov8n.yaml", nc=8, verbose=False)
+    model.names = dict(enumerate(ORGAN_NAMES))
+    torch.save({"model": model.half(), "train_args": {"imgsz": imgsz}}, path)
+    return path
+
+
+def _stats(ts: list[float]) -> tuple[float, float]:
+    a = np.array(ts) * 1000
+    return float(np.median(a)), float(np.percentile(a, 90))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", help="weights .pt (default: the shipped model, else random yolov8n weights)")
+    ap.add_argument("--imgsz", type=int, help="input size (default: the model's)")
+    ap.add_argument("--runs", type=int, default=60, help="timed images per backend")
+    ap.add_argument("--images", type=int, default=12, help="distinct phantom images")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    args = ap.parse_args(argv)
+
+    # ultralytics as installed: importing it first sets OMP_NUM_THREADS=1 before torch starts.
+    from ultralytics import YOLO  # noqa: I001 - must come before torch
+
+    import torch
+
+    from nnus_core.detector import Detector, default_weights
+    from nnus_core.errors import ModelError
+
+    tmp = Path(tempfile.mkdtemp(prefix="nnus-bench-"))
+    shipped = True
+    if args.model:
+        weights = Path(args.model)
+    else:
+        try:
+            weights = default_weights()
+        except ModelError:
+            shipped = False
+            weights = _random_model(tmp / "random_yolov8n.pt", args.imgsz or 480)
+    images, kind = _images(args.images, tmp)
+    import cv2
+
+    frames = [cv2.imread(str(p)) for p in images]
+
+    fast = Detector.load(weights)  # exports and caches on the first run
+    imgsz = args.imgsz or fast.imgsz
+    if imgsz != fast.imgsz:
+        fast = Detector.load(weights, imgsz=imgsz)
+    ncpu = os.cpu_count() or 1
+    default_threads = torch.get_num_threads()
+    yolo = YOLO(str(weights), task="detect")
+
+    def ultra_default(f):
+        torch.set_num_threads(default_threads)
+        return yolo.predict(f, imgsz=imgsz, conf=0.25, device="cpu", verbose=False)
+
+    def ultra_all_cores(f):
+        torch.set_num_threads(ncpu)
+        return yolo.predict(f, imgsz=imgsz, conf=0.25, device="cpu", verbose=False)
+
+    ours_torch = Detector.load(weights, backend="torch", imgsz=imgsz)
+
+    def ours_torch_all_cores(f):
+        torch.set_num_threads(ncpu)
+        return ours_torch.predict(f)
+
+    candidates = {
+        "ultralytics predict (as installed)": ultra_default,
+        f"ultralytics predict, torch {ncpu} threads": ultra_all_cores,
+        f"Detector torch backend, {ncpu} threads": ours_torch_all_cores,
+    }
+    try:
+        onnx = Detector.load(weights, backend="onnx", imgsz=imgsz)
+        candidates["Detector onnx backend"] = onnx.predict
+    except ModelError as exc:
+        print(f"onnx backend unavailable: {exc}")
+    candidates[f"Detector fast path ({fast.backend}, {fast.precision})"] = fast.predict
+
+    samples: dict[str, list[float]] = {k: [] for k in candidates}
+    per_round = max(1, args.runs // args.rounds)
+    for fn in candidates.values():  # warm-up
+        for f in frames[:3]:
+            fn(f)
+    for _ in range(args.rounds):
+        for name, fn in candidates.items():
+            for i in range(per_round):
+                f = frames[i % len(frames)]
+                t = time.perf_counter()
+                fn(f)
+                samples[name].append(time.perf_counter() - t)
+
+    print(f"\nmodel: {weights}{'' if shipped else ' (RANDOM weights: no shipped model yet)'}")
+    print(f"imgsz {imgsz}, {len(frames)} {kind} images 494x447, batch 1, {per_round * args.rounds} runs each")
+    print(f"cpu: {platform.processor() or platform.machine()}, {ncpu} cores, load average {os.getloadavg()}")
+    print(f"\n{'backend':<48} {'median ms':>10} {'p90 ms':>8}")
+    res = {k: _stats(v) for k, v in samples.items()}
+    for k, (med, p90) in res.items():
+        print(f"{k:<48} {med:>10.1f} {p90:>8.1f}")
+    base = res["ultralytics predict (as installed)"][0]
+    fast_name = next(k for k in res if k.startswith("Detector fast path"))
+    fast_med = res[fast_name][0]
+    print(
+        f"\nspeed-up of the fast path over ultralytics' default predict: {base / fast_med:.1f}x "
+        f"(target >= 4x and <= 9 ms)"
+    )
+
+    card_dir = weights.parent
+    ev = card_dir / "eval_test.json"
+    if shipped and ev.is_file():
+        d = json.loads(ev.read_text())
+        o = d["overall"]
+        print(
+            f"\nheld-out {d['data']['kind']} metrics ({d['split']} split, {d['data']['n_images']} images, "
+            f"subjects {', '.join(d['data']['subjects'])}):"
+        )
+        print(
+            f"  mAP@0.5 {o['map50']:.3f}  mAP@0.5:0.95 {o['map50_95']:.3f}  P {o['precision']:.3f}  R {o['recall']:.3f}"
+        )
+        for c in d["per_class"]:
+            print(f"  {c['name']:<24} n={c['n_gt']:<4} AP@0.5 {c['ap50']}  AP@0.5:0.95 {c['ap50_95']}")
+    else:
+        print("\nno held-out metrics: no shipped model with eval_test.json")
+    print(f"fast_path_median_ms: {fast_med:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

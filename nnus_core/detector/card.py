@@ -1,0 +1,165 @@
+"""The model card written next to every trained model: data, split, recipe, command, metrics, versions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnus_core.errors import ModelError
+
+CARD_JSON = "model_card.json"
+CARD_MD = "MODEL_CARD.md"
+SCHEMA = "nnus-model-card/1"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a trained model was trained on, how, and how well it did on its held-out split."""
+
+    name: str
+    created_utc: str
+    data: dict[str, Any]  # root, kind, synthetic, generator_version, splits {name: {n_images, subjects}}
+    recipe: dict[str, Any]  # name, model, epochs, imgsz, batch, device, weights, extra hyper-parameters
+    command: str
+    class_names: tuple[str, ...]
+    metrics: dict[str, Any]  # the evaluation's "overall" and "per_class" on the test split
+    versions: dict[str, str]
+    training: dict[str, Any] = field(default_factory=dict)  # wall_s, epochs_run, best_epoch
+    weights: dict[str, Any] = field(default_factory=dict)  # file, sha256, size_bytes
+    schema: str = SCHEMA
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.data.get("synthetic"))
+
+    @property
+    def generator_version(self) -> str:
+        return str(self.data.get("generator_version") or "")
+
+    def is_stale(self, current_generator_version: str) -> bool:
+        """True when the model was trained on phantom data of another generator version."""
+        return (
+            self.synthetic
+            and bool(current_generator_version)
+            and (self.generator_version != current_generator_version)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "name": self.name,
+            "created_utc": self.created_utc,
+            "data": self.data,
+            "recipe": self.recipe,
+            "command": self.command,
+            "class_names": list(self.class_names),
+            "metrics": self.metrics,
+            "versions": self.versions,
+            "training": self.training,
+            "weights": self.weights,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelCard:
+        """Parse a card; raises ModelError naming the missing field."""
+        try:
+            return cls(
+                name=str(d["name"]),
+                created_utc=str(d["created_utc"]),
+                data=dict(d["data"]),
+                recipe=dict(d["recipe"]),
+                command=str(d["command"]),
+                class_names=tuple(d["class_names"]),
+                metrics=dict(d.get("metrics") or {}),
+                versions=dict(d.get("versions") or {}),
+                training=dict(d.get("training") or {}),
+                weights=dict(d.get("weights") or {}),
+                schema=str(d.get("schema", SCHEMA)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"model card: expected field {exc} with a valid value") from exc
+
+    def to_markdown(self) -> str:
+        """A human-readable card (the JSON file is the source of truth)."""
+        d, r, m = self.data, self.recipe, self.metrics
+        overall = m.get("overall", {})
+        lines = [
+            f"# Model card: {self.name}",
+            "",
+            f"Created {self.created_utc} (UTC).",
+            "",
+            "## Data",
+            f"- Kind: **{d.get('kind', '?')}**"
+            + (f" (phantom generator version {self.generator_version})" if self.synthetic else ""),
+            f"- Root: `{d.get('root', '?')}`, {d.get('n_images', '?')} images",
+        ]
+        if self.synthetic:
+            lines.append(
+                "- Trained on synthetic images only: it shows what the pipeline does, not how a model "
+                "performs on real neck ultrasound."
+            )
+        for split, s in (d.get("splits") or {}).items():
+            subj = ", ".join(s.get("subjects", []))
+            lines.append(f"- {split}: {s.get('n_images', 0)} images, subjects: {subj or '-'}")
+        lines += [
+            "",
+            "## Recipe",
+            f"- Recipe `{r.get('name', '?')}`: " + ", ".join(f"{k}={v}" for k, v in r.items() if k != "name"),
+            "",
+            "## Command",
+            "```",
+            self.command,
+            "```",
+            "",
+            "## Classes",
+        ]
+        lines += [f"{i}. {n}" for i, n in enumerate(self.class_names)]
+        lines += ["", f"## Metrics ({m.get('split', 'test')} split)"]
+        if overall:
+            lines.append(
+                f"- mAP@0.5 {overall.get('map50')}, mAP@0.5:0.95 {overall.get('map50_95')}, "
+                f"precision {overall.get('precision')}, recall {overall.get('recall')} "
+                f"(at confidence {overall.get('f1_conf')})"
+            )
+        per = m.get("per_class") or []
+        if per:
+            lines += ["", "| organ | n | AP@0.5 | AP@0.5:0.95 | P | R |", "|---|---|---|---|---|---|"]
+            for c in per:
+                lines.append(
+                    f"| {c['name']} | {c['n_gt']} | {c['ap50']} | {c['ap50_95']} | "
+                    f"{c['precision']} | {c['recall']} |"
+                )
+        if self.training:
+            lines += ["", "## Training", *[f"- {k}: {v}" for k, v in self.training.items()]]
+        if self.weights:
+            lines += ["", "## Weights", *[f"- {k}: {v}" for k, v in self.weights.items()]]
+        lines += ["", "## Versions", *[f"- {k}: {v}" for k, v in self.versions.items()], ""]
+        return "\n".join(lines)
+
+
+def write_model_card(card: ModelCard, folder: Path) -> tuple[Path, Path]:
+    """Write model_card.json and MODEL_CARD.md into `folder`; returns both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    j, md = folder / CARD_JSON, folder / CARD_MD
+    j.write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    md.write_text(card.to_markdown())
+    return j, md
+
+
+def read_model_card(path: Path) -> ModelCard | None:
+    """The card of a model folder or of the weights file inside it; None when there is none.
+
+    Raises:
+        ModelError: for a card that exists but cannot be parsed.
+    """
+    folder = path.parent if path.suffix else path
+    j = folder / CARD_JSON
+    if not j.is_file():
+        return None
+    try:
+        d = json.loads(j.read_text())
+    except ValueError as exc:
+        raise ModelError(f"{j}: expected JSON, {exc}") from exc
+    return ModelCard.from_dict(d)

@@ -1,0 +1,224 @@
+"""The organ detector: loads a YOLO model, maps its classes onto the catalogue, returns Detections."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnus_core.detection import Detection
+from nnus_core.detector import fast
+from nnus_core.detector.card import ModelCard, read_model_card
+from nnus_core.detector.processing import decode, preprocess
+from nnus_core.errors import ClassMappingError, ModelError
+from nnus_core.geometry import BoxPx
+from nnus_core.organs import ORGAN_NAMES, map_class_names
+
+MODELS_DIR = fast.PROJECT_ROOT / "data" / "models"
+MODEL_ENV = "NNUS_MODEL"  # a weights file or model folder that overrides the shipped default
+DEFAULT_FILE = "DEFAULT"  # optional data/models/DEFAULT naming the default model folder
+WEIGHTS_NAME = "best.pt"
+
+ImageInput = np.ndarray | str | Path
+
+
+def default_model_dir(models_dir: Path | None = None) -> Path | None:
+    """The folder of the model the app uses by default, or None when no model is shipped.
+
+    Order: $NNUS_MODEL (a folder, or a weights file whose folder is used); the folder named in
+    data/models/DEFAULT; the only folder holding best.pt; else the one whose card is newest.
+    """
+    env = os.environ.get(MODEL_ENV)
+    if env and models_dir is None:
+        p = Path(env)
+        return p.parent if p.is_file() else p
+    root = models_dir or MODELS_DIR
+    marker = root / DEFAULT_FILE
+    if marker.is_file():
+        named = root / marker.read_text().strip()
+        if (named / WEIGHTS_NAME).is_file():
+            return named
+    found = sorted(p.parent for p in root.glob(f"*/{WEIGHTS_NAME}")) if root.is_dir() else []
+    if len(found) <= 1:
+        return found[0] if found else None
+
+    def created(folder: Path) -> str:
+        try:
+            return json.loads((folder / "model_card.json").read_text()).get("created_utc", "")
+        except (OSError, ValueError):
+            return ""
+
+    return max(found, key=lambda f: (created(f), f.name))
+
+
+def default_weights(models_dir: Path | None = None) -> Path:
+    """The shipped default weights file.
+
+    Raises:
+        ModelError: when no model is shipped.
+    """
+    env = os.environ.get(MODEL_ENV)
+    if env and models_dir is None and Path(env).is_file():
+        return Path(env)
+    folder = default_model_dir(models_dir)
+    if folder is None or not (folder / WEIGHTS_NAME).is_file():
+        raise ModelError(
+            f"no trained model found under {models_dir or MODELS_DIR} (expected <name>/{WEIGHTS_NAME}); "
+            "train one with `python -m nnus_core.train --data DIR`"
+        )
+    return folder / WEIGHTS_NAME
+
+
+@dataclass(frozen=True)
+class RawPredictions:
+    """Detections of one image as arrays: boxes (N, 4) xyxy in image pixels, conf, organ ids."""
+
+    boxes: np.ndarray
+    conf: np.ndarray
+    organ_ids: np.ndarray
+
+    def detections(self) -> list[Detection]:
+        return [
+            Detection(int(o), float(min(max(c, 0.0), 1.0)), BoxPx(*map(float, b)))
+            for b, c, o in zip(self.boxes, self.conf, self.organ_ids, strict=True)
+        ]
+
+
+class Detector:
+    """A loaded organ detector; build it with `Detector.load`, share one per process (thread-unsafe)."""
+
+    def __init__(
+        self,
+        runtime: fast.Runtime,
+        info: fast.WeightsInfo,
+        class_map: dict[int, int],
+        model_card: ModelCard | None,
+    ) -> None:
+        self._runtime = runtime
+        self.weights_path = info.path
+        self.weights_sha256 = info.sha256
+        self.class_names = info.names  # as the model names them, in model order
+        self.imgsz = runtime.imgsz
+        self.backend = runtime.name
+        self.precision = getattr(runtime, "precision", "f32")
+        self.model_card = model_card
+        self._lut = np.array([class_map[i] for i in range(len(info.names))], dtype=np.int64)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Catalogue names of the model's classes, in model order."""
+        return tuple(ORGAN_NAMES[int(o)] for o in self._lut)
+
+    @property
+    def organ_ids(self) -> tuple[int, ...]:
+        """Canonical organ id of each model class."""
+        return tuple(int(o) for o in self._lut)
+
+    @classmethod
+    def load(
+        cls,
+        weights_path: str | Path | None = None,
+        backend: str = "auto",
+        imgsz: int | None = None,
+        threads: int | None = None,
+    ) -> Detector:
+        """Load a detector.
+
+        Args:
+            weights_path: a YOLO .pt (or a model folder holding best.pt); default the shipped model.
+            backend: "auto" (OpenVINO, else ONNX Runtime, else PyTorch), "openvino", "onnx", "torch".
+            imgsz: input size; default the size the model was trained at.
+            threads: inference threads; default every core.
+
+        Raises:
+            ModelError: no model shipped, unreadable weights, or no backend can run them.
+            ClassMappingError: the model's class names do not map onto the 8 organs.
+        """
+        if backend != "auto" and backend not in fast.BACKENDS:
+            raise ModelError(f"backend must be one of auto, {', '.join(fast.BACKENDS)}, got {backend!r}")
+        if weights_path is None:
+            path = default_weights()
+        else:
+            path = Path(weights_path)
+            if path.is_dir():
+                path = path / WEIGHTS_NAME
+        info = fast.weights_info(path)
+        try:
+            class_map = map_class_names(list(info.names))
+        except ClassMappingError as exc:
+            raise ClassMappingError(f"model {path} cannot be used: {exc}") from exc
+        size = int(imgsz or info.imgsz)
+        if size % info.stride:
+            raise ModelError(f"imgsz must be a multiple of the model stride {info.stride}, got {size}")
+        if backend == "auto":
+            runtime = fast.open_fastest(info, size, threads)
+        else:
+            runtime = fast.open_runtime(info, backend, size, threads)
+        return cls(runtime, info, class_map, read_model_card(path))
+
+    def raw_output(self, image: ImageInput) -> np.ndarray:
+        """The model's undecoded (4 + nc, A) output for one image (for parity checks)."""
+        boxed, _ = preprocess(image, self.imgsz)
+        return self._runtime(boxed)
+
+    def predict_arrays(
+        self, image: ImageInput, conf: float = 0.25, iou: float = 0.7, max_det: int = 300
+    ) -> RawPredictions:
+        """Detections of one image as arrays (fast path for evaluation and video)."""
+        boxed, lb = preprocess(image, self.imgsz)
+        boxes, scores, cls = decode(self._runtime(boxed), lb, conf, iou, max_det)
+        return RawPredictions(boxes, scores, self._lut[cls] if len(cls) else cls)
+
+    def predict(
+        self, image: ImageInput, conf: float = 0.25, iou: float = 0.7, max_det: int = 300
+    ) -> list[Detection]:
+        """Detect organs in one image.
+
+        Args:
+            image: a JPG/PNG path, or a grayscale, BGR or BGRA uint8 array of any size.
+            conf: minimum confidence.
+            iou: NMS IoU threshold within an organ.
+            max_det: most detections returned.
+
+        Returns:
+            Detections by descending confidence, boxes in the input image's pixels.
+
+        Raises:
+            ModelError: for an image that cannot be read.
+        """
+        return self.predict_arrays(image, conf, iou, max_det).detections()
+
+    def predict_batch(
+        self, images: Iterable[ImageInput], conf: float = 0.25, iou: float = 0.7, max_det: int = 300
+    ) -> list[list[Detection]]:
+        """`predict` for several images (one at a time: a batch of 1 is the fastest on a CPU)."""
+        return [self.predict(im, conf, iou, max_det) for im in images]
+
+    def describe(self) -> dict[str, object]:
+        """Facts for a model page or a log line."""
+        return {
+            "weights": str(self.weights_path),
+            "sha256": self.weights_sha256,
+            "backend": self.backend,
+            "precision": self.precision,
+            "imgsz": self.imgsz,
+            "classes": list(self.classes),
+        }
+
+
+def load_default_detector(backend: str = "auto") -> Detector:
+    """The shipped detector on the fastest backend (wrap in the app's resource cache).
+
+    Raises:
+        ModelError: when no model is shipped or it cannot be run.
+    """
+    return Detector.load(None, backend=backend)
+
+
+def to_json_line(image: str, detections: Sequence[Detection]) -> str:
+    """One JSON line for the detect CLI."""
+    return json.dumps({"image": image, "detections": [d.to_dict() for d in detections]})

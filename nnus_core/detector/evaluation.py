@@ -1,0 +1,167 @@
+"""Evaluate a detector on a dataset split and compare with the dataset authors' published figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from nnus_core.dataset import Dataset, Sample
+from nnus_core.detector.metrics import ImagePredictions, compute_metrics, confusion_diagonal, image_outcome
+from nnus_core.errors import DatasetError
+from nnus_core.organs import ORGAN_NAMES
+
+SCHEMA = "nnus-eval/1"
+EVAL_CONF = 0.001  # keep nearly everything: AP needs the whole precision-recall curve
+EVAL_NMS_IOU = 0.7
+REPORT_CONF = 0.25  # per-image lists and the confusion matrix use the app's default threshold
+
+# The authors' figures (YOLOv5s, real NNUS images, their own split); see
+# shared/reference/nnus-published/README.md. Confusion diagonal in catalogue order.
+PUBLISHED: dict[str, Any] = {
+    "source": "github.com/joo053/Neck-Ultrasound-Dataset (README figures)",
+    "data": "real NNUS",
+    "model": "YOLOv5s pretrained, 100 epochs, imgsz 640, batch 32",
+    "map50": 0.8044,
+    "map50_95": 0.4717,
+    "precision": 0.7952,
+    "recall": 0.8082,
+    "confusion_diagonal": dict(
+        zip(ORGAN_NAMES, (0.91, 0.89, 0.97, 0.40, 0.89, 0.68, 0.67, 0.92), strict=True)
+    ),
+}
+
+
+class _Predictor(Protocol):
+    def predict_arrays(self, image: Any, conf: float = ..., iou: float = ..., max_det: int = ...) -> Any: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+
+def _gt(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    boxes = np.array([a.box.as_tuple() for a in sample.annotations], dtype=float).reshape(-1, 4)
+    classes = np.array([a.organ_id for a in sample.annotations], dtype=int)
+    return boxes, classes
+
+
+def select_split(dataset: Dataset, split: str) -> tuple[Sample, ...]:
+    """Samples of a split ("train", "val", "test" or "all").
+
+    Raises:
+        DatasetError: for an unknown or empty split.
+    """
+    if split == "all":
+        return dataset.samples
+    if split not in ("train", "val", "test"):
+        raise DatasetError(f"split must be train, val, test or all, got {split!r}")
+    samples = dataset.split(split)
+    if not samples:
+        counts = {s: len(dataset.split(s)) for s in ("train", "val", "test")}
+        raise DatasetError(f"{dataset.root}: split {split!r} has no images (sizes: {counts})")
+    return samples
+
+
+def evaluate_predictions(
+    images: Sequence[ImagePredictions],
+    *,
+    meta: dict[str, Any] | None = None,
+    report_conf: float = REPORT_CONF,
+) -> dict[str, Any]:
+    """The JSON-ready evaluation report of predictions already made (canonical organ ids)."""
+    m = compute_metrics(images, ORGAN_NAMES, confusion_conf=report_conf)
+    d = m.to_dict()
+    return {
+        "schema": SCHEMA,
+        **(meta or {}),
+        "settings": {
+            "eval_conf": EVAL_CONF,
+            "nms_iou": EVAL_NMS_IOU,
+            "report_conf": report_conf,
+            "match_iou": 0.5,
+            "ap": "101-point interpolated (COCO), mean over organs with ground truth",
+        },
+        "overall": d["overall"],
+        "per_class": d["per_class"],
+        "confusion_matrix": d["confusion_matrix"],
+        "pr_curves": d["pr_curves"],
+        "per_image": [image_outcome(im, ORGAN_NAMES, report_conf).to_dict() for im in images],
+        "published": PUBLISHED,
+    }
+
+
+def evaluate_detector(
+    detector: _Predictor,
+    dataset: Dataset,
+    split: str = "test",
+    *,
+    report_conf: float = REPORT_CONF,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run a detector over a split and return the evaluation report (see `evaluate_predictions`).
+
+    Raises:
+        DatasetError: for an unknown or empty split.
+    """
+    samples = select_split(dataset, split)
+    images = []
+    for i, s in enumerate(samples):
+        gt_boxes, gt_cls = _gt(s)
+        p = detector.predict_arrays(s.image_path, conf=EVAL_CONF, iou=EVAL_NMS_IOU, max_det=300)
+        images.append(ImagePredictions(s.name, gt_boxes, gt_cls, p.boxes, p.conf, p.organ_ids))
+        if progress:
+            progress(i + 1, len(samples))
+    meta = {
+        "created_utc": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "split": split,
+        "data": {
+            "root": str(dataset.root),
+            "kind": dataset.kind,
+            "synthetic": dataset.synthetic,
+            "generator_version": dataset.generator_version,
+            "n_images": len(samples),
+            "subjects": sorted({s.subject for s in samples}),
+        },
+        "model": detector.describe(),
+    }
+    return evaluate_predictions(images, meta=meta, report_conf=report_conf)
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def format_comparison(report: dict[str, Any]) -> str:
+    """A plain-text table: our figures beside the authors', labelled with each one's data."""
+    kind = (report.get("data") or {}).get("kind", "?")
+    ours_label = f"ours: {kind}"
+    pub_label = f"published: {PUBLISHED['data']}"
+    ov = report["overall"]
+    rows = [
+        ("mAP@0.5", ov["map50"], PUBLISHED["map50"]),
+        ("mAP@0.5:0.95", ov["map50_95"], PUBLISHED["map50_95"]),
+        ("precision", ov["precision"], PUBLISHED["precision"]),
+        ("recall", ov["recall"], PUBLISHED["recall"]),
+    ]
+    per = {c["name"]: c for c in report["per_class"]}
+    diag = report["confusion_matrix"].get("recall_diagonal") or dict(
+        zip(ORGAN_NAMES, confusion_diagonal(np.array(report["confusion_matrix"]["counts"])), strict=True)
+    )
+    w = max(len(ours_label), len(pub_label), 10)
+    lines = []
+    if kind != PUBLISHED["data"]:
+        lines.append(
+            f"NOTE: the data differ ({kind} vs {PUBLISHED['data']}); the figures are not comparable "
+            "as a measure of the same model quality."
+        )
+    lines.append(f"{'metric':<34} {ours_label:>{w}} {pub_label:>{w}}")
+    for label, a, b in rows:
+        lines.append(f"{label:<34} {_fmt(a):>{w}} {_fmt(b):>{w}}")
+    lines.append(f"{'per organ (AP@0.5 | CM diagonal)':<34}")
+    for name in ORGAN_NAMES:
+        c = per.get(name, {})
+        ours = f"{_fmt(c.get('ap50'))} | {_fmt(diag.get(name))}"
+        pub = f"- | {_fmt(PUBLISHED['confusion_diagonal'][name])}"
+        lines.append(f"  {name:<32} {ours:>{w}} {pub:>{w}}")
+    return "\n".join(lines)

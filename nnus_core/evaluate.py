@@ -1,0 +1,65 @@
+"""CLI: evaluate a detector on a dataset split and save the JSON for the app's model page."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nnus_core.errors import NnusError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m nnus_core.evaluate",
+        description="Per-organ AP@0.5 and AP@0.5:0.95, P/R, confusion matrix, PR curves and per-image "
+        "TP/FP/FN of a model on one split, with the dataset authors' figures beside ours.",
+    )
+    p.add_argument("--model", help="weights .pt or model folder (default: the shipped model)")
+    p.add_argument("--data", required=True, help="dataset folder or .zip")
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    p.add_argument("--out", help="JSON file to write (default: print the table only)")
+    p.add_argument(
+        "--backend",
+        default="torch",
+        choices=["auto", "openvino", "onnx", "torch"],
+        help="runtime (default torch: the reference numbers)",
+    )
+    p.add_argument(
+        "--report-conf",
+        type=float,
+        default=0.25,
+        help="confidence for the confusion matrix and per-image lists",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from nnus_core.dataset import load_dataset
+    from nnus_core.detector import Detector
+    from nnus_core.detector.evaluation import evaluate_detector, format_comparison
+
+    try:
+        det = Detector.load(args.model, backend=args.backend)
+        ds = load_dataset(args.data)
+        report = evaluate_detector(det, ds, args.split, report_conf=args.report_conf)
+    except NnusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"model {det.weights_path} ({det.backend}, imgsz {det.imgsz}) on {ds.kind} "
+        f"{args.split} split: {report['data']['n_images']} images"
+    )
+    print(format_comparison(report))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

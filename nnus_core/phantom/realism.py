@@ -1,0 +1,355 @@
+"""Realism report: speckle, texture, artifact and label statistics of phantom vs real frames.
+
+Measures (numpy/OpenCV only) follow the reference notes: first-order speckle statistics after
+undoing the log compression, speckle size from the autocovariance, enhancement below vessels,
+shadow below the trachea, per-organ gray levels, and box sizes/frequencies vs the NNUS counts.
+Real reference images are read in place (never copied) and are optional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from nnus_core.geometry import BoxPx
+from nnus_core.organs import ORGANS
+
+# Published NNUS box instances (label_instances figure) over 790 images.
+PUBLISHED_COUNTS = {0: 242, 1: 552, 2: 622, 3: 32, 4: 76, 5: 311, 6: 548, 7: 585}
+PUBLISHED_IMAGES = 790
+# Gray -> dB: a display dynamic range assumed for both sources, so the numbers compare.
+ASSUMED_DR_DB = 50.0
+_WIN = 32  # homogeneous-window size (px)
+
+
+@dataclass
+class FrameStats:
+    """Accumulated statistics of one image source."""
+
+    name: str
+    n_images: int = 0
+    organ_gray: dict[int, list[float]] = field(default_factory=dict)  # pooled pixel samples
+    lumen_gray: list[float] = field(default_factory=list)
+    env_snr: list[float] = field(default_factory=list)
+    log_std: list[float] = field(default_factory=list)
+    skew: list[float] = field(default_factory=list)
+    acf_axial: list[float] = field(default_factory=list)
+    acf_lateral: list[float] = field(default_factory=list)
+    enhancement_db: list[float] = field(default_factory=list)
+    shadow_db: list[float] = field(default_factory=list)
+    depth_profile: list[np.ndarray] = field(default_factory=list)
+    box_wh: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    organ_count: dict[int, int] = field(default_factory=dict)
+
+
+def env_snr(values: np.ndarray, dr_db: float = ASSUMED_DR_DB) -> float:
+    """Envelope SNR (mean/std) after inverting a linear dB-to-gray map (1.91 = Rayleigh)."""
+    env = 10 ** ((values.astype(np.float64) / 255.0 - 1.0) * dr_db / 20.0)
+    return float(env.mean() / (env.std() + 1e-12))
+
+
+def acf_fwhm(patch: np.ndarray) -> tuple[float, float]:
+    """Speckle size: FWHM (px) of the normalised autocovariance along depth and across."""
+    x = patch.astype(np.float64)
+    x -= x.mean()
+    f = np.fft.rfft2(x, s=(2 * x.shape[0], 2 * x.shape[1]))
+    ac = np.fft.irfft2(np.abs(f) ** 2)
+    ac /= ac[0, 0] + 1e-12
+
+    def width(profile: np.ndarray) -> float:
+        below = np.flatnonzero(profile < 0.5)
+        if below.size == 0:
+            return float(len(profile))
+        i = int(below[0])
+        # Linear interpolation of the half-maximum crossing, then both sides.
+        y0, y1 = profile[i - 1], profile[i]
+        return 2.0 * ((i - 1) + (y0 - 0.5) / max(y0 - y1, 1e-9))
+
+    return width(ac[: x.shape[0], 0]), width(ac[0, : x.shape[1]])
+
+
+def homogeneous_windows(
+    img: np.ndarray, exclude: np.ndarray | None = None, k: int = 4
+) -> list[tuple[int, int]]:
+    """Top-left corners of the k most homogeneous tissue windows (speckle, not structure)."""
+    h, w = img.shape
+    out: list[tuple[float, int, int]] = []
+    for y in range(int(h * 0.15), h - _WIN, _WIN // 2):
+        for x in range(0, w - _WIN, _WIN // 2):
+            p = img[y : y + _WIN, x : x + _WIN].astype(np.float32)
+            m = float(p.mean())
+            if not 25.0 <= m <= 200.0:
+                continue
+            if exclude is not None and exclude[y : y + _WIN, x : x + _WIN].any():
+                continue
+            # Homogeneity: the 8x8 block means vary little relative to the mean.
+            blocks = p.reshape(4, 8, 4, 8).mean(axis=(1, 3))
+            out.append((float(blocks.std() / m), y, x))
+    out.sort()
+    return [(y, x) for _, y, x in out[:k]]
+
+
+def _speckle_stats(st: FrameStats, img: np.ndarray, exclude: np.ndarray | None) -> None:
+    for y, x in homogeneous_windows(img, exclude):
+        p = img[y : y + _WIN, x : x + _WIN]
+        v = p.astype(np.float64).ravel()
+        st.env_snr.append(env_snr(v))
+        st.log_std.append(float(v.std()))
+        st.skew.append(float(((v - v.mean()) ** 3).mean() / (v.std() ** 3 + 1e-12)))
+        ax, lat = acf_fwhm(p)
+        st.acf_axial.append(ax)
+        st.acf_lateral.append(lat)
+
+
+def _db(a: float, b: float) -> float:
+    return (a - b) / 255.0 * ASSUMED_DR_DB
+
+
+def _below_contrast(img: np.ndarray, box: BoxPx, depth_px: int = 40) -> float | None:
+    """dB difference between the column under a structure and its neighbours at the same depth."""
+    h, w = img.shape
+    x1, x2 = int(box.x1 + box.width * 0.25), int(box.x2 - box.width * 0.25)
+    y1, y2 = int(box.y2) + 3, min(h, int(box.y2) + 3 + depth_px)
+    bw = x2 - x1
+    if y2 - y1 < 10 or bw < 4:
+        return None
+    left = img[y1:y2, max(0, x1 - 2 * bw) : max(0, x1 - bw)]
+    right = img[y1:y2, min(w, x2 + bw) : min(w, x2 + 2 * bw)]
+    ref = [r for r in (left, right) if r.size > 20]
+    if not ref:
+        return None
+    return _db(float(img[y1:y2, x1:x2].mean()), float(np.mean([r.mean() for r in ref])))
+
+
+def _inner(box: BoxPx, frac: float = 0.3) -> tuple[slice, slice]:
+    dx, dy = box.width * frac, box.height * frac
+    return slice(int(box.y1 + dy), max(int(box.y1 + dy) + 1, int(box.y2 - dy))), slice(
+        int(box.x1 + dx), max(int(box.x1 + dx) + 1, int(box.x2 - dx))
+    )
+
+
+def _profile(img: np.ndarray) -> np.ndarray:
+    return np.array([b.mean() for b in np.array_split(img.astype(np.float32), 10, axis=0)])
+
+
+def measure_labelled(img: np.ndarray, boxes: list[tuple[int, BoxPx]], st: FrameStats) -> None:
+    """Add one labelled frame (organ id, pixel box) to a source's statistics."""
+    st.n_images += 1
+    st.depth_profile.append(_profile(img))
+    exclude = np.zeros(img.shape, bool)
+    for oid, box in boxes:
+        st.organ_count[oid] = st.organ_count.get(oid, 0) + 1
+        st.box_wh.setdefault(oid, []).append((box.width, box.height))
+        ys, xs = _inner(box)
+        region = img[ys, xs]
+        if oid == 2:  # CCA: the inner part of the box is lumen
+            st.lumen_gray.extend(region.ravel()[::7].tolist())
+            c = _below_contrast(img, box)
+            if c is not None:
+                st.enhancement_db.append(c)
+        else:
+            st.organ_gray.setdefault(oid, []).extend(region.ravel()[::7].tolist())
+        if oid == 0:
+            c = _below_contrast(img, box, depth_px=80)
+            if c is not None:
+                st.shadow_db.append(c)
+        if oid in (2, 3, 0):
+            exclude[int(box.y1) : int(box.y2) + 60, int(box.x1) : int(box.x2)] = True
+    _speckle_stats(st, img, exclude)
+
+
+def _load_labelled_folder(root: Path, max_images: int):
+    """(gray image, [(organ id, box)]) from an NNUS-format folder, evenly sampled."""
+    from nnus_core.dataset import load_dataset
+
+    ds = load_dataset(root)
+    samples = ds.samples
+    step = max(1, len(samples) // max_images)
+    for s in samples[::step][:max_images]:
+        img = cv2.imread(str(s.image_path), cv2.IMREAD_GRAYSCALE)
+        if img is not None:
+            yield s.name, img, [(a.organ_id, a.box) for a in s.annotations]
+
+
+def _autocrop(img: np.ndarray) -> tuple[slice, slice]:
+    """The B-mode area of a full scanner screen: the largest blob once text is opened away."""
+    if img.shape[1] < 900:  # already an image-only crop
+        return slice(None), slice(None)
+    on = (img > 6).astype(np.uint8)
+    on = cv2.morphologyEx(on, cv2.MORPH_OPEN, np.ones((25, 25), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(on)
+    if n < 2:
+        return slice(None), slice(None)
+    i = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h = (int(v) for v in stats[i, :4])
+    return slice(y, y + h), slice(x, x + w)
+
+
+# A CCA (lumen + walls) of ~7 mm spans this many pixels at the phantom's 0.0895 mm/px: real
+# frames are resampled to that scale so speckle sizes in pixels compare.
+_CCA_PX_AT_NNUS_SCALE = 78.0
+
+
+def _real_frames(real_dir: Path):
+    """(name, gray image, CCA box or None) per real image, cropped and resampled to NNUS scale."""
+    raw = []
+    for p in sorted(real_dir.glob("*/images/*")):
+        if p.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            continue
+        img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            continue
+        mask_path = p.parent.parent / "masks" / p.name
+        box = None
+        if mask_path.exists():
+            m = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+            if m is not None and m.shape == img.shape and (m > 127).any():
+                ys, xs = np.nonzero(m > 127)
+                box = BoxPx(float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+        else:
+            ys_, xs_ = _autocrop(img)
+            img = img[ys_, xs_]
+        raw.append((p.name, img, box))
+    scales = [_CCA_PX_AT_NNUS_SCALE / b.width for _, _, b in raw if b is not None]
+    default = float(np.median(scales)) if scales else 1.0
+    for name, img, box in raw:
+        s = _CCA_PX_AT_NNUS_SCALE / box.width if box is not None else default
+        img = cv2.resize(
+            img,
+            (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
+            interpolation=cv2.INTER_AREA,
+        )
+        yield name, img, (box.scale(s, s) if box is not None else None)
+
+
+def default_real_dir() -> Path:
+    """`../shared/reference/real-ultrasound` beside the repository root."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "real-ultrasound"
+
+
+def _fmt(v: list[float], nd: int = 2) -> str:
+    if not v:
+        return "n/a"
+    a = np.asarray(v, dtype=np.float64)
+    return (
+        f"{np.median(a):.{nd}f} (IQR {np.percentile(a, 25):.{nd}f}-{np.percentile(a, 75):.{nd}f}, n={a.size})"
+    )
+
+
+def _gray(v: list[float]) -> str:
+    if not v:
+        return "n/a"
+    a = np.asarray(v)
+    return f"mean {a.mean():6.1f}  median {np.median(a):6.1f}  p5-p95 {np.percentile(a, 5):5.1f}-{np.percentile(a, 95):5.1f}"
+
+
+def contact_sheet(frames: list[tuple[str, np.ndarray]], path: Path, tile_h: int = 224, cols: int = 6) -> Path:
+    """Grid of labelled thumbnails (same height), saved as PNG."""
+    thumbs = []
+    for name, img in frames:
+        s = tile_h / img.shape[0]
+        t = cv2.resize(img, (max(1, int(img.shape[1] * s)), tile_h), interpolation=cv2.INTER_AREA)
+        t = cv2.copyMakeBorder(t, 0, 0, 0, max(0, 260 - t.shape[1]), cv2.BORDER_CONSTANT, value=0)[:, :260]
+        t = cv2.cvtColor(t, cv2.COLOR_GRAY2BGR)
+        cv2.putText(
+            t, name[:34], (4, tile_h - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 220, 255), 1, cv2.LINE_AA
+        )
+        thumbs.append(t)
+    while len(thumbs) % cols:
+        thumbs.append(np.zeros_like(thumbs[0]))
+    rows = [np.hstack(thumbs[i : i + cols]) for i in range(0, len(thumbs), cols)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.vstack(rows))
+    return path
+
+
+def run_report(data_dir: Path, out_dir: Path, real_dir: Path | None = None, max_images: int = 120) -> str:
+    """Measure a phantom (or any NNUS-format) folder, and real references when present.
+
+    Args:
+        data_dir: NNUS-format folder to measure (labels give organ regions).
+        out_dir: folder for `realism_report.txt` and `contact_sheet.png`.
+        real_dir: real reference images; default `default_real_dir()`, skipped when absent.
+        max_images: at most this many frames are measured from `data_dir`.
+
+    Returns:
+        The report text (also written to out_dir).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ph = FrameStats("phantom")
+    sheet: list[tuple[str, np.ndarray]] = []
+    for name, img, boxes in _load_labelled_folder(Path(data_dir), max_images):
+        measure_labelled(img, boxes, ph)
+        if len(sheet) < 12:
+            sheet.append((f"phantom {name}", img))
+    real_dir = default_real_dir() if real_dir is None else Path(real_dir)
+    rl: FrameStats | None = None
+    if real_dir.is_dir():
+        rl = FrameStats("real")
+        real_sheet: list[tuple[str, np.ndarray]] = []
+        for name, img, box in _real_frames(real_dir):
+            measure_labelled(img, [(2, box)] if box is not None else [], rl)
+            rl.organ_count.clear()
+            rl.box_wh.clear()
+            if len(real_sheet) < 12:
+                real_sheet.append((f"real {name}", img))
+        sheet += real_sheet
+    lines = _report_lines(ph, rl, real_dir)
+    if sheet:
+        p = contact_sheet(sheet, out_dir / "contact_sheet.png")
+        lines.append(f"contact sheet: {p}")
+    text = "\n".join(lines)
+    (out_dir / "realism_report.txt").write_text(text + "\n")
+    return text
+
+
+def _report_lines(ph: FrameStats, rl: FrameStats | None, real_dir: Path) -> list[str]:
+    srcs = [ph] + ([rl] if rl is not None else [])
+    L = [f"Realism report (gray->dB assumes a {ASSUMED_DR_DB:.0f} dB display range)", ""]
+    L.append("images: " + ", ".join(f"{s.name} {s.n_images}" for s in srcs))
+    if rl is None:
+        L.append(f"real references: none at {real_dir} (skipped)")
+    L += ["", "Speckle in the most homogeneous 32x32 tissue windows (median, IQR):"]
+    targets = {
+        "envelope SNR (1.91 single look, 2.75 two, 3.40 three)": "env_snr",
+        "gray std": "log_std",
+        "skewness (-1.14 single look)": "skew",
+        "speckle size axial, px": "acf_axial",
+        "speckle size lateral, px": "acf_lateral",
+    }
+    for label, attr in targets.items():
+        L.append(f"  {label}")
+        for s in srcs:
+            L.append(f"    {s.name:8s} {_fmt(getattr(s, attr))}")
+    L += ["", "Artifacts (dB, column below vs neighbours at the same depth):"]
+    L.append("  enhancement below the CCA (+3..+8 expected)")
+    for s in srcs:
+        L.append(f"    {s.name:8s} {_fmt(s.enhancement_db, 1)}")
+    L.append("  shadow below the trachea (<= -15 expected)")
+    for s in srcs:
+        L.append(f"    {s.name:8s} {_fmt(s.shadow_db, 1)}")
+    L += ["", "Gray levels (0-255):"]
+    L.append("  CCA lumen")
+    for s in srcs:
+        L.append(f"    {s.name:8s} {_gray(s.lumen_gray)}")
+    for oid in (1, 6, 7, 5, 4, 0):
+        if ph.organ_gray.get(oid):
+            L.append(f"  {ORGANS[oid].name} (inner box, phantom)  {_gray(ph.organ_gray[oid])}")
+    L.append("  whole frame, mean per depth decile")
+    for s in srcs:
+        if s.depth_profile:
+            prof = np.mean(np.stack(s.depth_profile), axis=0)
+            L.append(f"    {s.name:8s} " + " ".join(f"{v:5.1f}" for v in prof))
+    L += ["", "Boxes per image vs published NNUS counts (phantom):"]
+    L.append(f"  {'organ':26s} {'phantom':>8s} {'NNUS':>6s}  {'median w x h (px)':>18s}")
+    n = max(1, ph.n_images)
+    for o in ORGANS:
+        wh = ph.box_wh.get(o.id, [])
+        size = f"{np.median([w for w, _ in wh]):.0f} x {np.median([h for _, h in wh]):.0f}" if wh else "-"
+        L.append(
+            f"  {o.name:26s} {ph.organ_count.get(o.id, 0) / n:8.2f} {PUBLISHED_COUNTS[o.id] / PUBLISHED_IMAGES:6.2f}  {size:>18s}"
+        )
+    return L

@@ -1,0 +1,482 @@
+"""The quiz service: start, serve (or resume) the next question, score and store each answer once, summarise."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from nnus_core.dataset.model import Annotation, Dataset, Sample
+from nnus_core.detection import Detection
+from nnus_core.errors import QuizInputError
+from nnus_core.geometry import BoxPx
+from nnus_core.organs import ORGANS
+from nnus_core.quiz import feedback as fb
+from nnus_core.quiz import scheduler
+from nnus_core.quiz.model_answer import (
+    NO_MODEL,
+    ModelAnswer,
+    model_identify,
+    model_label_all,
+    model_locate,
+    model_present,
+)
+from nnus_core.quiz.questions import Kind, Question, QuizSettings, generate_question, gt_boxes, question_index
+from nnus_core.quiz.scoring import (
+    LabelMatch,
+    Score,
+    score_choice,
+    score_label_all,
+    score_locate,
+    score_presence,
+)
+from nnus_core.store import quizzes
+from nnus_core.store.attempts import Attempt, attempts_for_keys, record_attempt, student_attempts
+from nnus_core.store.quizzes import StoredInstance, StoredSession
+
+Predict = Callable[[Sample], Sequence[Detection]]
+TIMER_GRACE_S = 2.0  # network and rerun latency are not the student's fault
+
+
+def dataset_key(ds: Dataset) -> str:
+    """Which data an answer was given on: synthetic answers never mix with real-image reviews."""
+    if ds.synthetic:
+        return f"synthetic:{ds.generator_version or '?'}"
+    return f"real:{ds.root.name}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a student submitted; only the fields of the question's kind are used."""
+
+    box: BoxPx | None = None  # Locate
+    not_visible: bool = False  # Locate
+    choice: int | None = None  # Identify
+    present: bool | None = None  # Present?
+    labels: tuple[tuple[int, BoxPx], ...] = ()  # Label all: (organ id, box)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "box": list(self.box.as_tuple()) if self.box else None,
+            "not_visible": self.not_visible,
+            "choice": self.choice,
+            "present": self.present,
+            "labels": [[o, list(b.as_tuple())] for o, b in self.labels],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Answer:
+        return cls(
+            box=BoxPx(*d["box"]) if d.get("box") else None,
+            not_visible=bool(d.get("not_visible")),
+            choice=d.get("choice"),
+            present=d.get("present"),
+            labels=tuple((int(o), BoxPx(*b)) for o, b in d.get("labels") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Served:
+    """A question as served to the student (persisted, so a reload shows the same one)."""
+
+    instance: StoredInstance
+    question: Question
+    sample: Sample
+    total: int  # questions in the quiz
+
+    @property
+    def id(self) -> str:
+        return self.instance.id
+
+    @property
+    def position(self) -> int:
+        return self.instance.position
+
+
+@dataclass(frozen=True)
+class Review:
+    """Everything the feedback view shows for one stored answer."""
+
+    served: Served
+    attempt: Attempt
+    answer: Answer
+    score: Score
+    feedback: tuple[str, ...]
+    targets: tuple[Annotation, ...]  # the ground truth the answer is judged against
+    model: ModelAnswer
+    matches: tuple[LabelMatch, ...] = ()
+    timed_out: bool = False
+
+    @property
+    def headline(self) -> str:
+        """A plain verdict: "you 0.72, model 0.81"."""
+        q = self.served.question
+        if q.kind is Kind.LOCATE and self.score.iou is not None:
+            you = f"you {self.score.iou:.2f}"
+        elif q.kind is Kind.LOCATE:
+            you = "you: not visible" if self.answer.not_visible else "you: —"
+        else:
+            you = (
+                f"you {'right' if self.score.passed else 'wrong'}"
+                if q.kind is not Kind.LABEL_ALL
+                else (f"you {self.score.credit:.2f}")
+            )
+        if not self.model.available:
+            return f"{you}; no model available"
+        if q.kind is Kind.LOCATE:
+            m = (
+                f"model {self.model.iou:.2f}"
+                if self.model.iou is not None
+                else ("model found none" if self.model.present is False else "model: —")
+            )
+        elif q.kind is Kind.LABEL_ALL:
+            m = f"model {self.model.credit or 0:.2f}"
+        else:
+            m = f"model {'right' if self.model.passed else 'wrong'}"
+        return f"{you}, {m}"
+
+
+@dataclass(frozen=True)
+class OrganResult:
+    """One organ's line in a quiz summary."""
+
+    organ_id: int
+    answers: int
+    passes: int
+    mean_iou: float | None
+    model_ap50: float | None
+
+    @property
+    def accuracy(self) -> float:
+        return self.passes / self.answers if self.answers else 0.0
+
+
+@dataclass(frozen=True)
+class QuizSummary:
+    """The end-of-quiz report."""
+
+    session: StoredSession
+    reviews: tuple[Review, ...]
+    per_organ: tuple[OrganResult, ...]
+    model_ap_label: str  # "" when no AP is known
+
+    @property
+    def answered(self) -> int:
+        return len(self.reviews)
+
+    @property
+    def score(self) -> float:
+        return sum(r.attempt.credit for r in self.reviews)
+
+    @property
+    def passes(self) -> int:
+        return sum(r.attempt.passed for r in self.reviews)
+
+    @property
+    def mistakes(self) -> tuple[Review, ...]:
+        return tuple(r for r in self.reviews if not r.attempt.passed)
+
+
+@dataclass(frozen=True)
+class QuizState:
+    """Where a session stands: what was served and answered, and what to show now."""
+
+    session: StoredSession
+    settings: QuizSettings
+    served: tuple[Served, ...]
+    attempts: dict[str, Attempt] = field(default_factory=dict)
+
+    @property
+    def last(self) -> Served | None:
+        return self.served[-1] if self.served else None
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for s in self.served if s.id in self.attempts)
+
+    @property
+    def finished(self) -> bool:
+        return self.answered >= self.settings.n_questions
+
+    @property
+    def awaiting_answer(self) -> Served | None:
+        """The served question still waiting for its answer (a reload shows this one again)."""
+        last = self.last
+        return last if last is not None and last.id not in self.attempts else None
+
+
+class QuizService:
+    """Quiz logic over a dataset and a store; cheap to build, safe to share between reruns."""
+
+    def __init__(
+        self,
+        db: Engine,
+        ds: Dataset,
+        *,
+        predict: Predict | None = None,
+        model_ap: dict[int, float] | None = None,
+        model_ap_label: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.ds = ds
+        self.predict = predict
+        self.model_ap = model_ap or {}
+        self.model_ap_label = model_ap_label
+        self.clock = clock
+        self.index = question_index(ds)
+        self.dataset_key = dataset_key(ds)
+
+    # -- sessions -----------------------------------------------------------------------------
+    def start(self, student_id: int, settings: QuizSettings, session_id: str | None = None) -> StoredSession:
+        """Store a new quiz session (`session_id`: a fixed id for reproducible tests; default random).
+
+        Raises:
+            QuizInputError: when the focused image is not in the dataset.
+        """
+        if settings.focus_stem is not None and self.ds.get(settings.focus_stem) is None:
+            raise QuizInputError(f"image {settings.focus_stem!r} is not in the active dataset")
+        return quizzes.create_session(
+            self.db, student_id, settings.to_dict(), self.dataset_key, self.clock(), session_id
+        )
+
+    def state(self, session_id: str) -> QuizState:
+        """The stored state of a session.
+
+        Raises:
+            QuizInputError: for an unknown session, or one made on another dataset.
+        """
+        sess = quizzes.get_session(self.db, session_id)
+        if sess is None:
+            raise QuizInputError(f"quiz {session_id!r} not found; start a new quiz")
+        if sess.dataset_key != self.dataset_key:
+            raise QuizInputError(
+                f"quiz {session_id!r} was made on another dataset ({sess.dataset_key}); start a new quiz"
+            )
+        settings = QuizSettings.from_dict(sess.settings)
+        served = tuple(self._served(i, settings) for i in quizzes.session_instances(self.db, session_id))
+        atts = attempts_for_keys(self.db, [s.id for s in served])
+        return QuizState(sess, settings, served, atts)
+
+    def _served(self, inst: StoredInstance, settings: QuizSettings) -> Served:
+        sample = self.ds.get(inst.image_stem)
+        if sample is None:
+            raise QuizInputError(f"image {inst.image_stem!r} of this quiz is no longer in the dataset")
+        return Served(inst, Question.from_payload(inst.payload), sample, settings.n_questions)
+
+    def next_question(self, session_id: str) -> Served | None:
+        """The question to show now: the unanswered one if any, else a new one; None when finished.
+
+        Serving is idempotent per position: two tabs asking at once get the same stored question.
+        """
+        st = self.state(session_id)
+        if st.awaiting_answer is not None:
+            return st.awaiting_answer
+        if st.finished:
+            quizzes.mark_finished(self.db, session_id, self.clock())
+            return None
+        position = len(st.served)
+        history = student_attempts(self.db, st.session.student_id)
+        outcomes = [
+            scheduler.Outcome(a.organ_id, a.image_stem, a.credit, a.passed, a.iou, a.created_s)
+            for a in history
+        ]
+        now = self.clock()
+        weights = None
+        review: list[tuple[str, int]] = []
+        if st.settings.adaptive:
+            weights = scheduler.organ_weights(scheduler.organ_states(outcomes), st.settings.organ_ids, now)
+            same_data = [
+                o for o, a in zip(outcomes, history, strict=True) if a.dataset_key == self.dataset_key
+            ]
+            review = scheduler.images_due(scheduler.image_states(same_data), now, st.settings.organ_ids)
+        asked = [(s.question.image_stem, s.question.organ_id) for s in st.served]
+        rng = random.Random(f"{session_id}:{position}")
+        q = generate_question(
+            self.index, st.settings, position, rng, organ_weights=weights, review=review, asked=asked
+        )
+        inst = StoredInstance(
+            quizzes.instance_id(session_id, position),
+            session_id,
+            position,
+            q.kind.value,
+            q.image_stem,
+            q.organ_id,
+            now,
+            q.to_payload(),
+        )
+        stored, _ = quizzes.add_instance(self.db, inst)
+        return self._served(stored, st.settings)
+
+    # -- answers ------------------------------------------------------------------------------
+    def _detections(self, sample: Sample) -> Sequence[Detection] | None:
+        if self.predict is None:
+            return None
+        return self.predict(sample)
+
+    def _evaluate(self, served: Served, answer: Answer, settings: QuizSettings) -> Review:
+        """Score an answer and build its review (pure apart from the cached model predictions)."""
+        q, s = served.question, served.sample
+        dets = self._detections(s)
+        matches: tuple[LabelMatch, ...] = ()
+        lateral = fb.lateral_direction(s.annotations)
+        if q.kind is Kind.LOCATE:
+            assert q.organ_id is not None
+            gts = gt_boxes(s, q.organ_id)
+            score = score_locate(answer.box, gts, not_visible=answer.not_visible, pass_iou=settings.pass_iou)
+            targets = tuple(a for a in s.annotations if a.organ_id == q.organ_id)
+            if answer.not_visible:
+                lines = [fb.present_missed_feedback(q.organ_id)] if gts else [fb.absent_feedback(q.organ_id)]
+            elif not gts:
+                lines = [fb.absent_feedback(q.organ_id)]
+            else:
+                assert answer.box is not None and score.matched_index is not None
+                lines = fb.locate_feedback(
+                    q.organ_id, answer.box, gts[score.matched_index], s.annotations, lateral
+                )
+            model = model_locate(dets, q.organ_id, gts, settings.pass_iou) if dets is not None else NO_MODEL
+        elif q.kind is Kind.IDENTIFY:
+            assert q.organ_id is not None and q.target_index is not None
+            if answer.choice is not None and answer.choice not in q.choices:
+                raise QuizInputError(f"choice: expected one of the offered organs, got {answer.choice}")
+            score = score_choice(answer.choice, q.organ_id)
+            target = s.annotations[q.target_index]
+            targets = (target,)
+            lines = [
+                fb.identify_feedback(q.organ_id, answer.choice if answer.choice is not None else q.organ_id)
+            ]
+            model = model_identify(dets, target.box, q.organ_id) if dets is not None else NO_MODEL
+        elif q.kind is Kind.PRESENT:
+            assert q.organ_id is not None
+            truth = q.organ_id in s.organ_ids
+            score = score_presence(answer.present, truth, q.organ_id)
+            targets = tuple(a for a in s.annotations if a.organ_id == q.organ_id)
+            lines = [fb.present_missed_feedback(q.organ_id) if truth else fb.absent_feedback(q.organ_id)]
+            model = model_present(dets, q.organ_id, truth) if dets is not None else NO_MODEL
+        else:
+            gt = [(a.organ_id, a.box) for a in s.annotations]
+            res = score_label_all(list(answer.labels), gt, pass_iou=settings.pass_iou)
+            score, matches, targets = res.score, res.matches, tuple(s.annotations)
+            lines = _label_all_lines(res.matches, settings.pass_iou)
+            model = model_label_all(dets, gt, settings.pass_iou) if dets is not None else NO_MODEL
+        return Review(served, _placeholder_attempt(), answer, score, tuple(lines), targets, model, matches)
+
+    def submit(self, served: Served, answer: Answer) -> tuple[Review, bool]:
+        """Score an answer and store it exactly once (the question instance id is the key).
+
+        Returns:
+            (the review of the STORED answer, True when this call stored it). A second submit of
+            the same question (double click, reload, another tab) changes nothing and returns the
+            first answer's review.
+
+        Raises:
+            QuizInputError: an answer that cannot be scored (no box, no choice ...).
+        """
+        existing = attempts_for_keys(self.db, [served.id]).get(served.id)
+        if existing is not None:
+            return self.review(served, existing), False
+        sess = quizzes.get_session(self.db, served.instance.session_id)
+        if sess is None:
+            raise QuizInputError("this quiz no longer exists; start a new quiz")
+        settings = QuizSettings.from_dict(sess.settings)
+        rv = self._evaluate(served, answer, settings)
+        now = self.clock()
+        elapsed = max(0.0, now - served.instance.served_s)
+        score, lines, timed_out = rv.score, list(rv.feedback), False
+        if settings.time_limit_s is not None and elapsed > settings.time_limit_s + TIMER_GRACE_S:
+            timed_out = True
+            verdict = f"Time's up: answered after {elapsed:.0f} s (limit {settings.time_limit_s} s)."
+            score = Score(0.0, False, "miss", verdict, score.iou, score.matched_index)
+        stored_answer = {**answer.to_dict(), "timed_out": timed_out, "verdict": score.verdict}
+        att = Attempt(
+            idempotency_key=served.id,
+            student_id=sess.student_id,
+            kind=served.question.kind.value,
+            image_stem=served.sample.stem,
+            organ_id=served.question.organ_id,
+            credit=round(score.credit, 4),
+            passed=score.passed,
+            created_s=now,
+            answer=stored_answer,
+            iou=None if score.iou is None else round(score.iou, 4),
+            model_iou=None if rv.model.iou is None else round(rv.model.iou, 4),
+            model_conf=None if rv.model.detection is None else round(rv.model.detection.confidence, 4),
+            elapsed_s=round(elapsed, 2),
+            feedback=" ".join([score.verdict, *lines]),
+            session_id=sess.id,
+            instance_id=served.id,
+            dataset_key=self.dataset_key,
+        )
+        stored, inserted = record_attempt(self.db, att)
+        if inserted and served.position + 1 >= settings.n_questions:
+            quizzes.mark_finished(self.db, sess.id, now)
+        return self.review(served, stored), inserted
+
+    def review(self, served: Served, attempt: Attempt) -> Review:
+        """The review of a stored answer (the same view after a reload as right after submitting)."""
+        sess = quizzes.get_session(self.db, served.instance.session_id)
+        settings = QuizSettings.from_dict(sess.settings) if sess else QuizSettings()
+        answer = Answer.from_dict(attempt.answer)
+        rv = self._evaluate(served, answer, settings)
+        score = rv.score
+        timed_out = bool(attempt.answer.get("timed_out"))
+        if timed_out:
+            verdict = str(attempt.answer.get("verdict") or "Time's up.")
+            score = Score(attempt.credit, attempt.passed, "miss", verdict, score.iou, score.matched_index)
+        model = rv.model
+        if not model.available and attempt.model_iou is not None:
+            # The model is gone now, but what it scored at answer time is part of the record.
+            model = ModelAnswer(True, None, attempt.model_iou)
+        return Review(served, attempt, answer, score, rv.feedback, rv.targets, model, rv.matches, timed_out)
+
+    # -- summary ------------------------------------------------------------------------------
+    def summary(self, session_id: str) -> QuizSummary:
+        """Score, per-organ accuracy beside the model's AP, and every answer for review."""
+        st = self.state(session_id)
+        reviews = tuple(self.review(s, st.attempts[s.id]) for s in st.served if s.id in st.attempts)
+        acc: dict[int, list[tuple[bool, float | None]]] = {}
+        for r in reviews:
+            q = r.served.question
+            if q.kind is Kind.LABEL_ALL:
+                for m in r.matches:
+                    if m.gt_index is not None:
+                        acc.setdefault(m.organ_id, []).append((m.iou >= st.settings.pass_iou, m.iou))
+            elif q.organ_id is not None:
+                acc.setdefault(q.organ_id, []).append((r.attempt.passed, r.attempt.iou))
+        per = tuple(
+            OrganResult(
+                o.id,
+                len(acc.get(o.id, [])),
+                sum(p for p, _ in acc.get(o.id, [])),
+                _mean([v for _, v in acc.get(o.id, []) if v is not None]),
+                self.model_ap.get(o.id),
+            )
+            for o in ORGANS
+            if o.id in acc or o.id in self.model_ap
+        )
+        return QuizSummary(st.session, reviews, per, self.model_ap_label if self.model_ap else "")
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _placeholder_attempt() -> Attempt:
+    return Attempt("unsaved", 0, "locate", "", None, 0.0, False, 0.0)
+
+
+def _label_all_lines(matches: Sequence[LabelMatch], pass_iou: float) -> list[str]:
+    lines = []
+    for m in matches:
+        name = ORGANS[m.organ_id].name
+        if m.student_index is None:
+            lines.append(f"Missed the {name}: it lies {fb.LANDMARKS[m.organ_id]}.")
+        elif m.gt_index is None:
+            lines.append(f"Extra box labelled {name}: no {name} there.")
+        elif m.iou < pass_iou:
+            lines.append(f"{name}: IoU {m.iou:.2f}, below {pass_iou:.2f}.")
+    return lines or ["Every organ found and well placed."]

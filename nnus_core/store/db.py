@@ -1,0 +1,291 @@
+"""Database engine from NNUS_DB_URL (SQLite by default), the schema, and ordered self-applied migrations."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from nnus_core.errors import StoreError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DB_ENV = "NNUS_DB_URL"
+DEFAULT_DB_PATH = REPO_ROOT / "data" / "nnus_tutor.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+NAME_MAX_CHARS = 40
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", String(200), nullable=False),
+    Column("applied_s", Float, nullable=False),
+)
+
+students = Table(
+    "students",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Case-folded, whitespace-collapsed name: "Ana" and " ana " are one student.
+    Column("name_key", String(NAME_MAX_CHARS * 4), nullable=False, unique=True),
+    Column("display_name", String(NAME_MAX_CHARS * 4), nullable=False),
+    Column("created_s", Float, nullable=False),
+)
+
+quiz_sessions = Table(
+    "quiz_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("student_id", Integer, ForeignKey("students.id"), nullable=False),
+    Column("settings_json", Text, nullable=False),
+    Column("dataset_key", String(200), nullable=False),
+    Column("created_s", Float, nullable=False),
+    Column("finished_s", Float, nullable=True),
+)
+
+question_instances = Table(
+    "question_instances",
+    metadata,
+    Column("id", String(64), primary_key=True),  # "<session id>-<position>": stable across reloads
+    Column("session_id", String(40), ForeignKey("quiz_sessions.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("image_stem", String(200), nullable=False),
+    Column("organ_id", Integer, nullable=True),
+    Column("payload_json", Text, nullable=False),
+    Column("served_s", Float, nullable=False),
+    UniqueConstraint("session_id", "position", name="uq_instance_position"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One answer per question instance: the UNIQUE key makes double submits and two tabs harmless.
+    Column("idempotency_key", String(100), nullable=False, unique=True),
+    Column("student_id", Integer, ForeignKey("students.id"), nullable=False),
+    Column("session_id", String(40), nullable=True),
+    Column("instance_id", String(64), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("image_stem", String(200), nullable=False),
+    Column("organ_id", Integer, nullable=True),
+    Column("dataset_key", String(200), nullable=False, server_default=""),
+    Column("answer_json", Text, nullable=False),
+    Column("iou", Float, nullable=True),
+    Column("credit", Float, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("model_iou", Float, nullable=True),
+    Column("model_conf", Float, nullable=True),
+    Column("elapsed_s", Float, nullable=True),
+    Column("feedback", Text, nullable=False, server_default=""),
+    Column("created_s", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step; `apply` runs inside the migration transaction."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _m1_base(conn: Connection) -> None:
+    for table in (students, quiz_sessions, question_instances, attempts):
+        table.create(conn, checkfirst=True)
+
+
+def _m2_history_indexes(conn: Connection) -> None:
+    # Progress pages read a student's attempts by time, and the scheduler by organ. Plain DDL with
+    # IF NOT EXISTS (SQLite and PostgreSQL): a fresh database already has them from step 1, whose
+    # tables are built from the latest Table definitions below.
+    for name, table, cols in _INDEXES:
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(cols)})")
+
+
+_INDEXES = (
+    ("ix_attempts_student_time", "attempts", ("student_id", "created_s")),
+    ("ix_attempts_student_organ", "attempts", ("student_id", "organ_id")),
+    ("ix_sessions_student", "quiz_sessions", ("student_id",)),
+)
+for _name, _table, _cols in _INDEXES:
+    Index(_name, *(metadata.tables[_table].c[c] for c in _cols))
+
+
+# Ordered; append only. A released step is never edited: add a new one instead.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "students, quiz sessions, question instances, attempts", _m1_base),
+    Migration(2, "indexes for history and per-organ queries", _m2_history_indexes),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def db_url(env: dict[str, str] | None = None) -> str:
+    """The database URL: $NNUS_DB_URL, else a SQLite file under data/."""
+    env = os.environ if env is None else env
+    return env.get(DB_ENV) or f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test
+        # Let SQLAlchemy emit BEGIN itself (below): the driver's legacy mode skips it for SELECTs.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        # busy_timeout first: switching to WAL needs a lock that another process may hold.
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A write transaction takes the write lock up front: a deferred one that reads first and
+        # then writes can fail with SQLITE_BUSY at once instead of waiting (no busy handler then).
+        immediate = conn.get_execution_options().get("nnus_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for `url`, configured (WAL and busy timeout for SQLite) but not migrated.
+
+    Raises:
+        StoreError: for a URL SQLAlchemy cannot use (missing driver, bad syntax).
+    """
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            db = engine.url.database
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(
+            f"{DB_ENV}: cannot use database URL {_redact(url)!r}: {exc} "
+            "(PostgreSQL needs `pip install psycopg` and a URL like postgresql+psycopg://user@host/db)"
+        ) from exc
+    return engine
+
+
+def _redact(url: str) -> str:
+    # Never echo a password from the URL into a page or a log.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for `url` (default `db_url()`), migrated to the latest schema.
+
+    Raises:
+        StoreError: when the database cannot be opened or migrated.
+    """
+    url = url or db_url()
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            migrate(engine)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests, and a forked child that must not share connections)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A transaction that takes the write lock at BEGIN on SQLite (plain BEGIN elsewhere)."""
+    with engine.connect() as conn:
+        conn.execution_options(nnus_write=True)
+        with conn.begin():
+            yield conn
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version recorded in the database (0 for an empty database)."""
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    return int(conn.scalar(select(schema_version.c.version).order_by(schema_version.c.version.desc())) or 0)
+
+
+def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Bring the schema up to the last migration; safe when many processes start at once.
+
+    Returns:
+        The schema version after migrating.
+
+    Raises:
+        StoreError: when the database is newer than this code, or a step fails.
+    """
+    latest = migrations[-1].version if migrations else 0
+    try:
+        with write_tx(engine) as conn:
+            if engine.dialect.name == "postgresql":
+                # Serialise concurrent app servers migrating the same database.
+                conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+            schema_version.create(conn, checkfirst=True)
+            have = current_version(conn)
+            if have > latest:
+                raise StoreError(
+                    f"database schema version {have} is newer than this app's {latest}: "
+                    "upgrade the app instead of downgrading the database"
+                )
+            for m in migrations:
+                if m.version <= have:
+                    continue
+                m.apply(conn)
+                conn.execute(
+                    schema_version.insert().values(
+                        version=m.version, description=m.description, applied_s=time.time()
+                    )
+                )
+            return max(have, latest)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open or migrate the database {_redact(str(engine.url))}: {exc}") from exc

@@ -1,0 +1,34 @@
+"""Portable INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL (plain insert elsewhere)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.exc import IntegrityError
+
+
+def insert_ignore(
+    conn: Connection, table: Table, values: dict[str, Any], conflict_cols: Sequence[str]
+) -> bool:
+    """Insert one row unless a row with the same unique `conflict_cols` exists.
+
+    Returns:
+        True when this call inserted the row, False when it already existed.
+    """
+    name = conn.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        # Other databases: a savepoint keeps the surrounding transaction usable after a conflict.
+        try:
+            with conn.begin_nested():
+                conn.execute(table.insert().values(**values))
+            return True
+        except IntegrityError:
+            return False
+    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict_cols))
+    return conn.execute(stmt).rowcount == 1

@@ -1,0 +1,614 @@
+"""Annotate a video end to end: decode ahead -> detect -> track/smooth -> draw -> encode behind (H.264).
+
+Three threads overlap the work: a decoder fills a short queue with frames already scaled and
+converted, the calling thread detects, tracks and draws, and an encoder writes H.264 behind it.
+Only a few frames are ever in memory, so memory stays flat however long the video is. Progress
+is reported from the calling thread (a UI can update itself there; an exception raised by the
+callback, such as a UI's "stop this run", cleans up and propagates).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import av
+import cv2
+import numpy as np
+
+from nnus_core.detection import Detection
+from nnus_core.errors import VideoError
+from nnus_core.geometry import BoxPx
+from nnus_core.organs import N_ORGANS, ORGANS
+from nnus_core.render import Overlay, draw_overlays
+from nnus_core.video.probe import VideoInfo, fraction_rate, probe_video
+from nnus_core.video.tracking import TRACKERS, detector_threshold, make_tracker
+
+LABEL_STYLES = ("name_conf", "name", "short_conf", "short", "none")
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
+CSV_COLUMNS = ("frame", "time_s", "organ_id", "organ", "confidence", "x1", "y1", "x2", "y2", "track_id", "detected")
+_QUEUE_FRAMES = 6  # frames buffered on each side of the detector: enough to absorb jitter, tiny in RAM
+_PROGRESS_EVERY_S = 0.25
+_END = object()
+
+
+class FrameDetector(Protocol):
+    """What the pipeline needs from a detector: boxes in the pixels of the frame it was given."""
+
+    def predict(self, image: np.ndarray, conf: float = 0.25, iou: float = 0.7) -> list[Detection]: ...
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """Settings shared by the page and the command line (the defaults are the app's defaults).
+
+    Attributes:
+        conf: confidence a box needs to be shown.
+        iou: NMS IoU threshold within an organ.
+        organs: canonical ids of the organs shown (all 8 by default).
+        stride: run the detector on every n-th frame; the frames between keep (tracked) boxes.
+        tracker: "smooth" (IoU + alpha-beta + hysteresis), "bytetrack" (ultralytics) or "none".
+        label_style: "name_conf", "name", "short_conf", "short" or "none".
+        side_by_side: write original | annotated next to each other.
+        max_side_px: larger frames are scaled down to this for detection and output.
+        preset: libx264 speed preset.
+        crf: libx264 quality (lower is better and bigger).
+    """
+
+    conf: float = 0.25
+    iou: float = 0.7
+    organs: tuple[int, ...] = tuple(range(N_ORGANS))
+    stride: int = 1
+    tracker: str = "smooth"
+    label_style: str = "name_conf"
+    side_by_side: bool = False
+    max_side_px: int = 1280
+    preset: str = "veryfast"
+    crf: int = 23
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.conf <= 1.0:
+            raise VideoError(f"conf must be in (0, 1], got {self.conf}")
+        if not 0.0 < self.iou <= 1.0:
+            raise VideoError(f"iou must be in (0, 1], got {self.iou}")
+        bad = [o for o in self.organs if not 0 <= o < N_ORGANS]
+        if bad or not self.organs:
+            raise VideoError(f"organs must be 1 to {N_ORGANS} ids in 0..{N_ORGANS - 1}, got {list(self.organs)}")
+        if not 1 <= self.stride <= 60:
+            raise VideoError(f"stride must be 1..60, got {self.stride}")
+        if self.tracker not in TRACKERS:
+            raise VideoError(f"tracker must be one of {', '.join(TRACKERS)}, got {self.tracker!r}")
+        if self.label_style not in LABEL_STYLES:
+            raise VideoError(f"label_style must be one of {', '.join(LABEL_STYLES)}, got {self.label_style!r}")
+        if not 64 <= self.max_side_px <= 4096:
+            raise VideoError(f"max_side_px must be 64..4096, got {self.max_side_px}")
+        if self.preset not in PRESETS:
+            raise VideoError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if not 0 <= self.crf <= 51:
+            raise VideoError(f"crf must be 0..51, got {self.crf}")
+
+    def update(self, **changes: object) -> VideoOptions:
+        """A copy with some settings changed.
+
+        Raises:
+            VideoError: for an unknown setting name or an invalid value.
+        """
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise VideoError(f"unknown video option(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, for a progress bar."""
+
+    frames_done: int
+    frames_total: int | None  # an estimate from the container; None when unknown
+    elapsed_s: float
+    fps: float
+
+    @property
+    def fraction(self) -> float:
+        if not self.frames_total:
+            return 0.0
+        return min(1.0, self.frames_done / self.frames_total)
+
+    @property
+    def eta_s(self) -> float | None:
+        if not self.frames_total or self.fps <= 0:
+            return None
+        return max(0.0, (self.frames_total - self.frames_done) / self.fps)
+
+    def text(self) -> str:
+        total = f"/{self.frames_total}" if self.frames_total else ""
+        eta = f", {self.eta_s:.0f} s left" if self.eta_s is not None else ""
+        return f"{self.frames_done}{total} frames, {self.fps:.1f} fps{eta}"
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """The outcome of one run. A cancelled run keeps the frames done so far, as a playable file."""
+
+    output_path: Path
+    csv_path: Path | None
+    info: VideoInfo
+    options: VideoOptions
+    frames_out: int
+    frames_detected: int
+    width_px: int  # of the output video
+    height_px: int
+    scale: float  # working pixels per original pixel (1.0 unless the input was scaled down)
+    elapsed_s: float
+    cancelled: bool = False
+    warnings: tuple[str, ...] = ()
+    timings_s: dict[str, float] = field(default_factory=dict)  # busy time of each stage
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.info.duration_s
+
+
+@dataclass(frozen=True)
+class _Frame:
+    index: int
+    pts: int  # in the output time base, from 0
+    time_s: float
+    bgr: np.ndarray  # working size, upright
+    rgb: np.ndarray
+
+
+def working_size(width: int, height: int, max_side_px: int) -> tuple[int, int, float]:
+    """Size frames are processed and written at, and its scale from the original."""
+    scale = min(1.0, max_side_px / max(width, height))
+    if scale >= 1.0:
+        return width, height, 1.0
+    return max(2, int(round(width * scale))), max(2, int(round(height * scale))), scale
+
+
+def label_for(d: Detection, style: str) -> str:
+    """A box label in one of LABEL_STYLES."""
+    if style == "none":
+        return ""
+    name = d.organ.name if style.startswith("name") else d.organ.short
+    return f"{name} {d.confidence:.2f}" if style.endswith("_conf") else name
+
+
+def annotate(rgb: np.ndarray, detections: Sequence[Detection], label_style: str = "name_conf") -> np.ndarray:
+    """Draw detections on an RGB frame in the organ colours (line width and text scale with the frame)."""
+    k = max(1.0, max(rgb.shape[:2]) / 600.0)
+    overlays = [Overlay(d.organ_id, d.box, label_for(d, label_style)) for d in detections]
+    return draw_overlays(
+        rgb, overlays, thickness=max(2, int(round(2 * k))), show_labels=label_style != "none", font_scale=0.45 * k
+    )
+
+
+def _rotate(img: np.ndarray, clockwise_deg: int) -> np.ndarray:
+    if clockwise_deg == 90:
+        return cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
+    if clockwise_deg == 180:
+        return cv2.rotate(img, cv2.ROTATE_180)
+    if clockwise_deg == 270:
+        return cv2.rotate(img, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return img
+
+
+def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put unless stopped; False when the run was stopped while waiting."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _get(q: queue.Queue, stop: threading.Event) -> object:
+    while True:
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            if stop.is_set():
+                return _END
+
+
+class _Decoder(threading.Thread):
+    """Reads, scales, rotates and converts frames ahead of the detector."""
+
+    def __init__(self, info: VideoInfo, size: tuple[int, int], stop: threading.Event) -> None:
+        super().__init__(name="video-decode", daemon=True)
+        self.info, self.size, self.stop = info, size, stop
+        self.q: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
+        self.error: BaseException | None = None
+        self.warning: str | None = None
+        self.time_base: Fraction = Fraction(1, 90000)
+        self.decoded = 0
+        self.busy_s = 0.0
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # handed to the calling thread, which re-raises it
+            self.error = exc
+        finally:
+            self.ready.set()
+            _put(self.q, _END, self.stop)
+
+    def _run(self) -> None:
+        info = self.info
+        w, h = self.size
+        # The scaler works on the stored (pre-rotation) orientation.
+        sw, sh = (h, w) if info.rotation_deg in (90, 270) else (w, h)
+        with av.open(str(info.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"  # the decoder's own frame threads
+            tb = stream.time_base or Fraction(1, 90000)
+            self.time_base = tb
+            self.ready.set()
+            first_pts = None
+            last_pts = -1
+            per_frame = max(1, int(round(1 / (info.fps * tb))))  # one nominal frame interval in ticks
+            frames = container.decode(stream)
+            while not self.stop.is_set():
+                t0 = time.perf_counter()
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    break
+                except av.error.FFmpegError as exc:
+                    if self.decoded == 0:
+                        raise VideoError(f"{info.path.name}: no frame could be decoded ({exc})") from exc
+                    self.warning = (
+                        f"Decoding stopped after frame {self.decoded} ({exc.strerror or exc}): the file is "
+                        "damaged or truncated. The frames before it were processed."
+                    )
+                    break
+                pts = frame.pts
+                if pts is None:
+                    pts = self.decoded * per_frame if first_pts is None else last_pts + per_frame
+                if first_pts is None:
+                    first_pts = pts
+                rel = pts - first_pts
+                if rel <= last_pts:  # repeated or reordered timestamps: keep frames strictly in order
+                    rel = last_pts + 1
+                last_pts = rel
+                bgr = frame.to_ndarray(format="bgr24", width=sw, height=sh, interpolation="AREA")
+                bgr = _rotate(bgr, info.rotation_deg)
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                item = _Frame(self.decoded, rel, float(rel * tb), bgr, rgb)
+                self.busy_s += time.perf_counter() - t0
+                self.decoded += 1
+                if not _put(self.q, item, self.stop):
+                    break
+
+
+class _Encoder(threading.Thread):
+    """Writes H.264 (yuv420p, even size, faststart) behind the detector."""
+
+    def __init__(
+        self, path: Path, size: tuple[int, int], fps: float, time_base: Fraction, options: VideoOptions,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name="video-encode", daemon=True)
+        self.path, self.size, self.fps, self.time_base, self.options, self.stop = (
+            path, size, fps, time_base, options, stop,
+        )
+        self.q: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
+        self.error: BaseException | None = None
+        self.written = 0
+        self.busy_s = 0.0
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            self.error = exc
+            self.stop.set()
+
+    def _run(self) -> None:
+        w, h = self.size
+        with av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = out.add_stream("libx264", rate=fraction_rate(self.fps))
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            stream.codec_context.time_base = self.time_base
+            stream.options = {"preset": self.options.preset, "crf": str(self.options.crf)}
+            while True:
+                item = _get(self.q, self.stop)
+                if item is _END:
+                    break
+                t0 = time.perf_counter()
+                pts, canvas = item
+                frame = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+                frame.pts, frame.time_base = pts, self.time_base
+                out.mux(stream.encode(frame))
+                self.written += 1
+                self.busy_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if not self.stop.is_set():
+                out.mux(stream.encode(None))
+            self.busy_s += time.perf_counter() - t0
+
+
+def _compose(original: np.ndarray, annotated: np.ndarray, side_by_side: bool, size: tuple[int, int]) -> np.ndarray:
+    """The output canvas: annotated (or original | annotated), padded to the even output size."""
+    w, h = size
+    canvas = np.empty((h, w, 3), dtype=np.uint8)
+    fh, fw = annotated.shape[:2]
+    if side_by_side:
+        canvas[:fh, :fw] = original
+        canvas[:fh, fw : 2 * fw] = annotated
+        used_w = 2 * fw
+    else:
+        canvas[:fh, :fw] = annotated
+        used_w = fw
+    # Odd sizes get one replicated row/column: libx264's 4:2:0 needs even sizes, and no pixel is lost.
+    if used_w < w:
+        canvas[:fh, used_w:] = canvas[:fh, used_w - 1 : used_w]
+    if fh < h:
+        canvas[fh:] = canvas[fh - 1 : fh]
+    return canvas
+
+
+def _as_event(cancel: threading.Event | None) -> threading.Event:
+    return cancel if cancel is not None else threading.Event()
+
+
+def process_video(
+    src: str | Path,
+    dst: str | Path,
+    detector: FrameDetector,
+    options: VideoOptions | None = None,
+    *,
+    csv_path: str | Path | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    info: VideoInfo | None = None,
+    max_mb: int | None = None,
+) -> VideoResult:
+    """Detect organs in every frame of a video and write an annotated H.264 MP4 that browsers play.
+
+    Args:
+        src: the input video.
+        dst: the output .mp4 (written to a temporary name, then renamed: never half a file).
+        detector: anything with `predict(frame_bgr, conf=, iou=) -> list[Detection]` in frame pixels.
+        options: settings; default `VideoOptions()`.
+        csv_path: where to write per-frame detections (boxes in original pixels); None for none.
+        progress: called with a Progress about 4 times a second and at the end, from this thread.
+        cancel: set it to stop early; the frames done so far are kept and `cancelled` is True.
+        info: the input's probe result, when already known.
+        max_mb: size cap for the input in MB; default $NNUS_VIDEO_MAX_MB or 500.
+
+    Returns:
+        What was written, with timings and any warnings about the input.
+
+    Raises:
+        VideoError: for an input that cannot be read or an output that cannot be written. No
+            partial output or CSV is left behind on an error.
+    """
+    options = options or VideoOptions()
+    info = info or probe_video(src, max_mb=max_mb)
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(f".{dst.stem}.part{os.getpid()}.mp4")
+    csv_final = Path(csv_path) if csv_path is not None else None
+    csv_part = csv_final.with_name(f".{csv_final.name}.part{os.getpid()}") if csv_final else None
+    cancel = _as_event(cancel)
+    stop = threading.Event()
+    w, h, scale = working_size(info.width_px, info.height_px, options.max_side_px)
+    out_w = 2 * w if options.side_by_side else w
+    out_size = (out_w + out_w % 2, h + h % 2)
+    tracker = make_tracker(options.tracker, options.conf, info.fps)
+    det_conf = detector_threshold(options.tracker, options.conf)
+    wanted = set(options.organs)
+    warnings = list(info.notes)
+
+    decoder = _Decoder(info, (w, h), stop)
+    encoder: _Encoder | None = None
+    csv_file = None
+    t_start = time.perf_counter()
+    detect_s = draw_s = 0.0
+    done = detected = 0
+    cancelled = False
+    last_report = 0.0
+    try:
+        if csv_part is not None:
+            csv_file = csv_part.open("w", newline="")
+            writer = csv.writer(csv_file)
+            writer.writerow(CSV_COLUMNS)
+        decoder.start()
+        decoder.ready.wait()
+        encoder = _Encoder(part, out_size, info.fps, decoder.time_base, options, stop)
+        encoder.start()
+        inv = 1.0 / scale
+        while True:
+            item = _get(decoder.q, stop)
+            if item is _END:
+                break
+            if cancel.is_set():
+                cancelled = True
+                break
+            t0 = time.perf_counter()
+            run_detector = item.index % options.stride == 0
+            if run_detector:
+                found = [d for d in detector.predict(item.bgr, conf=det_conf, iou=options.iou) if d.organ_id in wanted]
+                shown = tracker.update(found)
+                detected += 1
+            else:
+                shown = tracker.coast()
+            t1 = time.perf_counter()
+            annotated = annotate(item.rgb, shown, options.label_style)
+            canvas = _compose(item.rgb, annotated, options.side_by_side, out_size)
+            t2 = time.perf_counter()
+            detect_s += t1 - t0
+            draw_s += t2 - t1
+            if not _put(encoder.q, (item.pts, canvas), stop):
+                break
+            if csv_file is not None:
+                for d in shown:
+                    b = d.box.clamp(w, h).scale(inv, inv)
+                    writer.writerow((
+                        item.index, f"{item.time_s:.4f}", d.organ_id, d.organ_name, f"{d.confidence:.4f}",
+                        f"{b.x1:.1f}", f"{b.y1:.1f}", f"{b.x2:.1f}", f"{b.y2:.1f}",
+                        "" if d.track_id is None else d.track_id, int(run_detector),
+                    ))
+            done += 1
+            now = time.perf_counter()
+            if progress is not None and now - last_report >= _PROGRESS_EVERY_S:
+                last_report = now
+                elapsed = now - t_start
+                progress(Progress(done, info.frames_estimate, elapsed, done / elapsed if elapsed > 0 else 0.0))
+        if decoder.error is not None:
+            raise decoder.error
+        _put(encoder.q, _END, stop)
+        encoder.join()
+        if encoder.error is not None:
+            raise encoder.error
+        stop.set()
+        decoder.join(timeout=5)
+        if done == 0:
+            raise VideoError(f"{info.path.name}: no frame was processed")
+        elapsed = time.perf_counter() - t_start
+        if progress is not None:
+            progress(Progress(done, done, elapsed, done / elapsed))  # finished: the true count
+        if csv_file is not None:
+            csv_file.close()
+            os.replace(csv_part, csv_final)
+        os.replace(part, dst)
+    except BaseException as exc:
+        stop.set()
+        for t in (decoder, encoder):
+            if t is not None and t.is_alive():
+                t.join(timeout=5)
+        if csv_file is not None and not csv_file.closed:
+            csv_file.close()
+        for p in (part, csv_part):
+            if p is not None:
+                p.unlink(missing_ok=True)
+        if isinstance(exc, av.error.FFmpegError):
+            raise VideoError(f"{info.path.name}: video processing failed ({exc})") from exc
+        raise
+    if decoder.warning:
+        warnings.append(decoder.warning)
+    elif info.frames_estimate and not cancelled and done < info.frames_estimate - max(2, 0.02 * info.frames_estimate):
+        warnings.append(
+            f"Only {done} of the {info.frames_estimate} frames the file announces could be decoded: "
+            "it may be truncated."
+        )
+    return VideoResult(
+        output_path=dst,
+        csv_path=csv_final,
+        info=info,
+        options=options,
+        frames_out=done,
+        frames_detected=detected,
+        width_px=out_size[0],
+        height_px=out_size[1],
+        scale=scale,
+        elapsed_s=elapsed,
+        cancelled=cancelled,
+        warnings=tuple(warnings),
+        timings_s={
+            "decode": round(decoder.busy_s, 3),
+            "detect+track": round(detect_s, 3),
+            "draw": round(draw_s, 3),
+            "encode": round(encoder.busy_s if encoder else 0.0, 3),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One annotated still image."""
+
+    annotated_rgb: np.ndarray
+    detections: tuple[Detection, ...]  # in the image's pixels
+    width_px: int
+    height_px: int
+
+
+def process_image(
+    image: str | Path | np.ndarray, detector: FrameDetector, options: VideoOptions | None = None
+) -> ImageResult:
+    """Detect and draw on one still image (the page's single-image input).
+
+    Raises:
+        VideoError: for a file that is not a readable image.
+    """
+    options = options or VideoOptions()
+    if isinstance(image, (str, Path)):
+        p = Path(image)
+        data = np.fromfile(str(p), dtype=np.uint8) if p.is_file() else np.zeros(0, np.uint8)
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        if bgr is None:
+            raise VideoError(f"{p.name} could not be read as an image: expected a JPG, PNG, BMP or TIFF file")
+    else:
+        bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    wanted = set(options.organs)
+    dets = tuple(
+        d for d in detector.predict(bgr, conf=options.conf, iou=options.iou) if d.organ_id in wanted
+    )
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return ImageResult(annotate(rgb, dets, options.label_style), dets, bgr.shape[1], bgr.shape[0])
+
+
+def read_frame_at(path: str | Path, time_s: float, rotation_deg: int = 0) -> tuple[np.ndarray, float]:
+    """The RGB frame shown at `time_s` in a video, and its exact time (seek, then decode forward).
+
+    Times count from the first frame, as in the per-frame CSV; `rotation_deg` turns the frame
+    upright as the pipeline did (VideoInfo.rotation_deg).
+
+    Raises:
+        VideoError: when the video cannot be read.
+    """
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            tb = stream.time_base
+            start = stream.start_time or 0
+            target = start + int(max(0.0, time_s) / tb)
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            best = None
+            for frame in container.decode(stream):
+                if best is not None and frame.pts is not None and frame.pts > target:
+                    break
+                best = frame
+                if frame.pts is not None and frame.pts >= target:
+                    break
+            if best is None:
+                raise VideoError(f"{Path(path).name}: no frame at {time_s:.2f} s")
+            t = float((best.pts - start) * tb) if best.pts is not None else time_s
+            return _rotate(best.to_ndarray(format="rgb24"), rotation_deg), t
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"{Path(path).name}: cannot read the frame at {time_s:.2f} s ({exc})") from exc
+
+
+def frame_boxes(csv_rows: Sequence[dict], scale: float = 1.0) -> list[Detection]:
+    """Detections from rows of the per-frame CSV (dicts), boxes multiplied by `scale`."""
+    out = []
+    for r in csv_rows:
+        box = BoxPx(float(r["x1"]) * scale, float(r["y1"]) * scale, float(r["x2"]) * scale, float(r["y2"]) * scale)
+        tid = r.get("track_id")
+        track = int(tid) if tid not in (None, "") and not (isinstance(tid, float) and math.isnan(tid)) else None
+        out.append(Detection(int(r["organ_id"]), float(r["confidence"]), box, track))
+    return out
+
+
+def organ_names(ids: Sequence[int]) -> list[str]:
+    """Catalogue names of organ ids."""
+    return [ORGANS[i].name for i in ids]

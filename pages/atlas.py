@@ -1,0 +1,179 @@
+"""Atlas & statistics: where each organ sits, how big it is, which organs appear together, and counts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from nnus_core.browse import SPLITS
+from nnus_core.dataset import Dataset
+from nnus_core.dataset import stats as dstats
+from nnus_core.organs import ORGANS
+from pages._shared import dataset_badge, dataset_cache_key, get_dataset, measured_on_label
+
+COLOR_MAP = {o.name: o.color for o in ORGANS}
+# Plotly's white background would hide the white oesophagus colour: plot on a mid-grey paper.
+PLOT_BG = "#3a3a3a"
+HEAT_BINS = 24
+# Black (never covered, like the image background) to white-hot; explicit rgb stops render the same in
+# every plotly front end.
+HEAT_SCALE = [[0.0, "rgb(0,0,0)"], [0.05, "rgb(40,11,84)"], [0.3, "rgb(152,38,98)"], [0.6, "rgb(238,99,46)"],
+              [0.85, "rgb(250,193,39)"], [1.0, "rgb(252,255,164)"]]
+
+
+def _subset(ds: Dataset, split: str) -> Dataset:
+    return ds if split == "all" else replace(ds, samples=ds.split(split), _by_stem={})
+
+
+@st.cache_data(show_spinner="Computing statistics…", max_entries=16)
+def _tables(key: str, split: str, _ds: Dataset) -> dict[str, object]:
+    sub = _subset(_ds, split)
+    return {
+        "n_images": len(sub),
+        "boxes": dstats.boxes_frame(sub),
+        "instances": dstats.instances_per_organ(sub),
+        "cooc": dstats.cooccurrence(sub),
+        "per_image": dstats.boxes_per_image(sub),
+        "heat": np.stack([dstats.position_heatmap(sub, o.id, HEAT_BINS) for o in ORGANS]),
+    }
+
+
+def _dark(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor=PLOT_BG,
+                      legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def instances_chart(inst: pd.DataFrame, kind: str) -> go.Figure:
+    fig = go.Figure()
+    shorts = [o.short for o in ORGANS]
+    fig.add_bar(x=shorts, y=inst["instances_per_image"], hovertext=inst["organ"], name=f"this dataset ({kind})",
+                marker_color=[o.color for o in ORGANS], marker_line=dict(color="#222", width=1),
+                text=inst["instances"], textposition="outside")
+    fig.add_bar(x=shorts, y=inst["published_per_image"], hovertext=inst["organ"], name="published NNUS (real, 790 images)",
+                marker_color="rgba(200,200,200,0.55)", marker_line=dict(color="#222", width=1),
+                marker_pattern_shape="/", text=inst["published_instances"], textposition="outside")
+    fig.update_layout(barmode="group", yaxis_title="boxes per image", title="Boxes per organ (per image)")
+    return _dark(fig, 420)
+
+
+def heatmap_grid(heat: np.ndarray) -> go.Figure:
+    fig = make_subplots(rows=2, cols=4, subplot_titles=[o.name for o in ORGANS],
+                        horizontal_spacing=0.03, vertical_spacing=0.1)
+    for o in ORGANS:
+        r, c = divmod(o.id, 4)
+        fig.add_trace(go.Heatmap(z=heat[o.id], zmin=0, zmax=1, colorscale=HEAT_SCALE, showscale=o.id == 0,
+                                 colorbar=dict(title="share", len=0.9),
+                                 hovertemplate=f"{o.name}<br>share of boxes covering this cell: %{{z:.0%}}<extra></extra>"),
+                      row=r + 1, col=c + 1)
+        if not heat[o.id].any():
+            fig.add_annotation(text="no boxes in this selection", showarrow=False, font=dict(color="#bbb"),
+                               x=HEAT_BINS / 2, y=HEAT_BINS / 2, row=r + 1, col=c + 1)
+    # Image coordinates: row 0 is the skin (top of the frame).
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    # Titles as tags in the organ colour, like the box labels on the images.
+    for ann in fig.layout.annotations:
+        if ann.text not in COLOR_MAP:
+            continue
+        color = COLOR_MAP[ann.text]
+        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+        ann.font = dict(color="#000" if 0.299 * r + 0.587 * g + 0.114 * b > 120 else "#fff", size=14)
+        ann.bgcolor = color
+    fig.update_layout(height=470, margin=dict(l=10, r=10, t=40, b=10), paper_bgcolor="#1e1e1e",
+                      plot_bgcolor="#000", font_color="#ddd")
+    return fig
+
+
+def size_chart(boxes: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for o in ORGANS:
+        b = boxes[boxes["organ_id"] == o.id]
+        if b.empty:
+            continue
+        fig.add_box(x=[o.short] * len(b), y=b["width_px"], name="width", legendgroup="w",
+                    marker_color=o.color, line_color=o.color, showlegend=False, offsetgroup="w",
+                    hovertemplate=f"{o.name} width %{{y:.0f}} px<extra></extra>")
+        fig.add_box(x=[o.short] * len(b), y=b["height_px"], name="height", legendgroup="h",
+                    marker_color=o.color, line_color=o.color, fillcolor="rgba(0,0,0,0)", showlegend=False,
+                    offsetgroup="h", hovertemplate=f"{o.name} height %{{y:.0f}} px<extra></extra>")
+    fig.update_layout(boxmode="group", yaxis_title="pixels", title="Box width (left, filled) and height (right) per organ")
+    return _dark(fig, 420)
+
+
+def cooc_chart(cooc: pd.DataFrame, conditional: bool) -> go.Figure:
+    m = cooc.to_numpy().astype(float)
+    if conditional:
+        diag = np.diag(m).copy()
+        m = np.divide(m, diag[:, None], out=np.zeros_like(m), where=diag[:, None] > 0)
+        text = [[f"{v:.0%}" for v in row] for row in m]
+        title = "P(column organ in image | row organ in image)"
+    else:
+        text = [[f"{int(v)}" for v in row] for row in m]
+        title = "Images containing both organs (diagonal: images with the organ)"
+    shorts = [o.short for o in ORGANS]
+    fig = go.Figure(go.Heatmap(z=m, x=shorts, y=shorts, text=text, texttemplate="%{text}",
+                               colorscale="Blues", hovertemplate="%{y} & %{x}: %{text}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+ds = get_dataset()
+st.title("Atlas & statistics")
+dataset_badge(ds)
+splits = ["all"] + [s for s in SPLITS if ds.split(s)]
+split = st.segmented_control("Images", splits, default="all", key="atlas_split") or "all"
+t = _tables(dataset_cache_key(ds), split, ds)
+if not t["n_images"]:
+    st.info("No images in this selection.")
+    st.stop()
+label = measured_on_label(ds)
+kind = "synthetic phantom" if ds.synthetic else "real NNUS"
+
+st.subheader("Where does each organ usually sit?", anchor="positions")
+st.caption("Share of each organ's boxes covering each cell of the frame (skin at the top). " + label)
+# theme=None: the app theme would replace the colour scale (zero must stay black, like the image background).
+st.plotly_chart(heatmap_grid(t["heat"]), key="atlas_heat", config={"displayModeBar": False}, theme=None)
+
+c1, c2 = st.columns(2)
+with c1:
+    st.subheader("How many of each?", anchor="counts")
+    st.plotly_chart(instances_chart(t["instances"], kind), key="atlas_counts", config={"displayModeBar": False})
+    st.caption(
+        f"Bars: boxes per image in this selection ({t['n_images']} images; numbers on the bars are counts) beside "
+        "the authors' published counts for the real NNUS dataset (hatched). " + label
+    )
+with c2:
+    st.subheader("How big?", anchor="sizes")
+    st.plotly_chart(size_chart(t["boxes"]), key="atlas_sizes", config={"displayModeBar": False})
+    st.caption("Box sizes in pixels of the 494×447 frame. " + label)
+
+c3, c4 = st.columns(2)
+with c3:
+    st.subheader("Which organs appear together?", anchor="cooccurrence")
+    conditional = st.toggle("Show as conditional share", value=True, key="atlas_cond")
+    st.plotly_chart(cooc_chart(t["cooc"], conditional), key="atlas_cooc", config={"displayModeBar": False})
+    st.caption(label)
+with c4:
+    st.subheader("Boxes per image", anchor="per-image")
+    per = t["per_image"]
+    fig = go.Figure(go.Bar(x=per["boxes"], y=per["images"], marker_color="#56B4E9"))
+    fig.update_layout(xaxis_title="boxes in the image", yaxis_title="images", height=420,
+                      margin=dict(l=10, r=10, t=30, b=10))
+    st.plotly_chart(fig, key="atlas_per_image", config={"displayModeBar": False})
+    st.caption(f"Published NNUS: about 3.8 boxes per image (real data). {label}")
+
+with st.expander("Table: instances per organ", icon=":material/table:"):
+    inst = t["instances"].rename(columns={"instances": f"instances ({kind})",
+                                          "published_instances": "published instances (real NNUS)"})
+    st.dataframe(inst, hide_index=True, column_config={
+        "fraction_of_images": st.column_config.NumberColumn(format="%.2f"),
+        "published_per_image": st.column_config.NumberColumn(format="%.3f"),
+        "instances_per_image": st.column_config.NumberColumn(format="%.3f"),
+    })

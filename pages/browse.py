@@ -1,0 +1,233 @@
+"""Browse: a filtered, paged thumbnail grid and a detail viewer with ground-truth and model boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from nnus_core.browse import (
+    SPLITS,
+    BrowseFilter,
+    box_rows,
+    filter_samples,
+    gt_overlays,
+    load_rgb,
+    model_overlays,
+    neighbours,
+    organ_at,
+    page_of,
+    paginate,
+)
+from nnus_core.dataset import Dataset, Sample
+from nnus_core.organs import N_ORGANS, ORGANS
+from pages import _shared
+from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
+from pages._viewer import image_viewer, teaching_card, thumbnail_card
+
+QUIZ_PAGE = "pages/quiz.py"
+QUIZ_IMAGE_KEY = "quiz_image"  # session key the quiz page reads (also passed as ?image=)
+GRID_COLUMNS = 6
+PAGE_KEY = "browse_page"
+CARD_KEY = "browse_card"
+
+
+def organ_name(i: int) -> str:
+    return ORGANS[i].name
+
+
+def filters_ui(ds: Dataset) -> BrowseFilter:
+    """Sidebar filters (kept for the session, so they survive the detail view and page switches)."""
+    sb = st.sidebar
+    sb.header("Filter images")
+    ids = list(range(N_ORGANS))
+    present = sb.multiselect("Organs present (all of)", ids, format_func=organ_name, key="browse_present",
+                             persist_state="session")
+    absent = sb.multiselect("Organs absent (none of)", ids, format_func=organ_name, key="browse_absent",
+                            persist_state="session")
+    splits = [s for s in SPLITS if any(x.split == s for x in ds.samples)]
+    split = sb.multiselect("Split", splits, key="browse_split", persist_state="session")
+    subjects = sb.multiselect("Subject (volunteer)", list(ds.subjects), key="browse_subject",
+                              persist_state="session")
+    n_min, n_max = sb.slider("Number of organs", 0, N_ORGANS, (0, N_ORGANS), key="browse_n",
+                             persist_state="session")
+    text = sb.text_input("File name contains", key="browse_text", persist_state="session",
+                         placeholder="e.g. 012")
+    sb.button("Clear filters", on_click=_clear_filters, icon=":material/filter_alt_off:")
+    return BrowseFilter(frozenset(present), frozenset(absent), frozenset(subjects), frozenset(split),
+                        n_min, n_max, text)
+
+
+def _clear_filters() -> None:
+    for k, v in (("browse_present", []), ("browse_absent", []), ("browse_split", []), ("browse_subject", []),
+                 ("browse_n", (0, N_ORGANS)), ("browse_text", "")):
+        st.session_state[k] = v
+
+
+def _open(stem: str) -> None:
+    st.query_params["image"] = stem
+
+
+def _close() -> None:
+    st.query_params.pop("image", None)
+
+
+def _set_page(page: int) -> None:
+    st.session_state[PAGE_KEY] = page
+
+
+def grid_view(shown: tuple[Sample, ...], total: int) -> None:
+    top = st.columns([2, 1.8, 3.5], vertical_alignment="bottom")
+    page_size = top[0].segmented_control("Per page", [24, 48, 96], default=24, key="browse_page_size",
+                                         persist_state="session") or 24
+    with_boxes = top[1].toggle("Boxes on thumbnails", value=True, key="browse_thumb_boxes",
+                               persist_state="session")
+    # A changed filter restarts at page 1; otherwise the page is kept across visits to the detail view.
+    sig = (len(shown), shown[0].stem if shown else "", shown[-1].stem if shown else "")
+    if st.session_state.get("browse_sig") != sig:
+        st.session_state["browse_sig"] = sig
+        st.session_state[PAGE_KEY] = 0
+    sl = paginate(len(shown), page_size, st.session_state.get(PAGE_KEY, 0))
+    st.session_state[PAGE_KEY] = sl.page
+    top[2].markdown(f"**{len(shown)}** of {total} images match")
+    if not shown:
+        st.info("No image matches these filters.", icon=":material/filter_alt:")
+        return
+    _pager(sl, "top")
+    page = shown[sl.start:sl.stop]
+    for row in range(0, len(page), GRID_COLUMNS):
+        cols = st.columns(GRID_COLUMNS)
+        for col, s in zip(cols, page[row:row + GRID_COLUMNS]):
+            with col:
+                thumbnail_card(
+                    s, f"{s.subject or '?'} · {s.split or '-'} · {len(s.organ_ids)} organs",
+                    key=f"open_{s.stem}", on_open=_open, args=(s.stem,), with_boxes=with_boxes,
+                    button_label=f"Open {s.stem}",
+                )
+    _pager(sl, "bottom")
+
+
+def _pager(sl, where: str) -> None:
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button("First", key=f"pg_first_{where}", on_click=_set_page, args=(0,), disabled=sl.page == 0,
+               icon=":material/first_page:")
+    row.button("Previous", key=f"pg_prev_{where}", on_click=_set_page, args=(sl.page - 1,),
+               disabled=sl.page == 0, icon=":material/chevron_left:")
+    row.markdown(f"Page **{sl.page + 1}** of {sl.n_pages}", width="content")
+    row.button("Next", key=f"pg_next_{where}", on_click=_set_page, args=(sl.page + 1,),
+               disabled=sl.page >= sl.n_pages - 1, icon=":material/chevron_right:")
+    row.button("Last", key=f"pg_last_{where}", on_click=_set_page, args=(sl.n_pages - 1,),
+               disabled=sl.page >= sl.n_pages - 1, icon=":material/last_page:")
+
+
+def _quiz_me(stem: str) -> None:
+    st.session_state[QUIZ_IMAGE_KEY] = stem
+    st.switch_page(QUIZ_PAGE, query_params={"image": stem})
+
+
+def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
+    stems = [s.stem for s in shown]
+    in_filter = sample.stem in stems
+    if not in_filter:
+        stems = [s.stem for s in ds.samples]
+    prev, nxt = neighbours(stems, sample.stem)
+    # Returning to the grid shows the page that holds this image.
+    if in_filter:
+        st.session_state[PAGE_KEY] = page_of(stems.index(sample.stem), st.session_state.get("browse_page_size") or 24)
+
+    nav = st.container(horizontal=True, vertical_alignment="center")
+    nav.button("Grid", on_click=_close, icon=":material/grid_view:", key="detail_grid")
+    nav.button("Previous", on_click=_open, args=(prev,), disabled=prev is None, key="detail_prev",
+               icon=":material/chevron_left:", shortcut="Left")
+    pos = stems.index(sample.stem) + 1
+    nav.markdown(f"Image **{pos}** of {len(stems)}" + (" (filtered)" if in_filter and len(stems) < len(ds)
+                                                          else "" if in_filter else " (outside the filter)"),
+                 width="content")
+    nav.button("Next", on_click=_open, args=(nxt,), disabled=nxt is None, key="detail_next",
+               icon=":material/chevron_right:", shortcut="Right")
+    nav.space("stretch")
+    quiz_available = (Path(__file__).parent / "quiz.py").is_file()
+    if nav.button("Quiz me on this image", icon=":material/quiz:", disabled=not quiz_available,
+                  key="detail_quiz", type="primary",
+                  help="Locate this image's organs yourself" if quiz_available else "The quiz page is not installed."):
+        _quiz_me(sample.stem)
+
+    st.subheader(f"{sample.name}", anchor=False)
+    st.caption(f"Subject {sample.subject or '?'} · {sample.split or 'no'} split · {sample.width}×{sample.height} px · "
+               f"{len(sample.annotations)} labelled boxes")
+
+    detector = _shared.get_detector()
+    bar = st.columns([1.5, 1.5, 1.8, 4], vertical_alignment="bottom")
+    show_gt = bar[0].toggle("Ground truth", value=True, key="detail_show_gt", help="Solid boxes: the labels")
+    show_model = bar[1].toggle("Model boxes", value=detector is not None, key="detail_show_model",
+                               disabled=detector is None, help="Dashed boxes: the detector's answer")
+    conf = bar[2].slider("Model confidence ≥", PREDICT_FLOOR, 1.0, 0.25, step=0.05, key="detail_conf",
+                         disabled=detector is None or not show_model)
+    organs = bar[3].pills("Organs shown", list(range(N_ORGANS)), selection_mode="multi",
+                          default=list(range(N_ORGANS)), format_func=lambda i: ORGANS[i].short,
+                          key="detail_organs", help="Click an organ to hide or show its boxes")
+    left, right = st.columns([5, 3], gap="medium")
+    if detector is None:
+        with right:
+            no_model_message("model boxes")
+    try:
+        image = load_rgb(sample.image_path)
+    except ValueError as exc:
+        st.error(f"Cannot read this image: {exc}")
+        return
+    detections = predict_sample(detector, sample) if detector is not None and show_model else []
+    # The drawing and the table show the same boxes: chosen organs, model boxes above the slider.
+    shown_organs = set(organs)
+    detections = [d for d in detections if d.confidence >= conf and d.organ_id in shown_organs]
+    annotations = [a for a in sample.annotations if a.organ_id in shown_organs] if show_gt else []
+    overlays = gt_overlays(annotations) + model_overlays(detections)
+    with left:
+        click = image_viewer(image, overlays, key="browse_viewer", clickable=True,
+                             caption="Click a box to open its organ's teaching card.")
+
+    # The teaching card follows the latest click or table selection; a new image starts on its first organ.
+    if st.session_state.get("browse_card_image") != sample.stem:
+        st.session_state["browse_card_image"] = sample.stem
+        st.session_state[CARD_KEY] = min(sample.organ_ids) if sample.organ_ids else 0
+    if click is not None and click.is_new:
+        boxes = [(a.organ_id, a.box) for a in sample.annotations] + [(d.organ_id, d.box) for d in detections]
+        hit = organ_at(click.x_px, click.y_px, boxes)
+        if hit is not None:
+            st.session_state[CARD_KEY] = hit
+    with right:
+        rows = box_rows(annotations, detections)
+        table = pd.DataFrame(rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1",
+                                            "width_px", "height_px"])
+        table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
+        st.markdown("**Boxes** (select a row for its teaching card)")
+        table_key = f"detail_table_{sample.stem}"
+        event = st.dataframe(
+            table, key=table_key, on_select="rerun", selection_mode="single-row", hide_index=True,
+            column_order=["source", "organ", "confidence", "x1", "y1", "width_px", "height_px"],
+            column_config={"width_px": "width (px)", "height_px": "height (px)"},
+            height=min(38 + 35 * max(len(table), 1), 300),
+        )
+        sel = list(event.selection.rows) if event is not None and hasattr(event, "selection") else []
+        if sel and st.session_state.get(f"{table_key}_seen") != sel:
+            st.session_state[CARD_KEY] = int(table.iloc[sel[0]]["organ_id"])
+        st.session_state[f"{table_key}_seen"] = sel
+        card = st.selectbox("Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=CARD_KEY)
+        with st.container(border=True):
+            teaching_card(card)
+
+
+ds = get_dataset()
+stem = st.query_params.get("image")
+sample = ds.get(stem) if stem else None
+if sample is None:
+    st.title("Browse")  # the detail view gives the space to the image
+dataset_badge(ds)
+flt = filters_ui(ds)
+shown = filter_samples(ds.samples, flt)
+if stem and sample is None:
+    st.warning(f"No image named {stem!r} in the active dataset; showing the grid.")
+if sample is not None:
+    detail_view(ds, sample, shown)
+else:
+    grid_view(shown, len(ds))

@@ -1,0 +1,105 @@
+"""Compare: the model's boxes matched to the ground truth on one image (found, missed, false positives)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from nnus_core.browse import gt_overlays, load_rgb, neighbours
+from nnus_core.matching import match_image, match_overlays, match_rows
+from pages import _shared
+from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
+from pages._viewer import image_viewer, outcome_legend_html
+
+IMAGE_KEY = "compare_image"
+
+
+def _default_stem(ds) -> str:
+    """The image named in the URL, else the first held-out (test) image, else the first image."""
+    q = st.query_params.get("image")
+    if q and ds.get(q) is not None:
+        return q
+    test = ds.split("test")
+    return (test[0] if test else ds.samples[0]).stem
+
+
+def _go(stem: str) -> None:
+    st.session_state[IMAGE_KEY] = stem
+
+
+ds = get_dataset()
+st.title("Compare ground truth and model")
+dataset_badge(ds)
+if not len(ds):
+    st.info("The active dataset has no images.")
+    st.stop()
+stems = [s.stem for s in ds.samples]
+st.session_state.setdefault(IMAGE_KEY, _default_stem(ds))
+# The URL names the image: a link from another page (or an edited URL) wins over the last choice.
+q = st.query_params.get("image")
+if q and q != st.session_state.get("compare_synced") and ds.get(q) is not None:
+    st.session_state[IMAGE_KEY] = q
+
+nav = st.container(horizontal=True, vertical_alignment="bottom")
+stem = nav.selectbox(
+    "Image", stems, key=IMAGE_KEY, width=300,
+    format_func=lambda s: f"{s} · {ds.get(s).split or '-'} · subject {ds.get(s).subject or '?'}",
+)
+prev, nxt = neighbours(stems, stem)
+nav.button("Previous", on_click=_go, args=(prev,), disabled=prev is None, icon=":material/chevron_left:",
+           key="cmp_prev", shortcut="Left")
+nav.button("Next", on_click=_go, args=(nxt,), disabled=nxt is None, icon=":material/chevron_right:",
+           key="cmp_next", shortcut="Right")
+nav.space("stretch")
+nav.page_link("pages/browse.py", label="Open this image in Browse", icon=":material/grid_view:",
+              query_params={"image": stem})
+st.query_params["image"] = stem  # a reload or a shared link keeps the image
+st.session_state["compare_synced"] = stem
+
+sample = ds.get(stem)
+detector = _shared.get_detector()
+try:
+    image = load_rgb(sample.image_path)
+except ValueError as exc:
+    st.error(f"Cannot read this image: {exc}")
+    st.stop()
+
+left, right = st.columns([3, 2], gap="medium")
+if detector is None:
+    with right:
+        no_model_message("the comparison with the model")
+    with left:
+        image_viewer(image, gt_overlays(sample.annotations), key="compare_viewer",
+                     caption="Ground truth only (no model).")
+    st.stop()
+
+with right:
+    k = st.columns(2)
+    conf = k[0].slider("Confidence ≥", PREDICT_FLOOR, 1.0, 0.25, step=0.05, key="compare_conf")
+    iou_thr = k[1].slider("IoU to count as found", 0.1, 0.9, 0.5, step=0.05, key="compare_iou")
+    color_by = st.segmented_control("Colour boxes by", ["outcome", "organ"], default="outcome",
+                                    key="compare_color") or "outcome"
+match = match_image(sample.annotations, predict_sample(detector, sample), iou_threshold=iou_thr,
+                    min_confidence=conf)
+with left:
+    image_viewer(
+        image, match_overlays(match, color_by=color_by), key="compare_viewer",
+        legend_html=outcome_legend_html() if color_by == "outcome" else None,
+        caption="Solid: ground truth. Dashed: model. Found boxes show both, with the pair's IoU.",
+    )
+with right:
+    m = st.container(horizontal=True, gap="medium")
+    m.metric("Found", len(match.tp), width="content")
+    m.metric("Missed", len(match.fn), width="content")
+    m.metric("False positives", len(match.fp), width="content")
+    rec = match.recall
+    m.metric("Recall", "–" if rec is None else f"{rec:.0%}", width="content")
+    table = pd.DataFrame(match_rows(match), columns=["outcome", "organ", "confidence", "IoU", "note"])
+    for col in ("confidence", "IoU"):  # blank, not "None", where a value does not apply
+        table[col] = ["" if pd.isna(v) else f"{v:.2f}" for v in table[col]]
+    st.dataframe(table, hide_index=True, column_config={"note": st.column_config.TextColumn(width="large")})
+    st.caption(
+        f"A model box counts as found when it names the same organ as a ground-truth box and overlaps it "
+        f"with IoU ≥ {iou_thr:.2f}; boxes below confidence {conf:.2f} are ignored. "
+        + ("Model and ground truth here are both on SYNTHETIC phantom images." if ds.synthetic else "")
+    )

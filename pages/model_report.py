@@ -1,0 +1,254 @@
+"""Model report: per-organ AP/precision/recall, confusion matrix, PR curves and where the model fails,
+beside the dataset authors' published figures, each labelled with the data it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from nnus_core.browse import encode_jpeg, load_rgb, paginate, render_view
+from nnus_core.errors import ModelError
+from nnus_core.model_report import (
+    EvalReport,
+    failure_table,
+    find_eval_file,
+    outcome_overlays,
+    overall_comparison,
+    per_organ_comparison,
+    read_eval,
+)
+from nnus_core.organs import ORGANS, organ_id_for
+from pages._shared import (
+    dataset_badge,
+    get_dataset,
+    get_model_card,
+    model_card_summary,
+    model_folder,
+    no_model_message,
+)
+from pages._viewer import outcome_legend_html
+
+PLOT_BG = "#3a3a3a"  # the white oesophagus colour needs a dark plot area
+GALLERY_COLUMNS = 4
+GALLERY_PAGE = 12
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read(path: str, mtime: float) -> EvalReport:
+    return read_eval(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _failure_thumb(key: str, path: str, _overlays) -> bytes | None:
+    try:
+        view, _ = render_view(load_rgb(path), _overlays, out_width_px=360, show_labels=False)
+    except ValueError:
+        return None
+    return encode_jpeg(view, quality=85)
+
+
+def _data_badge(synthetic: bool | None, text: str) -> str:
+    if synthetic:
+        return f":orange-badge[:material/science: {text}]"
+    if synthetic is False:
+        return f":green-badge[:material/ecg_heart: {text}]"
+    return f":gray-badge[{text}]"
+
+
+def overall_section(report: EvalReport, ours_label: str) -> None:
+    pub = report.published
+    table = overall_comparison(report).rename(columns={
+        "this model": f"this model — {ours_label}",
+        "authors (published)": f"authors — {pub.get('data', 'real NNUS')}",
+    })
+    cols = st.columns(4)
+    for c, (_, row) in zip(cols, table.iterrows()):
+        ours = row.iloc[1]
+        c.metric(row["metric"], "–" if ours is None else f"{ours:.3f}",
+                 help=f"Authors' published value on {pub.get('data', 'real NNUS')}: {row.iloc[2]}")
+    st.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                                        for c in table.columns[1:]})
+    st.caption(f"Authors: {pub.get('model', '')} — {pub.get('source', 'the NNUS repository README')}.")
+
+
+def per_organ_section(report: EvalReport, ours_label: str) -> None:
+    table = per_organ_comparison(report)
+    fig = go.Figure()
+    for col, color in (("AP@0.5", "#56B4E9"), ("precision", "#E69F00"), ("recall", "#009E73")):
+        fig.add_bar(x=[o.short for o in ORGANS], y=table[col], name=f"{col} (ours)", marker_color=color)
+    fig.add_scatter(x=[o.short for o in ORGANS], y=table["detected as itself (authors)"], mode="markers",
+                    marker=dict(symbol="diamond", size=13, color="#FFFFFF", line=dict(color="#000", width=1)),
+                    name="authors: detected as itself (real NNUS)")
+    fig.add_scatter(x=[o.short for o in ORGANS], y=table["detected as itself (ours)"], mode="markers",
+                    marker=dict(symbol="x", size=11, color="#F0E442"), name="ours: detected as itself")
+    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1.05], title="score"), height=420,
+                      plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", y=-0.15))
+    st.plotly_chart(fig, key="report_per_organ", config={"displayModeBar": False})
+    st.dataframe(table, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c not in ("organ", "boxes")})
+    st.caption(
+        f"Bars and crosses: this model, {ours_label}. Diamonds: the authors' confusion-matrix diagonal on real "
+        "NNUS images (the only per-organ figure they published). Precision and recall are at the confidence "
+        "that maximises F1."
+    )
+
+
+def confusion_section(report: EvalReport) -> None:
+    counts = report.confusion_counts
+    if not counts.size:
+        st.info("The evaluation file has no confusion matrix.")
+        return
+    names = [ORGANS[oid].short if (oid := organ_id_for(n)) is not None else n for n in report.confusion_labels]
+    norm = st.toggle("Normalise by true organ (columns sum to 1)", value=True, key="report_cm_norm")
+    z = counts.astype(float)
+    if norm:
+        col = z.sum(0, keepdims=True)
+        z = np.divide(z, col, out=np.zeros_like(z), where=col > 0)
+        text = [[f"{v:.2f}" if v else "" for v in row] for row in z]
+    else:
+        text = [[f"{int(v)}" if v else "" for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, text=text, texttemplate="%{text}", colorscale="Blues",
+                               hovertemplate="true %{x}, predicted %{y}: %{text}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title="predicted")
+    fig.update_xaxes(title="true", side="bottom")
+    fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10))
+    st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
+    conf = f" at confidence ≥ {report.confusion_conf}" if report.confusion_conf is not None else ""
+    st.caption(f"Columns: the true organ; rows: what the model said{conf}. 'background' row: missed boxes; "
+               "'background' column: detections where nothing is labelled.")
+
+
+def pr_section(report: EvalReport) -> None:
+    if not report.pr_precision or not report.pr_recall.size:
+        st.info("The evaluation file has no precision-recall curves.")
+        return
+    fig = go.Figure()
+    for oid, prec in sorted(report.pr_precision.items()):
+        o = ORGANS[oid]
+        fig.add_scatter(x=report.pr_recall, y=prec, mode="lines", name=o.short, line=dict(color=o.color, width=2.5),
+                        hovertemplate=f"{o.name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
+    fig.update_layout(xaxis=dict(title="recall", range=[0, 1]), yaxis=dict(title="precision", range=[0, 1.02]),
+                      height=420, plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=10, b=10))
+    st.plotly_chart(fig, key="report_pr", config={"displayModeBar": False})
+    st.caption("Precision-recall at IoU 0.5 (interpolated envelope, as used for AP).")
+
+
+def _open_browse(stem: str) -> None:
+    st.switch_page("pages/browse.py", query_params={"image": stem})
+
+
+def gallery_section(report: EvalReport, ds) -> None:
+    fails = failure_table(report)
+    if fails.empty:
+        st.success("No misses or false positives at the report's confidence threshold." if report.images
+                   else "The evaluation file has no per-image results.")
+        return
+    c1, c2 = st.columns([1, 2])
+    kind = c1.segmented_control("Show", ["misses", "false positives", "both"], default="both",
+                                key="report_fail_kind") or "both"
+    organs = c2.multiselect("Involving organ", list(range(len(ORGANS))), format_func=lambda i: ORGANS[i].name,
+                            key="report_fail_organs")
+    if kind == "misses":
+        fails = fails[fails["misses"] > 0]
+    elif kind == "false positives":
+        fails = fails[fails["false_positives"] > 0]
+    if organs:
+        want = set(organs)
+        col = {"misses": ["missed_organs"], "false positives": ["fp_organs"]}.get(kind, ["missed_organs", "fp_organs"])
+        fails = fails[fails.apply(lambda r: any(want & set(r[c]) for c in col), axis=1)]
+    page = st.session_state.get("report_fail_page", 0)
+    sl = paginate(len(fails), GALLERY_PAGE, page)
+    st.caption(f"{len(fails)} images, worst first · page {sl.page + 1} of {sl.n_pages}")
+    st.markdown(outcome_legend_html(), unsafe_allow_html=True)
+    by_stem = {im.stem: im for im in report.images}
+    rows = fails.iloc[sl.start:sl.stop]
+    for start in range(0, len(rows), GALLERY_COLUMNS):
+        cols = st.columns(GALLERY_COLUMNS)
+        for col, (_, r) in zip(cols, rows.iloc[start:start + GALLERY_COLUMNS].iterrows()):
+            stem = r["stem"]
+            sample = ds.get(stem) if ds is not None else None
+            with col:
+                if sample is not None:
+                    data = _failure_thumb(f"{report.path}|{stem}", str(sample.image_path),
+                                          outcome_overlays(by_stem[stem]))
+                    if data is not None:
+                        st.image(data, width="stretch")
+                missed = ", ".join(ORGANS[i].short for i in r["missed_organs"]) or "–"
+                fps = ", ".join(ORGANS[i].short for i in r["fp_organs"]) or "–"
+                st.caption(f"**{stem}** · missed: {missed} · false positives: {fps}")
+                if st.button("Open in Browse", key=f"fail_open_{stem}", disabled=sample is None,
+                             help=None if sample is not None else "This image is not in the active dataset.",
+                             width="stretch"):
+                    _open_browse(stem)
+    p = st.columns([1, 1, 6])
+    if p[0].button("Previous", key="fail_prev", disabled=sl.page == 0, icon=":material/chevron_left:"):
+        st.session_state["report_fail_page"] = sl.page - 1
+        st.rerun()
+    if p[1].button("Next", key="fail_next", disabled=sl.page >= sl.n_pages - 1, icon=":material/chevron_right:"):
+        st.session_state["report_fail_page"] = sl.page + 1
+        st.rerun()
+
+
+st.title("Model report")
+ds = get_dataset(stop_if_missing=False)
+if ds is not None:
+    dataset_badge(ds)
+folder = model_folder()
+card = get_model_card()
+eval_path = find_eval_file(folder)
+report = None
+if eval_path is not None:
+    try:
+        report = _read(str(eval_path), eval_path.stat().st_mtime)
+    except ModelError as exc:
+        st.error(f"Cannot read the evaluation file: {exc}")
+
+if folder is None:
+    no_model_message("model results")
+elif card is not None:
+    model_card_summary(card, ds)
+
+if report is None:
+    if folder is not None and eval_path is None:
+        st.info(f"The model in `{folder}` has no evaluation file yet. Create it with "
+                f"`python -m nnus_core.evaluate --data DIR --out {folder}/eval_test.json`.",
+                icon=":material/analytics:")
+    st.subheader("The authors' published result", anchor="published")
+    st.dataframe(overall_comparison(None).drop(columns=["this model"]), hide_index=True)
+    st.dataframe(per_organ_comparison(None)[["organ", "detected as itself (authors)"]], hide_index=True)
+    st.caption("From the NNUS authors' README: YOLOv5s on the real NNUS images (their split).")
+    st.stop()
+
+data = report.data
+kind = data.get("kind") or ("synthetic phantom" if report.synthetic else "real NNUS" if report.synthetic is False
+                            else "unknown data")
+n_img = data.get("n_images") or report.overall.get("n_images")
+ours_label = f"{kind}, {report.split} split" + (f", {n_img} images" if n_img else "")
+st.markdown("**Our figures measured on:** " + _data_badge(report.synthetic, ours_label)
+            + (f" (generator v{data['generator_version']})" if data.get("generator_version") else "")
+            + " · **Authors' figures:** " + _data_badge(False, report.published.get("data", "real NNUS")))
+if ds is not None and data.get("root") and Path(str(data["root"])).resolve() != Path(ds.root).resolve():
+    st.caption(f"The evaluation ran on `{data['root']}`, not on the active dataset (`{ds.root}`): the failure "
+               "gallery shows only the images that the active dataset also holds.")
+if report.synthetic:
+    st.warning("Our numbers come from SYNTHETIC phantom images and the authors' from REAL neck ultrasound: "
+               "they show what the pipeline does, not that this model is better or worse on patients.",
+               icon=":material/science:")
+
+st.subheader("Overall", anchor="overall")
+overall_section(report, ours_label)
+st.subheader("Per organ", anchor="per-organ")
+per_organ_section(report, ours_label)
+c1, c2 = st.columns(2)
+with c1:
+    st.subheader("Confusion matrix", anchor="confusion")
+    confusion_section(report)
+with c2:
+    st.subheader("Precision-recall curves", anchor="pr-curves")
+    pr_section(report)
+st.subheader("Where the model fails", anchor="failures")
+gallery_section(report, ds)

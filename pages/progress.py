@@ -1,0 +1,128 @@
+"""My progress: every stored answer over time, per-organ mastery, streaks and a CSV export."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from nnus_core.store.attempts import student_attempts
+from nnus_core.store.progress import progress_report
+from pages import _quiz_ui as ui
+
+st.title("My progress")
+db = ui.get_store()
+student = ui.current_student()
+if student is None:
+    st.markdown("Enter the display name you use in the quiz.")
+    student = ui.name_ui(db, create=False)
+    if student is None:
+        st.stop()
+    ui.set_student(student)
+st.markdown(f"Progress of **{ui.md_escape(student.display_name)}**")
+
+rep = progress_report(student_attempts(db, student.id))
+if not rep.answers:
+    st.info("No answers stored yet: take a quiz, every answer is saved at once.")
+    st.page_link("pages/quiz.py", label="Go to the quiz", icon=":material/quiz:")
+    st.stop()
+
+c = st.columns(5)
+c[0].metric("Answers", rep.answers)
+c[1].metric("Passed", f"{rep.pass_rate:.0%}")
+c[2].metric("Mean IoU (Locate)", "—" if rep.mean_iou is None else f"{rep.mean_iou:.2f}")
+c[3].metric(
+    "Day streak", f"{rep.streaks.current_days} d", f"best {rep.streaks.longest_days} d", delta_color="off"
+)
+c[4].metric(
+    "Passes in a row", rep.streaks.current_passes, f"best {rep.streaks.longest_passes}", delta_color="off"
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("History", anchor=False)
+    h = rep.history
+    fig = go.Figure()
+    fig.add_scatter(
+        x=h["time_utc"],
+        y=h["credit"],
+        mode="markers",
+        name="credit per answer",
+        marker=dict(color=["#009E73" if p else "#D55E00" for p in h["passed"]], size=8),
+        text=h["organ"] + " · " + h["kind"],
+        hovertemplate="%{text}<br>credit %{y:.2f}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=h["time_utc"],
+        y=h["credit"].rolling(5, min_periods=1).mean(),
+        mode="lines",
+        name="moving mean (5)",
+        line=dict(color="#0072B2"),
+    )
+    fig.update_layout(
+        height=320,
+        yaxis=dict(title="credit", range=[-0.05, 1.05]),
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", y=1.15),
+    )
+    st.plotly_chart(fig, key="progress_history")
+    d = rep.daily
+    day = go.Figure()
+    day.add_bar(x=d["day"], y=d["answers"], name="answers", marker_color="#BBBBBB")
+    day.add_bar(x=d["day"], y=d["passes"], name="passed", marker_color="#009E73")
+    day.update_layout(
+        barmode="overlay",
+        height=220,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", y=1.2),
+    )
+    st.plotly_chart(day, key="progress_daily")
+with right:
+    st.subheader("Mastery per organ", anchor=False)
+    m = rep.mastery
+    bars = go.Figure(
+        go.Bar(
+            x=(m["mastery"] * 100).fillna(0),
+            y=m["organ"],
+            orientation="h",
+            marker_color=m["color"],
+            marker_line=dict(color="#555", width=1),
+            text=[
+                f"{v:.0%} · {n} answer(s)" if n else "not practised yet"
+                for v, n in zip(m["mastery"], m["answers"], strict=True)
+            ],
+            textposition="auto",
+        )
+    )
+    bars.update_layout(
+        height=360,
+        xaxis=dict(title="mastery (recent answers weigh more), %", range=[0, 100]),
+        yaxis=dict(autorange="reversed"),
+        margin=dict(l=10, r=10, t=10, b=10),
+        plot_bgcolor="#3a3a3a",
+    )
+    st.plotly_chart(bars, key="progress_mastery")
+
+st.subheader("Answers", anchor=False)
+table = rep.history.iloc[::-1][
+    ["time_utc", "kind", "organ", "image", "iou", "model_iou", "credit", "passed", "feedback"]
+]
+st.dataframe(
+    table,
+    hide_index=True,
+    key="progress_table",
+    column_config={
+        "time_utc": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm"),
+        "iou": st.column_config.NumberColumn("your IoU", format="%.2f"),
+        "model_iou": st.column_config.NumberColumn("model IoU", format="%.2f"),
+        "credit": st.column_config.ProgressColumn("credit", min_value=0.0, max_value=1.0, format="%.2f"),
+    },
+)
+safe = "".join(ch if ch.isalnum() else "_" for ch in student.display_name)[:40] or "student"
+st.download_button(
+    "Download my answers (CSV)",
+    rep.csv,
+    file_name=f"nnus_progress_{safe}.csv",
+    mime="text/csv",
+    key="progress_csv",
+    icon=":material/download:",
+)

@@ -1,0 +1,92 @@
+"""Quiz: locate, identify and spot organs; scored against the ground truth and the model; stored once."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnus_core.errors import QuizInputError
+from pages import _quiz_ui as ui
+from pages._shared import dataset_badge, get_dataset
+
+st.title("Quiz")
+ds = get_dataset()
+dataset_badge(ds)
+svc, model_available = ui.quiz_service(ds)
+db = svc.db
+
+session_id = ui.active_session_id()
+focus = ui.focus_request(ds)
+if focus:
+    ui.focus_notice(focus)
+    if session_id:
+        # "Quiz me on this image" from Browse starts a new, focused quiz instead of resuming.
+        ui.leave_quiz()
+        session_id = None
+
+student = ui.current_student()
+if student is None and session_id:
+    student = ui.resume_student(db, session_id)
+    ui.set_student(student)
+if student is None:
+    st.markdown("Pick a display name to keep your answers and progress (no password: self-study).")
+    student = ui.name_ui(db, create=True)
+    if student is not None:
+        ui.set_student(student)
+if student is None:
+    st.stop()
+ui.signed_in_line(student)
+
+if not session_id:
+    settings = ui.setup_ui(focus)
+    if settings is not None:
+        try:
+            sess = svc.start(student.id, settings)
+            svc.next_question(sess.id)
+        except QuizInputError as exc:
+            st.error(str(exc))
+            st.stop()
+        ui.activate(sess.id)
+        st.rerun()
+    st.stop()
+
+try:
+    state = svc.state(session_id)
+except QuizInputError as exc:
+    st.error(str(exc))
+    if st.button("Start a new quiz", key="quiz_new_after_error"):
+        ui.leave_quiz()
+        st.rerun()
+    st.stop()
+if state.session.student_id != student.id:
+    st.error("This quiz belongs to another student. Start your own quiz.")
+    if st.button("Start a new quiz", key="quiz_new_foreign"):
+        ui.leave_quiz()
+        st.rerun()
+    st.stop()
+ui.keep_in_url(session_id)
+
+waiting = state.awaiting_answer
+if waiting is None and not state.finished and state.last is None:
+    waiting = svc.next_question(session_id)
+if waiting is not None:
+    ui.show_flash()
+    ui.question_ui(svc, waiting, state.settings)
+    st.stop()
+
+if st.session_state.get(ui.SUMMARY_KEY):
+    ui.summary_ui(svc, session_id, model_available=model_available)
+else:
+    last = state.last
+    ui.feedback_ui(svc.review(last, state.attempts[last.id]), model_available=model_available)
+    if state.finished:
+        if st.button("See the summary", type="primary", key="quiz_summary", icon=":material/summarize:"):
+            st.session_state[ui.SUMMARY_KEY] = True
+            st.rerun()
+    elif st.button("Next question", type="primary", key="quiz_next", icon=":material/arrow_forward:"):
+        svc.next_question(session_id)
+        st.rerun()
+c1, c2 = st.columns(2)
+if c1.button("New quiz", key="quiz_new", icon=":material/add:"):
+    ui.leave_quiz()
+    st.rerun()
+c2.page_link("pages/progress.py", label="My progress", icon=":material/trending_up:")

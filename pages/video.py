@@ -1,0 +1,325 @@
+"""Video demo: run the detector on a scan video (upload, phantom sweep or one image) and play the annotated result."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from nnus_core.browse import gt_overlays, model_overlays
+from nnus_core.dataset.model import Annotation
+from nnus_core.errors import NnusError, VideoError
+from nnus_core.geometry import BoxPx
+from nnus_core.organs import N_ORGANS, ORGANS
+from nnus_core.video import LABEL_STYLES, VideoOptions, VideoResult, max_upload_mb, process_image, process_video
+from nnus_core.video.evaluate import score_clip, scores_table
+from nnus_core.video.pipeline import frame_boxes, read_frame_at
+from nnus_core.video.probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, probe_video
+from nnus_core.video.sources import sweep_clip, sweep_kinds
+from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
+from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_stale
+from pages import _shared
+from pages._shared import get_detector, no_model_message
+from pages._viewer import image_viewer
+
+SOURCES = ("Upload a video", "Phantom sweep (synthetic)", "Single image")
+LABEL_NAMES = {
+    "name_conf": "Name + confidence",
+    "name": "Name",
+    "short_conf": "Abbreviation + confidence",
+    "short": "Abbreviation",
+    "none": "No labels",
+}
+WS_KEY = "video_workspace"
+INPUT_KEY = "video_input"  # the current input (VideoInput); tests may set it directly
+RESULT_KEY = "video_result"  # (input token, options, VideoResult | ImageResult)
+PICK_KEY = "video_time"
+SEEN_SEL_KEY = "video_seen_selection"
+DEFAULTS = VideoOptions()
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    """What will be processed: a file in the session folder or the sweep cache."""
+
+    path: Path
+    name: str
+    token: str  # changes when the input changes (upload id, sweep parameters)
+    is_image: bool = False
+    synthetic: bool = False
+    gt_csv: Path | None = None
+
+
+class _Locked:
+    """The shared detector, one frame at a time: it is used by every session and is not thread-safe."""
+
+    def __init__(self, detector, lock: threading.Lock) -> None:
+        self._detector, self._lock = detector, lock
+
+    def predict(self, image, conf: float = 0.25, iou: float = 0.7):
+        with self._lock:
+            return self._detector.predict(image, conf=conf, iou=iou)
+
+
+def workspace() -> SessionWorkspace:
+    ws = st.session_state.get(WS_KEY)
+    if ws is None or not ws.alive:
+        sweep_stale()  # folders of sessions that ended without cleaning up (a crash, a restart)
+        ws = SessionWorkspace(uuid.uuid4().hex[:12])
+        st.session_state[WS_KEY] = ws  # dropped with the session: its finalizer deletes the folder
+    return ws
+
+
+def set_input(new: VideoInput | None) -> None:
+    old = st.session_state.get(INPUT_KEY)
+    if (old.token if old else None) != (new.token if new else None):
+        st.session_state.pop(RESULT_KEY, None)
+        st.session_state.pop(PICK_KEY, None)
+    st.session_state[INPUT_KEY] = new
+
+
+def upload_ui(ws: SessionWorkspace, images: bool) -> None:
+    cap = max_upload_mb()
+    types = [s.lstrip(".") for s in (IMAGE_SUFFIXES if images else VIDEO_SUFFIXES)]
+    up = st.file_uploader(
+        "Ultrasound image" if images else f"Scan video (MP4, MOV, AVI, MKV or WebM, up to {cap} MB)",
+        type=types, key="video_upload_image" if images else "video_upload", max_upload_size=cap,
+    )
+    current = st.session_state.get(INPUT_KEY)
+    if up is None:
+        if current is not None and current.token.startswith("upload:") and current.is_image == images:
+            return  # keep the stored input across reruns of a page whose uploader was cleared by navigation
+        return
+    token = f"upload:{up.file_id}"
+    if current is not None and current.token == token:
+        return
+    try:
+        path = save_upload(ws, up.name, up, up.size, cap)
+        if not images:
+            probe_video(path, max_mb=cap)  # bad files are refused now, with the reason
+    except VideoError as exc:
+        ws.reset()
+        set_input(None)
+        st.error(str(exc), icon=":material/error:")
+        return
+    set_input(VideoInput(path, up.name, token, is_image=images))
+
+
+def sweep_ui() -> None:
+    kinds = sweep_kinds()
+    if not kinds:
+        st.info("This installation's phantom cannot render sweep clips.")
+        return
+    c1, c2, c3 = st.columns(3)
+    kind = c1.selectbox("Sweep", kinds, key="video_sweep_kind",
+                        help="transverse: the probe moves along the neck over one lobe; lateral: it slides across the neck")
+    seconds = c2.select_slider("Length (s)", [3, 5, 10, 20, 30], value=5, key="video_sweep_seconds")
+    seed = c3.number_input("Virtual volunteer (seed)", 0, 999, 0, key="video_sweep_seed")
+    token = f"sweep:{kind}:{seconds}:{seed}"
+    current = st.session_state.get(INPUT_KEY)
+    if current is not None and current.token == token:
+        return
+    try:
+        with st.spinner(f"Rendering a {seconds} s {kind} phantom sweep (first time only)…"):
+            clip = sweep_clip(kind, float(seconds), int(seed))
+    except VideoError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    set_input(VideoInput(clip.path, clip.path.name, token, synthetic=True, gt_csv=clip.gt_csv))
+
+
+def options_ui() -> VideoOptions:
+    """The processing options; returns the user's choices."""
+    with st.expander("Options", expanded=False, icon=":material/tune:"):
+        c1, c2, c3 = st.columns(3)
+        conf = c1.slider("Confidence threshold", 0.05, 0.95, DEFAULTS.conf, 0.05, key="video_conf")
+        iou = c1.slider("NMS IoU threshold", 0.1, 0.95, DEFAULTS.iou, 0.05, key="video_iou")
+        organs = c2.multiselect("Organs shown", list(range(N_ORGANS)), default=list(DEFAULTS.organs),
+                                format_func=lambda i: ORGANS[i].name, key="video_organs")
+        stride = c2.number_input("Detect every n-th frame", 1, 30, DEFAULTS.stride, key="video_stride",
+                                 help="Frames in between keep the tracked boxes: faster on long videos.")
+        track = c3.toggle("Tracking and smoothing", DEFAULTS.tracker != "none", key="video_track",
+                          help="Boxes follow organs across frames, without flicker.")
+        tracker = c3.selectbox("Tracker", ["smooth", "bytetrack"], key="video_tracker", disabled=not track,
+                               format_func={"smooth": "Smooth (fast)", "bytetrack": "ByteTrack (ultralytics)"}.get)
+        label = c3.selectbox("Labels", LABEL_STYLES, key="video_label", format_func=LABEL_NAMES.get)
+        side = c3.toggle("Side by side (original | annotated)", DEFAULTS.side_by_side, key="video_side")
+    if not organs:
+        st.warning("No organ selected: showing all 8.")
+        organs = list(range(N_ORGANS))
+    return DEFAULTS.update(conf=float(conf), iou=float(iou), organs=tuple(sorted(organs)), stride=int(stride),
+                           tracker=tracker if track else "none", label_style=label, side_by_side=bool(side))
+
+
+def run_video(inp: VideoInput, detector, options: VideoOptions, ws: SessionWorkspace) -> VideoResult | None:
+    """Process with a progress bar; the Cancel button interrupts the run (Streamlit stops the script)."""
+    bar_col, cancel_col = st.columns([5, 1], vertical_alignment="center")
+    bar = bar_col.progress(0.0, text="Starting…")
+    cancel_col.button("Cancel", key="video_cancel", icon=":material/cancel:")
+
+    def progress(p) -> None:
+        bar.progress(p.fraction, text=f"Processing: {p.text()}")
+
+    out = ws.file(f"{Path(inp.name).stem}_annotated.mp4")
+    csv_path = ws.file(f"{Path(inp.name).stem}_detections.csv")
+    try:
+        result = process_video(inp.path, out, detector, options, csv_path=csv_path, progress=progress)
+    except VideoError as exc:
+        bar.empty()
+        st.error(str(exc), icon=":material/error:")
+        return None
+    bar.empty()
+    cancel_col.empty()
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _detections(csv_path: str, mtime: float) -> pd.DataFrame:
+    return read_detections(csv_path)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _gt(csv_path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_csv(csv_path)
+
+
+def show_image_result(inp: VideoInput, res) -> None:
+    from nnus_core.browse import load_rgb
+
+    image_viewer(load_rgb(inp.path), model_overlays(res.detections), key="video_image_viewer",
+                 caption=f"{inp.name}: {len(res.detections)} organ(s) detected")
+    if res.detections:
+        st.dataframe(pd.DataFrame([
+            {"organ": d.organ_name, "confidence": round(d.confidence, 3),
+             **dict(zip(("x1", "y1", "x2", "y2"), (round(v, 1) for v in d.box.as_tuple())))}
+            for d in res.detections
+        ]), hide_index=True)
+
+
+def show_video_result(inp: VideoInput, res: VideoResult) -> None:
+    if res.cancelled:
+        st.warning(f"Cancelled after {res.frames_out} frames: the video below stops there.")
+    m = st.columns(4)
+    m[0].metric("Frames", res.frames_out)
+    m[1].metric("Processing speed", f"{res.fps:.0f} fps")
+    m[2].metric("Time", f"{res.elapsed_s:.1f} s")
+    m[3].metric("Output", f"{res.width_px}×{res.height_px}")
+    for w in res.warnings:
+        st.caption(f":material/info: {w}")
+    st.video(str(res.output_path))
+    d1, d2 = st.columns(2)
+    d1.download_button("Download annotated video (MP4)", res.output_path.read_bytes, file_name=res.output_path.name,
+                       mime="video/mp4", icon=":material/download:", on_click="ignore")
+    if res.csv_path is not None and res.csv_path.is_file():
+        d2.download_button("Download per-frame detections (CSV)", res.csv_path.read_bytes,
+                           file_name=res.csv_path.name, mime="text/csv", icon=":material/table:", on_click="ignore")
+    else:
+        return
+    df = _detections(str(res.csv_path), res.csv_path.stat().st_mtime)
+    gt = _gt(str(inp.gt_csv), inp.gt_csv.stat().st_mtime) if inp.gt_csv and inp.gt_csv.is_file() else None
+    duration = res.info.duration_s or (float(df.time_s.max()) if len(df) else 1.0)
+
+    st.subheader("Timeline", anchor="timeline")
+    st.caption("Which organs the detector shows when (brighter = more confident"
+               + ("; grey = ground truth" if gt is not None else "") + "). Click a point to see that frame.")
+    step = 1.0 / res.info.fps if res.info.fps else 0.04
+    event = st.plotly_chart(timeline_figure(df, duration, gt, st.session_state.get(PICK_KEY)),
+                            key="video_timeline", on_select="rerun", selection_mode="points")
+    points = (event.get("selection", {}) or {}).get("points", []) if event else []
+    if points:
+        sel = round(float(points[0]["x"]), 4)
+        if st.session_state.get(SEEN_SEL_KEY) != sel:  # apply a new click once; the slider may move on
+            st.session_state[SEEN_SEL_KEY] = sel
+            st.session_state[PICK_KEY] = min(max(sel, 0.0), duration)
+    t = st.slider("Frame at time (s)", 0.0, float(max(duration - step, step)), key=PICK_KEY, step=float(step),
+                  format="%.2f")
+    try:
+        frame, t_exact = read_frame_at(inp.path, t, res.info.rotation_deg)
+    except VideoError as exc:
+        st.error(str(exc))
+        return
+    shown = frame_boxes(rows_at(df, t_exact).to_dict("records"))
+    overlays = model_overlays(shown)
+    if gt is not None:
+        g = gt[(gt.time_s - t_exact).abs() <= 1e-3]
+        overlays = gt_overlays([Annotation(int(r.organ_id), BoxPx(r.x1, r.y1, r.x2, r.y2)) for r in g.itertuples()]) + overlays
+    image_viewer(frame, overlays, key="video_frame_viewer",
+                 caption=f"Frame at {t_exact:.2f} s: {len(shown)} organ(s) shown"
+                 + (" · solid = ground truth, dashed = model" if gt is not None else ""))
+    if gt is not None:
+        st.subheader("Against the phantom's ground truth", anchor="ground-truth")
+        st.caption("Detection rate: share of the frames showing an organ where the model boxed it at IoU ≥ 0.5. "
+                   "Mean IoU: overlap with the true box in the frames where the model showed the organ.")
+        st.dataframe(scores_table(score_clip(res.csv_path, inp.gt_csv, res.options.organs)), hide_index=True)
+
+
+def main() -> None:
+    st.title("Video demo")
+    st.markdown("Run the organ detector on a neck ultrasound video, frame by frame, and play the annotated "
+                "result here or download it for a lecture. The same pipeline runs from the command line: "
+                "`python -m nnus_core.video IN.mp4 OUT.mp4`.")
+    if st.session_state.get("video_cancel"):
+        st.info("Processing cancelled: nothing was kept. Change the options or press Process again.",
+                icon=":material/cancel:")
+    ws = workspace()
+    source = st.radio("Input", SOURCES, horizontal=True, key="video_source", label_visibility="collapsed")
+    if source == SOURCES[1]:
+        sweep_ui()
+    else:
+        upload_ui(ws, images=source == SOURCES[2])
+    inp: VideoInput | None = st.session_state.get(INPUT_KEY)
+    if inp is not None and inp.is_image != (source == SOURCES[2]):
+        inp = None
+    if inp is not None and inp.token.startswith("sweep") != (source == SOURCES[1]):
+        inp = None
+    if inp is not None and inp.synthetic:
+        st.markdown(":orange-badge[:material/science: SYNTHETIC phantom sweep] — a generated scan of a virtual "
+                    "volunteer, not a real patient. Its ground truth is known for every frame.")
+    options = options_ui()
+    detector = get_detector()
+    if detector is None:
+        no_model_message("detections")
+        return
+    if inp is None:
+        st.info("Choose an input above.", icon=":material/movie:")
+        return
+    if not inp.path.is_file():
+        set_input(None)
+        st.warning("The input file is gone (the session was idle for a long time): upload it again.")
+        return
+    locked = _Locked(detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))
+    stored = st.session_state.get(RESULT_KEY)
+    fresh = stored is not None and stored[0] == inp.token and stored[1] == options
+    if inp.is_image:
+        if not fresh:
+            try:
+                res = process_image(inp.path, locked, options)
+            except (VideoError, NnusError) as exc:
+                st.error(str(exc))
+                return
+            st.session_state[RESULT_KEY] = stored = (inp.token, options, res)
+        show_image_result(inp, stored[2])
+        return
+    label = "Process video" if stored is None or stored[0] != inp.token else "Process again with these options"
+    if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
+        res = run_video(inp, locked, options, ws)
+        if res is None:
+            return
+        st.session_state[RESULT_KEY] = stored = (inp.token, options, res)
+        fresh = True
+    if stored is not None and stored[0] == inp.token:
+        res = stored[2]
+        if not res.output_path.is_file():
+            st.session_state.pop(RESULT_KEY, None)
+            st.warning("The processed video is gone (the session was idle for a long time): process it again.")
+            return
+        if not fresh:
+            st.caption(":material/info: The options changed since this video was processed.")
+        show_video_result(inp, res)
+
+
+main()

@@ -1,0 +1,195 @@
+"""Real browser: enter a name, drag a box with the mouse on a Locate question, submit, see the three-way
+feedback, reload (same answer, nothing doubled), finish with the summary, find the answer in My progress."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nnus_core.dataset import load_dataset
+from nnus_core.organs import ORGANS
+from tests.browser.conftest import ARTIFACTS, assert_no_error, open_app_page, screenshot, start_server
+
+COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+
+
+def _lively_model(path: Path) -> Path:
+    """A random-weight yolov8n named after the 8 organs, whose class scores are spread over (0, 1) so it
+    answers with boxes and confidences (a fresh head predicts ~0.001 everywhere). Built offline from
+    the yaml: no download. Its boxes are random: this checks the view, not the model."""
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    torch.manual_seed(0)
+    model = DetectionModel("yolov8n.yaml", nc=len(ORGANS), verbose=False)
+    for seq in model.model[-1].cv3:
+        seq[-1].bias.data.normal_(0, 1.0)
+        seq[-1].weight.data *= 20
+    model.names = {o.id: o.name for o in ORGANS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.half(), "train_args": {"imgsz": 320}}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def quiz_server(browser_data_dir, tmp_path_factory):
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    base = tmp_path_factory.mktemp("quiz-browser")
+    db = base / "tutor.db"
+    weights = _lively_model(base / "model" / "best.pt")
+    ARTIFACTS.mkdir(exist_ok=True)
+    proc, url = start_server(
+        browser_data_dir,
+        {
+            "NNUS_DB_URL": f"sqlite:///{db}",
+            "NNUS_MODEL": str(weights),
+            "NNUS_MODEL_CACHE": str(base / "cache"),
+        },
+    )
+    yield url, db
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
+        timeout=60_000,
+    )
+
+
+def _question(page, ds):
+    """The organ asked and the image shown, read from the page."""
+    prompt = page.get_by_role("heading", name=re.compile(r"^Draw a box around the ")).first.inner_text()
+    name = prompt.removeprefix("Draw a box around the ").rstrip(".").strip().lower()
+    organ = next(o for o in ORGANS if o.name.lower() == name)
+    stem = re.search(r"image (\S+)", page.get_by_text(re.compile(r"^image \S+$")).first.inner_text()).group(1)
+    return organ, ds.get(stem)
+
+
+def _drag(page, sample, box) -> None:
+    """Press, move and release the mouse over the component's image, in image pixels."""
+    img = page.frame_locator(COMPONENT).locator("img#image")
+    img.wait_for()
+    page.wait_for_function(
+        f"() => {{ const f = document.querySelector('{COMPONENT}'); return f && f.getBoundingClientRect().height > 100; }}"
+    )
+    ib = img.bounding_box()  # in the page's coordinates, frame offset included
+    x0, y0 = ib["x"], ib["y"]
+    s = ib["width"] / sample.width
+    # Drag from bottom-right to top-left (a reversed drag) ending past nothing: corners are sorted.
+    page.mouse.move(x0 + box.x2 * s, y0 + box.y2 * s)
+    page.mouse.down()
+    page.mouse.move(x0 + (box.x1 + box.x2) / 2 * s, y0 + (box.y1 + box.y2) / 2 * s, steps=5)
+    page.mouse.move(x0 + box.x1 * s, y0 + box.y1 * s, steps=5)
+    page.mouse.up()
+
+
+def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
+    url, db = quiz_server
+    ds = load_dataset(browser_data_dir)
+    open_app_page(page, url, "quiz", marker="Pick a display name")
+    assert_no_error(page)
+
+    # A name that is too long gets a clear message; then a name with HTML is accepted as text.
+    name_box = page.get_by_role("textbox", name="Your display name")
+    name_box.fill("x" * 500)
+    name_box.press("Enter")
+    page.get_by_text("at most 40 characters, got 500").first.wait_for()
+    name_box.fill("Ana <b>R</b>")
+    name_box.press("Enter")
+    page.get_by_text("Studying as").first.wait_for()
+    page.get_by_text("shown as plain text").first.wait_for()
+    assert page.locator("b", has_text=re.compile(r"^R$")).count() == 0  # never rendered as markup
+
+    # Two Locate questions.
+    n = page.get_by_role("spinbutton", name="Questions")
+    n.fill("2")
+    n.press("Enter")
+    _idle(page)
+    page.get_by_role("button", name="Start quiz").click()
+    page.get_by_role("heading", name=re.compile(r"^Draw a box around the ")).first.wait_for()
+    _idle(page)
+
+    # Submitting without a box is refused with a message.
+    page.get_by_role("button", name="Submit box").click()
+    page.get_by_text("Draw a box first").first.wait_for()
+
+    organ, sample = _question(page, ds)
+    gts = [a.box for a in sample.annotations if a.organ_id == organ.id]
+    if not gts:  # the organ is absent from this image: answer that, and take the next question
+        page.get_by_role("button", name="Not visible here").click()
+        page.get_by_role("button", name="Next question").click()
+        _idle(page)
+        organ, sample = _question(page, ds)
+        gts = [a.box for a in sample.annotations if a.organ_id == organ.id]
+    assert gts, "two absent-organ questions in a row"
+    _idle(page)
+    _drag(page, sample, gts[0])
+    try:
+        page.get_by_text(re.compile(r"Your box: \d+ × \d+ px")).first.wait_for(timeout=15_000)
+    except Exception:
+        screenshot(page, "quiz-debug-drag")
+        print("DEBUG", organ.name, sample.stem, gts[0])
+        raise
+    page.get_by_text("corners were sorted").first.wait_for()
+    _idle(page)
+    screenshot(page, "quiz-question-box-drawn")
+
+    page.get_by_role("button", name="Submit box").click()
+    headline = page.get_by_test_id("quiz-headline").first
+    headline.wait_for()
+    _idle(page)
+    text = headline.inner_text()
+    assert re.match(r"you (0\.\d\d|1\.00), (model \d\.\d\d|model found none)", text), text
+    you_iou = float(text.split(",")[0].split()[1])
+    assert you_iou >= 0.8, text  # the drag landed on the organ (only display rounding is lost)
+    assert page.get_by_text("Your IoU").first.is_visible()
+    assert page.get_by_text("Model IoU").first.is_visible()
+    assert page.get_by_text("ground truth (organ colour)").first.is_visible()
+    assert_no_error(page)
+    page.wait_for_timeout(500)
+    screenshot(page, "quiz-feedback")
+
+    # Reload: the same answer is shown again and nothing is written twice.
+    page.reload()
+    page.get_by_test_id("quiz-headline").first.wait_for(timeout=60_000)
+    assert page.get_by_test_id("quiz-headline").first.inner_text() == text
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
+
+    # Finish: second question answered "not visible" (right or wrong), then the summary.
+    if page.get_by_role("button", name="Next question").count():
+        page.get_by_role("button", name="Next question").click()
+        page.get_by_role("button", name="Not visible here").click()
+        page.get_by_test_id("quiz-headline").first.wait_for()
+    page.get_by_role("button", name="See the summary").click()
+    page.get_by_text("Quiz complete").first.wait_for()
+    _idle(page)
+    mistakes = page.get_by_test_id("stExpander")
+    if mistakes.count():
+        mistakes.first.click()  # open the first mistake's review
+    page.wait_for_timeout(800)
+    assert_no_error(page)
+    screenshot(page, "quiz-summary")
+
+    # My progress lists the answers.
+    page.get_by_role("link", name="My progress").first.click()
+    page.get_by_text("Mastery per organ").first.wait_for()
+    _idle(page)
+    page.wait_for_timeout(800)
+    assert_no_error(page)
+    assert page.get_by_text(organ.name).first.is_visible()
+    screenshot(page, "quiz-progress")
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT kind, organ_id, iou FROM attempts ORDER BY id").fetchall()
+    assert len(rows) == 2 and rows[0][1] == organ.id and abs(rows[0][2] - you_iou) < 0.006

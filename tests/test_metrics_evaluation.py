@@ -1,0 +1,90 @@
+"""Evaluation of a (stand-in) detector on a tiny dataset split: the JSON report, hand-checked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nnus_core.dataset import load_dataset
+from nnus_core.detector.detector import RawPredictions
+from nnus_core.detector.evaluation import PUBLISHED, evaluate_detector, format_comparison
+
+try:
+    from test_detector_data import make_nnus_folder
+except ImportError:  # tests/ imported as a package
+    from tests.test_detector_data import make_nnus_folder
+
+
+class ScriptedDetector:
+    """Returns the ground truth, except: misses one Trachea and adds one false Thyroid."""
+
+    def __init__(self, dataset, miss_stem, fp_stem):
+        self.by_path = {s.image_path: s for s in dataset}
+        self.miss_stem, self.fp_stem = miss_stem, fp_stem
+
+    def predict_arrays(self, image, conf=0.25, iou=0.7, max_det=300):
+        s = self.by_path[image]
+        anns = [a for a in s.annotations if not (s.stem == self.miss_stem and a.organ_id == 0)]
+        boxes = [a.box.as_tuple() for a in anns]
+        confs = [0.9] * len(anns)
+        ids = [a.organ_id for a in anns]
+        if s.stem == self.fp_stem:
+            boxes.append((400.0, 400.0, 420.0, 420.0))  # empty corner
+            confs.append(0.95)
+            ids.append(1)
+        return RawPredictions(np.array(boxes, float).reshape(-1, 4), np.array(confs), np.array(ids, int))
+
+    def describe(self):
+        return {"weights": "scripted", "backend": "none"}
+
+
+def test_evaluation_json_on_a_tiny_split(tmp_path):
+    ds = load_dataset(make_nnus_folder(tmp_path / "d", all_organs=True))
+    test = ds.split("test")
+    assert len(test) == 4
+    det = ScriptedDetector(ds, miss_stem=test[0].stem, fp_stem=test[1].stem)
+    report = evaluate_detector(det, ds, "test")
+    json.dumps(report, allow_nan=False)
+    ap = {c["name"]: c["ap50"] for c in report["per_class"]}
+    # Trachea: 3 of 4 found at precision 1 -> recall points 0.00..0.75 -> 76/101.
+    assert ap["Trachea"] == pytest.approx(76 / 101, abs=1e-4)
+    # Thyroid: the false box (0.95) ranks first, then 4 hits: precision 0, 1/2, 2/3, 3/4, 4/5 at
+    # recall 0, 1/4 .. 1 -> envelope 0.8 at every recall point -> 0.8.
+    assert ap["Thyroid"] == pytest.approx(0.8, abs=1e-4)
+    assert all(ap[n] == pytest.approx(1.0) for n in list(ap)[2:])
+    assert report["overall"]["map50"] == pytest.approx((76 / 101 + 0.8 + 6) / 8, abs=1e-4)
+    # per-image lists
+    first = next(p for p in report["per_image"] if p["image"] == test[0].name)
+    assert [f["name"] for f in first["fn"]] == ["Trachea"] and len(first["tp"]) == 7
+    second = next(p for p in report["per_image"] if p["image"] == test[1].name)
+    assert [(f["name"], f["best_gt_class"]) for f in second["fp"]] == [("Thyroid", None)]
+    # confusion matrix: the missed trachea lands in the background row, the false thyroid in
+    # the background column
+    cm = np.array(report["confusion_matrix"]["counts"])
+    assert cm[8, 0] == 1 and cm[1, 8] == 1 and cm[0, 0] == 3
+    assert report["split"] == "test" and report["data"]["kind"] == "real NNUS"
+    assert report["published"]["map50"] == PUBLISHED["map50"]
+
+
+def test_comparison_table_labels_differing_data(tmp_path):
+    report = {
+        "data": {"kind": "synthetic phantom"},
+        "overall": {"map50": 0.9, "map50_95": 0.6, "precision": 0.8, "recall": 0.85},
+        "per_class": [{"name": "Trachea", "ap50": 0.95}],
+        "confusion_matrix": {"recall_diagonal": {"Trachea": 0.9}},
+    }
+    table = format_comparison(report)
+    assert "ours: synthetic phantom" in table and "published: real NNUS" in table
+    assert "not comparable" in table and "0.804" in table
+
+
+def test_unknown_or_empty_split_is_refused(tmp_path):
+    from nnus_core.errors import DatasetError
+
+    ds = load_dataset(make_nnus_folder(tmp_path / "d", n_images=4, n_subjects=1))
+    with pytest.raises(DatasetError, match="split 'test' has no images"):
+        evaluate_detector(ScriptedDetector(ds, "", ""), ds, "test")
+    with pytest.raises(DatasetError, match="split must be"):
+        evaluate_detector(ScriptedDetector(ds, "", ""), ds, "holdout")

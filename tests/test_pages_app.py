@@ -1,0 +1,285 @@
+"""AppTest: Browse, Compare, Atlas and Model report render from the entrypoint, with and without a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnus_core.dataset import load_dataset
+from nnus_core.dataset.images import read_image
+from nnus_core.detection import Detection
+from nnus_core.geometry import BoxPx
+from tests.fixtures import make_nnus_folder, yolo_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["pages/home.py", "pages/browse.py", "pages/compare.py", "pages/atlas.py", "pages/model_report.py"]
+
+# Plausible boxes for all 8 organs (class id in the authors' order, cx, cy, w, h normalised).
+ALL_BOXES = {
+    0: (0, 0.10, 0.35, 0.18, 0.20),
+    1: (1, 0.41, 0.40, 0.32, 0.25),
+    2: (2, 0.75, 0.48, 0.16, 0.17),
+    3: (3, 0.88, 0.40, 0.12, 0.08),
+    4: (4, 0.20, 0.62, 0.14, 0.10),
+    5: (5, 0.45, 0.75, 0.30, 0.12),
+    6: (6, 0.40, 0.16, 0.39, 0.09),
+    7: (7, 0.74, 0.21, 0.35, 0.15),
+}
+
+
+def organs_of(i: int) -> list[int]:
+    """Image i's organs: a fixed core (thyroid, CCA, straps, SCM) plus a rotating extra organ."""
+    core = [1, 2, 6, 7]
+    extra = [0, 3, 4, 5][i % 4]
+    return sorted([*core, extra]) if i % 3 else core
+
+
+def make_study_dataset(root: Path, n: int = 16, synthetic: bool = True) -> Path:
+    """An NNUS folder whose images carry different organ sets (so filters have something to do)."""
+    make_nnus_folder(root, n=n)
+    for i in range(1, n + 1):
+        (root / "labels" / f"{i:04d}.txt").write_bytes(yolo_lines([ALL_BOXES[o] for o in organs_of(i)]))
+    if synthetic:
+        (root / "phantom.json").write_text(json.dumps({"version": "test-1"}))
+    return root
+
+
+class FakeDetector:
+    """Answers from the ground truth: every organ but the last found (shifted 4 px), one false positive."""
+
+    weights_sha256 = "fake-weights"
+    weights_path = Path("fake.pt")
+
+    def __init__(self, dataset) -> None:
+        self._by_path = {str(s.image_path): s for s in dataset.samples}
+        self.calls = 0
+
+    def predict(self, image, conf: float = 0.25, **_):
+        self.calls += 1
+        assert isinstance(image, str | Path), "pages pass image paths so predictions can be cached"
+        read_image(image)  # fail like a real detector on an unreadable file
+        s = self._by_path[str(image)]
+        anns = sorted(s.annotations, key=lambda a: a.organ_id)
+        out = [Detection(a.organ_id, 0.9, BoxPx(a.box.x1 + 4, a.box.y1 + 4, a.box.x2 + 4, a.box.y2 + 4))
+               for a in anns[:-1]]
+        out.append(Detection(4, 0.4, BoxPx(5, 400, 60, 440)))  # nothing is labelled there
+        return [d for d in out if d.confidence >= conf]
+
+
+def write_eval(folder: Path, dataset) -> Path:
+    """An evaluation file in the format `python -m nnus_core.evaluate` writes, from FakeDetector answers."""
+    from nnus_core.detector.evaluation import evaluate_predictions
+    from nnus_core.detector.metrics import ImagePredictions
+
+    det = FakeDetector(dataset)
+    images = []
+    for s in dataset.split("test") or dataset.samples:
+        preds = det.predict(str(s.image_path), conf=0.001)
+        images.append(ImagePredictions(
+            s.name, [a.box.as_tuple() for a in s.annotations], [a.organ_id for a in s.annotations],
+            [d.box.as_tuple() for d in preds], [d.confidence for d in preds], [d.organ_id for d in preds]))
+    meta = {"split": "test", "data": {"kind": dataset.kind, "synthetic": dataset.synthetic,
+                                      "generator_version": dataset.generator_version, "n_images": len(images)}}
+    report = evaluate_predictions(images, meta=meta)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "eval_test.json"
+    path.write_text(json.dumps(report))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture
+def study_data(tmp_path, monkeypatch) -> Path:
+    data = make_study_dataset(tmp_path / "NNUS")
+    monkeypatch.setenv("NNUS_DATA", str(data))
+    return data
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    import pages._shared as shared
+
+    monkeypatch.setattr(shared, "get_detector", lambda: None)
+    monkeypatch.setattr(shared, "model_folder", lambda: None)
+    monkeypatch.setattr(shared, "get_model_card", lambda: None)
+
+
+@pytest.fixture
+def fake_model(monkeypatch, study_data, tmp_path) -> FakeDetector:
+    import pages._shared as shared
+
+    ds = load_dataset(study_data)
+    det = FakeDetector(ds)
+    folder = tmp_path / "models" / "fake"
+    write_eval(folder, ds)
+    monkeypatch.setattr(shared, "get_detector", lambda: det)
+    monkeypatch.setattr(shared, "model_folder", lambda: folder)
+    monkeypatch.setattr(shared, "get_model_card", lambda: None)
+    return det
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def goto(page: str, **query) -> AppTest:
+    at = app()
+    at.switch_page(page)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.warning, *at.subheader])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_a_model(study_data, no_model, page):
+    at = goto(page)
+    assert "SYNTHETIC" in text_of(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_a_model(study_data, fake_model, page):
+    goto(page)
+
+
+def test_browse_grid_filter_open_detail_and_toggle_model(study_data, fake_model):
+    at = goto("pages/browse.py")
+    opens = [b for b in at.button if b.label.startswith("Open ")]
+    assert len(opens) == 16
+    at.multiselect(key="browse_present").set_value([3]).run()  # internal jugular vein
+    opens = [b.label for b in at.button if b.label.startswith("Open ")]
+    expected = [f"Open {i:04d}" for i in range(1, 17) if 3 in organs_of(i)]
+    assert opens == expected and expected
+    first = expected[0].split()[1]
+    at.button(key=f"open_{first}").click().run()
+    assert not at.exception, at.exception
+    assert at.query_params["image"] == first
+    assert at.subheader[0].value == f"{first}.jpg"
+    table = at.dataframe[0].value
+    assert list(table["source"]).count("ground truth") == len(organs_of(int(first)))
+    # The fake drops one organ and adds one false positive at 0.40 (above the default 0.25).
+    assert list(table["source"]).count("model") == len(organs_of(int(first)))
+    at.toggle(key="detail_show_model").set_value(False).run()
+    assert set(at.dataframe[0].value["source"]) == {"ground truth"}
+    # Previous/next walk the filtered list, the grid button returns to it.
+    at.button(key="detail_next").click().run()
+    assert at.query_params["image"] == expected[1].split()[1]
+    at.button(key="detail_grid").click().run()
+    assert "image" not in at.query_params
+    assert any(b.label.startswith("Open ") for b in at.button)
+
+
+def test_browse_confidence_slider_and_organ_pills_filter_boxes(study_data, fake_model):
+    at = goto("pages/browse.py", image="0001")
+    n_model = list(at.dataframe[0].value["source"]).count("model")
+    at.slider(key="detail_conf").set_value(0.5).run()
+    assert list(at.dataframe[0].value["source"]).count("model") == n_model - 1  # the 0.40 FP hidden
+    at.session_state["detail_organs"] = [1]  # thyroid only
+    at.run()
+    assert set(at.dataframe[0].value["organ"]) == {"Thyroid"}
+
+
+def test_browse_detail_from_url_predictions_cached(study_data, fake_model):
+    at = goto("pages/browse.py", image="0005")
+    assert at.subheader[0].value == "0005.jpg"
+    calls = fake_model.calls
+    at.slider(key="detail_conf").set_value(0.3).run()
+    at.run()
+    assert fake_model.calls == calls, "changing the slider must not re-run the model"
+
+
+def test_browse_teaching_card_follows_table_selection(study_data, no_model):
+    at = goto("pages/browse.py", image="0001")
+    assert at.selectbox(key="browse_card").value == min(organs_of(1))
+    table = at.dataframe[0].value
+    row = list(table["organ"]).index("Sternocleidomastoid")
+    at.session_state["detail_table_0001"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert at.selectbox(key="browse_card").value == 7
+    assert "Scanning tip" in text_of(at)
+
+
+def test_browse_without_model_disables_model_toggle(study_data, no_model):
+    at = goto("pages/browse.py", image="0003")
+    assert at.toggle(key="detail_show_model").disabled
+    assert any("No model available" in i.value for i in at.info)
+
+
+def test_browse_unknown_image_falls_back_to_grid(study_data, no_model):
+    at = goto("pages/browse.py", image="nope")
+    assert any("nope" in w.value for w in at.warning)
+    assert any(b.label.startswith("Open ") for b in at.button)
+
+
+def test_browse_paging(tmp_path, monkeypatch, no_model):
+    monkeypatch.setenv("NNUS_DATA", str(make_study_dataset(tmp_path / "big", n=30)))
+    at = goto("pages/browse.py")
+    assert [b.label for b in at.button if b.label.startswith("Open ")][-1] == "Open 0024"
+    at.button(key="pg_next_top").click().run()
+    assert [b.label for b in at.button if b.label.startswith("Open ")] == [f"Open {i:04d}" for i in range(25, 31)]
+
+
+def test_compare_lists_found_missed_and_false_positives(study_data, fake_model):
+    at = goto("pages/compare.py", image="0002")
+    metrics = {m.label: m.value for m in at.metric}
+    n = len(organs_of(2))
+    assert metrics["Found"] == str(n - 1) and metrics["Missed"] == "1" and metrics["False positives"] == "1"
+    rows = at.dataframe[0].value
+    assert sorted(rows["outcome"]) == sorted(["found"] * (n - 1) + ["missed", "false positive"])
+    assert all(float(v) > 0.7 for v in rows[rows["outcome"] == "found"]["IoU"])
+    # A stricter confidence drops the 0.40 false positive.
+    at.slider(key="compare_conf").set_value(0.5).run()
+    assert {m.label: m.value for m in at.metric}["False positives"] == "0"
+    assert at.query_params["image"] == "0002"
+
+
+def test_compare_without_model_says_so(study_data, no_model):
+    at = goto("pages/compare.py")
+    assert any("No model available" in i.value for i in at.info)
+
+
+def test_atlas_draws_its_charts_and_labels_synthetic(study_data, no_model):
+    at = goto("pages/atlas.py")
+    assert [c.key for c in at.get("plotly_chart")] == ["atlas_heat", "atlas_counts", "atlas_sizes", "atlas_cooc", "atlas_per_image"]
+    assert "Measured on the SYNTHETIC phantom" in text_of(at)
+    at.segmented_control(key="atlas_split").set_value("train").run()
+    assert not at.exception
+
+
+def test_model_report_reads_eval_and_opens_failure_in_browse(study_data, fake_model):
+    at = goto("pages/model_report.py")
+    labels = [m.label for m in at.metric]
+    assert labels == ["mAP@0.5", "mAP@0.5:0.95", "precision", "recall"]
+    assert "authors" in " ".join(str(c) for c in at.dataframe[0].value.columns)
+    assert len(at.get("plotly_chart")) == 3
+    opens = [b for b in at.button if b.label == "Open in Browse"]
+    assert opens, "the gallery lists the images the model got wrong"
+    opens[0].click().run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("image"), "Browse opens on the failing image"
+
+
+def test_model_report_without_model_shows_published_figures(study_data, no_model):
+    at = goto("pages/model_report.py")
+    assert any("No model available" in i.value for i in at.info)
+    assert np.isclose(at.dataframe[0].value["authors (published)"].iloc[0], 0.8044)

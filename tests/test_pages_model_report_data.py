@@ -1,0 +1,119 @@
+"""Reading the evaluation JSON for the model report: tables, failures, overlays, published figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+from nnus_core.detector.evaluation import PUBLISHED, evaluate_predictions
+from nnus_core.detector.metrics import ImagePredictions
+from nnus_core.errors import ModelError
+from nnus_core.model_report import (
+    failure_table,
+    find_eval_file,
+    outcome_overlays,
+    overall_comparison,
+    parse_eval,
+    per_organ_comparison,
+    read_eval,
+)
+from nnus_core.organs import ORGAN_NAMES
+
+THY = (100, 100, 200, 200)
+CCA = (300, 150, 360, 210)
+
+
+def report_dict() -> dict:
+    """Three images: all found; thyroid missed; a false strap muscle next to a found CCA."""
+    images = [
+        ImagePredictions("0001.jpg", [THY, CCA], [1, 2], [THY, CCA], [0.9, 0.8], [1, 2]),
+        ImagePredictions("0002.jpg", [THY, CCA], [1, 2], [CCA], [0.8], [2]),
+        ImagePredictions("0003.jpg", [CCA], [2], [CCA, (10, 10, 60, 40)], [0.9, 0.6], [2, 6]),
+    ]
+    return evaluate_predictions(images, meta={"split": "test", "data": {"kind": "synthetic phantom",
+                                                                         "synthetic": True, "n_images": 3}})
+
+
+def test_parses_what_the_evaluation_writes(tmp_path):
+    path = tmp_path / "eval_test.json"
+    path.write_text(json.dumps(report_dict()))
+    r = read_eval(path)
+    assert r.split == "test" and r.synthetic is True
+    assert list(r.per_class["organ"]) == list(ORGAN_NAMES)
+    thy = r.per_class.set_index("organ").loc["Thyroid"]
+    assert thy["n_gt"] == 2 and thy["ap50"] == pytest.approx(0.5, abs=0.01)
+    assert np.isnan(r.per_class.set_index("organ").loc["Trachea"]["ap50"])  # no ground truth: no AP
+    assert r.confusion_counts.shape == (9, 9) and r.confusion_labels[-1] == "background"
+    assert set(r.pr_precision) == {1, 2} | set(range(8)) and len(r.pr_recall) == 101
+    assert [im.stem for im in r.images] == ["0001", "0002", "0003"]
+    assert r.published["map50"] == PUBLISHED["map50"]
+
+
+def test_failure_table_lists_worst_images_with_their_organs():
+    r = parse_eval(report_dict())
+    f = failure_table(r)
+    assert list(f["stem"]) == ["0002", "0003"]
+    assert f.iloc[0]["missed_organs"] == [1] and f.iloc[1]["fp_organs"] == [6]
+
+
+def test_outcome_overlays_tag_found_missed_and_false_positive():
+    r = parse_eval(report_dict())
+    by = {im.stem: im for im in r.images}
+    assert [o.label for o in outcome_overlays(by["0002"])] == ["OK CCA 0.80", "MISS THY"]
+    assert [o.label for o in outcome_overlays(by["0003"])] == ["OK CCA 0.90", "FP STR 0.60"]
+
+
+def test_comparison_tables_put_published_figures_beside_ours():
+    r = parse_eval(report_dict())
+    ov = overall_comparison(r).set_index("metric")
+    assert ov.loc["mAP@0.5", "authors (published)"] == 0.8044
+    assert ov.loc["mAP@0.5", "this model"] == r.overall["map50"]
+    per = per_organ_comparison(r).set_index("organ")
+    assert per.loc["Internal jugular vein", "detected as itself (authors)"] == 0.40
+    assert per.loc["Thyroid", "detected as itself (ours)"] == pytest.approx(0.5)
+    # Without an evaluation only the published column is filled.
+    assert overall_comparison(None)["this model"].isna().all()
+
+
+def test_missing_sections_give_empty_tables():
+    r = parse_eval({"overall": {"map50": 0.5}})
+    assert r.per_class.empty and r.confusion_counts.size == 0 and not r.images and r.synthetic is None
+    assert failure_table(r).empty
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("{not json", "cannot read"),
+        ("[1, 2]", "expected a JSON object"),
+        (json.dumps({"confusion_matrix": {"labels": ["a", "b"], "counts": [[1, 2, 3]]}}), "2x2"),
+    ],
+)
+def test_bad_files_raise_model_error(tmp_path, content, match):
+    p = tmp_path / "eval_test.json"
+    p.write_text(content)
+    with pytest.raises(ModelError, match=match):
+        read_eval(p)
+
+
+def test_find_eval_file_prefers_the_test_split(tmp_path):
+    assert find_eval_file(None) is None and find_eval_file(tmp_path) is None
+    (tmp_path / "eval_val.json").write_text("{}")
+    assert find_eval_file(tmp_path).name == "eval_val.json"
+    (tmp_path / "eval_test.json").write_text("{}")
+    old = time.time() - 100
+    os.utime(tmp_path / "eval_test.json", (old, old))
+    assert find_eval_file(tmp_path).name == "eval_test.json"
+
+
+def test_tolerates_a_mapping_of_images_and_misspelt_class_names():
+    d = {"per_class": [{"name": "Internal juglar vein", "n_gt": 3, "ap50": 0.2}],
+         "per_image": {"0007.jpg": {"fn": [{"name": "Logus coli muscle", "box": [1, 2, 30, 40]}]}}}
+    r = parse_eval(d)
+    assert list(r.per_class["organ_id"]) == [3]
+    assert [o.organ_id for o in outcome_overlays(r.images[0])] == [5]
+    assert np.isnan(r.confusion_counts).sum() == 0

@@ -1,0 +1,218 @@
+"""The quiz service: resume after reload, exactly-once answers, timer, model comparison, summary, adaptivity."""
+
+from __future__ import annotations
+
+import pytest
+
+from nnus_core.dataset import load_dataset
+from nnus_core.detection import Detection
+from nnus_core.errors import QuizInputError
+from nnus_core.geometry import BoxPx
+from nnus_core.quiz import Answer, Kind, QuizService, QuizSettings
+from nnus_core.quiz.questions import gt_boxes
+from nnus_core.store import get_engine, get_or_create_student
+from nnus_core.store.attempts import count_attempts, student_attempts
+from tests.test_quiz_questions import varied_nnus_folder
+
+
+class Clock:
+    def __init__(self, t: float = 1_800_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    return load_dataset(varied_nnus_folder(tmp_path_factory.mktemp("e") / "NNUS"))
+
+
+@pytest.fixture
+def db(tmp_path):
+    return get_engine(f"sqlite:///{tmp_path / 'quiz.db'}")
+
+
+def fake_model(sample):
+    """A 'detector' that returns each ground-truth box shifted by 6 px, confidence 0.9."""
+    return [
+        Detection(a.organ_id, 0.9, BoxPx(a.box.x1 + 6, a.box.y1 + 6, a.box.x2 + 6, a.box.y2 + 6))
+        for a in sample.annotations
+    ]
+
+
+def right_answer(served):
+    q, s = served.question, served.sample
+    if q.kind is Kind.LOCATE:
+        return Answer(box=gt_boxes(s, q.organ_id)[0]) if q.expected_present else Answer(not_visible=True)
+    if q.kind is Kind.IDENTIFY:
+        return Answer(choice=q.organ_id)
+    if q.kind is Kind.PRESENT:
+        return Answer(present=q.expected_present)
+    return Answer(labels=tuple((a.organ_id, a.box) for a in s.annotations))
+
+
+def test_a_reload_mid_question_resumes_the_same_question(ds, db):
+    clock = Clock()
+    svc = QuizService(db, ds, clock=clock)
+    st = get_or_create_student(db, "Ana")
+    sess = svc.start(st.id, QuizSettings(n_questions=3))
+    first = svc.next_question(sess.id)
+    clock.t += 30
+    # a reload: a brand-new service (new Streamlit session) finds the same stored question
+    again = QuizService(db, ds, clock=clock).next_question(sess.id)
+    assert again.id == first.id and again.question == first.question
+    assert again.instance.served_s == first.instance.served_s  # the timer is not reset by reloading
+
+
+def test_each_answer_is_stored_exactly_once(ds, db):
+    svc = QuizService(db, ds, predict=fake_model, clock=Clock())
+    st = get_or_create_student(db, "Ben")
+    sess = svc.start(st.id, QuizSettings(n_questions=2, kinds=("locate",), absent_rate=0))
+    served = svc.next_question(sess.id)
+    good = right_answer(served)
+    rv1, wrote1 = svc.submit(served, good)
+    # double click, reload-and-resubmit, and another tab with a different answer: all ignored
+    rv2, wrote2 = svc.submit(served, good)
+    rv3, wrote3 = QuizService(db, ds, clock=Clock()).submit(served, Answer(box=BoxPx(0, 0, 20, 20)))
+    assert (wrote1, wrote2, wrote3) == (True, False, False)
+    assert count_attempts(db) == 1
+    assert rv3.score.passed and rv3.attempt.id == rv1.attempt.id
+    # after the answer, the state shows its review; "next" serves position 1 exactly once
+    state = svc.state(sess.id)
+    assert state.awaiting_answer is None and state.answered == 1
+    nxt1, nxt2 = svc.next_question(sess.id), svc.next_question(sess.id)
+    assert nxt1.id == nxt2.id and nxt1.position == 1
+
+
+@pytest.mark.parametrize("kind", ["locate", "identify", "present", "label_all"])
+def test_every_kind_scores_and_compares_with_the_model(ds, db, kind):
+    svc = QuizService(db, ds, predict=fake_model, clock=Clock())
+    st = get_or_create_student(db, f"kind {kind}")
+    sess = svc.start(st.id, QuizSettings(n_questions=3, kinds=(kind,), absent_rate=0))
+    for _ in range(3):
+        served = svc.next_question(sess.id)
+        rv, wrote = svc.submit(served, right_answer(served))
+        assert wrote and rv.score.passed and rv.attempt.credit == 1.0
+        assert rv.model.available and rv.model.passed
+        assert rv.feedback
+        if kind == "locate":
+            assert rv.headline.startswith("you 1.00, model 0.")
+            assert rv.model.detection.confidence == pytest.approx(0.9)
+            assert rv.attempt.model_iou == pytest.approx(rv.model.iou, abs=1e-4)
+    assert svc.next_question(sess.id) is None
+    summary = svc.summary(sess.id)
+    assert summary.answered == 3 and summary.passes == 3 and not summary.mistakes
+
+
+def test_no_model_still_scores_and_says_so(ds, db):
+    svc = QuizService(db, ds, clock=Clock())
+    st = get_or_create_student(db, "Cleo")
+    sess = svc.start(st.id, QuizSettings(n_questions=1, absent_rate=0))
+    served = svc.next_question(sess.id)
+    rv, _ = svc.submit(served, Answer(box=BoxPx(0, 0, 30, 30)))
+    assert not rv.model.available and "no model available" in rv.headline
+    assert not rv.score.passed and rv.attempt.feedback
+
+
+def test_bad_answers_are_refused_without_writing(ds, db):
+    svc = QuizService(db, ds, clock=Clock())
+    st = get_or_create_student(db, "Dan")
+    sess = svc.start(st.id, QuizSettings(n_questions=2, kinds=("locate", "identify"), absent_rate=0))
+    served = svc.next_question(sess.id)
+    for bad in (Answer(), Answer(box=BoxPx(10, 10, 10, 40))):
+        with pytest.raises(QuizInputError):
+            svc.submit(served, bad)
+    assert count_attempts(db) == 0
+    svc.submit(served, right_answer(served))
+    ident = svc.next_question(sess.id)
+    with pytest.raises(QuizInputError, match="offered"):
+        svc.submit(ident, Answer(choice=next(o for o in range(8) if o not in ident.question.choices)))
+    with pytest.raises(QuizInputError, match="Pick one"):
+        svc.submit(ident, Answer())
+
+
+def test_timer_zeroes_a_late_answer_and_the_review_keeps_saying_why(ds, db):
+    clock = Clock()
+    svc = QuizService(db, ds, clock=clock)
+    st = get_or_create_student(db, "Eve")
+    sess = svc.start(st.id, QuizSettings(n_questions=1, time_limit_s=20, absent_rate=0))
+    served = svc.next_question(sess.id)
+    clock.t += 45
+    rv, _ = svc.submit(served, right_answer(served))
+    assert rv.timed_out and rv.attempt.credit == 0.0 and not rv.attempt.passed
+    assert "Time's up: answered after 45 s (limit 20 s)" in rv.score.verdict
+    again = svc.review(served, rv.attempt)
+    assert again.timed_out and "Time's up" in again.score.verdict
+
+
+def test_summary_per_organ_beside_model_ap_and_mistakes(ds, db):
+    svc = QuizService(db, ds, model_ap={2: 0.81, 1: 0.9}, model_ap_label="AP@0.5 (synthetic)", clock=Clock())
+    st = get_or_create_student(db, "Fay")
+    sess = svc.start(st.id, QuizSettings(n_questions=4, absent_rate=0))
+    for i in range(4):
+        served = svc.next_question(sess.id)
+        svc.submit(served, right_answer(served) if i % 2 == 0 else Answer(box=BoxPx(0, 0, 20, 20)))
+    sm = svc.summary(sess.id)
+    assert sm.answered == 4 and sm.passes == 2 and len(sm.mistakes) == 2
+    assert sm.model_ap_label == "AP@0.5 (synthetic)"
+    by = {r.organ_id: r for r in sm.per_organ}
+    assert by[2].model_ap50 == 0.81 and sum(r.answers for r in sm.per_organ) == 4
+
+
+def _ijv_count_after_a_miss(ds, db, adaptive: bool) -> list[int]:
+    clock = Clock()
+    svc = QuizService(db, ds, clock=clock)
+    st = get_or_create_student(db, f"Gus {adaptive}")
+    # first quizzes: the IJV is missed, every other organ answered perfectly
+    for oid in range(8):
+        sess = svc.start(st.id, QuizSettings(n_questions=1, organ_ids=(oid,), absent_rate=0))
+        served = svc.next_question(sess.id)
+        svc.submit(served, Answer(box=BoxPx(0, 0, 15, 15)) if oid == 3 else right_answer(served))
+        clock.t += 1
+    clock.t += 200  # the miss is due again, the passes are not
+    # a fixed session id fixes the random draws, so both runs differ only by the scheduler
+    sess = svc.start(
+        st.id, QuizSettings(n_questions=12, absent_rate=0, adaptive=adaptive), f"fixed{adaptive}"
+    )
+    organs = []
+    for _ in range(12):
+        served = svc.next_question(sess.id)
+        organs.append(served.question.organ_id)
+        missed = served.question.organ_id == 3
+        svc.submit(served, Answer(box=BoxPx(0, 0, 15, 15)) if missed else right_answer(served))
+        clock.t += 15  # a realistic pace: a missed organ is due again a few questions later
+    return organs
+
+
+def test_missed_organ_comes_back_sooner(ds, db):
+    """Adaptive practice: an organ answered badly returns far more often than by chance (1.5 of 12)."""
+    adaptive = _ijv_count_after_a_miss(ds, db, True)
+    plain = _ijv_count_after_a_miss(ds, db, False)
+    assert adaptive.count(3) >= 3 and adaptive.count(3) > plain.count(3), (adaptive, plain)
+    # after each miss the IJV is back within a few questions (due 60 s later, 15 s per question)
+    where = [i for i, o in enumerate(adaptive) if o == 3]
+    assert max(b - a for a, b in zip(where, where[1:], strict=False)) <= 6, adaptive
+
+
+def test_unknown_or_foreign_sessions_are_reported(ds, db, tmp_path):
+    svc = QuizService(db, ds, clock=Clock())
+    with pytest.raises(QuizInputError, match="not found"):
+        svc.state("nope")
+    other = load_dataset(varied_nnus_folder(tmp_path / "OTHER"))
+    sess = QuizService(db, other, clock=Clock()).start(get_or_create_student(db, "Hal").id, QuizSettings())
+    with pytest.raises(QuizInputError, match="another dataset"):
+        svc.state(sess.id)
+    with pytest.raises(QuizInputError, match="not in the active dataset"):
+        svc.start(get_or_create_student(db, "Hal").id, QuizSettings(focus_stem="9999"))
+
+
+def test_history_records_what_the_progress_page_needs(ds, db):
+    svc = QuizService(db, ds, predict=fake_model, clock=Clock())
+    st = get_or_create_student(db, "Ivy")
+    sess = svc.start(st.id, QuizSettings(n_questions=1, absent_rate=0))
+    served = svc.next_question(sess.id)
+    svc.submit(served, right_answer(served))
+    (a,) = student_attempts(db, st.id)
+    assert a.session_id == sess.id and a.instance_id == served.id and a.kind == "locate"
+    assert a.iou == 1.0 and a.model_conf == 0.9 and a.dataset_key.startswith("real:")

@@ -1,0 +1,178 @@
+"""Training CLI: YOLO view of the split, a one-epoch run to a loadable model with card and evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from nnus_core.dataset import load_dataset  # noqa: E402
+from nnus_core.detector import Detector, read_model_card  # noqa: E402
+from nnus_core.detector.fast import CACHE_ENV  # noqa: E402
+from nnus_core.detector.training import RECIPES, train, write_yolo_view  # noqa: E402
+from nnus_core.organs import ORGAN_NAMES  # noqa: E402
+
+try:
+    from test_detector_data import make_nnus_folder
+except ImportError:  # tests/ imported as a package
+    from tests.test_detector_data import make_nnus_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _phantom_folder(root: Path, n: int = 16) -> Path:
+    """A 16-image phantom folder regrouped into 4 volunteers so that it has a train/val/test split."""
+    try:
+        from nnus_core.phantom import generate_dataset
+    except ImportError:
+        return make_nnus_folder(root, n)
+    folder = generate_dataset(root, n=n, seed=7, jobs=1)
+    rows = ["image,subject"] + [f"{i + 1:04d}.jpg,P{i * 4 // n + 1}" for i in range(n)]
+    (folder / "subjects.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One epoch at 128 px on 16 phantom images (about 15-30 s on 2 cores)."""
+    base = tmp_path_factory.mktemp("train")
+    data = _phantom_folder(base / "ph16")
+    lines: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(base / "cache"))
+        res = train(
+            data,
+            "cpu",
+            epochs=1,
+            imgsz=128,
+            batch=8,
+            device="cpu",
+            workers=0,
+            name="tiny",
+            out_dir=base / "models",
+            runs_dir=base / "runs",
+            command="test-train",
+            emit=lines.append,
+            verbose=False,
+            extra={"cache": False},
+        )
+        yield res, data, base, lines
+
+
+def test_one_epoch_run_ships_a_loadable_model(trained):
+    res, _, base, lines = trained
+    assert res.weights == base / "models" / "tiny" / "best.pt"
+    assert res.weights.stat().st_size < 15e6
+    det = Detector.load(res.weights, backend="torch", threads=1)
+    assert det.classes == ORGAN_NAMES and det.imgsz == 128
+    assert det.model_card is not None and det.model_card.name == "tiny"
+    assert any(line.startswith("[nnus-train] epoch 1/1") for line in lines)
+
+
+def test_model_card_records_data_split_recipe_and_metrics(trained):
+    res, data, _, _ = trained
+    card = read_model_card(res.model_dir)
+    ds = load_dataset(data)
+    assert card.data["synthetic"] == ds.synthetic and card.generator_version == ds.generator_version
+    assert card.data["splits"]["test"]["subjects"] == sorted({s.subject for s in ds.split("test")})
+    assert len(card.data["splits"]["test"]["subjects"]) == 1
+    assert card.data["splits"]["train"]["n_images"] == 8
+    assert card.recipe["name"] == "cpu" and card.recipe["epochs"] == 1 and card.recipe["imgsz"] == 128
+    assert card.command == "test-train"
+    assert card.class_names == ORGAN_NAMES
+    assert set(card.metrics["overall"]) >= {"map50", "map50_95", "precision", "recall"}
+    assert len(card.metrics["per_class"]) == 8
+    assert {"ultralytics", "torch", "python"} <= set(card.versions)
+    assert card.weights["sha256"] == Detector.load(res.weights, backend="torch", threads=1).weights_sha256
+    assert not card.is_stale(card.generator_version)
+    if card.synthetic:
+        assert card.is_stale("0.0.1-other")
+    md = (res.model_dir / "MODEL_CARD.md").read_text()
+    assert "## Data" in md and "test-train" in md and "Sternocleidomastoid" in md
+    ev = json.loads((res.model_dir / "eval_test.json").read_text())
+    assert ev["split"] == "test" and ev["data"]["n_images"] == 4 and ev["schema"] == "nnus-eval/1"
+
+
+def test_resume_of_a_finished_run_does_not_train_again(trained):
+    res, data, base, _ = trained
+    lines: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(base / "cache"))
+        again = train(
+            data,
+            "cpu",
+            epochs=1,
+            imgsz=128,
+            batch=8,
+            device="cpu",
+            workers=0,
+            name="tiny",
+            out_dir=base / "models",
+            runs_dir=base / "runs",
+            resume=True,
+            command="x",
+            emit=lines.append,
+            verbose=False,
+        )
+    assert any("already finished" in line for line in lines)
+    assert not any("epoch 1/1" in line for line in lines)
+    assert again.weights.read_bytes() == res.weights.read_bytes()
+
+
+def test_yolo_view_uses_canonical_class_ids(tmp_path):
+    folder = make_nnus_folder(tmp_path / "d", all_organs=True)
+    # The same dataset with classes.txt in another order (and one known misspelling).
+    names = list(reversed(ORGAN_NAMES))
+    names[names.index("Internal jugular vein")] = "Internal juglar vein"
+    (folder / "labels" / "classes.txt").write_text("\n".join(names) + "\n")
+    for f in (folder / "labels").glob("0*.txt"):
+        rows = [line.split() for line in f.read_text().splitlines() if line.strip()]
+        f.write_text("\n".join(" ".join([str(7 - int(r[0])), *r[1:]]) for r in rows) + "\n")
+    ds = load_dataset(folder)
+    y = write_yolo_view(ds, tmp_path / "view")
+    data = yaml.safe_load(y.read_text())
+    assert data["names"] == dict(enumerate(ORGAN_NAMES)) and data["nc"] == 8
+    sample = ds.split("train")[0]
+    label = (tmp_path / "view" / "labels" / "train" / f"{sample.stem}.txt").read_text().split("\n")
+    ids = sorted(int(line.split()[0]) for line in label if line)
+    assert ids == sorted(a.organ_id for a in sample.annotations) == list(range(8))
+    img = tmp_path / "view" / "images" / "train" / sample.image_path.name
+    assert img.exists() and img.resolve() == sample.image_path.resolve()
+    assert sorted(p.name for p in (tmp_path / "view" / "images").iterdir()) == ["test", "train", "val"]
+
+
+def test_view_of_a_dataset_without_val_borrows_a_split(tmp_path):
+    ds = load_dataset(make_nnus_folder(tmp_path / "d", n_images=6, n_subjects=1))
+    data = yaml.safe_load(write_yolo_view(ds, tmp_path / "view").read_text())
+    assert data["val"] == "images/train" and data["nnus_fallbacks"] == {"val": "train"}
+
+
+def test_recipes_are_what_the_docs_say():
+    assert RECIPES["paper"].epochs == 100 and RECIPES["paper"].imgsz == 640 and RECIPES["paper"].batch == 32
+    assert RECIPES["cpu"].model.endswith(".yaml")
+
+
+def test_training_and_evaluation_clis_import_no_ui_or_export_packages():
+    code = (
+        "import sys, nnus_core.train, nnus_core.evaluate, nnus_core.detector.training, "
+        "nnus_core.detector.evaluation; "
+        "bad = {'streamlit', 'plotly', 'openvino', 'onnxruntime', 'torch', 'ultralytics'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    helptext = subprocess.run(
+        [sys.executable, "-m", "nnus_core.train", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert helptext.returncode == 0 and "--resume" in helptext.stdout and "--device" in helptext.stdout

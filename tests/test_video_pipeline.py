@@ -1,0 +1,266 @@
+"""The video pipeline end to end with a model-free detector: timing, geometry, codec, cancel, cleanup."""
+
+from __future__ import annotations
+
+import threading
+import tracemalloc
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnus_core.detection import Detection
+from nnus_core.errors import VideoError
+from nnus_core.geometry import BoxPx, iou
+from nnus_core.video import VideoOptions, probe_video, process_image, process_video, read_frame_at
+from nnus_core.video.pipeline import CSV_COLUMNS, annotate, label_for, working_size
+from nnus_core.video.synthetic import BRIGHT_ORGAN_ID, DARK_ORGAN_ID, BlobDetector, write_test_clip
+
+RAW = VideoOptions(tracker="none", preset="ultrafast")
+
+
+def decoded(path):
+    """(codec, pix_fmt, width, height, [frame times], n audio streams) of a video, read back with PyAV."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        times = [f.time for f in c.decode(s)]
+        return s.codec_context.name, s.codec_context.pix_fmt, s.width, s.height, times, len(c.streams.audio)
+
+
+def only_outputs(folder, *names):
+    """The folder holds exactly these files: no partial output or CSV left behind."""
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+class ShapeRecorder(BlobDetector):
+    """Remembers the frame sizes the pipeline handed to the detector."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: set[tuple[int, int]] = set()
+
+    def predict(self, image, conf=0.25, iou=0.7):
+        self.shapes.add(image.shape[:2])
+        return super().predict(image, conf, iou)
+
+
+def test_odd_sized_clip_keeps_frames_and_timestamps_and_plays_as_h264(tmp_path):
+    src = tmp_path / "in.mp4"
+    truth = write_test_clip(src, width=494, height=447, n_frames=40, fps=25)
+    out = tmp_path / "out" / "annotated.mp4"
+    csv = tmp_path / "out" / "det.csv"
+    res = process_video(src, out, BlobDetector(), RAW, csv_path=csv)
+
+    codec, pix_fmt, w, h, times, _ = decoded(out)
+    assert (codec, pix_fmt) == ("h264", "yuv420p")
+    assert (w, h) == (494, 448) and w % 2 == 0 and h % 2 == 0  # 447 padded by one row, nothing cropped
+    assert len(times) == res.frames_out == 40
+    assert times == pytest.approx([t.time_s for t in truth], abs=1e-3)
+    with open(out, "rb") as fh:  # faststart: the index (moov) comes before the media data (mdat)
+        head = fh.read(200_000)
+    assert 0 <= head.find(b"moov") < head.find(b"mdat")
+
+    df = pd.read_csv(csv)
+    assert tuple(df.columns) == CSV_COLUMNS
+    assert sorted(df.frame.unique()) == list(range(40))
+    for t in truth[::7]:
+        for oid in (BRIGHT_ORGAN_ID, DARK_ORGAN_ID):
+            row = df[(df.frame == t.index) & (df.organ_id == oid)].iloc[0]
+            assert iou(BoxPx(row.x1, row.y1, row.x2, row.y2), t.boxes[oid]) > 0.9
+            assert row.time_s == pytest.approx(t.time_s, abs=1e-3)
+    only_outputs(out.parent, "annotated.mp4", "det.csv")
+
+
+def test_variable_frame_rate_timestamps_are_preserved(tmp_path):
+    src = tmp_path / "vfr.mkv"
+    times_in = [0.0, 0.04, 0.08, 0.2, 0.24, 0.5, 0.52, 0.54, 0.9, 1.0, 1.03, 1.3]
+    write_test_clip(src, width=160, height=120, frame_times_s=times_in)
+    info = probe_video(src)
+    assert info.variable_frame_rate
+    assert any("Variable frame rate" in n for n in info.notes)
+    process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW)
+    assert decoded(tmp_path / "o.mp4")[4] == pytest.approx(times_in, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "expected"),
+    [(3840, 2160, (1280, 720)), (1080, 1920, (720, 1280))],
+    ids=["4K-landscape", "portrait"],
+)
+def test_large_and_portrait_inputs_are_scaled_and_boxes_map_back(tmp_path, width, height, expected):
+    src = tmp_path / "big.mp4"
+    truth = write_test_clip(src, width=width, height=height, n_frames=4)
+    det = ShapeRecorder()
+    csv = tmp_path / "det.csv"
+    res = process_video(src, tmp_path / "o.mp4", det, RAW, csv_path=csv)
+    assert det.shapes == {(expected[1], expected[0])}  # the detector saw the scaled frames
+    assert (res.width_px, res.height_px) == expected
+    assert decoded(tmp_path / "o.mp4")[2:4] == expected
+    assert res.scale == pytest.approx(expected[0] / width, rel=1e-3)
+    assert any("scaled down" in n for n in res.info.notes)
+    df = pd.read_csv(csv)
+    for t in truth:
+        for oid, gt in t.boxes.items():
+            row = df[(df.frame == t.index) & (df.organ_id == oid)].iloc[0]
+            # In original pixels: within a few working pixels (one working pixel = 3 original ones).
+            assert iou(BoxPx(row.x1, row.y1, row.x2, row.y2), gt) > 0.85
+            assert row.x2 > expected[0] or row.y2 > expected[1] or max(gt.x2, gt.y2) <= max(expected)
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    src = tmp_path / "phone.mp4"
+    write_test_clip(src, width=160, height=96, n_frames=3, rotation_ccw_deg=-90)
+    info = probe_video(src)
+    assert (info.width_px, info.height_px, info.rotation_deg) == (96, 160, 90)
+    res = process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW)
+    assert (res.width_px, res.height_px) == (96, 160)
+    frame, _ = read_frame_at(src, 0.0, info.rotation_deg)
+    assert frame.shape[:2] == (160, 96)
+
+
+def test_side_by_side_doubles_width_and_keeps_the_original_on_the_left(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=201, height=99, n_frames=3)
+    res = process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW.update(side_by_side=True))
+    assert (res.width_px, res.height_px) == (402, 100)
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        img = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    left, right = img[:99, :201], img[:99, 201:402]
+    # Organ colours are drawn only on the right half: the left one stays grey (R == G == B).
+    assert np.abs(left[..., 0] - left[..., 2]).mean() < 3
+    assert np.abs(right[..., 0] - right[..., 2]).mean() > np.abs(left[..., 0] - left[..., 2]).mean() + 0.5
+
+
+def test_stride_runs_the_detector_on_every_nth_frame_but_writes_all(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=128, height=96, n_frames=20)
+    det = BlobDetector()
+    csv = tmp_path / "d.csv"
+    res = process_video(src, tmp_path / "o.mp4", det, VideoOptions(stride=4, preset="ultrafast"), csv_path=csv)
+    assert det.calls == res.frames_detected == 5
+    assert res.frames_out == 20 and len(decoded(tmp_path / "o.mp4")[4]) == 20
+    df = pd.read_csv(csv)
+    assert set(df[df.detected == 1].frame) == {0, 4, 8, 12, 16}
+    assert set(df.frame) == set(range(20))  # frames in between keep their tracked boxes
+
+
+def test_organ_filter_and_labels(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=128, height=96, n_frames=4)
+    csv = tmp_path / "d.csv"
+    process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW.update(organs=(DARK_ORGAN_ID,)), csv_path=csv)
+    assert set(pd.read_csv(csv).organ_id) == {DARK_ORGAN_ID}
+    d = Detection(1, 0.875, BoxPx(1, 1, 5, 5))
+    assert [label_for(d, s) for s in ("name_conf", "name", "short_conf", "short", "none")] == [
+        "Thyroid 0.88", "Thyroid", "THY 0.88", "THY", ""
+    ]
+
+
+def test_cancel_keeps_a_playable_partial_video(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=128, height=96, n_frames=200)
+    cancel = threading.Event()
+
+    class CancelAfter(BlobDetector):
+        def predict(self, image, conf=0.25, iou=0.7):
+            if self.calls == 30:
+                cancel.set()
+            return super().predict(image, conf, iou)
+
+    res = process_video(src, tmp_path / "o.mp4", CancelAfter(), RAW, cancel=cancel, csv_path=tmp_path / "d.csv")
+    assert res.cancelled and 30 <= res.frames_out < 200
+    assert len(decoded(tmp_path / "o.mp4")[4]) == res.frames_out
+    only_outputs(tmp_path, "in.mp4", "o.mp4", "d.csv")
+
+
+def test_an_exception_from_the_progress_callback_stops_threads_and_leaves_nothing(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=128, height=96, n_frames=120)
+    before = threading.active_count()
+
+    class Stop(BaseException):  # what a UI raises to stop a run (not an Exception)
+        pass
+
+    def progress(p):
+        if p.frames_done > 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW, csv_path=tmp_path / "d.csv", progress=progress)
+    only_outputs(tmp_path, "in.mp4")
+    assert threading.active_count() == before
+
+
+def test_a_failing_detector_leaves_no_partial_output(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=64, height=48, n_frames=10)
+
+    class Broken(BlobDetector):
+        def predict(self, image, conf=0.25, iou=0.7):
+            raise VideoError("detector exploded")
+
+    with pytest.raises(VideoError, match="exploded"):
+        process_video(src, tmp_path / "o.mp4", Broken(), RAW, csv_path=tmp_path / "d.csv")
+    only_outputs(tmp_path, "in.mp4")
+
+
+def test_memory_stays_flat_with_video_length(tmp_path):
+    peaks = []
+    for n in (20, 160):
+        src = tmp_path / f"in{n}.mp4"
+        write_test_clip(src, width=320, height=240, n_frames=n)
+        tracemalloc.start()
+        process_video(src, tmp_path / f"o{n}.mp4", BlobDetector(), RAW, csv_path=tmp_path / f"d{n}.csv")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # 8x the frames, about the same peak: frames are streamed, never collected.
+    assert peaks[1] < peaks[0] * 1.5 + 2_000_000, peaks
+
+
+def test_progress_reports_frames_fps_and_eta(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=64, height=48, n_frames=12)
+    seen = []
+    process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW, progress=seen.append)
+    last = seen[-1]
+    assert last.frames_done == last.frames_total == 12 and last.fraction == 1.0
+    assert last.fps > 0 and last.eta_s == 0.0 and "12/12 frames" in last.text()
+
+
+def test_read_frame_at_returns_the_frame_at_that_time(tmp_path):
+    src = tmp_path / "in.mp4"
+    truth = write_test_clip(src, width=128, height=96, n_frames=30, fps=10)
+    frame, t = read_frame_at(src, 1.23)
+    assert t == pytest.approx(1.2, abs=1e-3)
+    found = BlobDetector().predict(frame[:, :, ::-1].copy())
+    bright = next(d for d in found if d.organ_id == BRIGHT_ORGAN_ID)
+    assert iou(bright.box, truth[12].boxes[BRIGHT_ORGAN_ID]) > 0.9
+
+
+def test_process_image_and_annotate(tmp_path):
+    import cv2
+
+    frames = write_test_clip(tmp_path / "x.mp4", width=200, height=150, n_frames=1)
+    with av.open(str(tmp_path / "x.mp4")) as c:
+        bgr = next(c.decode(video=0)).to_ndarray(format="bgr24")
+    cv2.imwrite(str(tmp_path / "img.png"), bgr)
+    res = process_image(tmp_path / "img.png", BlobDetector())
+    assert {d.organ_id for d in res.detections} == {BRIGHT_ORGAN_ID, DARK_ORGAN_ID}
+    assert res.annotated_rgb.shape == (150, 200, 3)
+    assert iou(next(d for d in res.detections if d.organ_id == DARK_ORGAN_ID).box, frames[0].boxes[DARK_ORGAN_ID]) > 0.9
+    (tmp_path / "bad.png").write_text("not an image")
+    with pytest.raises(VideoError, match="could not be read as an image"):
+        process_image(tmp_path / "bad.png", BlobDetector())
+    assert annotate(np.zeros((10, 10, 3), np.uint8), []).shape == (10, 10, 3)
+
+
+def test_options_reject_bad_values_by_name():
+    with pytest.raises(VideoError, match="unknown video option"):
+        VideoOptions().update(confidence=0.3)
+    with pytest.raises(VideoError, match="stride"):
+        VideoOptions(stride=0)
+    with pytest.raises(VideoError, match="organs"):
+        VideoOptions(organs=(9,))
+    assert VideoOptions().organs == tuple(range(8))  # all 8 organs by default
+    assert working_size(494, 447, 1280) == (494, 447, 1.0)
