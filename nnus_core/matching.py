@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from nnus_core.organs import ORGANS
 from nnus_core.render import Overlay
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What happened to one box when the model's answer was compared with the ground truth."""
 
     TP = "tp"  # found: a detection paired with a ground-truth box of the same organ

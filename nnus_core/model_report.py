@@ -24,7 +24,6 @@ from nnus_core.matching import Outcome, outcome_rgb
 from nnus_core.organs import ORGAN_NAMES, ORGANS, organ_id_for
 from nnus_core.render import Overlay
 
-
 PER_CLASS_COLUMNS = ["organ_id", "organ", "n_gt", "n_pred", "ap50", "ap50_95", "precision", "recall", "f1"]
 _IMAGES_KEYS = ("images", "per_image", "image_outcomes", "outcomes")
 
@@ -267,3 +266,21 @@ def outcome_overlays(im: ImageOutcomes) -> list[Overlay]:
             else:
                 out.append(Overlay(oid, box, f"FP {short}{conf_s}", "dashed", color))
     return out
+
+
+def same_data(report: EvalReport, root: Path | str, synthetic: bool, generator_version: str) -> bool:
+    """Whether the evaluation's images are the active dataset's (so its file names point at them).
+
+    The same folder, or the same phantom generator version (a phantom regenerates identically on
+    another checkout, at another path). Without a recorded root the file names are trusted.
+    """
+    recorded = report.data.get("root")
+    if not recorded:
+        return True
+    try:
+        if Path(str(recorded)).resolve() == Path(root).resolve():
+            return True
+    except OSError:
+        pass
+    version = str(report.data.get("generator_version") or "")
+    return bool(synthetic and report.synthetic and version and version == generator_version)

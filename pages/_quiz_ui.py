@@ -19,6 +19,7 @@ from nnus_core.quiz import Answer, Kind, QuizService, QuizSettings, Review, Serv
 from nnus_core.quiz.model_answer import model_ap_by_organ, read_eval_ap
 from nnus_core.quiz.questions import DIFFICULTIES, MAX_QUESTIONS
 from nnus_core.quiz.report import organ_chart_frame
+from nnus_core.quiz.view import STUDENT_RGB, review_overlays, shade_targets
 from nnus_core.render import Overlay
 from nnus_core.store import db_url, get_engine, get_or_create_student
 from nnus_core.store.students import Student, find_student, student_by_id
@@ -34,7 +35,6 @@ FLASH_KEY = "quiz_flash"
 SUBMITTED_KEY = "quiz_submitted_here"  # question ids this browser session answered
 NAME_INPUT_KEY = "quiz_name"
 DRAW_WIDTH_PX = 760  # the drawing image is rendered at this width; the browser may scale it
-STUDENT_RGB = (255, 255, 255)  # the student's box: white with a black outline, whatever the organ
 KIND_LABELS = {k.value: k.title for k in Kind}
 
 
@@ -509,28 +509,9 @@ def _label_all_ui(svc: QuizService, served: Served) -> None:
 # --- feedback -------------------------------------------------------------------------------------
 
 
-def review_overlays(rv: Review) -> list[Overlay]:
-    """The student's box (white, outlined, drawn first), then the ground truth on top (solid, organ
-    colour) and the model (dashed, with its confidence): a near-perfect answer must not hide the truth."""
-    q = rv.served.question
-    m = rv.model
-    if q.kind is Kind.LABEL_ALL:
-        out = [Overlay(o, b, "", "student", STUDENT_RGB) for o, b in rv.answer.labels]
-        out += [Overlay(a.organ_id, a.box, a.organ.short, "solid") for a in rv.targets]
-        out += [Overlay(d.organ_id, d.box, f"model {d.confidence:.2f}", "dashed") for d in m.detections]
-        return out
-    out = [Overlay(None, rv.answer.box, "", "student", STUDENT_RGB)] if rv.answer.box is not None else []
-    out += [Overlay(a.organ_id, a.box, a.organ.short, "solid") for a in rv.targets]
-    if m.detection is not None:
-        out.append(
-            Overlay(m.detection.organ_id, m.detection.box, f"model {m.detection.confidence:.2f}", "dashed")
-        )
-    return out
-
-
 LINE_LEGEND = (
     '<div style="font-size:0.95em;margin-top:2px">'
-    '<span style="margin-right:16px"><b>━━</b> ground truth (organ colour)</span>'
+    '<span style="margin-right:16px"><b>━━</b> ground truth (organ colour, shaded)</span>'
     '<span style="margin-right:16px"><b>╍╍</b> model, with its confidence</span>'
     '<span><b style="color:#fff;background:#000;padding:0 3px">▭</b> your box</span></div>'
 )
@@ -603,7 +584,7 @@ def feedback_ui(rv: Review, *, model_available: bool, key: str = "quiz_feedback"
         overlays = review_overlays(rv)
         ids = sorted({o.organ_id for o in overlays if o.organ_id is not None})
         image_viewer(
-            load_rgb(rv.served.sample.image_path),
+            shade_targets(load_rgb(rv.served.sample.image_path), rv.targets),
             overlays,
             key=key,
             show_labels=True,
@@ -680,9 +661,8 @@ def summary_ui(svc: QuizService, session_id: str, *, model_available: bool) -> N
         q = rv.served.question
         with st.expander(f"Q{rv.served.position + 1} · {q.kind.title} · {q.prompt} — {rv.headline}"):
             c1, c2 = st.columns([1, 1])
-            view, _ = render_view(
-                load_rgb(rv.served.sample.image_path), review_overlays(rv), out_width_px=480
-            )
+            shaded = shade_targets(load_rgb(rv.served.sample.image_path), rv.targets)
+            view, _ = render_view(shaded, review_overlays(rv), out_width_px=480)
             c1.image(encode_jpeg(view), width="stretch")
             c2.markdown(
                 f"**{md_escape(rv.score.verdict)}**\n\n" + "\n".join(f"- {md_escape(x)}" for x in rv.feedback)

@@ -187,7 +187,7 @@ def get_model_card():
 def no_model_message(what: str = "model predictions") -> None:
     """The one way pages say that no trained detector is available."""
     st.info(
-        f"No model available, so {what} are not shown. Train one with "
+        f"No model available: {what} cannot be shown. Train one with "
         "`python -m nnus_core.train --data DIR` (see the README), or set `NNUS_MODEL` to a weights file.",
         icon=":material/model_training:",
     )
@@ -225,9 +225,6 @@ def ensure_app_navigation() -> None:
         st.rerun()
 
 
-# Runs on the first import, i.e. in the first script run of the process: the only run affected.
-ensure_app_navigation()
-
 
 def model_card_summary(card, ds: Dataset | None = None) -> None:
     """A short summary of a model card: name, date, what it was trained on, recipe, held-out mAP.
@@ -254,3 +251,7 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
             f"This model was trained on phantom version {card.generator_version}, but the active phantom "
             f"is version {ds.generator_version}: retrain it to match.", icon=":material/update:"
         )
+
+
+# Runs on the first import, i.e. in the first script run of the process: the only run affected.
+ensure_app_navigation()

@@ -12,6 +12,7 @@ model "dashed", student "student"; `nnus_core.browse.gt_overlays/model_overlays`
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from nnus_core.browse import encode_jpeg, render_view, thumbnail_jpeg
+from nnus_core.browse import ViewTransform, encode_jpeg, load_rgb, render_view, thumbnail_jpeg
 from nnus_core.dataset.model import Annotation, Sample
 from nnus_core.geometry import BoxPx
 from nnus_core.render import Overlay
@@ -71,6 +72,25 @@ def _controls(key: str, zoom_controls: bool, adjust_controls: bool) -> dict:
     return out
 
 
+class _EncodedJpeg:
+    """Already-encoded JPEG bytes for a component that asks its image to `save` itself (PIL-style)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def save(self, fp, format: str | None = None, **_) -> None:  # noqa: A002 (PIL's signature)
+        fp.write(self._data)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _render(ident: str, _image: np.ndarray, _overlays: tuple, out_width_px: int, zoom: float,
+            center: tuple[float, float], bright: float, contrast: float, labels: bool) -> tuple[bytes, ViewTransform]:
+    # Reruns that change nothing in the picture (a table selection, the teaching card) reuse the JPEG.
+    view, transform = render_view(_image, _overlays, out_width_px=out_width_px, zoom=zoom, center=center,
+                                  brightness=bright, contrast=contrast, show_labels=labels)
+    return encode_jpeg(view), transform
+
+
 def image_viewer(
     image_rgb: np.ndarray,
     overlays: Sequence[Overlay],
@@ -108,21 +128,21 @@ def image_viewer(
     # The labels toggle sits under the image; read its state first so this run draws what it shows.
     labels_key = f"{key}_labels"
     labels = bool(st.session_state.get(labels_key, True)) if show_labels is None else show_labels
-    view, transform = render_view(
-        image_rgb, overlays, out_width_px=out_width_px, zoom=float(settings["zoom"]),
-        center=(settings["pan_x"] / 100, settings["pan_y"] / 100),
-        brightness=float(settings["bright"]), contrast=float(settings["contrast"]),
-        show_labels=labels,
+    ident = f"{hashlib.md5(np.ascontiguousarray(image_rgb).data).hexdigest()}|{hash(tuple(overlays))}"
+    jpeg, transform = _render(
+        ident, image_rgb, tuple(overlays), out_width_px, float(settings["zoom"]),
+        (settings["pan_x"] / 100, settings["pan_y"] / 100), float(settings["bright"]),
+        float(settings["contrast"]), labels,
     )
     click = None
     if clickable:
         from streamlit_image_coordinates import streamlit_image_coordinates
 
-        value = streamlit_image_coordinates(view, key=f"{key}_click", width="stretch", image_format="JPEG",
-                                            jpeg_quality=90, cursor="pointer")
-        click = _to_click(key, value, transform, view.shape[1])
+        value = streamlit_image_coordinates(_EncodedJpeg(jpeg), key=f"{key}_click", width="stretch",
+                                            image_format="JPEG", cursor="pointer")
+        click = _to_click(key, value, transform, out_width_px)
     else:
-        st.image(encode_jpeg(view), width="stretch", output_format="JPEG")
+        st.image(jpeg, width="stretch", output_format="JPEG")
     legend = ""
     if show_legend:
         ids = sorted({ov.organ_id for ov in overlays if ov.organ_id is not None})
@@ -159,7 +179,7 @@ def _to_click(key: str, value: dict | None, transform, view_width_px: int) -> Vi
 
 def outcome_legend_html() -> str:
     """Legend of the Compare colours: found, missed, false positive, and the line styles."""
-    from nnus_core.matching import OUTCOME_COLORS, Outcome
+    from nnus_core.matching import OUTCOME_COLORS
 
     chips = "".join(
         f'<span style="display:inline-block;margin:2px 12px 2px 0;white-space:nowrap">'
@@ -237,3 +257,21 @@ def teaching_card(organ_id: int) -> None:
         f"**Echogenicity.** {c.echogenicity}\n\n**Landmarks.** {c.landmarks}\n\n"
         f"**Often confused with.** {c.confused_with}\n\n**Scanning tip.** {c.scanning_tip}"
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _decoded(path: str, mtime: float) -> np.ndarray:
+    return load_rgb(path)
+
+
+def load_image(path) -> np.ndarray:
+    """A dataset image as RGB, decoded once per file version (cached).
+
+    Raises:
+        ValueError: when the file cannot be read or decoded.
+    """
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read image: {exc}") from exc
+    return _decoded(str(path), mtime)

@@ -13,7 +13,6 @@ from nnus_core.browse import (
     box_rows,
     filter_samples,
     gt_overlays,
-    load_rgb,
     model_overlays,
     neighbours,
     organ_at,
@@ -24,7 +23,7 @@ from nnus_core.dataset import Dataset, Sample
 from nnus_core.organs import N_ORGANS, ORGANS
 from pages import _shared
 from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
-from pages._viewer import image_viewer, teaching_card, thumbnail_card
+from pages._viewer import image_viewer, load_image, teaching_card, thumbnail_card
 
 QUIZ_PAGE = "pages/quiz.py"
 QUIZ_IMAGE_KEY = "quiz_image"  # session key the quiz page reads (also passed as ?image=)
@@ -98,7 +97,7 @@ def grid_view(shown: tuple[Sample, ...], total: int) -> None:
     page = shown[sl.start:sl.stop]
     for row in range(0, len(page), GRID_COLUMNS):
         cols = st.columns(GRID_COLUMNS)
-        for col, s in zip(cols, page[row:row + GRID_COLUMNS]):
+        for col, s in zip(cols, page[row:row + GRID_COLUMNS], strict=False):
             with col:
                 thumbnail_card(
                     s, f"{s.subject or '?'} · {s.split or '-'} · {len(s.organ_ids)} organs",
@@ -172,7 +171,7 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         with right:
             no_model_message("model boxes")
     try:
-        image = load_rgb(sample.image_path)
+        image = load_image(sample.image_path)
     except ValueError as exc:
         st.error(f"Cannot read this image: {exc}")
         return
@@ -204,7 +203,8 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         table_key = f"detail_table_{sample.stem}"
         event = st.dataframe(
             table, key=table_key, on_select="rerun", selection_mode="single-row", hide_index=True,
-            column_order=["source", "organ", "confidence", "x1", "y1", "width_px", "height_px"],
+            column_order=["source", "organ", *(["confidence"] if detections else []), "x1", "y1", "width_px",
+                          "height_px"],
             column_config={"width_px": "width (px)", "height_px": "height (px)"},
             height=min(38 + 35 * max(len(table), 1), 300),
         )

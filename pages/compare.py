@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from nnus_core.browse import gt_overlays, load_rgb, neighbours
+from nnus_core.browse import gt_overlays, neighbours
 from nnus_core.matching import match_image, match_overlays, match_rows
 from pages import _shared
 from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
-from pages._viewer import image_viewer, outcome_legend_html
+from pages._viewer import image_viewer, load_image, outcome_legend_html
 
 IMAGE_KEY = "compare_image"
 
@@ -59,7 +59,7 @@ st.session_state["compare_synced"] = stem
 sample = ds.get(stem)
 detector = _shared.get_detector()
 try:
-    image = load_rgb(sample.image_path)
+    image = load_image(sample.image_path)
 except ValueError as exc:
     st.error(f"Cannot read this image: {exc}")
     st.stop()

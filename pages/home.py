@@ -12,7 +12,13 @@ from nnus_core.dataset.active import DATA_DIR
 from nnus_core.dataset.zipimport import import_archive
 from nnus_core.errors import DatasetError
 from pages import _shared
-from pages._shared import DATASET_OVERRIDE_KEY, dataset_badge, get_dataset, model_card_summary, organ_legend_html
+from pages._shared import (
+    DATASET_OVERRIDE_KEY,
+    dataset_badge,
+    get_dataset,
+    model_card_summary,
+    organ_legend_html,
+)
 
 IMPORTS_DIR = DATA_DIR / "imports"
 

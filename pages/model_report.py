@@ -3,8 +3,6 @@ beside the dataset authors' published figures, each labelled with the data it ca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -19,6 +17,7 @@ from nnus_core.model_report import (
     overall_comparison,
     per_organ_comparison,
     read_eval,
+    same_data,
 )
 from nnus_core.organs import ORGANS, organ_id_for
 from pages._shared import (
@@ -65,7 +64,7 @@ def overall_section(report: EvalReport, ours_label: str) -> None:
         "authors (published)": f"authors — {pub.get('data', 'real NNUS')}",
     })
     cols = st.columns(4)
-    for c, (_, row) in zip(cols, table.iterrows()):
+    for c, (_, row) in zip(cols, table.iterrows(), strict=False):
         ours = row.iloc[1]
         c.metric(row["metric"], "–" if ours is None else f"{ours:.3f}",
                  help=f"Authors' published value on {pub.get('data', 'real NNUS')}: {row.iloc[2]}")
@@ -168,7 +167,7 @@ def gallery_section(report: EvalReport, ds) -> None:
     rows = fails.iloc[sl.start:sl.stop]
     for start in range(0, len(rows), GALLERY_COLUMNS):
         cols = st.columns(GALLERY_COLUMNS)
-        for col, (_, r) in zip(cols, rows.iloc[start:start + GALLERY_COLUMNS].iterrows()):
+        for col, (_, r) in zip(cols, rows.iloc[start:start + GALLERY_COLUMNS].iterrows(), strict=False):
             stem = r["stem"]
             sample = ds.get(stem) if ds is not None else None
             with col:
@@ -220,7 +219,8 @@ if report is None:
     st.subheader("The authors' published result", anchor="published")
     st.dataframe(overall_comparison(None).drop(columns=["this model"]), hide_index=True)
     st.dataframe(per_organ_comparison(None)[["organ", "detected as itself (authors)"]], hide_index=True)
-    st.caption("From the NNUS authors' README: YOLOv5s on the real NNUS images (their split).")
+    st.caption("From the NNUS authors' README: YOLOv5s on the real NNUS images (their split). \"Detected as itself\": "
+               "the share of each organ's boxes that the model found and named correctly (confusion-matrix diagonal).")
     st.stop()
 
 data = report.data
@@ -231,9 +231,10 @@ ours_label = f"{kind}, {report.split} split" + (f", {n_img} images" if n_img els
 st.markdown("**Our figures measured on:** " + _data_badge(report.synthetic, ours_label)
             + (f" (generator v{data['generator_version']})" if data.get("generator_version") else "")
             + " · **Authors' figures:** " + _data_badge(False, report.published.get("data", "real NNUS")))
-if ds is not None and data.get("root") and Path(str(data["root"])).resolve() != Path(ds.root).resolve():
-    st.caption(f"The evaluation ran on `{data['root']}`, not on the active dataset (`{ds.root}`): the failure "
-               "gallery shows only the images that the active dataset also holds.")
+matches_active = ds is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version)
+if ds is not None and not matches_active:
+    st.caption(f"The evaluation ran on `{data.get('root')}`, not on the active dataset (`{ds.root}`): the failure "
+               "gallery lists its images by name but cannot show them.")
 if report.synthetic:
     st.warning("Our numbers come from SYNTHETIC phantom images and the authors' from REAL neck ultrasound: "
                "they show what the pipeline does, not that this model is better or worse on patients.",
@@ -251,4 +252,4 @@ with c2:
     st.subheader("Precision-recall curves", anchor="pr-curves")
     pr_section(report)
 st.subheader("Where the model fails", anchor="failures")
-gallery_section(report, ds)
+gallery_section(report, ds if matches_active else None)

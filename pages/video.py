@@ -15,10 +15,17 @@ from nnus_core.dataset.model import Annotation
 from nnus_core.errors import NnusError, VideoError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import N_ORGANS, ORGANS
-from nnus_core.video import LABEL_STYLES, VideoOptions, VideoResult, max_upload_mb, process_image, process_video
+from nnus_core.video import (
+    LABEL_STYLES,
+    VideoOptions,
+    VideoResult,
+    max_upload_mb,
+    process_image,
+    process_video,
+)
 from nnus_core.video.evaluate import score_clip, scores_table
 from nnus_core.video.pipeline import frame_boxes, read_frame_at
-from nnus_core.video.probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, probe_video
+from nnus_core.video.probe import DEFAULT_MAX_MB, IMAGE_SUFFIXES, VIDEO_SUFFIXES, probe_video
 from nnus_core.video.sources import sweep_clip, sweep_kinds
 from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
 from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_stale
@@ -83,17 +90,21 @@ def set_input(new: VideoInput | None) -> None:
 
 
 def upload_ui(ws: SessionWorkspace, images: bool) -> None:
-    cap = max_upload_mb()
+    try:
+        cap = max_upload_mb()
+    except VideoError as exc:  # a mistyped NNUS_VIDEO_MAX_MB: say so, and keep the default cap
+        st.error(str(exc))
+        cap = DEFAULT_MAX_MB
     types = [s.lstrip(".") for s in (IMAGE_SUFFIXES if images else VIDEO_SUFFIXES)]
     up = st.file_uploader(
         "Ultrasound image" if images else f"Scan video (MP4, MOV, AVI, MKV or WebM, up to {cap} MB)",
-        type=types, key="video_upload_image" if images else "video_upload", max_upload_size=cap,
+        type=types,
+        key="video_upload_image" if images else "video_upload",
+        max_upload_size=cap,
     )
-    current = st.session_state.get(INPUT_KEY)
     if up is None:
-        if current is not None and current.token.startswith("upload:") and current.is_image == images:
-            return  # keep the stored input across reruns of a page whose uploader was cleared by navigation
-        return
+        return  # keep any stored input: navigating away and back clears the uploader, not the upload
+    current = st.session_state.get(INPUT_KEY)
     token = f"upload:{up.file_id}"
     if current is not None and current.token == token:
         return
@@ -115,8 +126,12 @@ def sweep_ui() -> None:
         st.info("This installation's phantom cannot render sweep clips.")
         return
     c1, c2, c3 = st.columns(3)
-    kind = c1.selectbox("Sweep", kinds, key="video_sweep_kind",
-                        help="transverse: the probe moves along the neck over one lobe; lateral: it slides across the neck")
+    kind = c1.selectbox(
+        "Sweep",
+        kinds,
+        key="video_sweep_kind",
+        help="transverse: the probe moves along the neck over one lobe; lateral: it slides across the neck",
+    )
     seconds = c2.select_slider("Length (s)", [3, 5, 10, 20, 30], value=5, key="video_sweep_seconds")
     seed = c3.number_input("Virtual volunteer (seed)", 0, 999, 0, key="video_sweep_seed")
     token = f"sweep:{kind}:{seconds}:{seed}"
@@ -138,26 +153,94 @@ def options_ui() -> VideoOptions:
         c1, c2, c3 = st.columns(3)
         conf = c1.slider("Confidence threshold", 0.05, 0.95, DEFAULTS.conf, 0.05, key="video_conf")
         iou = c1.slider("NMS IoU threshold", 0.1, 0.95, DEFAULTS.iou, 0.05, key="video_iou")
-        organs = c2.multiselect("Organs shown", list(range(N_ORGANS)), default=list(DEFAULTS.organs),
-                                format_func=lambda i: ORGANS[i].name, key="video_organs")
-        stride = c2.number_input("Detect every n-th frame", 1, 30, DEFAULTS.stride, key="video_stride",
-                                 help="Frames in between keep the tracked boxes: faster on long videos.")
-        track = c3.toggle("Tracking and smoothing", DEFAULTS.tracker != "none", key="video_track",
-                          help="Boxes follow organs across frames, without flicker.")
-        tracker = c3.selectbox("Tracker", ["smooth", "bytetrack"], key="video_tracker", disabled=not track,
-                               format_func={"smooth": "Smooth (fast)", "bytetrack": "ByteTrack (ultralytics)"}.get)
+        organs = c2.multiselect(
+            "Organs shown",
+            list(range(N_ORGANS)),
+            default=list(DEFAULTS.organs),
+            format_func=lambda i: ORGANS[i].name,
+            key="video_organs",
+        )
+        stride = c2.number_input(
+            "Detect every n-th frame",
+            1,
+            30,
+            DEFAULTS.stride,
+            key="video_stride",
+            help="Frames in between keep the tracked boxes: faster on long videos.",
+        )
+        track = c3.toggle(
+            "Tracking and smoothing",
+            DEFAULTS.tracker != "none",
+            key="video_track",
+            help="Boxes follow organs across frames, without flicker.",
+        )
+        tracker = c3.selectbox(
+            "Tracker",
+            ["smooth", "bytetrack"],
+            key="video_tracker",
+            disabled=not track,
+            format_func={"smooth": "Smooth (fast)", "bytetrack": "ByteTrack (ultralytics)"}.get,
+        )
         label = c3.selectbox("Labels", LABEL_STYLES, key="video_label", format_func=LABEL_NAMES.get)
         side = c3.toggle("Side by side (original | annotated)", DEFAULTS.side_by_side, key="video_side")
     if not organs:
         st.warning("No organ selected: showing all 8.")
         organs = list(range(N_ORGANS))
-    return DEFAULTS.update(conf=float(conf), iou=float(iou), organs=tuple(sorted(organs)), stride=int(stride),
-                           tracker=tracker if track else "none", label_style=label, side_by_side=bool(side))
+    return DEFAULTS.update(
+        conf=float(conf),
+        iou=float(iou),
+        organs=tuple(sorted(organs)),
+        stride=int(stride),
+        tracker=tracker if track else "none",
+        label_style=label,
+        side_by_side=bool(side),
+    )
+
+
+def model_folders() -> list[Path]:
+    """Trained models shipped under data/models (each a folder holding best.pt)."""
+    try:
+        from nnus_core.detector.detector import MODELS_DIR, WEIGHTS_NAME
+    except ImportError:
+        return []
+    return sorted(p.parent for p in MODELS_DIR.glob(f"*/{WEIGHTS_NAME}")) if MODELS_DIR.is_dir() else []
+
+
+@st.cache_resource(show_spinner="Loading the detector…", max_entries=2)
+def _load_model(folder: str):
+    from nnus_core.detector import Detector
+
+    return Detector.load(folder)
+
+
+def model_ui() -> tuple[object | None, str]:
+    """The detector to use (the app's default unless another shipped model is chosen) and its id."""
+    default = get_detector()
+    default_path = getattr(default, "weights_path", None)
+    others = [f for f in model_folders() if default_path is None or f != Path(default_path).parent]
+    if default is None and not others:
+        no_model_message("detections")
+        return None, ""
+    names = (["default"] if default is not None else []) + [f.name for f in others]
+    choice = names[0]
+    if len(names) > 1:
+        choice = st.selectbox(
+            "Model", names, key="video_model", format_func=lambda n: "Default model" if n == "default" else n
+        )
+    if choice == "default":
+        return default, _shared.detector_id(default)
+    try:
+        det = _load_model(str(next(f for f in others if f.name == choice)))
+    except NnusError as exc:
+        st.error(f"Cannot load model {choice}: {exc}")
+        return None, ""
+    return det, _shared.detector_id(det)
 
 
 def run_video(inp: VideoInput, detector, options: VideoOptions, ws: SessionWorkspace) -> VideoResult | None:
     """Process with a progress bar; the Cancel button interrupts the run (Streamlit stops the script)."""
-    bar_col, cancel_col = st.columns([5, 1], vertical_alignment="center")
+    slot = st.empty()  # the bar and the Cancel button, removed together when the run ends
+    bar_col, cancel_col = slot.container().columns([5, 1], vertical_alignment="center")
     bar = bar_col.progress(0.0, text="Starting…")
     cancel_col.button("Cancel", key="video_cancel", icon=":material/cancel:")
 
@@ -168,12 +251,11 @@ def run_video(inp: VideoInput, detector, options: VideoOptions, ws: SessionWorks
     csv_path = ws.file(f"{Path(inp.name).stem}_detections.csv")
     try:
         result = process_video(inp.path, out, detector, options, csv_path=csv_path, progress=progress)
-    except VideoError as exc:
-        bar.empty()
+    except NnusError as exc:  # a bad video, or a model that fails on it
+        slot.empty()
         st.error(str(exc), icon=":material/error:")
         return None
-    bar.empty()
-    cancel_col.empty()
+    slot.empty()
     return result
 
 
@@ -190,14 +272,30 @@ def _gt(csv_path: str, mtime: float) -> pd.DataFrame:
 def show_image_result(inp: VideoInput, res) -> None:
     from nnus_core.browse import load_rgb
 
-    image_viewer(load_rgb(inp.path), model_overlays(res.detections), key="video_image_viewer",
-                 caption=f"{inp.name}: {len(res.detections)} organ(s) detected")
+    image_viewer(
+        load_rgb(inp.path),
+        model_overlays(res.detections),
+        key="video_image_viewer",
+        caption=f"{inp.name}: {len(res.detections)} organ(s) detected",
+    )
     if res.detections:
-        st.dataframe(pd.DataFrame([
-            {"organ": d.organ_name, "confidence": round(d.confidence, 3),
-             **dict(zip(("x1", "y1", "x2", "y2"), (round(v, 1) for v in d.box.as_tuple())))}
-            for d in res.detections
-        ]), hide_index=True)
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "organ": d.organ_name,
+                        "confidence": round(d.confidence, 3),
+                        **dict(
+                            zip(
+                                ("x1", "y1", "x2", "y2"), (round(v, 1) for v in d.box.as_tuple()), strict=True
+                            )
+                        ),
+                    }
+                    for d in res.detections
+                ]
+            ),
+            hide_index=True,
+        )
 
 
 def show_video_result(inp: VideoInput, res: VideoResult) -> None:
@@ -212,11 +310,23 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
         st.caption(f":material/info: {w}")
     st.video(str(res.output_path))
     d1, d2 = st.columns(2)
-    d1.download_button("Download annotated video (MP4)", res.output_path.read_bytes, file_name=res.output_path.name,
-                       mime="video/mp4", icon=":material/download:", on_click="ignore")
+    d1.download_button(
+        "Download annotated video (MP4)",
+        res.output_path.read_bytes,
+        file_name=res.output_path.name,
+        mime="video/mp4",
+        icon=":material/download:",
+        on_click="ignore",
+    )
     if res.csv_path is not None and res.csv_path.is_file():
-        d2.download_button("Download per-frame detections (CSV)", res.csv_path.read_bytes,
-                           file_name=res.csv_path.name, mime="text/csv", icon=":material/table:", on_click="ignore")
+        d2.download_button(
+            "Download per-frame detections (CSV)",
+            res.csv_path.read_bytes,
+            file_name=res.csv_path.name,
+            mime="text/csv",
+            icon=":material/table:",
+            on_click="ignore",
+        )
     else:
         return
     df = _detections(str(res.csv_path), res.csv_path.stat().st_mtime)
@@ -224,19 +334,32 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
     duration = res.info.duration_s or (float(df.time_s.max()) if len(df) else 1.0)
 
     st.subheader("Timeline", anchor="timeline")
-    st.caption("Which organs the detector shows when (brighter = more confident"
-               + ("; grey = ground truth" if gt is not None else "") + "). Click a point to see that frame.")
+    st.caption(
+        "Which organs the detector shows when (brighter = more confident"
+        + ("; grey = ground truth" if gt is not None else "")
+        + "). Click a point to see that frame."
+    )
     step = 1.0 / res.info.fps if res.info.fps else 0.04
-    event = st.plotly_chart(timeline_figure(df, duration, gt, st.session_state.get(PICK_KEY)),
-                            key="video_timeline", on_select="rerun", selection_mode="points")
+    event = st.plotly_chart(
+        timeline_figure(df, duration, gt, st.session_state.get(PICK_KEY)),
+        key="video_timeline",
+        on_select="rerun",
+        selection_mode="points",
+    )
     points = (event.get("selection", {}) or {}).get("points", []) if event else []
     if points:
         sel = round(float(points[0]["x"]), 4)
         if st.session_state.get(SEEN_SEL_KEY) != sel:  # apply a new click once; the slider may move on
             st.session_state[SEEN_SEL_KEY] = sel
             st.session_state[PICK_KEY] = min(max(sel, 0.0), duration)
-    t = st.slider("Frame at time (s)", 0.0, float(max(duration - step, step)), key=PICK_KEY, step=float(step),
-                  format="%.2f")
+    t = st.slider(
+        "Frame at time (s)",
+        0.0,
+        float(max(duration - step, step)),
+        key=PICK_KEY,
+        step=float(step),
+        format="%.2f",
+    )
     try:
         frame, t_exact = read_frame_at(inp.path, t, res.info.rotation_deg)
     except VideoError as exc:
@@ -246,25 +369,38 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
     overlays = model_overlays(shown)
     if gt is not None:
         g = gt[(gt.time_s - t_exact).abs() <= 1e-3]
-        overlays = gt_overlays([Annotation(int(r.organ_id), BoxPx(r.x1, r.y1, r.x2, r.y2)) for r in g.itertuples()]) + overlays
-    image_viewer(frame, overlays, key="video_frame_viewer",
-                 caption=f"Frame at {t_exact:.2f} s: {len(shown)} organ(s) shown"
-                 + (" · solid = ground truth, dashed = model" if gt is not None else ""))
+        overlays = (
+            gt_overlays([Annotation(int(r.organ_id), BoxPx(r.x1, r.y1, r.x2, r.y2)) for r in g.itertuples()])
+            + overlays
+        )
+    image_viewer(
+        frame,
+        overlays,
+        key="video_frame_viewer",
+        caption=f"Frame at {t_exact:.2f} s: {len(shown)} organ(s) shown"
+        + (" · solid = ground truth, dashed = model" if gt is not None else ""),
+    )
     if gt is not None:
         st.subheader("Against the phantom's ground truth", anchor="ground-truth")
-        st.caption("Detection rate: share of the frames showing an organ where the model boxed it at IoU ≥ 0.5. "
-                   "Mean IoU: overlap with the true box in the frames where the model showed the organ.")
+        st.caption(
+            "Detection rate: share of the frames showing an organ where the model boxed it at IoU ≥ 0.5. "
+            "Mean IoU: overlap with the true box in the frames where the model showed the organ."
+        )
         st.dataframe(scores_table(score_clip(res.csv_path, inp.gt_csv, res.options.organs)), hide_index=True)
 
 
 def main() -> None:
     st.title("Video demo")
-    st.markdown("Run the organ detector on a neck ultrasound video, frame by frame, and play the annotated "
-                "result here or download it for a lecture. The same pipeline runs from the command line: "
-                "`python -m nnus_core.video IN.mp4 OUT.mp4`.")
+    st.markdown(
+        "Run the organ detector on a neck ultrasound video, frame by frame, and play the annotated "
+        "result here or download it for a lecture. The same pipeline runs from the command line: "
+        "`python -m nnus_core.video IN.mp4 OUT.mp4`."
+    )
     if st.session_state.get("video_cancel"):
-        st.info("Processing cancelled: nothing was kept. Change the options or press Process again.",
-                icon=":material/cancel:")
+        st.info(
+            "Processing cancelled: nothing was kept. Change the options or press Process again.",
+            icon=":material/cancel:",
+        )
     ws = workspace()
     source = st.radio("Input", SOURCES, horizontal=True, key="video_source", label_visibility="collapsed")
     if source == SOURCES[1]:
@@ -277,12 +413,13 @@ def main() -> None:
     if inp is not None and inp.token.startswith("sweep") != (source == SOURCES[1]):
         inp = None
     if inp is not None and inp.synthetic:
-        st.markdown(":orange-badge[:material/science: SYNTHETIC phantom sweep] — a generated scan of a virtual "
-                    "volunteer, not a real patient. Its ground truth is known for every frame.")
+        st.markdown(
+            ":orange-badge[:material/science: SYNTHETIC phantom sweep] — a generated scan of a virtual "
+            "volunteer, not a real patient. Its ground truth is known for every frame."
+        )
     options = options_ui()
-    detector = get_detector()
+    detector, model_id = model_ui()
     if detector is None:
-        no_model_message("detections")
         return
     if inp is None:
         st.info("Choose an input above.", icon=":material/movie:")
@@ -291,9 +428,11 @@ def main() -> None:
         set_input(None)
         st.warning("The input file is gone (the session was idle for a long time): upload it again.")
         return
+    if inp.synthetic:  # the label travels with a downloaded video
+        options = options.update(caption="SYNTHETIC PHANTOM - not a patient")
     locked = _Locked(detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))
     stored = st.session_state.get(RESULT_KEY)
-    fresh = stored is not None and stored[0] == inp.token and stored[1] == options
+    fresh = stored is not None and stored[0] == inp.token and stored[1] == (options, model_id)
     if inp.is_image:
         if not fresh:
             try:
@@ -301,21 +440,28 @@ def main() -> None:
             except (VideoError, NnusError) as exc:
                 st.error(str(exc))
                 return
-            st.session_state[RESULT_KEY] = stored = (inp.token, options, res)
+            st.session_state[RESULT_KEY] = stored = (inp.token, (options, model_id), res)
         show_image_result(inp, stored[2])
         return
-    label = "Process video" if stored is None or stored[0] != inp.token else "Process again with these options"
+    if fresh:
+        label = "Processed with these options"
+    elif stored is not None and stored[0] == inp.token:
+        label = "Process again with these options"
+    else:
+        label = "Process video"
     if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
         res = run_video(inp, locked, options, ws)
         if res is None:
             return
-        st.session_state[RESULT_KEY] = stored = (inp.token, options, res)
-        fresh = True
+        st.session_state[RESULT_KEY] = (inp.token, (options, model_id), res)
+        st.rerun()  # draw the page afresh around the stored result
     if stored is not None and stored[0] == inp.token:
         res = stored[2]
         if not res.output_path.is_file():
             st.session_state.pop(RESULT_KEY, None)
-            st.warning("The processed video is gone (the session was idle for a long time): process it again.")
+            st.warning(
+                "The processed video is gone (the session was idle for a long time): process it again."
+            )
             return
         if not fresh:
             st.caption(":material/info: The options changed since this video was processed.")

@@ -225,6 +225,26 @@ def test_model_registry(tmp_path, monkeypatch):
     assert default_weights(models) == models / "old" / "best.pt"
     monkeypatch.setenv(MODEL_ENV, str(models / "new" / "best.pt"))
     assert default_weights() == models / "new" / "best.pt"
+    monkeypatch.setenv(MODEL_ENV, str(models / "new"))
+    assert default_weights() == models / "new" / "best.pt"
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "elsewhere"))
+    with pytest.raises(ModelError, match="NNUS_MODEL"):
+        default_weights()
+
+
+def test_detect_cli_without_a_model_says_how_to_get_one(tmp_path):
+    img = tmp_path / "f.png"
+    cv2.imwrite(str(img), _image(20, 20))
+    run_env = {**os.environ, MODEL_ENV: str(tmp_path / "no-model")}
+    out = subprocess.run(
+        [sys.executable, "-m", "nnus_core.detect", str(img)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=run_env,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "NNUS_MODEL" in out.stderr and not out.stdout
 
 
 # ---------------------------------------------------------------- fast path

@@ -121,7 +121,7 @@ def test_agrees_with_the_evaluation_per_image_outcome():
                for x, y, w, h in rng.uniform([0, 0, 20, 20], [400, 350, 120, 90], size=(5, 4))]
         dets = [Detection(a.organ_id if rng.random() < 0.8 else int(rng.integers(0, 8)), float(rng.uniform(0.05, 1)),
                           BoxPx(a.box.x1 + d, a.box.y1 + d, a.box.x2 + d, a.box.y2 + d))
-                for a, d in zip(gts, rng.uniform(-15, 15, size=5))]
+                for a, d in zip(gts, rng.uniform(-15, 15, size=5), strict=False)]
         ours = match_image(gts, dets, min_confidence=0.25)
         ip = metrics.ImagePredictions(
             "x", [a.box.as_tuple() for a in gts], [a.organ_id for a in gts], [d.box.as_tuple() for d in dets],

@@ -283,3 +283,43 @@ def test_model_report_without_model_shows_published_figures(study_data, no_model
     at = goto("pages/model_report.py")
     assert any("No model available" in i.value for i in at.info)
     assert np.isclose(at.dataframe[0].value["authors (published)"].iloc[0], 0.8044)
+
+
+@pytest.fixture(scope="module")
+def phantom_dir(tmp_path_factory) -> Path:
+    phantom = pytest.importorskip("nnus_core.phantom")
+    root = tmp_path_factory.mktemp("phantom") / "data"
+    phantom.generate_dataset(root, n=8, seed=1)
+    return root
+
+
+@pytest.mark.parametrize("with_model", [False, True], ids=["no-model", "fake-model"])
+def test_every_page_renders_on_the_generated_phantom(phantom_dir, monkeypatch, tmp_path, with_model):
+    import pages._shared as shared
+
+    monkeypatch.setenv("NNUS_DATA", str(phantom_dir))
+    ds = load_dataset(phantom_dir)
+    folder = None
+    if with_model:
+        folder = tmp_path / "models" / "fake"
+        write_eval(folder, ds)
+    det = FakeDetector(ds) if with_model else None
+    monkeypatch.setattr(shared, "get_detector", lambda: det)
+    monkeypatch.setattr(shared, "model_folder", lambda: folder)
+    monkeypatch.setattr(shared, "get_model_card", lambda: None)
+    for page in PAGES:
+        at = goto(page)
+        assert "SYNTHETIC" in text_of(at), page
+    goto("pages/browse.py", image=ds.samples[0].stem)
+    goto("pages/compare.py", image=ds.samples[-1].stem)
+
+
+def test_quiz_me_hands_the_image_to_the_quiz_page(study_data, no_model, monkeypatch, tmp_path):
+    if not (ROOT / "pages" / "quiz.py").is_file():
+        pytest.skip("the quiz page is not installed")
+    monkeypatch.setenv("NNUS_DB_URL", f"sqlite:///{tmp_path / 'tutor.db'}")
+    at = goto("pages/browse.py", image="0004")
+    at.button(key="detail_quiz").click().run()
+    assert at.session_state["quiz_image"] == "0004"
+    assert at.query_params.get("image") == "0004"
+    assert not any(b.key == "detail_quiz" for b in at.button), "the app left Browse for the quiz"

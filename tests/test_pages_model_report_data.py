@@ -117,3 +117,16 @@ def test_tolerates_a_mapping_of_images_and_misspelt_class_names():
     assert list(r.per_class["organ_id"]) == [3]
     assert [o.organ_id for o in outcome_overlays(r.images[0])] == [5]
     assert np.isnan(r.confusion_counts).sum() == 0
+
+
+def test_same_data_by_folder_or_phantom_version(tmp_path):
+    from nnus_core.model_report import same_data
+
+    d = report_dict()
+    d["data"].update(root=str(tmp_path), generator_version="1.1.0")
+    r = parse_eval(d)
+    assert same_data(r, tmp_path, True, "1.1.0")
+    assert same_data(r, "/elsewhere", True, "1.1.0")  # the same phantom on another checkout
+    assert not same_data(r, "/elsewhere", True, "1.2.0")
+    assert not same_data(r, "/elsewhere", False, "")
+    assert same_data(parse_eval({"overall": {}}), "/anywhere", False, "")

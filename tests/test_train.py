@@ -176,3 +176,33 @@ def test_training_and_evaluation_clis_import_no_ui_or_export_packages():
         timeout=60,
     )
     assert helptext.returncode == 0 and "--resume" in helptext.stdout and "--device" in helptext.stdout
+
+
+def test_evaluate_cli_writes_the_report(trained, tmp_path):
+    res, data, base, _ = trained
+    out_json = tmp_path / "eval.json"
+    run_env = {**os.environ, CACHE_ENV: str(base / "cache")}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nnus_core.evaluate",
+            "--model",
+            str(res.model_dir),
+            "--data",
+            str(data),
+            "--split",
+            "val",
+            "--out",
+            str(out_json),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=run_env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "published: real NNUS" in out.stdout and "mAP@0.5" in out.stdout
+    report = json.loads(out_json.read_text())
+    assert report["split"] == "val" and len(report["per_image"]) == report["data"]["n_images"] == 4

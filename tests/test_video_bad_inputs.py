@@ -113,7 +113,10 @@ def test_over_the_size_cap_is_refused_before_decoding(tmp_path, monkeypatch):
     with src.open("ab") as fh:  # pad past 1 MB (trailing junk after the moov is ignored by readers)
         fh.write(b"\0" * 1_100_000)
     monkeypatch.setenv("NNUS_VIDEO_MAX_MB", "1")
-    with pytest.raises(VideoError, match=r"big.mp4 is 1 MB; the limit is 1 MB \(an administrator can raise it with NNUS_VIDEO_MAX_MB\)"):
+    with pytest.raises(
+        VideoError,
+        match=r"big.mp4 is 1 MB; the limit is 1 MB \(an administrator can raise it with NNUS_VIDEO_MAX_MB\)",
+    ):
         probe_video(src)
     with pytest.raises(VideoError, match="the limit is 1 MB"):
         process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW)

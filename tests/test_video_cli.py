@@ -36,14 +36,30 @@ def test_video_to_annotated_mp4_and_csv(tmp_path, blob_model, capsys):
     src = tmp_path / "lecture.mov"
     write_test_clip(src, width=240, height=180, n_frames=15)
     out, csv = tmp_path / "out" / "lecture.mp4", tmp_path / "out" / "lecture.csv"
-    code = main([str(src), str(out), "--csv", str(csv), "--organs", "Thyroid,CCA", "--side-by-side",
-                 "--no-track", "--quiet"])
+    code = main(
+        [
+            str(src),
+            str(out),
+            "--csv",
+            str(csv),
+            "--organs",
+            "Thyroid,CCA",
+            "--side-by-side",
+            "--no-track",
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert blob_model["weights"] is None  # the shipped model by default
     assert f"wrote {out}" in capsys.readouterr().out
     with av.open(str(out)) as c:
         s = c.streams.video[0]
-        assert (s.codec_context.name, s.codec_context.pix_fmt, s.width, s.height) == ("h264", "yuv420p", 480, 180)
+        assert (s.codec_context.name, s.codec_context.pix_fmt, s.width, s.height) == (
+            "h264",
+            "yuv420p",
+            480,
+            180,
+        )
         assert sum(1 for _ in c.decode(s)) == 15
     df = pd.read_csv(csv)
     assert set(df.organ) == {"Thyroid", "Common carotid artery"}
@@ -82,8 +98,13 @@ def test_image_in_annotated_image_out(tmp_path, blob_model, capsys):
 
 
 def test_module_entry_point_help():
-    r = subprocess.run([sys.executable, "-m", "nnus_core.video", "--help"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "nnus_core.video", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and "--side-by-side" in r.stdout and "--stride" in r.stdout
 
 
@@ -94,9 +115,52 @@ def test_real_model_end_to_end_subprocess(tmp_path):
     src = tmp_path / "in.mp4"
     write_test_clip(src, width=494, height=447, n_frames=20)
     env = {**os.environ, "NNUS_MODEL": str(weights), "YOLO_OFFLINE": "1"}
-    r = subprocess.run([sys.executable, "-m", "nnus_core.video", str(src), str(tmp_path / "o.mp4"), "--quiet",
-                        "--csv", str(tmp_path / "d.csv")], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nnus_core.video",
+            str(src),
+            str(tmp_path / "o.mp4"),
+            "--quiet",
+            "--csv",
+            str(tmp_path / "d.csv"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     with av.open(str(tmp_path / "o.mp4")) as c:
         assert sum(1 for _ in c.decode(video=0)) == 20
+
+
+def test_ground_truth_scores_are_printed(tmp_path, blob_model, capsys):
+    src = tmp_path / "sweep.mp4"
+    truth = write_test_clip(src, width=160, height=120, n_frames=10)
+    gt = tmp_path / "sweep_gt.csv"
+    pd.DataFrame(
+        [
+            {
+                "frame": t.index,
+                "time_s": t.time_s,
+                "organ_id": oid,
+                "organ": "",
+                **dict(zip("x1 y1 x2 y2".split(), b.as_tuple(), strict=True)),
+            }
+            for t in truth
+            for oid, b in t.boxes.items()
+        ]
+    ).to_csv(gt, index=False)
+    assert main([str(src), str(tmp_path / "o.mp4"), "--gt", str(gt), "--no-track", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "o.csv").is_file()  # scoring wrote the per-frame detections beside the video
+    assert "detection rate" in out and "mean IoU" in out
+    rates = {
+        line.split()[0]: float(line.split()[-3])
+        for line in out.splitlines()
+        if line.strip().startswith(("Thyroid", "Common"))
+    }
+    assert set(rates) == {"Thyroid", "Common"} and min(rates.values()) >= 0.9, out

@@ -49,8 +49,13 @@ def inject(at: AppTest, path: Path, **kw) -> None:
 
 
 def texts(at: AppTest) -> str:
-    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-                    + [w.value for w in at.warning] + [e.value for e in at.error])
+    return " ".join(
+        [m.value for m in at.markdown]
+        + [c.value for c in at.caption]
+        + [i.value for i in at.info]
+        + [w.value for w in at.warning]
+        + [e.value for e in at.error]
+    )
 
 
 def test_without_a_model_the_page_says_so(monkeypatch):
@@ -74,7 +79,9 @@ def test_process_an_uploaded_video_then_rerun_without_reprocessing(tmp_path, det
     assert metrics["Frames"] == "30" and metrics["Output"] == "240×180"
     assert len(at.get("video")) == 1
     assert {b.label for b in at.get("download_button")} >= {
-        "Download annotated video (MP4)", "Download per-frame detections (CSV)"}
+        "Download annotated video (MP4)",
+        "Download per-frame detections (CSV)",
+    }
     assert len(at.get("plotly_chart")) == 1
     # Picking a time shows that frame in the viewer.
     at.slider(key="video_time").set_value(1.0).run()

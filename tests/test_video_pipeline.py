@@ -137,7 +137,9 @@ def test_stride_runs_the_detector_on_every_nth_frame_but_writes_all(tmp_path):
     write_test_clip(src, width=128, height=96, n_frames=20)
     det = BlobDetector()
     csv = tmp_path / "d.csv"
-    res = process_video(src, tmp_path / "o.mp4", det, VideoOptions(stride=4, preset="ultrafast"), csv_path=csv)
+    res = process_video(
+        src, tmp_path / "o.mp4", det, VideoOptions(stride=4, preset="ultrafast"), csv_path=csv
+    )
     assert det.calls == res.frames_detected == 5
     assert res.frames_out == 20 and len(decoded(tmp_path / "o.mp4")[4]) == 20
     df = pd.read_csv(csv)
@@ -153,7 +155,11 @@ def test_organ_filter_and_labels(tmp_path):
     assert set(pd.read_csv(csv).organ_id) == {DARK_ORGAN_ID}
     d = Detection(1, 0.875, BoxPx(1, 1, 5, 5))
     assert [label_for(d, s) for s in ("name_conf", "name", "short_conf", "short", "none")] == [
-        "Thyroid 0.88", "Thyroid", "THY 0.88", "THY", ""
+        "Thyroid 0.88",
+        "Thyroid",
+        "THY 0.88",
+        "THY",
+        "",
     ]
 
 
@@ -168,7 +174,9 @@ def test_cancel_keeps_a_playable_partial_video(tmp_path):
                 cancel.set()
             return super().predict(image, conf, iou)
 
-    res = process_video(src, tmp_path / "o.mp4", CancelAfter(), RAW, cancel=cancel, csv_path=tmp_path / "d.csv")
+    res = process_video(
+        src, tmp_path / "o.mp4", CancelAfter(), RAW, cancel=cancel, csv_path=tmp_path / "d.csv"
+    )
     assert res.cancelled and 30 <= res.frames_out < 200
     assert len(decoded(tmp_path / "o.mp4")[4]) == res.frames_out
     only_outputs(tmp_path, "in.mp4", "o.mp4", "d.csv")
@@ -187,7 +195,9 @@ def test_an_exception_from_the_progress_callback_stops_threads_and_leaves_nothin
             raise Stop
 
     with pytest.raises(Stop):
-        process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW, csv_path=tmp_path / "d.csv", progress=progress)
+        process_video(
+            src, tmp_path / "o.mp4", BlobDetector(), RAW, csv_path=tmp_path / "d.csv", progress=progress
+        )
     only_outputs(tmp_path, "in.mp4")
     assert threading.active_count() == before
 
@@ -248,7 +258,12 @@ def test_process_image_and_annotate(tmp_path):
     res = process_image(tmp_path / "img.png", BlobDetector())
     assert {d.organ_id for d in res.detections} == {BRIGHT_ORGAN_ID, DARK_ORGAN_ID}
     assert res.annotated_rgb.shape == (150, 200, 3)
-    assert iou(next(d for d in res.detections if d.organ_id == DARK_ORGAN_ID).box, frames[0].boxes[DARK_ORGAN_ID]) > 0.9
+    assert (
+        iou(
+            next(d for d in res.detections if d.organ_id == DARK_ORGAN_ID).box, frames[0].boxes[DARK_ORGAN_ID]
+        )
+        > 0.9
+    )
     (tmp_path / "bad.png").write_text("not an image")
     with pytest.raises(VideoError, match="could not be read as an image"):
         process_image(tmp_path / "bad.png", BlobDetector())
@@ -264,3 +279,35 @@ def test_options_reject_bad_values_by_name():
         VideoOptions(organs=(9,))
     assert VideoOptions().organs == tuple(range(8))  # all 8 organs by default
     assert working_size(494, 447, 1280) == (494, 447, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "pix_fmt"),
+    [
+        ("vp9.webm", "libvpx-vp9", "yuv420p"),
+        ("vp8.webm", "libvpx", "yuv420p"),
+        ("mjpeg.avi", "mjpeg", "yuvj420p"),
+        ("h264.mov", "libx264", "yuv420p"),
+        ("hevc.mkv", "libx265", "yuv420p"),
+    ],
+)
+def test_accepted_containers_and_codecs_become_browser_h264(tmp_path, name, codec, pix_fmt):
+    if codec not in av.codecs_available:
+        pytest.skip(f"{codec} not in this PyAV build")
+    src = tmp_path / name
+    write_test_clip(src, width=160, height=120, n_frames=6, codec=codec, pix_fmt=pix_fmt)
+    process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW)
+    codec_out, pix, w, h, times, _ = decoded(tmp_path / "o.mp4")
+    assert (codec_out, pix, w, h, len(times)) == ("h264", "yuv420p", 160, 120, 6)
+
+
+def test_caption_is_burnt_into_every_frame(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=320, height=240, n_frames=2)
+    process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW.update(caption="SYNTHETIC PHANTOM"))
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        img = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    corner = img[-22:, :150]
+    assert ((corner[..., 0] > 200) & (corner[..., 2] < 120)).sum() > 30  # orange text on a black tag
+    with pytest.raises(VideoError, match="caption"):
+        VideoOptions(caption="é" * 3)

@@ -7,6 +7,7 @@ import pytest
 
 from nnus_core.detection import Detection
 from nnus_core.geometry import BoxPx, iou
+from nnus_core.video.synthetic import noisy_detections
 from nnus_core.video.tracking import (
     PassThrough,
     SmoothTracker,
@@ -14,7 +15,6 @@ from nnus_core.video.tracking import (
     flicker_stats,
     make_tracker,
 )
-from nnus_core.video.synthetic import noisy_detections
 
 CONF = 0.25
 
@@ -27,7 +27,7 @@ def run(tracker, frames, kind="smooth"):
 def mean_iou(shown, truth):
     """Mean IoU with the true box over all frames (0 where the organ is not shown)."""
     vals = []
-    for frame, true in zip(shown, truth):
+    for frame, true in zip(shown, truth, strict=True):
         for oid, box in true.items():
             vals.append(max((iou(d.box, box) for d in frame if d.organ_id == oid), default=0.0))
     return float(np.mean(vals))

@@ -62,8 +62,14 @@ def default_weights(models_dir: Path | None = None) -> Path:
         ModelError: when no model is shipped.
     """
     env = os.environ.get(MODEL_ENV)
-    if env and models_dir is None and Path(env).is_file():
-        return Path(env)
+    if env and models_dir is None:
+        p = Path(env)
+        if p.is_file():
+            return p
+        if not (p / WEIGHTS_NAME).is_file():
+            raise ModelError(
+                f"${MODEL_ENV} = {env}: expected a weights file or a folder holding {WEIGHTS_NAME}"
+            )
     folder = default_model_dir(models_dir)
     if folder is None or not (folder / WEIGHTS_NAME).is_file():
         raise ModelError(

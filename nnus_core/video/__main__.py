@@ -8,7 +8,14 @@ from pathlib import Path
 
 from nnus_core.errors import NnusError, VideoError
 from nnus_core.organs import N_ORGANS, ORGAN_NAMES, organ_id_for
-from nnus_core.video.pipeline import LABEL_STYLES, PRESETS, Progress, VideoOptions, process_image, process_video
+from nnus_core.video.pipeline import (
+    LABEL_STYLES,
+    PRESETS,
+    Progress,
+    VideoOptions,
+    process_image,
+    process_video,
+)
 from nnus_core.video.probe import IMAGE_SUFFIXES, is_image_path, probe_video
 from nnus_core.video.tracking import TRACKERS
 
@@ -27,7 +34,9 @@ def parse_organs(text: str) -> tuple[int, ...]:
     for part in (p.strip() for p in text.split(",") if p.strip()):
         oid = int(part) if part.isdigit() else organ_id_for(part)
         if oid is None or not 0 <= oid < N_ORGANS:
-            raise VideoError(f"unknown organ {part!r}; expected ids 0-{N_ORGANS - 1} or names: {', '.join(ORGAN_NAMES)}")
+            raise VideoError(
+                f"unknown organ {part!r}; expected ids 0-{N_ORGANS - 1} or names: {', '.join(ORGAN_NAMES)}"
+            )
         if oid not in out:
             out.append(oid)
     return tuple(out)
@@ -42,17 +51,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="video (mp4, mov, avi, mkv, webm) or image (jpg, png)")
     p.add_argument("output", help="annotated .mp4 (or an image file for an image input)")
     p.add_argument("--model", help="weights (.pt) or model folder; default the shipped model ($NNUS_MODEL)")
-    p.add_argument("--conf", type=float, default=DEFAULTS.conf, help=f"confidence to show a box (default {DEFAULTS.conf})")
-    p.add_argument("--iou", type=float, default=DEFAULTS.iou, help=f"NMS IoU threshold (default {DEFAULTS.iou})")
-    p.add_argument("--organs", default="all", help='organs to show: "all", ids or names, e.g. "Thyroid,CCA,IJV"')
-    p.add_argument("--stride", type=int, default=DEFAULTS.stride, help="detect on every n-th frame (default 1)")
-    p.add_argument("--tracker", choices=TRACKERS, default=DEFAULTS.tracker, help="temporal smoothing (default smooth)")
+    p.add_argument(
+        "--conf",
+        type=float,
+        default=DEFAULTS.conf,
+        help=f"confidence to show a box (default {DEFAULTS.conf})",
+    )
+    p.add_argument(
+        "--iou", type=float, default=DEFAULTS.iou, help=f"NMS IoU threshold (default {DEFAULTS.iou})"
+    )
+    p.add_argument(
+        "--organs", default="all", help='organs to show: "all", ids or names, e.g. "Thyroid,CCA,IJV"'
+    )
+    p.add_argument(
+        "--stride", type=int, default=DEFAULTS.stride, help="detect on every n-th frame (default 1)"
+    )
+    p.add_argument(
+        "--tracker", choices=TRACKERS, default=DEFAULTS.tracker, help="temporal smoothing (default smooth)"
+    )
     p.add_argument("--no-track", action="store_true", help="same as --tracker none: raw per-frame boxes")
     p.add_argument("--label-style", choices=LABEL_STYLES, default=DEFAULTS.label_style)
     p.add_argument("--side-by-side", action="store_true", help="write original | annotated")
     p.add_argument("--csv", type=Path, help="write per-frame detections (boxes in original pixels) here")
+    p.add_argument(
+        "--gt",
+        type=Path,
+        help="per-frame ground truth (a phantom sweep's CSV): print detection rate and mean IoU per organ",
+    )
     p.add_argument("--preset", choices=PRESETS, default=DEFAULTS.preset, help="x264 speed preset")
-    p.add_argument("--max-mb", type=int, default=None, help="input size cap in MB (default $NNUS_VIDEO_MAX_MB or 500)")
+    p.add_argument(
+        "--max-mb", type=int, default=None, help="input size cap in MB (default $NNUS_VIDEO_MAX_MB or 500)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p
 
@@ -83,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         image_in = is_image_path(args.input)
         if image_in and Path(args.output).suffix.lower() not in IMAGE_SUFFIXES:
-            raise VideoError(f"{args.input} is an image: give an image output (.png or .jpg), got {args.output}")
+            raise VideoError(
+                f"{args.input} is an image: give an image output (.png or .jpg), got {args.output}"
+            )
         if not image_in and Path(args.output).suffix.lower() != ".mp4":
             raise VideoError(f"the output must be an .mp4 file, got {args.output}")
         info = None if image_in else probe_video(args.input, max_mb=args.max_mb)
@@ -98,13 +129,23 @@ def main(argv: list[str] | None = None) -> int:
             if not cv2.imwrite(str(args.output), cv2.cvtColor(res.annotated_rgb, cv2.COLOR_RGB2BGR)):
                 raise VideoError(f"could not write {args.output}")
             for d in res.detections:
-                print(f"{d.organ_name}\t{d.confidence:.3f}\t" + "\t".join(f"{v:.1f}" for v in d.box.as_tuple()))
+                print(
+                    f"{d.organ_name}\t{d.confidence:.3f}\t" + "\t".join(f"{v:.1f}" for v in d.box.as_tuple())
+                )
             return 0
         print(f"{info.path.name}: {info.summary()}", file=sys.stderr)
         for note in info.notes:
             print(f"  note: {note}", file=sys.stderr)
+        csv_path = args.csv
+        if args.gt is not None and csv_path is None:
+            csv_path = Path(args.output).with_suffix(".csv")  # scoring needs the per-frame detections
         result = process_video(
-            args.input, args.output, detector, options, csv_path=args.csv, progress=_progress_printer(args.quiet),
+            args.input,
+            args.output,
+            detector,
+            options,
+            csv_path=csv_path,
+            progress=_progress_printer(args.quiet),
             info=info,
         )
     except NnusError as exc:
@@ -120,9 +161,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  warning: {w}", file=sys.stderr)
     print(
         f"wrote {result.output_path} ({result.frames_out} frames, {result.width_px}x{result.height_px}, "
-        f"{result.fps:.1f} fps end to end)"
-        + (f" and {result.csv_path}" if result.csv_path else "")
+        f"{result.fps:.1f} fps end to end)" + (f" and {result.csv_path}" if result.csv_path else "")
     )
+    if args.gt is not None:
+        from nnus_core.video.evaluate import score_clip, scores_table
+
+        try:
+            table = scores_table(score_clip(result.csv_path, args.gt, options.organs))
+        except NnusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(table.to_string(index=False))
     return 0
 
 

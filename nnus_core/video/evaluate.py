@@ -53,11 +53,15 @@ def read_csv_checked(path: str | Path, required: tuple[str, ...]) -> pd.DataFram
         raise VideoError(f"{Path(path).name}: cannot read CSV ({exc})") from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise VideoError(f"{Path(path).name}: expected columns {', '.join(required)}; missing {', '.join(missing)}")
+        raise VideoError(
+            f"{Path(path).name}: expected columns {', '.join(required)}; missing {', '.join(missing)}"
+        )
     return df
 
 
-def score_clip(detections_csv: str | Path, gt_csv: str | Path, organs: tuple[int, ...] | None = None) -> list[OrganClipScore]:
+def score_clip(
+    detections_csv: str | Path, gt_csv: str | Path, organs: tuple[int, ...] | None = None
+) -> list[OrganClipScore]:
     """Per-organ detection rate and mean IoU of a processed clip against its ground truth.
 
     Both CSVs index frames the same way (0-based decode order) and hold boxes in original pixels.
@@ -85,9 +89,15 @@ def score_clip(detections_csv: str | Path, gt_csv: str | Path, organs: tuple[int
             ious.append(best)
             if m.size and (m.max(axis=1) >= MATCH_IOU).all():
                 found += 1
-        out.append(OrganClipScore(
-            oid, len(gt_frames), found, float(np.mean(ious)) if ious else None, len(det_frames - gt_frames)
-        ))
+        out.append(
+            OrganClipScore(
+                oid,
+                len(gt_frames),
+                found,
+                float(np.mean(ious)) if ious else None,
+                len(det_frames - gt_frames),
+            )
+        )
     return out
 
 

@@ -35,9 +35,22 @@ from nnus_core.video.tracking import TRACKERS, detector_threshold, make_tracker
 
 LABEL_STYLES = ("name_conf", "name", "short_conf", "short", "none")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
-CSV_COLUMNS = ("frame", "time_s", "organ_id", "organ", "confidence", "x1", "y1", "x2", "y2", "track_id", "detected")
+CSV_COLUMNS = (
+    "frame",
+    "time_s",
+    "organ_id",
+    "organ",
+    "confidence",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "track_id",
+    "detected",
+)
 _QUEUE_FRAMES = 6  # frames buffered on each side of the detector: enough to absorb jitter, tiny in RAM
 _PROGRESS_EVERY_S = 0.25
+MAX_PER_ORGAN = 3  # an organ appears once or twice in a neck view; more boxes are duplicates or noise
 _END = object()
 
 
@@ -62,6 +75,8 @@ class VideoOptions:
         max_side_px: larger frames are scaled down to this for detection and output.
         preset: libx264 speed preset.
         crf: libx264 quality (lower is better and bigger).
+        caption: text burnt into a corner of every frame (e.g. "SYNTHETIC PHANTOM"), so that a
+            downloaded video keeps its label.
     """
 
     conf: float = 0.25
@@ -74,6 +89,7 @@ class VideoOptions:
     max_side_px: int = 1280
     preset: str = "veryfast"
     crf: int = 23
+    caption: str = ""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.conf <= 1.0:
@@ -82,19 +98,25 @@ class VideoOptions:
             raise VideoError(f"iou must be in (0, 1], got {self.iou}")
         bad = [o for o in self.organs if not 0 <= o < N_ORGANS]
         if bad or not self.organs:
-            raise VideoError(f"organs must be 1 to {N_ORGANS} ids in 0..{N_ORGANS - 1}, got {list(self.organs)}")
+            raise VideoError(
+                f"organs must be 1 to {N_ORGANS} ids in 0..{N_ORGANS - 1}, got {list(self.organs)}"
+            )
         if not 1 <= self.stride <= 60:
             raise VideoError(f"stride must be 1..60, got {self.stride}")
         if self.tracker not in TRACKERS:
             raise VideoError(f"tracker must be one of {', '.join(TRACKERS)}, got {self.tracker!r}")
         if self.label_style not in LABEL_STYLES:
-            raise VideoError(f"label_style must be one of {', '.join(LABEL_STYLES)}, got {self.label_style!r}")
+            raise VideoError(
+                f"label_style must be one of {', '.join(LABEL_STYLES)}, got {self.label_style!r}"
+            )
         if not 64 <= self.max_side_px <= 4096:
             raise VideoError(f"max_side_px must be 64..4096, got {self.max_side_px}")
         if self.preset not in PRESETS:
             raise VideoError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if not 0 <= self.crf <= 51:
             raise VideoError(f"crf must be 0..51, got {self.crf}")
+        if len(self.caption) > 80 or not self.caption.isascii():
+            raise VideoError(f"caption must be at most 80 ASCII characters, got {self.caption!r}")
 
     def update(self, **changes: object) -> VideoOptions:
         """A copy with some settings changed.
@@ -105,7 +127,9 @@ class VideoOptions:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise VideoError(f"unknown video option(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}")
+            raise VideoError(
+                f"unknown video option(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}"
+            )
         return replace(self, **changes)
 
 
@@ -193,8 +217,28 @@ def annotate(rgb: np.ndarray, detections: Sequence[Detection], label_style: str 
     k = max(1.0, max(rgb.shape[:2]) / 600.0)
     overlays = [Overlay(d.organ_id, d.box, label_for(d, label_style)) for d in detections]
     return draw_overlays(
-        rgb, overlays, thickness=max(2, int(round(2 * k))), show_labels=label_style != "none", font_scale=0.45 * k
+        rgb,
+        overlays,
+        thickness=max(2, int(round(2 * k))),
+        show_labels=label_style != "none",
+        font_scale=0.45 * k,
     )
+
+
+def burn_caption(rgb: np.ndarray, text: str) -> np.ndarray:
+    """Write `text` on a dark tag in the bottom-left corner, in place (returns the same array)."""
+    if not text:
+        return rgb
+    k = max(1.0, max(rgb.shape[:2]) / 600.0)
+    scale, thick = 0.5 * k, max(1, int(round(k)))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    h = rgb.shape[0]
+    pad = int(4 * k)
+    cv2.rectangle(rgb, (0, h - th - base - 2 * pad), (tw + 2 * pad, h), (0, 0, 0), -1)
+    cv2.putText(
+        rgb, text, (pad, h - base - pad), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 170, 40), thick, cv2.LINE_AA
+    )
+    return rgb
 
 
 def _rotate(img: np.ndarray, clockwise_deg: int) -> np.ndarray:
@@ -302,12 +346,22 @@ class _Encoder(threading.Thread):
     """Writes H.264 (yuv420p, even size, faststart) behind the detector."""
 
     def __init__(
-        self, path: Path, size: tuple[int, int], fps: float, time_base: Fraction, options: VideoOptions,
+        self,
+        path: Path,
+        size: tuple[int, int],
+        fps: float,
+        time_base: Fraction,
+        options: VideoOptions,
         stop: threading.Event,
     ) -> None:
         super().__init__(name="video-encode", daemon=True)
         self.path, self.size, self.fps, self.time_base, self.options, self.stop = (
-            path, size, fps, time_base, options, stop,
+            path,
+            size,
+            fps,
+            time_base,
+            options,
+            stop,
         )
         self.q: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
         self.error: BaseException | None = None
@@ -345,7 +399,9 @@ class _Encoder(threading.Thread):
             self.busy_s += time.perf_counter() - t0
 
 
-def _compose(original: np.ndarray, annotated: np.ndarray, side_by_side: bool, size: tuple[int, int]) -> np.ndarray:
+def _compose(
+    original: np.ndarray, annotated: np.ndarray, side_by_side: bool, size: tuple[int, int]
+) -> np.ndarray:
     """The output canvas: annotated (or original | annotated), padded to the even output size."""
     w, h = size
     canvas = np.empty((h, w, 3), dtype=np.uint8)
@@ -363,6 +419,17 @@ def _compose(original: np.ndarray, annotated: np.ndarray, side_by_side: bool, si
     if fh < h:
         canvas[fh:] = canvas[fh - 1 : fh]
     return canvas
+
+
+def _top_per_organ(detections: Sequence[Detection], wanted: set[int]) -> list[Detection]:
+    """The most confident few boxes of each wanted organ (keeps tracking cheap on a noisy model)."""
+    counts: dict[int, int] = {}
+    out = []
+    for d in sorted(detections, key=lambda d: -d.confidence):
+        if d.organ_id in wanted and counts.get(d.organ_id, 0) < MAX_PER_ORGAN:
+            counts[d.organ_id] = counts.get(d.organ_id, 0) + 1
+            out.append(d)
+    return out
 
 
 def _as_event(cancel: threading.Event | None) -> threading.Event:
@@ -446,13 +513,13 @@ def process_video(
             t0 = time.perf_counter()
             run_detector = item.index % options.stride == 0
             if run_detector:
-                found = [d for d in detector.predict(item.bgr, conf=det_conf, iou=options.iou) if d.organ_id in wanted]
+                found = _top_per_organ(detector.predict(item.bgr, conf=det_conf, iou=options.iou), wanted)
                 shown = tracker.update(found)
                 detected += 1
             else:
                 shown = tracker.coast()
             t1 = time.perf_counter()
-            annotated = annotate(item.rgb, shown, options.label_style)
+            annotated = burn_caption(annotate(item.rgb, shown, options.label_style), options.caption)
             canvas = _compose(item.rgb, annotated, options.side_by_side, out_size)
             t2 = time.perf_counter()
             detect_s += t1 - t0
@@ -462,17 +529,29 @@ def process_video(
             if csv_file is not None:
                 for d in shown:
                     b = d.box.clamp(w, h).scale(inv, inv)
-                    writer.writerow((
-                        item.index, f"{item.time_s:.4f}", d.organ_id, d.organ_name, f"{d.confidence:.4f}",
-                        f"{b.x1:.1f}", f"{b.y1:.1f}", f"{b.x2:.1f}", f"{b.y2:.1f}",
-                        "" if d.track_id is None else d.track_id, int(run_detector),
-                    ))
+                    writer.writerow(
+                        (
+                            item.index,
+                            f"{item.time_s:.4f}",
+                            d.organ_id,
+                            d.organ_name,
+                            f"{d.confidence:.4f}",
+                            f"{b.x1:.1f}",
+                            f"{b.y1:.1f}",
+                            f"{b.x2:.1f}",
+                            f"{b.y2:.1f}",
+                            "" if d.track_id is None else d.track_id,
+                            int(run_detector),
+                        )
+                    )
             done += 1
             now = time.perf_counter()
             if progress is not None and now - last_report >= _PROGRESS_EVERY_S:
                 last_report = now
                 elapsed = now - t_start
-                progress(Progress(done, info.frames_estimate, elapsed, done / elapsed if elapsed > 0 else 0.0))
+                progress(
+                    Progress(done, info.frames_estimate, elapsed, done / elapsed if elapsed > 0 else 0.0)
+                )
         if decoder.error is not None:
             raise decoder.error
         _put(encoder.q, _END, stop)
@@ -502,10 +581,16 @@ def process_video(
                 p.unlink(missing_ok=True)
         if isinstance(exc, av.error.FFmpegError):
             raise VideoError(f"{info.path.name}: video processing failed ({exc})") from exc
+        if isinstance(exc, OSError):  # e.g. the disk filled up while writing
+            raise VideoError(f"cannot write {dst.name}: {exc.strerror or exc}") from exc
         raise
     if decoder.warning:
         warnings.append(decoder.warning)
-    elif info.frames_estimate and not cancelled and done < info.frames_estimate - max(2, 0.02 * info.frames_estimate):
+    elif (
+        info.frames_estimate
+        and not cancelled
+        and done < info.frames_estimate - max(2, 0.02 * info.frames_estimate)
+    ):
         warnings.append(
             f"Only {done} of the {info.frames_estimate} frames the file announces could be decoded: "
             "it may be truncated."
@@ -560,9 +645,7 @@ def process_image(
     else:
         bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     wanted = set(options.organs)
-    dets = tuple(
-        d for d in detector.predict(bgr, conf=options.conf, iou=options.iou) if d.organ_id in wanted
-    )
+    dets = tuple(d for d in detector.predict(bgr, conf=options.conf, iou=options.iou) if d.organ_id in wanted)
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     return ImageResult(annotate(rgb, dets, options.label_style), dets, bgr.shape[1], bgr.shape[0])
 
@@ -602,9 +685,13 @@ def frame_boxes(csv_rows: Sequence[dict], scale: float = 1.0) -> list[Detection]
     """Detections from rows of the per-frame CSV (dicts), boxes multiplied by `scale`."""
     out = []
     for r in csv_rows:
-        box = BoxPx(float(r["x1"]) * scale, float(r["y1"]) * scale, float(r["x2"]) * scale, float(r["y2"]) * scale)
+        box = BoxPx(
+            float(r["x1"]) * scale, float(r["y1"]) * scale, float(r["x2"]) * scale, float(r["y2"]) * scale
+        )
         tid = r.get("track_id")
-        track = int(tid) if tid not in (None, "") and not (isinstance(tid, float) and math.isnan(tid)) else None
+        track = (
+            int(tid) if tid not in (None, "") and not (isinstance(tid, float) and math.isnan(tid)) else None
+        )
         out.append(Detection(int(r["organ_id"]), float(r["confidence"]), box, track))
     return out
 

@@ -131,7 +131,7 @@ def _is_vfr(container: av.container.InputContainer, stream: av.video.stream.Vide
     if len(pts) < 4:
         return False
     pts.sort()  # B-frames arrive out of presentation order
-    gaps = [b - a for a, b in zip(pts, pts[1:]) if b > a]
+    gaps = [b - a for a, b in zip(pts, pts[1:], strict=False) if b > a]
     if len(gaps) < 3:
         return False
     gaps.sort()
@@ -209,8 +209,11 @@ def probe_video(path: str | Path, max_mb: int | None = None) -> VideoInfo:
         if frames is None and duration_s:
             frames = max(1, int(round(duration_s * fps)))
         has_audio = bool(container.streams.audio)
-        container.seek(0)
-        vfr = _is_vfr(container, stream)
+        try:
+            container.seek(0)
+            vfr = _is_vfr(container, stream)
+        except av.error.FFmpegError:
+            vfr = False  # an unseekable stream still decodes from the start; timestamps are kept anyway
     except VideoError:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:
@@ -229,7 +232,9 @@ def probe_video(path: str | Path, max_mb: int | None = None) -> VideoInfo:
     if rotation:
         notes.append(f"Rotated {rotation}° to display upright, as the recording's metadata asks.")
     if max(w, h) > 1280:
-        notes.append(f"Large frames ({w}x{h}) are scaled down for detection and output; boxes in the CSV are in the original pixels.")
+        notes.append(
+            f"Large frames ({w}x{h}) are scaled down for detection and output; boxes in the CSV are in the original pixels."
+        )
     return VideoInfo(
         path=path,
         size_bytes=size,

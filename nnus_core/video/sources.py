@@ -43,7 +43,12 @@ class SweepClip:
 
 
 def sweep_clip(
-    kind: str, seconds: float, seed: int = 0, fps: float = SWEEP_FPS, cache: Path | None = None, jobs: int | None = 1
+    kind: str,
+    seconds: float,
+    seed: int = 0,
+    fps: float = SWEEP_FPS,
+    cache: Path | None = None,
+    jobs: int | None = 1,
 ) -> SweepClip:
     """A phantom sweep clip, rendered on first request and reused afterwards (by every session).
 

@@ -114,7 +114,9 @@ def write_test_clip(
         if aus is not None:
             samples = max(1024, int(48000 * (times[-1] if times else 0.1)))
             for start in range(0, samples, 1024):
-                af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
+                af = av.AudioFrame.from_ndarray(
+                    np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono"
+                )
                 af.sample_rate, af.pts = 48000, start
                 out.mux(aus.encode(af))
             out.mux(aus.encode(None))
@@ -170,7 +172,11 @@ def write_random_model(path: str | Path, arch: str = "yolov8n.yaml", imgsz: int 
 
 
 def noisy_detections(
-    n_frames: int = 300, seed: int = 0, sigma_px: float = 4.0, drop: float = 0.12, conf_mean: float = 0.4,
+    n_frames: int = 300,
+    seed: int = 0,
+    sigma_px: float = 4.0,
+    drop: float = 0.12,
+    conf_mean: float = 0.4,
     conf_sd: float = 0.12,
 ) -> tuple[list[list[Detection]], list[dict[int, BoxPx]]]:
     """A detector's typical output on a steady sweep: two organs moving smoothly, boxes with pixel

@@ -29,7 +29,10 @@ def rows_at(df: pd.DataFrame, time_s: float, tol_s: float = 1e-3) -> pd.DataFram
 
 
 def timeline_figure(
-    df: pd.DataFrame, duration_s: float | None = None, gt: pd.DataFrame | None = None, marker_time_s: float | None = None
+    df: pd.DataFrame,
+    duration_s: float | None = None,
+    gt: pd.DataFrame | None = None,
+    marker_time_s: float | None = None,
 ) -> go.Figure:
     """Which organs are shown when, coloured by organ, opacity by confidence; ground truth as grey bars.
 
@@ -44,11 +47,20 @@ def timeline_figure(
     names = [ORGANS[int(o)].name for o in present]
     if gt is not None and len(gt):
         g = gt.drop_duplicates(["frame", "organ_id"])
-        fig.add_trace(go.Scatter(
-            x=g.time_s, y=[ORGANS[int(o)].name for o in g.organ_id], mode="markers", name="ground truth",
-            marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "rgba(150,150,150,0.35)"}},
-            hoverinfo="skip",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=g.time_s,
+                y=[ORGANS[int(o)].name for o in g.organ_id],
+                mode="markers",
+                name="ground truth",
+                marker={
+                    "symbol": "line-ns",
+                    "size": 18,
+                    "line": {"width": 3, "color": "rgba(150,150,150,0.35)"},
+                },
+                hoverinfo="skip",
+            )
+        )
     for oid in present:
         d = df[df.organ_id == oid]
         if d.empty:
@@ -57,14 +69,23 @@ def timeline_figure(
         if len(d) > MAX_POINTS_PER_ORGAN:
             d = d.iloc[:: -(-len(d) // MAX_POINTS_PER_ORGAN)]
         organ = ORGANS[int(oid)]
-        fig.add_trace(go.Scatter(
-            x=d.time_s, y=[organ.name] * len(d), mode="markers", name=organ.name,
-            marker={"symbol": "square", "size": 9, "color": organ.color,
+        fig.add_trace(
+            go.Scatter(
+                x=d.time_s,
+                y=[organ.name] * len(d),
+                mode="markers",
+                name=organ.name,
+                marker={
+                    "symbol": "square",
+                    "size": 9,
+                    "color": organ.color,
                     "opacity": (0.25 + 0.75 * d.confidence.clip(0, 1)).round(3).tolist(),
-                    "line": {"width": 0}},
-            customdata=d[["frame", "confidence"]].to_numpy(),
-            hovertemplate=f"{organ.name}<br>%{{x:.2f}} s (frame %{{customdata[0]}})<br>confidence %{{customdata[1]:.2f}}<extra></extra>",
-        ))
+                    "line": {"width": 0},
+                },
+                customdata=d[["frame", "confidence"]].to_numpy(),
+                hovertemplate=f"{organ.name}<br>%{{x:.2f}} s (frame %{{customdata[0]}})<br>confidence %{{customdata[1]:.2f}}<extra></extra>",
+            )
+        )
     x_end = duration_s if duration_s else (float(df.time_s.max()) if len(df) else 1.0)
     if marker_time_s is not None:
         fig.add_vline(x=marker_time_s, line={"color": "#888", "dash": "dot"})

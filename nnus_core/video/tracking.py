@@ -154,6 +154,8 @@ class SmoothTracker:
                         best, best_iou = ti, ious[di, tj]
                 if best is None:
                     best = self._nearest(det_boxes[di], [ti for ti in tracks if ti not in used])
+                if best is None and d.confidence < self.hide_conf:
+                    continue  # a weak box may extend a track, never start one
                 if best is None:
                     self._tracks.append(
                         _Track(self._next_id, organ_id, det_boxes[di].copy(), np.zeros(4), d.confidence)
@@ -286,7 +288,10 @@ class FlickerStats:
     jitter_px: float  # mean |second difference| of box centres of continuously shown organs
 
     def as_row(self) -> dict[str, float]:
-        return {"toggles/100 frames": round(self.toggles_per_100_frames, 2), "jitter px": round(self.jitter_px, 2)}
+        return {
+            "toggles/100 frames": round(self.toggles_per_100_frames, 2),
+            "jitter px": round(self.jitter_px, 2),
+        }
 
 
 def flicker_stats(frames: Sequence[Sequence[Detection]]) -> FlickerStats:
@@ -304,9 +309,8 @@ def flicker_stats(frames: Sequence[Sequence[Detection]]) -> FlickerStats:
             best = max((d for d in f if d.organ_id == oid), key=lambda d: d.confidence, default=None)
             centres.append(best.box.center if best else None)
         present = [c is not None for c in centres]
-        toggles += sum(1 for a, b in zip(present, present[1:]) if a != b)
-        for a, b, c in zip(centres, centres[1:], centres[2:]):
+        toggles += sum(1 for a, b in zip(present, present[1:], strict=False) if a != b)
+        for a, b, c in zip(centres, centres[1:], centres[2:], strict=False):
             if a is not None and b is not None and c is not None:
                 jit.append(float(np.hypot(a[0] - 2 * b[0] + c[0], a[1] - 2 * b[1] + c[1])))
     return FlickerStats(n, 100.0 * toggles / max(n, 1), float(np.mean(jit)) if jit else 0.0)
-

@@ -88,7 +88,9 @@ def input_suffix(name: str) -> str:
     return suffix
 
 
-def save_upload(workspace: SessionWorkspace, name: str, data, size_bytes: int, max_mb: int | None = None) -> Path:
+def save_upload(
+    workspace: SessionWorkspace, name: str, data, size_bytes: int, max_mb: int | None = None
+) -> Path:
     """Copy an uploaded file into the workspace, replacing the previous input and its results.
 
     Args:

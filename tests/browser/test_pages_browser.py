@@ -30,11 +30,29 @@ def _idle(page) -> None:
     page.wait_for_function(SETTLED_JS, timeout=60_000)
 
 
+def test_deep_link_on_a_fresh_server_keeps_the_app_navigation(server_url, page, browser_data_dir):
+    """First request of the module's fresh server: a shared link straight to an image.
+
+    Streamlit would run pages/browse.py without app.py here (legacy `pages/` folder mode, listing
+    every file of pages/ in the sidebar); pages._shared sends the run through app.py instead.
+    """
+    stem = load_dataset(browser_data_dir).samples[2].stem
+    open_app_page(page, server_url, f"browse?image={stem}", marker="Teaching card")
+    _idle(page)
+    assert_no_error(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_text("Atlas & statistics").count() == 1
+    assert nav.get_by_text("viewer", exact=True).count() == 0
+    assert page.get_by_role("heading", name=f"{stem}.jpg").count() == 1
+    screenshot(page, "pages-browse-deep-link")
+
+
 @pytest.mark.parametrize(("path", "marker", "shot"), PAGES)
 def test_page_renders_without_error(server_url, page, path, marker, shot):
     t0 = time.perf_counter()
     open_app_page(page, server_url, path, marker=marker)
     elapsed_s = time.perf_counter() - t0
+    print(f"first load of {path}: {elapsed_s:.2f} s")
     _idle(page)
     assert_no_error(page)
     page.wait_for_timeout(500)  # plotly draws after its element is mounted
@@ -102,8 +120,9 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
     screenshot(page, "pages-browse-detail-card")
 
     # Zoom in: the pan sliders appear; Reset brings the whole frame back.
-    page.get_by_label("Zoom").first.focus()
-    page.keyboard.press("ArrowRight")
+    track = page.get_by_label("Zoom").first.bounding_box()
+    assert track
+    page.mouse.click(track["x"] + track["width"] * 0.5, track["y"] + track["height"] / 2)
     page.get_by_text("Pan left").first.wait_for()
     _idle(page)
     assert_no_error(page)

@@ -76,21 +76,24 @@ def _question(page, ds):
     return organ, ds.get(stem)
 
 
-def _drag(page, sample, box) -> None:
-    """Press, move and release the mouse over the component's image, in image pixels."""
+def _image_origin(page, sample) -> tuple[float, float, float]:
+    """Page coordinates of the drawing image's top-left corner, and displayed pixels per image pixel."""
     img = page.frame_locator(COMPONENT).locator("img#image")
     img.wait_for()
     page.wait_for_function(
         f"() => {{ const f = document.querySelector('{COMPONENT}'); return f && f.getBoundingClientRect().height > 100; }}"
     )
     ib = img.bounding_box()  # in the page's coordinates, frame offset included
-    x0, y0 = ib["x"], ib["y"]
-    s = ib["width"] / sample.width
-    # Drag from bottom-right to top-left (a reversed drag) ending past nothing: corners are sorted.
-    page.mouse.move(x0 + box.x2 * s, y0 + box.y2 * s)
+    return ib["x"], ib["y"], ib["width"] / sample.width
+
+
+def _drag(page, sample, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Press at `start`, move and release at `end` (image pixels; `end` may lie outside the image)."""
+    x0, y0, s = _image_origin(page, sample)
+    page.mouse.move(x0 + start[0] * s, y0 + start[1] * s)
     page.mouse.down()
-    page.mouse.move(x0 + (box.x1 + box.x2) / 2 * s, y0 + (box.y1 + box.y2) / 2 * s, steps=5)
-    page.mouse.move(x0 + box.x1 * s, y0 + box.y1 * s, steps=5)
+    page.mouse.move(x0 + (start[0] + end[0]) / 2 * s, y0 + (start[1] + end[1]) / 2 * s, steps=5)
+    page.mouse.move(x0 + end[0] * s, y0 + end[1] * s, steps=5)
     page.mouse.up()
 
 
@@ -126,22 +129,25 @@ def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
 
     organ, sample = _question(page, ds)
     gts = [a.box for a in sample.annotations if a.organ_id == organ.id]
-    if not gts:  # the organ is absent from this image: answer that, and take the next question
+    first_was_absent = not gts
+    if first_was_absent:  # the organ is absent from this image: answer that, and take the next question
         page.get_by_role("button", name="Not visible here").click()
         page.get_by_role("button", name="Next question").click()
+        page.get_by_role("button", name="Submit box").wait_for()
         _idle(page)
         organ, sample = _question(page, ds)
         gts = [a.box for a in sample.annotations if a.organ_id == organ.id]
     assert gts, "two absent-organ questions in a row"
     _idle(page)
-    _drag(page, sample, gts[0])
-    try:
-        page.get_by_text(re.compile(r"Your box: \d+ × \d+ px")).first.wait_for(timeout=15_000)
-    except Exception:
-        screenshot(page, "quiz-debug-drag")
-        print("DEBUG", organ.name, sample.stem, gts[0])
-        raise
+    gt = gts[0]
+    # A drag released past the image's bottom-right edge is clipped to the image.
+    _drag(page, sample, (gt.x1 + 2, gt.y1 + 2), (sample.width + 60, sample.height + 40))
+    page.get_by_text("clipped to the image").first.wait_for()
+    _idle(page)
+    # Redo: a reversed drag (bottom-right to top-left), pressed just inside the image's edge.
+    _drag(page, sample, (min(gt.x2, sample.width - 2), min(gt.y2, sample.height - 2)), (gt.x1, gt.y1))
     page.get_by_text("corners were sorted").first.wait_for()
+    page.get_by_text(re.compile(r"Your box: \d+ × \d+ px")).first.wait_for()
     _idle(page)
     screenshot(page, "quiz-question-box-drawn")
 
@@ -155,7 +161,7 @@ def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
     assert you_iou >= 0.8, text  # the drag landed on the organ (only display rounding is lost)
     assert page.get_by_text("Your IoU").first.is_visible()
     assert page.get_by_text("Model IoU").first.is_visible()
-    assert page.get_by_text("ground truth (organ colour)").first.is_visible()
+    assert page.get_by_text("ground truth (organ colour, shaded)").first.is_visible()
     assert_no_error(page)
     page.wait_for_timeout(500)
     screenshot(page, "quiz-feedback")
@@ -163,15 +169,17 @@ def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
     # Reload: the same answer is shown again and nothing is written twice.
     page.reload()
     page.get_by_test_id("quiz-headline").first.wait_for(timeout=60_000)
+    _idle(page)
     assert page.get_by_test_id("quiz-headline").first.inner_text() == text
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
 
-    # Finish: second question answered "not visible" (right or wrong), then the summary.
-    if page.get_by_role("button", name="Next question").count():
+    # Finish: the second question answered "not visible" (right or wrong), then the summary.
+    if not first_was_absent:
         page.get_by_role("button", name="Next question").click()
+        page.get_by_role("button", name="Submit box").wait_for()  # only the question view has it
+        _idle(page)
         page.get_by_role("button", name="Not visible here").click()
-        page.get_by_test_id("quiz-headline").first.wait_for()
     page.get_by_role("button", name="See the summary").click()
     page.get_by_text("Quiz complete").first.wait_for()
     _idle(page)

@@ -26,8 +26,10 @@ def video_server(browser_data_dir, tmp_path_factory):
     from nnus_core.detector import default_model_dir
     from nnus_core.video.synthetic import write_random_model
 
-    env = {"NNUS_VIDEO_TMP": str(tmp_path_factory.mktemp("sessions")),
-           "NNUS_DB_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 'tutor.db'}"}
+    env = {
+        "NNUS_VIDEO_TMP": str(tmp_path_factory.mktemp("sessions")),
+        "NNUS_DB_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 'tutor.db'}",
+    }
     if default_model_dir() is None:
         env["NNUS_MODEL"] = str(write_random_model(tmp_path_factory.mktemp("model") / "best.pt"))
     ARTIFACTS.mkdir(exist_ok=True)
@@ -81,6 +83,8 @@ def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_
     page.locator("video").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.locator("video").first.screenshot(path=str(ARTIFACTS / "video-player.png"))
+    page.set_viewport_size({"width": 1400, "height": 3000})  # the whole page in one picture
+    page.wait_for_timeout(1500)
     screenshot(page, "video-after-processing")
     # The session's upload and results live in its own folder, never in a shared one.
     files = sorted(p.name for p in sessions.rglob("*") if p.is_file())
@@ -101,4 +105,34 @@ def test_built_in_phantom_sweep_shows_synthetic_label_and_ground_truth_scores(vi
             return v.readyState; }"""
     )
     assert ready >= 3
+    page.set_viewport_size({"width": 1400, "height": 3200})
+    page.wait_for_timeout(1500)
     screenshot(page, "video-phantom-sweep")
+
+
+def test_cancel_stops_processing_and_leaves_only_the_upload(video_server, page, tmp_path):
+    from nnus_core.video.synthetic import write_test_clip
+
+    url, sessions = video_server
+    clip = tmp_path / "long_scan.mp4"
+    write_test_clip(
+        clip, width=494, height=446, n_frames=1500, fps=25
+    )  # a minute: cancelled long before the end
+    open_app_page(page, url, "video", marker="Video demo")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(clip))
+    page.get_by_role("button", name="Process video").click()
+    page.get_by_text("Processing:").first.wait_for(timeout=120_000)  # the progress bar reports frames and fps
+    bar_text = page.get_by_text("Processing:").first.inner_text()
+    assert "fps" in bar_text and "/1500 frames" in bar_text, bar_text
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("Processing cancelled").first.wait_for(timeout=30_000)
+    assert page.locator("video").count() == 0
+    assert_no_error(page)
+    screenshot(page, "video-cancelled")
+    mine = [
+        p
+        for p in sessions.iterdir()
+        if any(f.name == "input.mp4" and f.stat().st_size == clip.stat().st_size for f in p.iterdir())
+    ]
+    assert len(mine) == 1
+    assert sorted(f.name for f in mine[0].iterdir()) == ["input.mp4"]  # no partial video or CSV
