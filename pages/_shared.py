@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import threading
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -42,19 +43,53 @@ def active_location() -> ActiveDataset:
     return resolve_active()
 
 
-def ensure_phantom(loc: ActiveDataset) -> None:
-    """Generate the built-in phantom on first start, with a progress bar."""
-    try:
-        from nnus_core.phantom import generate_dataset
-    except ImportError:
-        return
-    bar = st.progress(0.0, text="First start: generating the built-in synthetic phantom…")
+@st.cache_resource
+def _generation_state() -> dict:
+    """Process-wide state of the one phantom generation (thread, progress, error)."""
+    return {"lock": threading.Lock(), "thread": None, "done": 0, "total": 0, "error": None}
+
+
+def _generate_in_background(path: Path, state: dict) -> None:
+    from nnus_core.phantom import generate_dataset
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"Generating synthetic phantom: {done}/{total} images")
+        state["done"], state["total"] = done, total
 
-    generate_dataset(loc.path, progress=progress)
+    try:
+        generate_dataset(path, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - shown to every waiting session, then retried on reload
+        state["error"] = f"{type(exc).__name__}: {exc}"
+
+
+def ensure_phantom(loc: ActiveDataset) -> None:
+    """Generate the built-in phantom on first start, with a progress bar.
+
+    The generation runs in one background thread per server, not in the session's script run: a
+    visitor closing the tab does not abort it, and every session that arrives meanwhile shows the
+    same progress instead of starting a second generation.
+    """
+    try:
+        import nnus_core.phantom  # noqa: F401
+    except ImportError:
+        return
+    state = _generation_state()
+    with state["lock"]:
+        thread = state["thread"]
+        if (thread is None or not thread.is_alive()) and not active_location().exists:
+            state.update(error=None, done=0, total=0)
+            thread = threading.Thread(target=_generate_in_background, args=(loc.path, state), daemon=True,
+                                      name="phantom-generation")
+            state["thread"] = thread
+            thread.start()
+    bar = st.progress(0.0, text="First start: generating the built-in SYNTHETIC phantom…")
+    while thread is not None and thread.is_alive():
+        done, total = state["done"], state["total"]
+        bar.progress(done / total if total else 0.0,
+                     text=f"First start: generating the SYNTHETIC phantom — {done}/{total or '…'} images")
+        time.sleep(0.5)
     bar.empty()
+    if state["error"]:
+        st.error(f"Generating the synthetic phantom failed: {state['error']}. Reload to retry.")
 
 
 def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:
