@@ -4,7 +4,7 @@ Usage: python bench/detector_latency.py [--model PATH] [--imgsz N] [--runs 60] [
 
 Each backend runs the same images (batch 1, conf 0.25) in interleaved rounds, so a burst of load
 from other processes hits all of them alike; medians and 90th percentiles are per image,
-pre- and post-processing included. Then prints the shipped model's held-out phantom metrics
+pre- and post-processing included, with the process CPU time per image beside them. Then prints the shipped model's held-out phantom metrics
 (from its eval_test.json). The headline, last: `fast_path_median_ms: X`.
 """
 
@@ -124,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         candidates["Detector onnx backend"] = onnx.predict
     except ModelError as exc:
         print(f"onnx backend unavailable: {exc}")
-    candidates[f"Detector fast path ({fast.backend}, {fast.precision})"] = fast.predict
+    fast_1t = Detector.load(weights, backend=fast.backend, imgsz=imgsz, threads=1)
+    candidates[f"Detector {fast.backend} backend, 1 thread"] = fast_1t.predict
+    candidates[f"Detector fast path ({fast.backend}, {fast.precision}, {ncpu} threads)"] = fast.predict
 
     samples: dict[str, list[float]] = {k: [] for k in candidates}
+    cpu_ms: dict[str, list[float]] = {k: [] for k in candidates}
     per_round = max(1, args.runs // args.rounds)
     for fn in candidates.values():  # warm-up
         for f in frames[:3]:
@@ -135,17 +138,25 @@ def main(argv: list[str] | None = None) -> int:
         for name, fn in candidates.items():
             for i in range(per_round):
                 f = frames[i % len(frames)]
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 fn(f)
                 samples[name].append(time.perf_counter() - t)
+                cpu_ms[name].append((time.process_time() - c) * 1000)
 
     print(f"\nmodel: {weights}{'' if shipped else ' (RANDOM weights: no shipped model yet)'}")
     print(f"imgsz {imgsz}, {len(frames)} {kind} images 494x447, batch 1, {per_round * args.rounds} runs each")
     print(f"cpu: {platform.processor() or platform.machine()}, {ncpu} cores, load average {os.getloadavg()}")
-    print(f"\n{'backend':<48} {'median ms':>10} {'p90 ms':>8}")
+    load1 = os.getloadavg()[0]
+    if load1 > 0.5 * ncpu:
+        print(
+            f"WARNING: the machine is busy (load {load1:.1f} on {ncpu} cores): every latency is inflated and "
+            "multi-threaded runtimes suffer most; compare rows of this run only."
+        )
+    print(f"\n{'backend':<56} {'median ms':>10} {'p90 ms':>8} {'cpu ms':>8}")
     res = {k: _stats(v) for k, v in samples.items()}
     for k, (med, p90) in res.items():
-        print(f"{k:<48} {med:>10.1f} {p90:>8.1f}")
+        print(f"{k:<56} {med:>10.1f} {p90:>8.1f} {float(np.median(cpu_ms[k])):>8.1f}")
+    print("(cpu ms: process CPU time per image, summed over threads)")
     base = res["ultralytics predict (as installed)"][0]
     fast_name = next(k for k in res if k.startswith("Detector fast path"))
     fast_med = res[fast_name][0]

@@ -3,7 +3,7 @@
 The peer is what an ultralytics user writes: `YOLO(pt).predict(source=video, stream=True)` and
 `cv2.VideoWriter` (mp4v) with `result.plot()`. Both run the same weights on the same clip, in
 this process, one after the other. Ours is `process_video` with the app's default options
-(tracking on, H.264 veryfast) on the project's Detector (its fastest CPU backend).
+(tracking on, H.264 superfast) on the project's Detector (its fastest CPU backend).
 
     python bench/video_fps.py [--seconds 12] [--model PATH] [--clip PATH]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -75,6 +76,11 @@ def get_store() -> Engine:
         raise  # unreachable: st.stop() raises
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _eval_ap(path: str, mtime: float) -> tuple[dict[int, float], bool | None]:
+    return read_eval_ap(Path(path))
+
+
 def _model_ap(ds: Dataset) -> tuple[dict[int, float], str]:
     """The model's per-organ AP@0.5 (evaluation file, else model card) and what it was measured on."""
     ap: dict[int, float] = {}
@@ -87,7 +93,7 @@ def _model_ap(ds: Dataset) -> tuple[dict[int, float], str]:
             find_eval_file = None
         path = find_eval_file(Path(folder)) if find_eval_file else None
         if path is not None:
-            ap, synthetic = read_eval_ap(path)
+            ap, synthetic = _eval_ap(str(path), path.stat().st_mtime)
     card = _shared.get_model_card()
     if not ap and card is not None:
         ap, synthetic = model_ap_by_organ(card.metrics), card.synthetic
@@ -212,6 +218,33 @@ def leave_quiz() -> None:
 # --- setup ----------------------------------------------------------------------------------------
 
 
+def resume_offer(svc: QuizService, student: Student) -> str | None:
+    """Offer the student's latest unfinished quiz on this dataset (a closed browser loses nothing);
+    returns its id when the student chooses to resume it."""
+    from nnus_core.store.quizzes import student_sessions
+
+    for sess in student_sessions(svc.db, student.id)[:5]:
+        if sess.finished_s is not None or sess.dataset_key != svc.dataset_key:
+            continue
+        try:
+            state = svc.state(sess.id)
+        except QuizInputError:
+            continue
+        if state.finished:
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(sess.created_s))
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.info(
+            f"You have an unfinished quiz from {when}: {state.answered} of {state.settings.n_questions} "
+            "answered.",
+            icon=":material/history:",
+        )
+        if c2.button("Resume it", key="quiz_resume", icon=":material/play_circle:"):
+            return sess.id
+        return None
+    return None
+
+
 def setup_ui(focus_stem: str | None) -> QuizSettings | None:
     """The quiz options; returns the settings when Start is pressed with valid choices."""
     st.subheader("New quiz")
@@ -294,8 +327,6 @@ def _header(served: Served, settings: QuizSettings) -> None:
 
 
 def _countdown(served: Served, limit_s: int) -> None:
-    import time
-
     left = limit_s - (time.time() - served.instance.served_s)
     if left <= 0:
         st.warning(
@@ -333,6 +364,13 @@ def _pending_box(served: Served, key: str) -> tuple[BoxPx | None, str | None, li
     if drag.reversed and drag.box is not None:
         notes.append("Dragged backwards: the corners were sorted for you.")
     return drag.box, (drag.problem if value else None), notes
+
+
+def prefetch_model(svc: QuizService, served: Served) -> None:
+    """Run (and cache) the model on the question's image after the question is on screen, so the
+    feedback after submitting does not wait for inference."""
+    if svc.predict is not None:
+        svc.predict(served.sample)
 
 
 def _submit(svc: QuizService, served: Served, answer: Answer) -> None:
@@ -642,9 +680,8 @@ def summary_ui(svc: QuizService, session_id: str, *, model_available: bool) -> N
     sm = svc.summary(session_id)
     st.header("Quiz complete", anchor=False)
     c1, c2, c3 = st.columns(3)
-    c1.metric(
-        "Score", f"{sm.score:.1f} / {sm.answered}", f"{sm.score / max(sm.answered, 1):.0%}", delta_color="off"
-    )
+    c1.metric("Score", f"{sm.score / max(sm.answered, 1):.0%}", help="Sum of the credits over the questions")
+    c1.caption(f"{sm.score:.1f} of {sm.answered} points")
     c2.metric("Passed", f"{sm.passes} / {sm.answered}")
     c3.metric("Mistakes", len(sm.mistakes))
     st.plotly_chart(summary_chart(sm), key="quiz_summary_chart")
@@ -652,8 +689,13 @@ def summary_ui(svc: QuizService, session_id: str, *, model_available: bool) -> N
         st.caption(
             f"Grey bars: {sm.model_ap_label}. Your bars: share of your answers that passed, per organ."
         )
-    elif not model_available:
-        st.caption("No model evaluation available: only your results are shown.")
+    elif model_available:
+        st.caption(
+            "This model has no evaluation file (eval_test.json) or card metrics: its per-organ AP is not "
+            "shown. Your bars: share of your answers that passed, per organ."
+        )
+    else:
+        st.caption("No model available: only your results are shown.")
     st.subheader("Review of every mistake", anchor=False)
     if not sm.mistakes:
         st.success("No mistakes in this quiz.")

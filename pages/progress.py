@@ -67,10 +67,13 @@ with left:
     st.plotly_chart(fig, key="progress_history")
     d = rep.daily
     day = go.Figure()
-    day.add_bar(x=d["day"], y=d["answers"], name="answers", marker_color="#BBBBBB")
-    day.add_bar(x=d["day"], y=d["passes"], name="passed", marker_color="#009E73")
+    days = d["day"].dt.strftime("%Y-%m-%d")  # categories: one bar per practice day, no clock ticks
+    day.add_bar(x=days, y=d["answers"], name="answers", marker_color="#BBBBBB")
+    day.add_bar(x=days, y=d["passes"], name="passed", marker_color="#009E73")
     day.update_layout(
         barmode="overlay",
+        bargap=0.6,
+        xaxis=dict(type="category"),
         height=220,
         margin=dict(l=10, r=10, t=10, b=10),
         legend=dict(orientation="h", y=1.2),
@@ -90,12 +93,14 @@ with right:
                 f"{v:.0%} · {n} answer(s)" if n else "not practised yet"
                 for v, n in zip(m["mastery"], m["answers"], strict=True)
             ],
-            textposition="auto",
+            textposition="outside",
+            textfont=dict(color="#EEEEEE"),
+            cliponaxis=False,
         )
     )
     bars.update_layout(
         height=360,
-        xaxis=dict(title="mastery (recent answers weigh more), %", range=[0, 100]),
+        xaxis=dict(title="mastery (recent answers weigh more), %", range=[0, 140]),
         yaxis=dict(autorange="reversed"),
         margin=dict(l=10, r=10, t=10, b=10),
         plot_bgcolor="#3a3a3a",

@@ -37,6 +37,10 @@ if student is None:
 ui.signed_in_line(student)
 
 if not session_id:
+    resumed = None if focus else ui.resume_offer(svc, student)
+    if resumed:
+        ui.activate(resumed)
+        st.rerun()
     settings = ui.setup_ui(focus)
     if settings is not None:
         try:
@@ -71,6 +75,7 @@ if waiting is None and not state.finished and state.last is None:
 if waiting is not None:
     ui.show_flash()
     ui.question_ui(svc, waiting, state.settings)
+    ui.prefetch_model(svc, waiting)
     st.stop()
 
 if st.session_state.get(ui.SUMMARY_KEY):

@@ -30,7 +30,7 @@ from nnus_core.video.sources import sweep_clip, sweep_kinds
 from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
 from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_stale
 from pages import _shared
-from pages._shared import get_detector, no_model_message
+from pages._shared import get_detector, no_model_message, organ_legend_html
 from pages._viewer import image_viewer
 
 SOURCES = ("Upload a video", "Phantom sweep (synthetic)", "Single image")
@@ -43,7 +43,7 @@ LABEL_NAMES = {
 }
 WS_KEY = "video_workspace"
 INPUT_KEY = "video_input"  # the current input (VideoInput); tests may set it directly
-RESULT_KEY = "video_result"  # (input token, options, VideoResult | ImageResult)
+RESULT_KEY = "video_result"  # (input token, (options, model id), VideoResult | ImageResult)
 PICK_KEY = "video_time"
 SEEN_SEL_KEY = "video_seen_selection"
 DEFAULTS = VideoOptions()
@@ -269,12 +269,21 @@ def _gt(csv_path: str, mtime: float) -> pd.DataFrame:
     return pd.read_csv(csv_path)
 
 
+def model_legend_html(detections) -> str:
+    """Organ colours and the model's line style (no ground truth exists for an upload)."""
+    ids = sorted({d.organ_id for d in detections})
+    if not ids:
+        return '<div style="opacity:0.7">No boxes shown.</div>'
+    return organ_legend_html(ids) + '<div style="font-size:0.9em;opacity:0.85"><b>╍╍</b> model</div>'
+
+
 def show_image_result(inp: VideoInput, res) -> None:
     from nnus_core.browse import load_rgb
 
     image_viewer(
         load_rgb(inp.path),
         model_overlays(res.detections),
+        legend_html=model_legend_html(res.detections),
         key="video_image_viewer",
         caption=f"{inp.name}: {len(res.detections)} organ(s) detected",
     )
@@ -376,6 +385,7 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
     image_viewer(
         frame,
         overlays,
+        legend_html=None if gt is not None else model_legend_html(shown),
         key="video_frame_viewer",
         caption=f"Frame at {t_exact:.2f} s: {len(shown)} organ(s) shown"
         + (" · solid = ground truth, dashed = model" if gt is not None else ""),

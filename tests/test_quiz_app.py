@@ -204,7 +204,7 @@ def test_reload_mid_question_resumes_and_reload_after_submit_does_not_double_wri
 
 
 def test_identify_question(env, with_model):
-    at = start(quiz_page(), n=1, kinds=("identify",))
+    at = start(quiz_page(), n=1, kinds=("identify",), quiz_organs=[2])  # the fake model finds every CCA
     iid, q = current(at, env)
     radio = at.radio(key=f"quiz_choice_{iid}")
     assert len(radio.options) == 4
@@ -274,3 +274,19 @@ def test_progress_page_shows_the_answer(env):
     other.text_input(key="quiz_name").input("Nobody Yet").run()
     assert any("Nobody has answered" in w.value for w in other.warning)
     assert not other.metric
+
+
+def test_closed_browser_loses_nothing_the_unfinished_quiz_is_offered(env):
+    at = start(quiz_page(), name="Cy", n=3)
+    answer_locate(at, env)
+    sid = at.session_state[SESSION_KEY]
+    # the browser was closed: a new session without the URL, the student types the name again
+    fresh = quiz_page()
+    fresh.text_input(key="quiz_name").input("cy").run()
+    assert any("unfinished quiz" in i.value and "1 of 3 answered" in i.value for i in fresh.info)
+    fresh.button(key="quiz_resume").click().run()
+    assert not fresh.exception, fresh.exception
+    assert fresh.session_state[SESSION_KEY] == sid
+    assert any("quiz-headline" in m.value for m in fresh.markdown)  # the stored answer's feedback
+    fresh.button(key="quiz_next").click().run()
+    assert fresh.session_state[CURRENT_KEY].endswith("-001")

@@ -216,3 +216,22 @@ def test_history_records_what_the_progress_page_needs(ds, db):
     (a,) = student_attempts(db, st.id)
     assert a.session_id == sess.id and a.instance_id == served.id and a.kind == "locate"
     assert a.iou == 1.0 and a.model_conf == 0.9 and a.dataset_key.startswith("real:")
+
+
+def test_feedback_image_keeps_the_truth_visible_under_a_perfect_box(ds, db):
+    import numpy as np
+
+    from nnus_core.quiz.view import review_overlays, shade_targets
+
+    svc = QuizService(db, ds, predict=fake_model, clock=Clock())
+    sess = svc.start(get_or_create_student(db, "Joy").id, QuizSettings(n_questions=1, absent_rate=0))
+    served = svc.next_question(sess.id)
+    rv, _ = svc.submit(served, right_answer(served))
+    styles = [o.style for o in review_overlays(rv)]
+    assert styles == ["solid", "dashed", "student"]  # the student's box is drawn last, on top
+    assert review_overlays(rv)[1].label == "model 0.90"
+    img = np.zeros((served.sample.height, served.sample.width, 3), np.uint8)
+    shaded = shade_targets(img, rv.targets)
+    b = rv.targets[0].box
+    inside = shaded[int(b.y1) + 2, int(b.x1) + 2]
+    assert inside.any() and not shaded[0, 0].any()  # tinted in the organ colour inside the truth only

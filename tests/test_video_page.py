@@ -24,6 +24,10 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("NNUS_DATA", str(make_nnus_folder(tmp_path / "NNUS", n=4)))
     monkeypatch.setenv("NNUS_VIDEO_TMP", str(tmp_path / "sessions"))
     monkeypatch.setenv("NNUS_SWEEP_CACHE", str(tmp_path / "sweeps"))
+    # The page also offers models shipped under data/models: none here, only the stand-in.
+    import nnus_core.detector.detector as detector_module
+
+    monkeypatch.setattr(detector_module, "MODELS_DIR", tmp_path / "no-models")
     yield
 
 

@@ -307,7 +307,7 @@ def test_caption_is_burnt_into_every_frame(tmp_path):
     process_video(src, tmp_path / "o.mp4", BlobDetector(), RAW.update(caption="SYNTHETIC PHANTOM"))
     with av.open(str(tmp_path / "o.mp4")) as c:
         img = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
-    corner = img[-22:, :150]
+    corner = img[:22, -150:]
     assert ((corner[..., 0] > 200) & (corner[..., 2] < 120)).sum() > 30  # orange text on a black tag
     with pytest.raises(VideoError, match="caption"):
         VideoOptions(caption="é" * 3)

@@ -174,7 +174,8 @@ class OpenVinoRuntime(Runtime):
         self._compiled = core.compile_model(ppp.build(), "CPU", cfg)
         self._request = self._compiled.create_infer_request()
         self.imgsz = imgsz
-        self.precision = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
+        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
 
     def __call__(self, letterboxed: np.ndarray) -> np.ndarray:
         self._request.infer({0: letterboxed[None]}, share_inputs=True)

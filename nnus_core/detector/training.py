@@ -245,9 +245,9 @@ def train(
         ModelError: training produced no weights, or weights over the size limit.
     """
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
     if isinstance(recipe, str) and recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
     rec = replace(
         rec,
         epochs=epochs or rec.epochs,

@@ -115,7 +115,9 @@ class Review:
     def headline(self) -> str:
         """A plain verdict: "you 0.72, model 0.81"."""
         q = self.served.question
-        if q.kind is Kind.LOCATE and self.score.iou is not None:
+        if q.kind is Kind.LOCATE and self.answer.not_visible:
+            you = "you: not visible"
+        elif q.kind is Kind.LOCATE and self.score.iou is not None:
             you = f"you {self.score.iou:.2f}"
         elif q.kind is Kind.LOCATE:
             you = "you: not visible" if self.answer.not_visible else "you: —"

@@ -1,8 +1,7 @@
-"""Small synthetic clips with known boxes (moving bright/dark ellipses on speckle) for tests and benches.
+"""Synthetic clips with known boxes (moving ellipses on speckle) to test the video path in isolation."""
 
-They are not anatomy: the phantom's sweep clips are the realistic synthetic input. These exist to
-exercise the video path in isolation: odd sizes, 4K, portrait, variable rate, audio, 10-bit, grey.
-"""
+# Not anatomy: the phantom's sweep clips are the realistic synthetic input. These exercise what the
+# phantom never produces: odd sizes, 4K, portrait, variable rate, audio, 10-bit and grey video.
 
 from __future__ import annotations
 

@@ -1,14 +1,4 @@
-"""Temporal smoothing of per-frame detections so boxes neither flicker nor jitter, and a flicker measure.
-
-Two trackers share one small interface (`update` on frames the detector ran on, `coast` on the
-frames a stride skips):
-
-- "smooth" (default, no torch): greedy IoU matching per organ, an alpha-beta filter on the box
-  corners (smooths without the lag of a plain moving average), confidence hysteresis (a track
-  appears at the user's threshold and stays until its smoothed confidence falls well below it) and
-  a few frames of coasting through a missed detection.
-- "bytetrack": ultralytics' BYTETracker fed with our detections (imports torch: ~3 s start-up).
-"""
+"""Temporal smoothing of per-frame detections so boxes neither flicker nor jitter, and a flicker measure."""
 
 from __future__ import annotations
 
@@ -19,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from nnus_core.detection import Detection
+from nnus_core.errors import VideoError
 from nnus_core.geometry import BoxPx, iou_matrix
 
 TRACKERS = ("smooth", "bytetrack", "none")
@@ -222,7 +213,11 @@ class ByteTrackAdapter:
     def __init__(self, conf: float = 0.25, fps: float = 30.0) -> None:
         from types import SimpleNamespace
 
-        from ultralytics.trackers.byte_tracker import BYTETracker
+        try:
+            import lap  # noqa: F401  (without it ultralytics tries to pip-install it: never at run time)
+            from ultralytics.trackers.byte_tracker import BYTETracker
+        except ImportError as exc:
+            raise VideoError(f"the ByteTrack tracker needs ultralytics and lap installed: {exc}") from exc
 
         args = SimpleNamespace(
             tracker_type="bytetrack",
@@ -266,6 +261,11 @@ class ByteTrackAdapter:
 
 def make_tracker(kind: str, conf: float, fps: float = 30.0) -> Tracker:
     """A tracker by name: "smooth", "bytetrack" or "none".
+
+    All share one interface: `update` on frames the detector ran on, `coast` on frames a stride
+    skips. "smooth" (the default, no torch) is SmoothTracker; "bytetrack" is ultralytics'
+    BYTETracker on our detections (it imports torch: ~3 s the first time); "none" shows the raw
+    boxes above `conf`.
 
     Raises:
         ValueError: for another name.

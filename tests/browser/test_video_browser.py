@@ -105,7 +105,7 @@ def test_built_in_phantom_sweep_shows_synthetic_label_and_ground_truth_scores(vi
             return v.readyState; }"""
     )
     assert ready >= 3
-    page.set_viewport_size({"width": 1400, "height": 3200})
+    page.set_viewport_size({"width": 1400, "height": 3700})
     page.wait_for_timeout(1500)
     screenshot(page, "video-phantom-sweep")
 
