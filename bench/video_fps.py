@@ -121,6 +121,15 @@ def main() -> int:
             rows[name] = fps
             print(f"{name}: {fps:.1f}   (CPU {cpu_ms:.1f} ms/frame; stage busy seconds {timings})")
 
+        # The detector on one thread leaves the other core to decoding and encoding.
+        one_thread = Detector.load(weights, threads=1)
+        process_video(clip, work / "warm1.mp4", one_thread, VideoOptions(), info=info)
+        fps, cpu_ms, timings = run_ours(clip, work / "ours_1thread.mp4", one_thread, VideoOptions())
+        print(
+            f"ours_detector_1_thread_fps: {fps:.1f}   (CPU {cpu_ms:.1f} ms/frame; stage busy seconds {timings})"
+        )
+        del one_thread
+
         frames, _ = noisy_detections(300, seed=0)
         for kind in ("none", "smooth", "bytetrack"):
             tracker = make_tracker(kind, 0.25)

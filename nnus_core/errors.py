@@ -6,7 +6,8 @@
     ├── ClassMappingError(ValueError) class names that do not map onto the 8 organs
     ├── ModelError(RuntimeError)      weights that cannot be loaded or used
     ├── VideoError(ValueError)        a video that cannot be decoded or written
-    └── QuizInputError(ValueError)    a student answer that cannot be scored
+    ├── QuizInputError(ValueError)    a student answer that cannot be scored
+    └── StoreError                    the progress database cannot be read or written
 
 Messages name the field or file, what was expected and what came.
 """

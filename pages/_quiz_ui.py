@@ -582,12 +582,8 @@ def _score_panel(rv: Review, model_available: bool) -> None:
     else:
         c1.metric("Your credit", f"{s.credit:.2f}")
         if rv.model.available:
-            c2.metric(
-                "Model credit",
-                "—" if rv.model.credit is None else f"{rv.model.credit:.2f}",
-                delta=rv.model.summary,
-                delta_color="off",
-            )
+            c2.metric("Model credit", "—" if rv.model.credit is None else f"{rv.model.credit:.2f}")
+            c2.caption(rv.model.summary)
     if not rv.model.available:
         if model_available:
             st.caption("The model's answer was not recorded for this question.")

@@ -215,7 +215,9 @@ def test_identify_question(env, with_model):
     at.button(key="quiz_submit").click().run()
     assert not at.exception, at.exception
     assert any("Not quite" in e.value for e in at.error)
-    assert any("model says" in str(m.delta) for m in at.metric)
+    assert any("model says" in c.value for c in at.caption)
+    headline = next(m.value for m in at.markdown if "quiz-headline" in m.value)
+    assert "(wrong), model: CCA (right)" in headline
 
 
 def test_present_question(env):

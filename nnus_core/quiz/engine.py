@@ -113,33 +113,36 @@ class Review:
 
     @property
     def headline(self) -> str:
-        """A plain verdict: "you 0.72, model 0.81"."""
-        q = self.served.question
-        if q.kind is Kind.LOCATE and self.answer.not_visible:
-            you = "you: not visible"
-        elif q.kind is Kind.LOCATE and self.score.iou is not None:
-            you = f"you {self.score.iou:.2f}"
-        elif q.kind is Kind.LOCATE:
-            you = "you: not visible" if self.answer.not_visible else "you: —"
+        """A plain verdict: "you 0.72, model 0.81", "you: Thyroid (wrong), model: IJV (right)"."""
+        q, m = self.served.question, self.model
+        ok = {True: "right", False: "wrong"}
+        if q.kind is Kind.LOCATE:
+            if self.answer.not_visible:
+                you = "you: not visible"
+            else:
+                you = f"you {self.score.iou:.2f}" if self.score.iou is not None else "you: —"
+        elif q.kind is Kind.IDENTIFY:
+            picked = ORGANS[self.answer.choice].short if self.answer.choice is not None else "—"
+            you = f"you: {picked} ({ok[self.score.passed]})"
+        elif q.kind is Kind.PRESENT:
+            you = f"you: {'yes' if self.answer.present else 'no'} ({ok[self.score.passed]})"
         else:
-            you = (
-                f"you {'right' if self.score.passed else 'wrong'}"
-                if q.kind is not Kind.LABEL_ALL
-                else (f"you {self.score.credit:.2f}")
-            )
-        if not self.model.available:
+            you = f"you {self.score.credit:.2f}"
+        if not m.available:
             return f"{you}; no model available"
         if q.kind is Kind.LOCATE:
-            m = (
-                f"model {self.model.iou:.2f}"
-                if self.model.iou is not None
-                else ("model found none" if self.model.present is False else "model: —")
+            said = f"model {m.iou:.2f}" if m.iou is not None else "model found none"
+        elif q.kind is Kind.IDENTIFY:
+            said = (
+                f"model: {ORGANS[m.choice].short} ({ok[bool(m.passed)]})"
+                if m.choice is not None
+                else ("model found none")
             )
-        elif q.kind is Kind.LABEL_ALL:
-            m = f"model {self.model.credit or 0:.2f}"
+        elif q.kind is Kind.PRESENT:
+            said = f"model: {'yes' if m.present else 'no'} ({ok[bool(m.passed)]})"
         else:
-            m = f"model {'right' if self.model.passed else 'wrong'}"
-        return f"{you}, {m}"
+            said = f"model {m.credit or 0:.2f}"
+        return f"{you}, {said}"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,11 @@ LANDMARKS: dict[int, str] = {
 PLURAL_ORGANS = frozenset({6})  # "Strap muscles"
 
 
+def short(organ_id: int) -> str:
+    """The name used in feedback sentences: the abbreviation, but "strap muscles" in words."""
+    return "strap muscles" if organ_id in PLURAL_ORGANS else ORGANS[organ_id].short
+
+
 def lies(organ_id: int) -> str:
     """ "lies", or "lie" for an organ named in the plural."""
     return "lie" if organ_id in PLURAL_ORGANS else "lies"
@@ -90,10 +95,10 @@ def locate_feedback(
         c = ORGANS[confused[1]]
         out.append(
             f"Your box fits the {c.name} (IoU {confused[0]:.2f}) better than the {o.name}. "
-            f"{o.short} vs {c.short}: {o.card.confused_with}"
+            f"{short(organ_id)} vs {short(c.id)}: {o.card.confused_with}"
         )
     if value >= GOOD_IOU:
-        out.append(f"Well placed: the {o.short} {lies(organ_id)} {LANDMARKS[organ_id]}.")
+        out.append(f"Well placed: the {short(organ_id)} {lies(organ_id)} {LANDMARKS[organ_id]}.")
         return out
 
     (sx, sy), (gx, gy) = box.center, gt_box.center
@@ -119,7 +124,7 @@ def locate_feedback(
             truth.append("more lateral")
     if wrong:
         out.append(
-            f"{' and '.join(wrong).capitalize()}: the {o.short} {lies(organ_id)} {' and '.join(truth)}, "
+            f"{' and '.join(wrong).capitalize()}: the {short(organ_id)} {lies(organ_id)} {' and '.join(truth)}, "
             f"{LANDMARKS[organ_id]}."
         )
 
@@ -131,7 +136,9 @@ def locate_feedback(
             f"Your box covers {ratio:.0%} of the organ's area: include its whole outline, walls included."
         )
     if not out:
-        out.append(f"Close: tighten the box on the {o.short}, which {lies(organ_id)} {LANDMARKS[organ_id]}.")
+        out.append(
+            f"Close: tighten the box on the {short(organ_id)}, which {lies(organ_id)} {LANDMARKS[organ_id]}."
+        )
     return out
 
 
@@ -154,7 +161,7 @@ def identify_feedback(correct: int, chosen: int) -> str:
     """Why the highlighted structure is `correct` and not `chosen`."""
     c, w = ORGANS[correct], ORGANS[chosen]
     if correct == chosen:
-        return f"The {c.short} {lies(correct)} {LANDMARKS[correct]}."
+        return f"The {short(correct)} {lies(correct)} {LANDMARKS[correct]}."
     return (
         f"It is the {c.name}: {c.card.echogenicity} It {lies(correct)} {LANDMARKS[correct]}; "
         f"the {w.name} {lies(chosen)} {LANDMARKS[chosen]}."
