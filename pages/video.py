@@ -26,6 +26,7 @@ from nnus_core.video import (
 from nnus_core.video.evaluate import score_clip, scores_table
 from nnus_core.video.pipeline import frame_boxes, read_frame_at
 from nnus_core.video.probe import DEFAULT_MAX_MB, IMAGE_SUFFIXES, VIDEO_SUFFIXES, probe_video
+from nnus_core.video.runtime import load_video_detectors
 from nnus_core.video.sources import sweep_clip, sweep_kinds
 from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
 from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_stale
@@ -183,6 +184,16 @@ def options_ui() -> VideoOptions:
         )
         label = c3.selectbox("Labels", LABEL_STYLES, key="video_label", format_func=LABEL_NAMES.get)
         side = c3.toggle("Side by side (original | annotated)", DEFAULTS.side_by_side, key="video_side")
+        preset = c2.selectbox(
+            "Output file",
+            ["ultrafast", "superfast", "veryfast"],
+            key="video_preset",
+            format_func={
+                "ultrafast": "Fastest processing (larger file)",
+                "superfast": "Balanced",
+                "veryfast": "Smallest file (slower)",
+            }.get,
+        )
     if not organs:
         st.warning("No organ selected: showing all 8.")
         organs = list(range(N_ORGANS))
@@ -194,6 +205,7 @@ def options_ui() -> VideoOptions:
         tracker=tracker if track else "none",
         label_style=label,
         side_by_side=bool(side),
+        preset=preset,
     )
 
 
@@ -206,21 +218,39 @@ def model_folders() -> list[Path]:
     return sorted(p.parent for p in MODELS_DIR.glob(f"*/{WEIGHTS_NAME}")) if MODELS_DIR.is_dir() else []
 
 
-@st.cache_resource(show_spinner="Loading the detector…", max_entries=2)
-def _load_model(folder: str):
-    from nnus_core.detector import Detector
+@st.cache_resource(show_spinner="Preparing the detector for video…", max_entries=2)
+def _video_detectors(weights: str) -> list[tuple[object, threading.Lock]]:
+    # One single-thread copy per core, each with its own lock: sessions may share them safely.
+    return [(d, threading.Lock()) for d in load_video_detectors(weights)]
 
-    return Detector.load(folder)
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The detector(s) to run: video uses single-thread copies of `weights` when known."""
+
+    detector: object  # for single images (and for video when the weights are unknown)
+    weights: Path | None
+    model_id: str
+
+    def video_detectors(self) -> list[_Locked]:
+        if self.weights is None:
+            return [_Locked(self.detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))]
+        return [_Locked(d, lock) for d, lock in _video_detectors(str(self.weights))]
+
+    def image_detector(self) -> _Locked:
+        if self.detector is not None:
+            return _Locked(self.detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))
+        return self.video_detectors()[0]
 
 
-def model_ui() -> tuple[object | None, str]:
-    """The detector to use (the app's default unless another shipped model is chosen) and its id."""
+def model_ui() -> ModelChoice | None:
+    """The model to use: the app's default unless another shipped model is chosen."""
     default = get_detector()
     default_path = getattr(default, "weights_path", None)
     others = [f for f in model_folders() if default_path is None or f != Path(default_path).parent]
     if default is None and not others:
         no_model_message("detections")
-        return None, ""
+        return None
     names = (["default"] if default is not None else []) + [f.name for f in others]
     choice = names[0]
     if len(names) > 1:
@@ -228,13 +258,10 @@ def model_ui() -> tuple[object | None, str]:
             "Model", names, key="video_model", format_func=lambda n: "Default model" if n == "default" else n
         )
     if choice == "default":
-        return default, _shared.detector_id(default)
-    try:
-        det = _load_model(str(next(f for f in others if f.name == choice)))
-    except NnusError as exc:
-        st.error(f"Cannot load model {choice}: {exc}")
-        return None, ""
-    return det, _shared.detector_id(det)
+        weights = Path(default_path) if default_path else None
+        return ModelChoice(default, weights, _shared.detector_id(default))
+    folder = next(f for f in others if f.name == choice)
+    return ModelChoice(None, folder / "best.pt", str(folder / "best.pt"))
 
 
 def run_video(inp: VideoInput, detector, options: VideoOptions, ws: SessionWorkspace) -> VideoResult | None:
@@ -428,8 +455,8 @@ def main() -> None:
             "volunteer, not a real patient. Its ground truth is known for every frame."
         )
     options = options_ui()
-    detector, model_id = model_ui()
-    if detector is None:
+    model = model_ui()
+    if model is None:
         return
     if inp is None:
         st.info("Choose an input above.", icon=":material/movie:")
@@ -440,13 +467,13 @@ def main() -> None:
         return
     if inp.synthetic:  # the label travels with a downloaded video
         options = options.update(caption="SYNTHETIC PHANTOM - not a patient")
-    locked = _Locked(detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))
+    model_id = model.model_id
     stored = st.session_state.get(RESULT_KEY)
     fresh = stored is not None and stored[0] == inp.token and stored[1] == (options, model_id)
     if inp.is_image:
         if not fresh:
             try:
-                res = process_image(inp.path, locked, options)
+                res = process_image(inp.path, model.image_detector(), options)
             except (VideoError, NnusError) as exc:
                 st.error(str(exc))
                 return
@@ -460,7 +487,12 @@ def main() -> None:
     else:
         label = "Process video"
     if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
-        res = run_video(inp, locked, options, ws)
+        try:
+            detectors = model.video_detectors()
+        except NnusError as exc:
+            st.error(f"Cannot load the model: {exc}")
+            return
+        res = run_video(inp, detectors, options, ws)
         if res is None:
             return
         st.session_state[RESULT_KEY] = (inp.token, (options, model_id), res)

@@ -12,7 +12,7 @@ import cv2
 import pandas as pd
 import pytest
 
-from nnus_core.detector import Detector
+from nnus_core.video import runtime
 from nnus_core.video.__main__ import main, parse_organs
 from nnus_core.video.synthetic import BlobDetector, write_random_model, write_test_clip
 
@@ -24,11 +24,11 @@ def blob_model(monkeypatch):
     """The CLI loads the shipped model; here a model-free detector stands in for it."""
     seen = {}
 
-    def load(cls, weights_path=None, **kw):
-        seen["weights"] = weights_path
-        return BlobDetector()
+    def load(weights_path=None, n=None, imgsz=None):
+        seen["weights"], seen["n"] = weights_path, n
+        return [BlobDetector()] * (n or 2)
 
-    monkeypatch.setattr(Detector, "load", classmethod(load))
+    monkeypatch.setattr(runtime, "load_video_detectors", load)
     return seen
 
 
@@ -50,7 +50,7 @@ def test_video_to_annotated_mp4_and_csv(tmp_path, blob_model, capsys):
         ]
     )
     assert code == 0
-    assert blob_model["weights"] is None  # the shipped model by default
+    assert blob_model == {"weights": None, "n": None}  # the shipped model, one stream per core
     assert f"wrote {out}" in capsys.readouterr().out
     with av.open(str(out)) as c:
         s = c.streams.video[0]

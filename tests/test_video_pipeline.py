@@ -6,6 +6,7 @@ import threading
 import tracemalloc
 
 import av
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -311,3 +312,43 @@ def test_caption_is_burnt_into_every_frame(tmp_path):
     assert ((corner[..., 0] > 200) & (corner[..., 2] < 120)).sum() > 30  # orange text on a black tag
     with pytest.raises(VideoError, match="caption"):
         VideoOptions(caption="é" * 3)
+
+
+def test_several_detectors_share_the_frames_and_order_is_kept(tmp_path):
+    import random
+    import time
+
+    src = tmp_path / "in.mp4"
+    truth = write_test_clip(src, width=160, height=120, n_frames=40)
+
+    class Jittery(BlobDetector):
+        """Takes a random time, so that frames finish out of order across the two workers."""
+
+        def predict(self, image, conf=0.25, iou=0.7):
+            time.sleep(random.random() * 0.01)
+            return super().predict(image, conf, iou)
+
+    dets = [Jittery(), Jittery()]
+    csv = tmp_path / "d.csv"
+    res = process_video(src, tmp_path / "o.mp4", dets, RAW, csv_path=csv)
+    assert [d.calls for d in dets] == [20, 20] and res.frames_detected == 40
+    df = pd.read_csv(csv)
+    for t in truth:  # every frame got its own boxes, not a neighbour's
+        row = df[(df.frame == t.index) & (df.organ_id == BRIGHT_ORGAN_ID)].iloc[0]
+        assert iou(BoxPx(row.x1, row.y1, row.x2, row.y2), t.boxes[BRIGHT_ORGAN_ID]) > 0.9
+    with pytest.raises(VideoError, match="at least one detector"):
+        process_video(src, tmp_path / "o2.mp4", [], RAW)
+
+
+def test_fast_colour_conversion_matches_ffmpeg(tmp_path):
+    from nnus_core.video.pipeline import _opencv_converts
+
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=160, height=120, n_frames=1)
+    with av.open(str(src)) as c:
+        frame = next(c.decode(video=0))
+        assert _opencv_converts(frame, 160, 120)
+        assert not _opencv_converts(frame, 80, 60)  # scaling goes through swscale
+        ffmpeg = frame.to_ndarray(format="bgr24").astype(int)
+        ours = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420).astype(int)
+    assert np.abs(ffmpeg - ours).max() <= 3

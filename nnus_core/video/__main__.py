@@ -118,13 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         if not image_in and Path(args.output).suffix.lower() != ".mp4":
             raise VideoError(f"the output must be an .mp4 file, got {args.output}")
         info = None if image_in else probe_video(args.input, max_mb=args.max_mb)
-        from nnus_core.detector import Detector  # after the input checks: loading a model takes a second
+        # After the input checks: loading a model takes a second.
+        from nnus_core.video.runtime import load_video_detectors
 
-        detector = Detector.load(args.model)
+        detectors = load_video_detectors(args.model, n=1 if image_in else None)
         if image_in:
             import cv2
 
-            res = process_image(args.input, detector, options)
+            res = process_image(args.input, detectors[0], options)
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
             if not cv2.imwrite(str(args.output), cv2.cvtColor(res.annotated_rgb, cv2.COLOR_RGB2BGR)):
                 raise VideoError(f"could not write {args.output}")
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         result = process_video(
             args.input,
             args.output,
-            detector,
+            detectors,
             options,
             csv_path=csv_path,
             progress=_progress_printer(args.quiet),

@@ -1,0 +1,110 @@
+"""Detectors for video: one OpenVINO model compiled for throughput, one inference stream per core."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+MAX_VIDEO_STREAMS = 4  # beyond a few, memory grows and the encoder starves of cores
+
+
+def video_stream_count() -> int:
+    """How many frames to detect at once: one per core the process may use, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_VIDEO_STREAMS))
+
+
+class ThroughputOpenVino:
+    """A detector runtime that many threads may call at once: one compiled model in OpenVINO's
+    THROUGHPUT mode with `streams` single-thread streams, and one infer request per calling thread.
+
+    Measured here (yolov8n, 416 px, 2 cores): two threads each calling a one-thread LATENCY model
+    ran one after the other (12.5 ms a frame, one core busy); the same two threads on one
+    THROUGHPUT model with two streams ran side by side (5.7 ms a frame).
+
+    Same contract as the detector package's runtimes: a letterboxed (S, S, 3) uint8 BGR image in,
+    the (4 + nc, A) output out, with the same in-graph conversion to RGB floats in [0, 1].
+    """
+
+    name = "openvino"
+
+    def __init__(self, xml: Path, imgsz: int, streams: int) -> None:
+        import openvino as ov
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        core = ov.Core()
+        model = core.read_model(str(xml))
+        ppp = PrePostProcessor(model)
+        ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
+            ColorFormat.BGR
+        )
+        ppp.input().model().set_layout(ov.Layout("NCHW"))
+        ppp.input().preprocess().convert_element_type(ov.Type.f32).convert_color(ColorFormat.RGB).scale(255.0)
+        cfg = {
+            "PERFORMANCE_HINT": "THROUGHPUT",
+            "NUM_STREAMS": streams,
+            "CACHE_DIR": str(xml.parent.parent / "ov_cache"),
+        }
+        self._compiled = core.compile_model(ppp.build(), "CPU", cfg)
+        self._local = threading.local()
+        self.imgsz = imgsz
+        self.streams = streams
+        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
+
+    def __call__(self, letterboxed: np.ndarray) -> np.ndarray:
+        request = getattr(self._local, "request", None)
+        if request is None:  # each thread infers on its own request: requests are not thread-safe
+            request = self._local.request = self._compiled.create_infer_request()
+        request.infer({0: letterboxed[None]}, share_inputs=True)
+        return request.get_output_tensor(0).data[0].copy()
+
+
+def load_video_detectors(
+    weights_path: str | Path | None = None, n: int | None = None, imgsz: int | None = None
+) -> list:
+    """Detectors for `process_video`, which runs each on its own thread on alternate frames.
+
+    With OpenVINO: one Detector on a ThroughputOpenVino runtime, listed `n` times (it is safe to
+    call from `n` threads). Without it: `n` single-thread copies from `Detector.load`.
+
+    Args:
+        weights_path: a .pt or model folder; default the shipped model.
+        n: frames in flight; default one per core (at most 4).
+        imgsz: input size; default the size the model was trained at.
+
+    Raises:
+        ModelError: when no model is shipped or it cannot be run.
+        ClassMappingError: when its classes are not the 8 organs.
+    """
+    from nnus_core.detector import Detector
+    from nnus_core.detector.card import read_model_card
+    from nnus_core.detector.detector import WEIGHTS_NAME, default_weights
+    from nnus_core.detector.fast import exported_path, weights_info
+    from nnus_core.errors import ModelError
+    from nnus_core.organs import map_class_names
+
+    count = n or video_stream_count()
+    path = default_weights() if weights_path is None else Path(weights_path)
+    if path.is_dir():
+        path = path / WEIGHTS_NAME
+    # Detector.load validates the weights, the class names and the size, and exports the model.
+    first = Detector.load(path, imgsz=imgsz, threads=1)
+    if count == 1:
+        return [first]
+    try:
+        info = weights_info(path)
+        runtime = ThroughputOpenVino(exported_path(info, "openvino", first.imgsz), first.imgsz, count)
+        shared = Detector(runtime, info, map_class_names(list(info.names)), read_model_card(path))
+        return [shared] * count
+    except (ImportError, ModelError, RuntimeError):
+        # No OpenVINO: copies on one thread each still overlap detection with decoding and encoding.
+        return [first] + [
+            Detector.load(path, backend=first.backend, imgsz=first.imgsz, threads=1) for _ in range(count - 1)
+        ]

@@ -1,0 +1,70 @@
+"""The video runtime: a throughput-compiled OpenVINO model shared by threads gives the detector's boxes."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from nnus_core.geometry import iou
+from nnus_core.video.synthetic import iter_clip_frames
+
+
+@pytest.fixture(scope="module")
+def weights():
+    pytest.importorskip("openvino")
+    from nnus_core.detector import default_model_dir
+
+    folder = default_model_dir()
+    if folder is None:
+        pytest.skip("no shipped model (the bench covers untrained ones)")
+    return folder / "best.pt"
+
+
+@pytest.fixture(scope="module")
+def frames():
+    try:
+        from nnus_core.phantom import iter_sweep_frames
+    except ImportError:
+        return [f for f, _ in iter_clip_frames(494, 447, 6)]
+    return [f for f, _ in iter_sweep_frames("transverse", seconds=0.24, fps=25.0, seed=1)]
+
+
+def same(a, b):
+    """Same organs, boxes overlapping almost fully (bf16 rounding may differ between compilations)."""
+    assert sorted(d.organ_id for d in a) == sorted(d.organ_id for d in b)
+    for d in a:
+        best = max(iou(d.box, e.box) for e in b if e.organ_id == d.organ_id)
+        assert best > 0.95
+
+
+def test_throughput_detectors_match_the_detector_and_run_from_threads(weights, frames):
+    from nnus_core.detector import Detector
+    from nnus_core.video.runtime import ThroughputOpenVino, load_video_detectors
+
+    reference = Detector.load(weights)
+    expected = [reference.predict(f) for f in frames]
+    assert any(expected), "the shipped model finds organs on phantom frames"
+    dets = load_video_detectors(weights, n=2)
+    assert len(dets) == 2 and isinstance(dets[0]._runtime, ThroughputOpenVino)
+    results: dict[int, list] = {}
+
+    def work(k: int) -> None:
+        for i in range(k, len(frames), 2):
+            results[i] = dets[k].predict(frames[i])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, exp in enumerate(expected):
+        same(results[i], exp)
+
+
+def test_one_stream_is_a_plain_single_thread_detector(weights):
+    from nnus_core.video.runtime import load_video_detectors
+
+    (det,) = load_video_detectors(weights, n=1)
+    assert det.predict(np.zeros((100, 120), np.uint8), conf=0.99) == []
