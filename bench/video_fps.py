@@ -132,6 +132,7 @@ def main() -> int:
         second_run = ours("ours_default_again_fps", detectors, VideoOptions())
         ours("ours_superfast_smaller_file_fps", detectors, VideoOptions(preset="superfast"))
         ours("ours_no_tracking_fps", detectors, VideoOptions(tracker="none"))
+        ours("ours_stride2_fps", detectors, VideoOptions(stride=2))  # detector on every 2nd frame only
         single = Detector.load(weights)  # one detector on every core, as for single images
         process_video(clip, work / "warm1.mp4", single, VideoOptions(), info=info)
         ours("ours_one_detector_all_threads_fps", single, VideoOptions())

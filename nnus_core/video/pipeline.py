@@ -8,6 +8,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,6 +46,7 @@ CSV_COLUMNS = (
 )
 _QUEUE_FRAMES = 6  # frames buffered on each side of the detector: enough to absorb jitter, tiny in RAM
 _PROGRESS_EVERY_S = 0.25
+_JOIN_S = 120.0  # a worker thread stops within a frame; this only bounds a hung FFmpeg call
 MAX_PER_ORGAN = 3  # an organ appears once or twice in a neck view; more boxes are duplicates or noise
 _END = object()
 
@@ -543,9 +545,11 @@ def process_video(
     info = info or probe_video(src, max_mb=max_mb)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    part = dst.with_name(f".{dst.stem}.part{os.getpid()}.mp4")
+    # Unique per call: a UI may start the next run while an interrupted one still unwinds.
+    run_tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    part = dst.with_name(f".{dst.stem}.part{run_tag}.mp4")
     csv_final = Path(csv_path) if csv_path is not None else None
-    csv_part = csv_final.with_name(f".{csv_final.name}.part{os.getpid()}") if csv_final else None
+    csv_part = csv_final.with_name(f".{csv_final.name}.part{run_tag}") if csv_final else None
     cancel = _as_event(cancel)
     stop = threading.Event()
     w, h, scale = working_size(info.width_px, info.height_px, options.max_side_px)
@@ -647,7 +651,7 @@ def process_video(
         if encoder.error is not None:
             raise encoder.error
         stop.set()
-        decoder.join(timeout=5)
+        decoder.join(timeout=_JOIN_S)
         if done == 0:
             raise VideoError(f"{info.path.name}: no frame was processed")
         elapsed = time.perf_counter() - t_start
@@ -663,7 +667,9 @@ def process_video(
             pool.close()
         for t in (decoder, encoder):
             if t is not None and t.is_alive():
-                t.join(timeout=5)
+                # Both stop within a frame; the muxer must be closed before its file is deleted,
+                # or its faststart pass writes the file again after the unlink.
+                t.join(timeout=_JOIN_S)
         if csv_file is not None and not csv_file.closed:
             csv_file.close()
         for p in (part, csv_part):

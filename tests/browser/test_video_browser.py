@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -135,4 +136,9 @@ def test_cancel_stops_processing_and_leaves_only_the_upload(video_server, page, 
         if any(f.name == "input.mp4" and f.stat().st_size == clip.stat().st_size for f in p.iterdir())
     ]
     assert len(mine) == 1
+    # The interrupted run removes its partial video and CSV as it unwinds, which may finish just
+    # after the next run has drawn the page.
+    deadline = time.time() + 30
+    while sorted(f.name for f in mine[0].iterdir()) != ["input.mp4"] and time.time() < deadline:
+        time.sleep(0.2)
     assert sorted(f.name for f in mine[0].iterdir()) == ["input.mp4"]  # no partial video or CSV
