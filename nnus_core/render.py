@@ -51,6 +51,38 @@ def _dashed_rect(img: np.ndarray, p1, p2, color, thickness: int, dash: int = 8) 
         cv2.line(img, (x2, y), (x2, min(y + dash, y2)), color, thickness, cv2.LINE_AA)
 
 
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_label(
+    box: tuple[int, int, int, int], size: tuple[int, int], image_wh: tuple[int, int],
+    taken: list[tuple[int, int, int, int]],
+) -> tuple[int, int, int, int]:
+    """Rectangle (x1, y1, x2, y2) for a box's label tag that avoids the tags already placed.
+
+    Tries above the box's top-left corner, inside it, below it, then right-aligned variants; keeps
+    the first that fits in the image without covering another tag (labels of touching organs, such
+    as the CCA and IJV, otherwise print over each other).
+    """
+    x1, y1, x2, y2 = box
+    tw, th = size
+    w, h = image_wh
+    left, right = x1, x2 - tw
+    candidates = []
+    for x in (left, right):
+        candidates += [(x, y1 - th), (x, y1 + 1), (x, y2 + 1), (x, y2 - th)]
+    rects = []
+    for x, y in candidates:
+        x = min(max(x, 0), max(w - tw, 0))
+        y = min(max(y, 0), max(h - th, 0))
+        rects.append((x, y, x + tw, y + th))
+    for r in rects:
+        if not any(_overlaps(r, t) for t in taken):
+            return r
+    return rects[0]
+
+
 def draw_overlays(
     image_rgb: np.ndarray,
     overlays: Iterable[Overlay],
@@ -59,9 +91,14 @@ def draw_overlays(
     show_labels: bool = True,
     font_scale: float = 0.45,
 ) -> np.ndarray:
-    """Return a copy of an RGB image with the overlays drawn (labels on a filled tag)."""
+    """Return a copy of an RGB image with the overlays drawn (labels on a filled tag).
+
+    Boxes are drawn first and labels last, so that no box line crosses a label, and each label is
+    placed where it does not cover another one.
+    """
     img = np.ascontiguousarray(image_rgb.copy())
     h, w = img.shape[:2]
+    labels: list[tuple[str, tuple[int, int, int, int], tuple[int, int, int]]] = []
     for ov in overlays:
         color = ov.color or (ORGANS[ov.organ_id].rgb if ov.organ_id is not None else (255, 255, 255))
         b = ov.box.clamp(w - 1, h - 1)
@@ -74,14 +111,15 @@ def draw_overlays(
         else:
             cv2.rectangle(img, p1, p2, color, thickness, cv2.LINE_AA)
         if show_labels and ov.label:
-            (tw, th), base = cv2.getTextSize(ov.label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
-            ty = p1[1] - 3 if p1[1] - th - base - 3 >= 0 else p2[1] + th + 3
-            tx = min(max(p1[0], 0), max(w - tw - 2, 0))
-            cv2.rectangle(img, (tx, ty - th - 2), (tx + tw + 2, ty + base - 1), color, -1)
-            lum = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
-            text_color = (0, 0, 0) if lum > 120 else (255, 255, 255)
-            cv2.putText(
-                img, ov.label, (tx + 1, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_color, 1,
-                cv2.LINE_AA,
-            )
+            labels.append((ov.label, (*p1, *p2), color))
+    taken: list[tuple[int, int, int, int]] = []
+    for text, box, color in labels:
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+        r = place_label(box, (tw + 2, th + base + 2), (w, h), taken)
+        taken.append(r)
+        cv2.rectangle(img, (r[0], r[1]), (r[2] - 1, r[3] - 1), color, -1)
+        lum = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
+        text_color = (0, 0, 0) if lum > 120 else (255, 255, 255)
+        cv2.putText(img, text, (r[0] + 1, r[1] + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_color, 1,
+                    cv2.LINE_AA)
     return img
