@@ -148,22 +148,30 @@ class Runtime:
         raise NotImplementedError
 
 
+def openvino_model_with_preprocessing(xml: Path):  # -> (openvino.Core, openvino.Model)
+    """Read an exported OpenVINO model and put the input conversion inside its graph.
+
+    The graph takes a letterboxed (1, S, S, 3) uint8 BGR image and converts it to RGB floats in
+    [0, 1] itself, which is faster than doing it in numpy.
+    """
+    import openvino as ov
+    from openvino.preprocess import ColorFormat, PrePostProcessor
+
+    core = ov.Core()
+    ppp = PrePostProcessor(core.read_model(str(xml)))
+    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
+        ColorFormat.BGR
+    )
+    ppp.input().model().set_layout(ov.Layout("NCHW"))
+    ppp.input().preprocess().convert_element_type(ov.Type.f32).convert_color(ColorFormat.RGB).scale(255.0)
+    return core, ppp.build()
+
+
 class OpenVinoRuntime(Runtime):
     name = "openvino"
 
     def __init__(self, xml: Path, imgsz: int, threads: int | None = None) -> None:
-        import openvino as ov
-        from openvino.preprocess import ColorFormat, PrePostProcessor
-
-        core = ov.Core()
-        model = core.read_model(str(xml))
-        # Conversion to float RGB in [0, 1] runs inside the compiled graph: faster than numpy.
-        ppp = PrePostProcessor(model)
-        ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
-            ColorFormat.BGR
-        )
-        ppp.input().model().set_layout(ov.Layout("NCHW"))
-        ppp.input().preprocess().convert_element_type(ov.Type.f32).convert_color(ColorFormat.RGB).scale(255.0)
+        core, model = openvino_model_with_preprocessing(xml)
         cfg = {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_NUM_THREADS": threads or cpu_threads(),
@@ -171,7 +179,7 @@ class OpenVinoRuntime(Runtime):
             "CACHE_DIR": str(xml.parent.parent / "ov_cache"),
         }
         # OpenVINO picks bf16 on CPUs with AVX-512 BF16/AMX; the parity tests cover that choice.
-        self._compiled = core.compile_model(ppp.build(), "CPU", cfg)
+        self._compiled = core.compile_model(model, "CPU", cfg)
         self._request = self._compiled.create_infer_request()
         self.imgsz = imgsz
         hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")

@@ -35,23 +35,15 @@ class ThroughputOpenVino:
     name = "openvino"
 
     def __init__(self, xml: Path, imgsz: int, streams: int) -> None:
-        import openvino as ov
-        from openvino.preprocess import ColorFormat, PrePostProcessor
+        from nnus_core.detector.fast import openvino_model_with_preprocessing
 
-        core = ov.Core()
-        model = core.read_model(str(xml))
-        ppp = PrePostProcessor(model)
-        ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
-            ColorFormat.BGR
-        )
-        ppp.input().model().set_layout(ov.Layout("NCHW"))
-        ppp.input().preprocess().convert_element_type(ov.Type.f32).convert_color(ColorFormat.RGB).scale(255.0)
+        core, model = openvino_model_with_preprocessing(xml)
         cfg = {
             "PERFORMANCE_HINT": "THROUGHPUT",
             "NUM_STREAMS": streams,
             "CACHE_DIR": str(xml.parent.parent / "ov_cache"),
         }
-        self._compiled = core.compile_model(ppp.build(), "CPU", cfg)
+        self._compiled = core.compile_model(model, "CPU", cfg)
         self._local = threading.local()
         self.imgsz = imgsz
         self.streams = streams
