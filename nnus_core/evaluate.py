@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.25,
         help="confidence for the confusion matrix and per-image lists",
     )
+    p.add_argument("--imgsz", type=int, help="input size (default: the size the model was trained at)")
+    p.add_argument(
+        "--card-entry",
+        metavar="NAME",
+        help="also record this evaluation's summary in the model's card under NAME "
+        "(for a further held-out set, e.g. a phantom of another seed: new volunteers)",
+    )
+    p.add_argument("--note", default="", help="a sentence stored with --card-entry")
     return p
 
 
@@ -42,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from nnus_core.detector.evaluation import evaluate_detector, format_comparison
 
     try:
-        det = Detector.load(args.model, backend=args.backend)
+        det = Detector.load(args.model, backend=args.backend, imgsz=args.imgsz)
         ds = load_dataset(args.data)
         report = evaluate_detector(det, ds, args.split, report_conf=args.report_conf)
     except NnusError as exc:
@@ -58,7 +66,42 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=1) + "\n")
         print(f"saved {out}")
+    if args.card_entry:
+        try:
+            card_path = record_in_card(det.weights_path, args.card_entry, report, args.note)
+        except NnusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"recorded as {args.card_entry!r} in {card_path}")
     return 0
+
+
+def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Path:
+    """Add an evaluation's summary to the card beside `weights`; returns the card's JSON path.
+
+    Raises:
+        ModelError: when the model has no card.
+    """
+    import dataclasses
+    import shlex
+
+    from nnus_core.detector.card import CARD_JSON, evaluation_entry, read_model_card, write_model_card
+    from nnus_core.errors import ModelError
+
+    card = read_model_card(weights)
+    if card is None:
+        raise ModelError(f"{weights.parent}: no model card to record the evaluation in")
+    command = " ".join(shlex.quote(a) for a in ["python", "-m", "nnus_core.evaluate", *sys.argv[1:]])
+    entry = evaluation_entry(report, command, note)
+    marker = Path(entry["data"].get("root", "")) / "phantom.json"
+    if marker.is_file():  # a phantom's seed says which virtual volunteers it holds
+        try:
+            entry["data"]["seed"] = json.loads(marker.read_text()).get("seed")
+        except ValueError:
+            pass
+    card = dataclasses.replace(card, evaluations={**card.evaluations, name: entry})
+    write_model_card(card, weights.parent)
+    return weights.parent / CARD_JSON
 
 
 if __name__ == "__main__":

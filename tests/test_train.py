@@ -126,6 +126,19 @@ def test_resume_of_a_finished_run_does_not_train_again(trained):
     assert again.weights.read_bytes() == res.weights.read_bytes()
 
 
+def test_card_of_a_fine_tuned_model_names_the_weights_it_started_from(trained, tmp_path):
+    from dataclasses import replace
+
+    from nnus_core.detector.training import _recipe_record
+
+    res, *_ = trained
+    scratch = _recipe_record(RECIPES["cpu"])
+    assert "init_weights_sha256" not in scratch
+    tuned = _recipe_record(replace(RECIPES["cpu"], model=str(res.weights)))
+    assert tuned["model"] == str(res.weights)
+    assert tuned["init_weights_sha256"] == read_model_card(res.model_dir).weights["sha256"]
+
+
 def test_yolo_view_uses_canonical_class_ids(tmp_path):
     folder = make_nnus_folder(tmp_path / "d", all_organs=True)
     # The same dataset with classes.txt in another order (and one known misspelling).
@@ -206,3 +219,46 @@ def test_evaluate_cli_writes_the_report(trained, tmp_path):
     assert "published: real NNUS" in out.stdout and "mAP@0.5" in out.stdout
     report = json.loads(out_json.read_text())
     assert report["split"] == "val" and len(report["per_image"]) == report["data"]["n_images"] == 4
+
+
+def test_evaluate_cli_records_a_further_held_out_set_in_the_model_card(trained, tmp_path):
+    import shutil
+
+    res, data, base, _ = trained
+    model_dir = tmp_path / "model"
+    shutil.copytree(res.model_dir, model_dir)
+    before = read_model_card(model_dir)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nnus_core.evaluate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(data),
+            "--split",
+            "all",
+            "--card-entry",
+            "all 16",
+            "--note",
+            "every image",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, CACHE_ENV: str(base / "cache")},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    card = read_model_card(model_dir)
+    entry = card.evaluations["all 16"]
+    assert entry["split"] == "all" and entry["data"]["n_images"] == 16 and entry["note"] == "every image"
+    assert "--card-entry" in entry["command"]
+    assert len(entry["per_class"]) == 8 and set(entry["overall"]) >= {"map50", "map50_95"}
+    if (data / "phantom.json").is_file():
+        assert entry["data"]["seed"] == 7
+    # Everything else in the card is unchanged, and the Markdown shows the new section.
+    assert (card.metrics, card.weights, card.recipe) == (before.metrics, before.weights, before.recipe)
+    md = (model_dir / "MODEL_CARD.md").read_text()
+    assert "## Held-out evaluation: all 16" in md and "every image" in md

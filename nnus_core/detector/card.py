@@ -28,6 +28,8 @@ class ModelCard:
     versions: dict[str, str]
     training: dict[str, Any] = field(default_factory=dict)  # wall_s, epochs_run, best_epoch
     weights: dict[str, Any] = field(default_factory=dict)  # file, sha256, size_bytes
+    # Further held-out evaluations by name: {data, split, command, overall, per_class}.
+    evaluations: dict[str, Any] = field(default_factory=dict)
     schema: str = SCHEMA
 
     @property
@@ -59,6 +61,7 @@ class ModelCard:
             "versions": self.versions,
             "training": self.training,
             "weights": self.weights,
+            "evaluations": self.evaluations,
         }
 
     @classmethod
@@ -76,6 +79,7 @@ class ModelCard:
                 versions=dict(d.get("versions") or {}),
                 training=dict(d.get("training") or {}),
                 weights=dict(d.get("weights") or {}),
+                evaluations=dict(d.get("evaluations") or {}),
                 schema=str(d.get("schema", SCHEMA)),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -123,20 +127,59 @@ class ModelCard:
                 f"precision {overall.get('precision')}, recall {overall.get('recall')} "
                 f"(at confidence {overall.get('f1_conf')})"
             )
-        per = m.get("per_class") or []
-        if per:
-            lines += ["", "| organ | n | AP@0.5 | AP@0.5:0.95 | P | R |", "|---|---|---|---|---|---|"]
-            for c in per:
-                lines.append(
-                    f"| {c['name']} | {c['n_gt']} | {c['ap50']} | {c['ap50_95']} | "
-                    f"{c['precision']} | {c['recall']} |"
-                )
+        lines += _per_class_table(m.get("per_class") or [])
+        for name, ev in self.evaluations.items():
+            ed, eo = ev.get("data") or {}, ev.get("overall") or {}
+            lines += [
+                "",
+                f"## Held-out evaluation: {name}",
+                f"- Data: {ed.get('kind', '?')}"
+                + (f" (generator {ed['generator_version']})" if ed.get("generator_version") else "")
+                + (f", seed {ed['seed']}" if ed.get("seed") is not None else "")
+                + f", split `{ev.get('split', '?')}`: {ed.get('n_images', '?')} images, "
+                f"{len(ed.get('subjects') or [])} subjects",
+            ]
+            if ev.get("note"):
+                lines.append(f"- {ev['note']}")
+            if ev.get("command"):
+                lines.append(f"- Command: `{ev['command']}`")
+            lines.append(
+                f"- mAP@0.5 {eo.get('map50')}, mAP@0.5:0.95 {eo.get('map50_95')}, "
+                f"precision {eo.get('precision')}, recall {eo.get('recall')}"
+            )
+            lines += _per_class_table(ev.get("per_class") or [])
         if self.training:
             lines += ["", "## Training", *[f"- {k}: {v}" for k, v in self.training.items()]]
         if self.weights:
             lines += ["", "## Weights", *[f"- {k}: {v}" for k, v in self.weights.items()]]
         lines += ["", "## Versions", *[f"- {k}: {v}" for k, v in self.versions.items()], ""]
         return "\n".join(lines)
+
+
+def _per_class_table(per: list[dict[str, Any]]) -> list[str]:
+    if not per:
+        return []
+    lines = ["", "| organ | n | AP@0.5 | AP@0.5:0.95 | P | R |", "|---|---|---|---|---|---|"]
+    for c in per:
+        lines.append(
+            f"| {c['name']} | {c['n_gt']} | {c['ap50']} | {c['ap50_95']} | {c['precision']} | {c['recall']} |"
+        )
+    return lines
+
+
+def evaluation_entry(report: dict[str, Any], command: str, note: str = "") -> dict[str, Any]:
+    """The summary of an evaluation report (see nnus_core.detector.evaluation) kept in a model card."""
+    keep = ("name", "n_gt", "ap50", "ap50_95", "precision", "recall")
+    return {
+        "created_utc": report.get("created_utc"),
+        "split": report.get("split"),
+        "data": report.get("data") or {},
+        "model": {k: (report.get("model") or {}).get(k) for k in ("backend", "precision", "imgsz", "sha256")},
+        "command": command,
+        "note": note,
+        "overall": report.get("overall") or {},
+        "per_class": [{k: c.get(k) for k in keep} for c in report.get("per_class") or []],
+    }
 
 
 def write_model_card(card: ModelCard, folder: Path) -> tuple[Path, Path]:

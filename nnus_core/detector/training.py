@@ -53,8 +53,9 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     # From scratch, no downloads. yolov8n at 416 px trains ~9-10 images/s on 2 idle cores, so 50
-    # epochs of the phantom's ~540 training images take about an hour with validation. 416 px
-    # also keeps the exported model under 9 ms per image on such a CPU.
+    # epochs of the phantom's ~540 training images take about an hour with validation. For the
+    # fastest CPU inference, fine-tune the result at 320 px (--weights best.pt --imgsz 320): the
+    # shipped default model was made that way.
     "cpu": Recipe(
         "cpu",
         "yolov8n.yaml",
@@ -67,6 +68,15 @@ RECIPES: dict[str, Recipe] = {
     # local pretrained YOLOv5s-family .pt (e.g. ultralytics' yolov5su.pt) is fine-tuned.
     "paper": Recipe("paper", "yolov5s.yaml", epochs=100, imgsz=640, batch=32, extra={"patience": 100}),
 }
+
+
+def _recipe_record(rec: Recipe) -> dict[str, Any]:
+    """The recipe for the card; a fine-tuned model also records the SHA-256 of the weights it started from."""
+    d = rec.to_dict()
+    start = Path(rec.model)
+    if start.suffix == ".pt" and start.is_file():
+        d["init_weights_sha256"] = sha256_file(start)
+    return d
 
 
 # ---------------------------------------------------------------- the YOLO view
@@ -424,7 +434,7 @@ def finalize_model(
             "n_boxes": dataset.n_boxes,
             "splits": _split_summary(dataset),
         },
-        recipe=rec.to_dict(),
+        recipe=_recipe_record(rec),
         command=command,
         class_names=tuple(det.class_names),
         metrics=metrics,
