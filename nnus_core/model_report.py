@@ -284,3 +284,31 @@ def same_data(report: EvalReport, root: Path | str, synthetic: bool, generator_v
         pass
     version = str(report.data.get("generator_version") or "")
     return bool(synthetic and report.synthetic and version and version == generator_version)
+
+
+def held_out_table(report: EvalReport | None, evaluations: dict[str, Any]) -> pd.DataFrame:
+    """Per-organ AP@0.5 of the model card's further held-out sets beside its test split's.
+
+    One row per organ: the test split's box count and AP@0.5 (when a report is given), then for
+    each card evaluation `n (<name>)` and `AP@0.5 (<name>)`. Empty when the card has none.
+    """
+    if not evaluations:
+        return pd.DataFrame()
+    rows: dict[str, dict[str, Any]] = {o.name: {"organ": o.name} for o in ORGANS}
+    if report is not None and len(report.per_class):
+        for _, c in report.per_class.iterrows():
+            name = ORGAN_NAMES[int(c["organ_id"])]
+            rows[name].update({f"n ({report.split} split)": c["n_gt"], f"AP@0.5 ({report.split} split)": c["ap50"]})
+    for name, ev in evaluations.items():
+        for c in ev.get("per_class") or []:
+            if c.get("name") in rows:
+                rows[c["name"]].update({f"n ({name})": c.get("n_gt"), f"AP@0.5 ({name})": c.get("ap50")})
+        overall = (ev.get("overall") or {}).get("map50")
+        rows.setdefault("all organs (mAP)", {"organ": "all organs (mAP)"})[f"AP@0.5 ({name})"] = overall
+    if report is not None and "all organs (mAP)" in rows:
+        rows["all organs (mAP)"][f"AP@0.5 ({report.split} split)"] = report.overall.get("map50")
+    df = pd.DataFrame(list(rows.values()))
+    for col in df.columns:
+        if col.startswith("n ("):
+            df[col] = df[col].astype("Int64")
+    return df

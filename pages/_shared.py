@@ -276,10 +276,18 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
     recipe = card.recipe or {}
     overall = (card.metrics or {}).get("overall") or {}
     split = (card.metrics or {}).get("split", "test")
+    start = str(recipe.get("model", "?"))
+    start = (f"fine-tuned from `{Path(start).parent.name or start}`" if start.endswith(".pt")
+             else f"`{start}` from scratch")
     line = (f"**{html.escape(card.name)}** · created {card.created_utc[:10]} · trained on {trained} · "
-            f"recipe `{recipe.get('name', '?')}` (`{recipe.get('model', '?')}`, imgsz {recipe.get('imgsz', '?')})")
+            f"recipe `{recipe.get('name', '?')}` ({start}, imgsz {recipe.get('imgsz', '?')})")
     if overall.get("map50") is not None:
         line += f" · mAP@0.5 **{overall['map50']:.3f}** on its held-out {split} split"
+    for ev in (card.evaluations or {}).values():
+        ev_map, ev_data = (ev.get("overall") or {}).get("map50"), ev.get("data") or {}
+        if ev_map is not None:
+            line += (f", **{ev_map:.3f}** on {ev_data.get('n_images', '?')} images of "
+                     f"{len(ev_data.get('subjects') or [])} further held-out volunteers")
     st.markdown(line)
     if ds is not None and ds.synthetic and card.is_stale(ds.generator_version):
         st.warning(

@@ -13,6 +13,7 @@ from nnus_core.model_report import (
     EvalReport,
     failure_table,
     find_eval_file,
+    held_out_table,
     outcome_overlays,
     overall_comparison,
     per_organ_comparison,
@@ -244,6 +245,13 @@ st.subheader("Overall", anchor="overall")
 overall_section(report, ours_label)
 st.subheader("Per organ", anchor="per-organ")
 per_organ_section(report, ours_label)
+held_out = held_out_table(report, card.evaluations if card is not None else {})
+if not held_out.empty:
+    st.subheader("Larger held-out sets", anchor="held-out")
+    st.dataframe(held_out, hide_index=True)
+    for name, ev in card.evaluations.items():
+        st.caption(f"**{name}**: {ev.get('note') or ''} Measured on synthetic phantom images, like the figures "
+                   "above; a few boxes make an organ's AP jump, so read small counts with care.")
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Confusion matrix", anchor="confusion")

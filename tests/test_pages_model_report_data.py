@@ -15,6 +15,7 @@ from nnus_core.errors import ModelError
 from nnus_core.model_report import (
     failure_table,
     find_eval_file,
+    held_out_table,
     outcome_overlays,
     overall_comparison,
     parse_eval,
@@ -51,6 +52,19 @@ def test_parses_what_the_evaluation_writes(tmp_path):
     assert set(r.pr_precision) == {1, 2} | set(range(8)) and len(r.pr_recall) == 101
     assert [im.stem for im in r.images] == ["0001", "0002", "0003"]
     assert r.published["map50"] == PUBLISHED["map50"]
+
+
+def test_held_out_table_puts_a_card_evaluation_beside_the_test_split():
+    from nnus_core.detector.card import evaluation_entry
+
+    report = parse_eval(report_dict())
+    extra = evaluation_entry({**report_dict(), "split": "all"}, "cmd", "new volunteers")
+    t = held_out_table(report, {"seed 1": extra}).set_index("organ")
+    assert list(t.index) == [*ORGAN_NAMES, "all organs (mAP)"]
+    assert t.loc["Thyroid", "n (test split)"] == 2 and t.loc["Thyroid", "n (seed 1)"] == 2
+    assert t.loc["Thyroid", "AP@0.5 (seed 1)"] == pytest.approx(t.loc["Thyroid", "AP@0.5 (test split)"])
+    assert t.loc["all organs (mAP)", "AP@0.5 (seed 1)"] == extra["overall"]["map50"]
+    assert held_out_table(report, {}).empty
 
 
 def test_failure_table_lists_worst_images_with_their_organs():
