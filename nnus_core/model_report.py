@@ -308,7 +308,11 @@ def held_out_table(report: EvalReport | None, evaluations: dict[str, Any]) -> pd
     if report is not None and "all organs (mAP)" in rows:
         rows["all organs (mAP)"][f"AP@0.5 ({report.split} split)"] = report.overall.get("map50")
     df = pd.DataFrame(list(rows.values()))
+    total = df["organ"] == "all organs (mAP)"
     for col in df.columns:
         if col.startswith("n ("):
+            df.loc[total, col] = df.loc[~total, col].sum()  # the mAP row counts every box
             df[col] = df[col].astype("Int64")
+        elif col.startswith("AP@0.5"):
+            df[col] = df[col].astype(float).round(3)
     return df
