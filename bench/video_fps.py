@@ -2,7 +2,7 @@
 
 The peer is what an ultralytics user writes: `YOLO(pt).predict(source=video, stream=True)` and
 `cv2.VideoWriter` (mp4v) with `result.plot()`. Both run the same weights on the same clip, in
-this process; the peer runs between two runs of ours and ours is their mean. Ours is
+this process, alternating (ours, peer, ours, ...); each side's figure is the median of its runs. Ours is
 `process_video` with the app's default options (tracking on, H.264 ultrafast) on one single-thread
 copy of the project's Detector per core (`load_video_detectors`, OpenVINO), as the page and CLI run.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -92,6 +93,7 @@ def main() -> int:
     ap.add_argument("--model", help="weights .pt (default: the shipped model, else an untrained yolov8n)")
     ap.add_argument("--clip", help="an existing video instead of a phantom sweep")
     ap.add_argument("--skip-peer", action="store_true", help="time only our pipeline")
+    ap.add_argument("--pairs", type=int, default=3, help="peer runs, each followed by a run of ours")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
@@ -120,16 +122,18 @@ def main() -> int:
             print(f"{name}: {fps:.1f}   (CPU {cpu_ms:.1f} ms/frame; stage busy seconds {timings})")
             return fps
 
-        first_run = ours("ours_default_fps", detectors, VideoOptions())
-        peer = peer_cpu_ms = None
-        if not args.skip_peer:
-            # Between two runs of ours, so that a neighbour's load shifting over time hits both sides.
-            peer, peer_cpu_ms = run_ultralytics(clip, work / "peer.mp4", weights, first.imgsz)
+        # Ours and the peer alternate (ours, peer, ours, peer, ..., ours), so that a neighbour's load
+        # shifting over time hits both sides; each side's figure is the median of its runs.
+        runs = [ours("ours_default_fps", detectors, VideoOptions())]
+        peers: list[float] = []
+        for i in range(0 if args.skip_peer else args.pairs):
+            fps, cpu = run_ultralytics(clip, work / "peer.mp4", weights, first.imgsz)
+            peers.append(fps)
             print(
-                f"ultralytics_predict_stream_cv2_fps: {peer:.1f}   (CPU {peer_cpu_ms:.1f} ms/frame; PyTorch as "
+                f"ultralytics_predict_stream_cv2_fps: {fps:.1f}   (CPU {cpu:.1f} ms/frame; PyTorch as "
                 "installed, mp4v: does not play in Chromium)"
             )
-        second_run = ours("ours_default_again_fps", detectors, VideoOptions())
+            runs.append(ours(f"ours_default_run{i + 2}_fps", detectors, VideoOptions()))
         ours("ours_superfast_smaller_file_fps", detectors, VideoOptions(preset="superfast"))
         ours("ours_no_tracking_fps", detectors, VideoOptions(tracker="none"))
         ours("ours_stride2_fps", detectors, VideoOptions(stride=2))  # detector on every 2nd frame only
@@ -152,9 +156,11 @@ def main() -> int:
                 f"ours_output: {s.codec_context.name} {s.codec_context.pix_fmt} {s.width}x{s.height} faststart"
             )
         print(f"load_avg_1min_after: {os.getloadavg()[0]:.2f}")
-        end_to_end = (first_run + second_run) / 2
-        print(f"end_to_end_fps: {end_to_end:.1f}")
-        if peer is not None:
+        end_to_end = statistics.median(runs)
+        print(f"end_to_end_fps: {end_to_end:.1f}   (median of {len(runs)} runs)")
+        if peers:
+            peer = statistics.median(peers)
+            print(f"ultralytics_loop_fps: {peer:.1f}   (median of {len(peers)} runs)")
             print(f"speedup_vs_ultralytics_loop: {end_to_end / peer:.2f}")
     return 0
 
