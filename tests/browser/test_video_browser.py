@@ -99,6 +99,8 @@ def test_built_in_phantom_sweep_shows_synthetic_label_and_ground_truth_scores(vi
     page.get_by_text("SYNTHETIC phantom sweep").first.wait_for(timeout=120_000)  # rendered on first use
     page.get_by_role("button", name="Process video").click()
     page.get_by_text("Against the phantom's ground truth").first.wait_for(timeout=180_000)
+    # The player can mount a moment after the sections below it on a busy machine.
+    page.locator("video").first.wait_for(state="attached", timeout=30_000)
     assert_no_error(page)
     ready = page.evaluate(
         """async () => { const v = document.querySelector('video'); const t0 = Date.now();
