@@ -250,8 +250,10 @@ if not held_out.empty:
     st.subheader("Larger held-out sets", anchor="held-out")
     st.dataframe(held_out, hide_index=True)
     for name, ev in card.evaluations.items():
-        st.caption(f"**{name}**: {ev.get('note') or ''} Measured on synthetic phantom images, like the figures "
-                   "above; a few boxes make an organ's AP jump, so read small counts with care.")
+        synthetic = (ev.get("data") or {}).get("synthetic")
+        kind = "SYNTHETIC phantom images" if synthetic else "real images" if synthetic is False else "unlabelled data"
+        st.caption(f"**{name}**: {ev.get('note') or ''} Measured on {kind}. A few boxes make an organ's AP jump, "
+                   "so read small counts with care.")
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Confusion matrix", anchor="confusion")

@@ -191,29 +191,23 @@ def test_training_and_evaluation_clis_import_no_ui_or_export_packages():
     assert helptext.returncode == 0 and "--resume" in helptext.stdout and "--device" in helptext.stdout
 
 
-def test_evaluate_cli_writes_the_report(trained, tmp_path):
-    res, data, base, _ = trained
-    out_json = tmp_path / "eval.json"
-    run_env = {**os.environ, CACHE_ENV: str(base / "cache")}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nnus_core.evaluate",
-            "--model",
-            str(res.model_dir),
-            "--data",
-            str(data),
-            "--split",
-            "val",
-            "--out",
-            str(out_json),
-        ],
+def _evaluate_cli(base: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run `python -m nnus_core.evaluate ARGS` with the tiny model's export cache."""
+    return subprocess.run(
+        [sys.executable, "-m", "nnus_core.evaluate", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env=run_env,
+        env={**os.environ, CACHE_ENV: str(base / "cache")},
         timeout=300,
+    )
+
+
+def test_evaluate_cli_writes_the_report(trained, tmp_path):
+    res, data, base, _ = trained
+    out_json = tmp_path / "eval.json"
+    out = _evaluate_cli(
+        base, "--model", str(res.model_dir), "--data", str(data), "--split", "val", "--out", str(out_json)
     )
     assert out.returncode == 0, out.stderr
     assert "published: real NNUS" in out.stdout and "mAP@0.5" in out.stdout
@@ -228,27 +222,10 @@ def test_evaluate_cli_records_a_further_held_out_set_in_the_model_card(trained, 
     model_dir = tmp_path / "model"
     shutil.copytree(res.model_dir, model_dir)
     before = read_model_card(model_dir)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nnus_core.evaluate",
-            "--model",
-            str(model_dir),
-            "--data",
-            str(data),
-            "--split",
-            "all",
-            "--card-entry",
-            "all 16",
-            "--note",
-            "every image",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, CACHE_ENV: str(base / "cache")},
-        timeout=300,
+    out = _evaluate_cli(
+        base,
+        *("--model", str(model_dir), "--data", str(data), "--split", "all"),
+        *("--card-entry", "all 16", "--note", "every image"),
     )
     assert out.returncode == 0, out.stderr
     card = read_model_card(model_dir)
