@@ -104,7 +104,8 @@ def main() -> int:
         from nnus_core.detector import Detector
         from nnus_core.video.runtime import load_video_detectors
 
-        detectors = load_video_detectors(weights)  # what the page and the CLI run
+        # What the page and the CLI run: the input cut to the clip's aspect (288x320 for 494x448).
+        detectors = load_video_detectors(weights, frame_size=(info.width_px, info.height_px))
         first = detectors[0]
         print(f"cpu_cores: {os.cpu_count()}  load_avg_1min: {os.getloadavg()[0]:.2f}")
         print(
@@ -112,6 +113,7 @@ def main() -> int:
         )
         print(
             f"model: {weights.name} backend={first.backend} precision={first.precision} imgsz={first.imgsz}"
+            f" input={first.input_hw[0]}x{first.input_hw[1]} (peer: {first.imgsz}x{first.imgsz}, ultralytics' letterbox)"
             f"  detectors: {len(detectors)} x 1 thread"
         )
         # One warm-up pass so that both sides start with compiled models and warm caches.

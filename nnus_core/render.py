@@ -90,17 +90,21 @@ def draw_overlays(
     thickness: int = 2,
     show_labels: bool = True,
     font_scale: float = 0.45,
+    bgr: bool = False,
 ) -> np.ndarray:
     """Return a copy of an RGB image with the overlays drawn (labels on a filled tag).
 
     Boxes are drawn first and labels last, so that no box line crosses a label, and each label is
-    placed where it does not cover another one.
+    placed where it does not cover another one. With `bgr=True` the image is BGR (as OpenCV and
+    the video pipeline hold frames) and the colours are swapped to match.
     """
     img = np.ascontiguousarray(image_rgb.copy())
     h, w = img.shape[:2]
     labels: list[tuple[str, tuple[int, int, int, int], tuple[int, int, int]]] = []
     for ov in overlays:
         color = ov.color or (ORGANS[ov.organ_id].rgb if ov.organ_id is not None else (255, 255, 255))
+        if bgr:
+            color = color[::-1]
         b = ov.box.clamp(w - 1, h - 1)
         p1, p2 = (int(round(b.x1)), int(round(b.y1))), (int(round(b.x2)), int(round(b.y2)))
         if ov.style == "dashed":
@@ -118,7 +122,8 @@ def draw_overlays(
         r = place_label(box, (tw + 2, th + base + 2), (w, h), taken)
         taken.append(r)
         cv2.rectangle(img, (r[0], r[1]), (r[2] - 1, r[3] - 1), color, -1)
-        lum = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
+        red, green, blue = color[::-1] if bgr else color
+        lum = 0.299 * red + 0.587 * green + 0.114 * blue
         text_color = (0, 0, 0) if lum > 120 else (255, 255, 255)
         cv2.putText(img, text, (r[0] + 1, r[1] + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_color, 1,
                     cv2.LINE_AA)

@@ -25,7 +25,7 @@ from nnus_core.video import (
 )
 from nnus_core.video.evaluate import score_clip, scores_table
 from nnus_core.video.pipeline import frame_boxes, read_frame_at
-from nnus_core.video.probe import DEFAULT_MAX_MB, IMAGE_SUFFIXES, VIDEO_SUFFIXES, probe_video
+from nnus_core.video.probe import DEFAULT_MAX_MB, IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, probe_video
 from nnus_core.video.runtime import load_video_detectors
 from nnus_core.video.sources import sweep_clip, sweep_kinds
 from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
@@ -218,10 +218,10 @@ def model_folders() -> list[Path]:
     return sorted(p.parent for p in MODELS_DIR.glob(f"*/{WEIGHTS_NAME}")) if MODELS_DIR.is_dir() else []
 
 
-@st.cache_resource(show_spinner="Preparing the detector for video…", max_entries=2)
-def _video_detectors(weights: str) -> list[tuple[object, threading.Lock]]:
-    # One single-thread copy per core, each with its own lock: sessions may share them safely.
-    return [(d, threading.Lock()) for d in load_video_detectors(weights)]
+@st.cache_resource(show_spinner="Preparing the detector for this video size…", max_entries=4)
+def _video_detectors(weights: str, frame_size: tuple[int, int]) -> list[tuple[object, threading.Lock]]:
+    # Shared by every session, each with its own lock. The input is cut to the frame's aspect.
+    return [(d, threading.Lock()) for d in load_video_detectors(weights, frame_size=frame_size)]
 
 
 @dataclass(frozen=True)
@@ -232,10 +232,11 @@ class ModelChoice:
     weights: Path | None
     model_id: str
 
-    def video_detectors(self) -> list[_Locked]:
+    def video_detectors(self, frame_size: tuple[int, int] = (320, 320)) -> list[_Locked]:
+        """Detectors for frames of `frame_size` (width, height)."""
         if self.weights is None:
             return [_Locked(self.detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))]
-        return [_Locked(d, lock) for d, lock in _video_detectors(str(self.weights))]
+        return [_Locked(d, lock) for d, lock in _video_detectors(str(self.weights), tuple(frame_size))]
 
     def image_detector(self) -> _Locked:
         if self.detector is not None:
@@ -264,7 +265,9 @@ def model_ui() -> ModelChoice | None:
     return ModelChoice(None, folder / "best.pt", str(folder / "best.pt"))
 
 
-def run_video(inp: VideoInput, detector, options: VideoOptions, ws: SessionWorkspace) -> VideoResult | None:
+def run_video(
+    inp: VideoInput, detector, options: VideoOptions, ws: SessionWorkspace, info: VideoInfo | None = None
+) -> VideoResult | None:
     """Process with a progress bar; the Cancel button interrupts the run (Streamlit stops the script)."""
     slot = st.empty()  # the bar and the Cancel button, removed together when the run ends
     bar_col, cancel_col = slot.container().columns([5, 1], vertical_alignment="center")
@@ -277,7 +280,9 @@ def run_video(inp: VideoInput, detector, options: VideoOptions, ws: SessionWorks
     out = ws.file(f"{Path(inp.name).stem}_annotated.mp4")
     csv_path = ws.file(f"{Path(inp.name).stem}_detections.csv")
     try:
-        result = process_video(inp.path, out, detector, options, csv_path=csv_path, progress=progress)
+        result = process_video(
+            inp.path, out, detector, options, csv_path=csv_path, progress=progress, info=info
+        )
     except NnusError as exc:  # a bad video, or a model that fails on it
         slot.empty()
         st.error(str(exc), icon=":material/error:")
@@ -488,11 +493,16 @@ def main() -> None:
         label = "Process video"
     if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
         try:
-            detectors = model.video_detectors()
+            info = probe_video(inp.path)
+        except VideoError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        try:
+            detectors = model.video_detectors((info.width_px, info.height_px))
         except NnusError as exc:
             st.error(f"Cannot load the model: {exc}")
             return
-        res = run_video(inp, detectors, options, ws)
+        res = run_video(inp, detectors, options, ws, info)
         if res is None:
             return
         st.session_state[RESULT_KEY] = (inp.token, (options, model_id), res)

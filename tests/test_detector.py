@@ -85,6 +85,20 @@ def test_letterbox_matches_ultralytics(w, h):
     assert lb.width == w and lb.height == h
 
 
+@pytest.mark.parametrize(
+    ("w", "h", "shape"), [(494, 447, (288, 320)), (1280, 720, (192, 320)), (90, 160, (320, 192))]
+)
+def test_letterbox_to_a_rectangle_matches_ultralytics(w, h, shape):
+    from ultralytics.data.augment import LetterBox
+
+    bgr = cv2.cvtColor(_image(w, h), cv2.COLOR_GRAY2BGR)
+    ours, lb = letterbox(bgr, shape)
+    theirs = LetterBox(new_shape=shape, auto=False, scaleup=True)(image=bgr)
+    assert ours.shape == theirs.shape == (*shape, 3)
+    assert np.array_equal(ours, theirs)
+    assert lb.gain == pytest.approx(min(shape[0] / h, shape[1] / w))
+
+
 @pytest.mark.parametrize(("w", "h"), [(494, 447), (301, 157), (157, 301)])
 def test_decode_maps_boxes_back_to_input_pixels(w, h):
     # A box covering the middle half of the image, written in letterboxed coordinates.
@@ -260,6 +274,24 @@ def test_export_parity_with_pytorch(weights, torch_det, backend):
         assert np.abs(a[:4] - b[:4]).max() <= 0.01 * IMGSZ  # box centre/size in pixels
     # Detection-level parity needs a trained model (a random one has many near-tied overlapping
     # boxes, so NMS may keep a different one of a tie): see test_shipped_model_parity_*.
+
+
+def test_a_rectangular_input_is_exported_once_and_matches_pytorch(weights, env):
+    shape = (288, 320)
+    torch_rect = Detector.load(weights, backend="torch", imgsz=shape, threads=1)
+    fast = Detector.load(weights, backend="openvino", imgsz=shape)
+    assert fast.input_hw == torch_rect.input_hw == shape and fast.imgsz == 320
+    assert fast.describe()["input_hw"] == [288, 320]
+    img = _image(seed=3)
+    a, b = torch_rect.raw_output(img), fast.raw_output(img)
+    assert a.shape == b.shape == (4 + 8, 288 * 320 // 64 + 288 * 320 // 256 + 288 * 320 // 1024)
+    assert np.abs(a[4:] - b[4:]).max() <= 0.05
+    assert np.abs(a[:4] - b[:4]).max() <= 0.01 * 320
+    assert len(list((env / "cache").glob("*/openvino_288x320/model.xml"))) == 1
+    Detector.load(weights, backend="openvino", imgsz=shape)  # from the cache
+    assert len(list((env / "cache").glob("*/openvino_288x320*"))) == 1
+    with pytest.raises(ModelError, match="multiple of the model stride"):
+        Detector.load(weights, backend="openvino", imgsz=(300, 320))
 
 
 def test_auto_prefers_openvino_and_reuses_the_cache(weights, env):

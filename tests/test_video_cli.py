@@ -24,8 +24,8 @@ def blob_model(monkeypatch):
     """The CLI loads the shipped model; here a model-free detector stands in for it."""
     seen = {}
 
-    def load(weights_path=None, n=None, imgsz=None):
-        seen["weights"], seen["n"] = weights_path, n
+    def load(weights_path=None, n=None, imgsz=None, frame_size=None):
+        seen["weights"], seen["n"], seen["frame_size"] = weights_path, n, frame_size
         return [BlobDetector()] * (n or 2)
 
     monkeypatch.setattr(runtime, "load_video_detectors", load)
@@ -50,7 +50,8 @@ def test_video_to_annotated_mp4_and_csv(tmp_path, blob_model, capsys):
         ]
     )
     assert code == 0
-    assert blob_model == {"weights": None, "n": None}  # the shipped model, one stream per core
+    # The shipped model, one stream per core, its input cut to the clip's aspect.
+    assert blob_model == {"weights": None, "n": None, "frame_size": (240, 180)}
     assert f"wrote {out}" in capsys.readouterr().out
     with av.open(str(out)) as c:
         s = c.streams.video[0]

@@ -352,3 +352,60 @@ def test_fast_colour_conversion_matches_ffmpeg(tmp_path):
         ffmpeg = frame.to_ndarray(format="bgr24").astype(int)
         ours = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420).astype(int)
     assert np.abs(ffmpeg - ours).max() <= 3
+
+
+def test_frames_are_drawn_in_bgr_with_the_same_pixels_as_in_rgb():
+    from nnus_core.video.pipeline import burn_caption
+
+    rng = np.random.default_rng(0)
+    bgr = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    rgb = np.ascontiguousarray(bgr[..., ::-1])
+    dets = [
+        Detection(2, 0.9, BoxPx(10, 12, 70, 80)),  # a light organ colour: black label text
+        Detection(0, 0.6, BoxPx(60, 30, 150, 110)),
+    ]
+    drawn_bgr = burn_caption(annotate(bgr, dets, bgr=True), "SYNTHETIC", bgr=True)
+    drawn_rgb = burn_caption(annotate(rgb, dets), "SYNTHETIC")
+    assert not np.array_equal(drawn_rgb, rgb)
+    assert np.array_equal(drawn_bgr[..., ::-1], drawn_rgb)
+
+
+def test_box_colours_survive_the_h264_round_trip(tmp_path):
+    """The encoder's own BT.601 conversion: a drawn organ colour reads back as that colour."""
+    from nnus_core.organs import ORGANS
+
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=320, height=240, n_frames=3)
+
+    class Fixed:
+        def predict(self, image, conf=0.25, iou=0.7):
+            return [Detection(BRIGHT_ORGAN_ID, 0.9, BoxPx(40, 40, 200, 180))]
+
+    process_video(src, tmp_path / "o.mp4", Fixed(), RAW.update(label_style="none"))
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    edge = rgb[100:120, 40].reshape(-1, 3)  # on the box's left side (2 px wide at this size)
+    assert np.abs(np.median(edge, axis=0) - np.array(ORGANS[BRIGHT_ORGAN_ID].rgb)).max() < 12
+
+
+def test_opencv_runs_on_one_thread_during_a_run_and_is_restored_after(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=160, height=120, n_frames=4)
+    seen: set[int] = set()
+
+    class Recorder(BlobDetector):
+        def predict(self, image, conf=0.25, iou=0.7):
+            seen.add(cv2.getNumThreads())
+            return super().predict(image, conf, iou)
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        process_video(src, tmp_path / "o.mp4", Recorder(), RAW)
+        assert seen == {1}
+        assert cv2.getNumThreads() == 2
+        with pytest.raises(VideoError):  # restored after a failed run too
+            process_video(tmp_path / "missing.mp4", tmp_path / "o2.mp4", Recorder(), RAW)
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)

@@ -68,3 +68,44 @@ def test_one_stream_is_a_plain_single_thread_detector(weights):
 
     (det,) = load_video_detectors(weights, n=1)
     assert det.predict(np.zeros((100, 120), np.uint8), conf=0.99) == []
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((494, 448), (288, 320)),  # the phantom sweeps: 0.7 % smaller than 320x290 in 320x320
+        ((494, 447), (288, 320)),  # NNUS images
+        ((1280, 720), (192, 320)),  # 16:9 rounds up: down to 160 would shrink it 11 %
+        ((720, 1280), (320, 192)),
+        ((640, 480), (256, 320)),
+        ((3840, 2160), (192, 320)),
+        ((300, 300), (320, 320)),
+        ((2000, 20), (32, 320)),
+    ],
+)
+def test_video_input_is_the_tightest_rectangle_around_the_frame(size, expected):
+    from nnus_core.video.runtime import MAX_SHRINK, video_input_hw
+
+    h, w = video_input_hw(*size, 320)
+    assert (h, w) == expected
+    assert h % 32 == 0 and w % 32 == 0
+    gain = min(h / size[1], w / size[0])
+    assert gain >= (1 - MAX_SHRINK) * 320 / max(size) or max(size) / min(size) > 320 / 32
+
+
+def test_detectors_for_a_frame_size_run_a_rectangle_and_find_the_same_organs(weights, frames):
+    from nnus_core.detector import Detector
+    from nnus_core.detector.fast import cache_root, weights_info
+    from nnus_core.video.runtime import load_video_detectors
+
+    h, w = frames[0].shape[:2]
+    square = Detector.load(weights)
+    dets = load_video_detectors(weights, n=2, frame_size=(w, h))
+    assert dets[0].input_hw == (288, 320) and square.input_hw == (320, 320)
+    assert (cache_root() / weights_info(weights).sha256[:16] / "openvino_288x320" / "model.xml").is_file()
+    for f in frames:
+        a, b = dets[0].predict(f), square.predict(f)
+        assert {d.organ_id for d in a if d.confidence > 0.5} <= {d.organ_id for d in b}
+        for d in a:
+            if d.confidence > 0.5:  # boxes in the frame's pixels, as the square input gives them
+                assert max(iou(d.box, e.box) for e in b if e.organ_id == d.organ_id) > 0.85

@@ -108,7 +108,8 @@ class Detector:
         self.weights_path = info.path
         self.weights_sha256 = info.sha256
         self.class_names = info.names  # as the model names them, in model order
-        self.imgsz = runtime.imgsz
+        self.imgsz = runtime.imgsz  # the input's longer side
+        self.input_hw: tuple[int, int] = getattr(runtime, "input_hw", (runtime.imgsz, runtime.imgsz))
         self.backend = runtime.name
         self.precision = getattr(runtime, "precision", "f32")
         self.model_card = model_card
@@ -129,7 +130,7 @@ class Detector:
         cls,
         weights_path: str | Path | None = None,
         backend: str = "auto",
-        imgsz: int | None = None,
+        imgsz: int | tuple[int, int] | None = None,
         threads: int | None = None,
     ) -> Detector:
         """Load a detector.
@@ -137,7 +138,8 @@ class Detector:
         Args:
             weights_path: a YOLO .pt (or a model folder holding best.pt); default the shipped model.
             backend: "auto" (OpenVINO, else ONNX Runtime, else PyTorch), "openvino", "onnx", "torch".
-            imgsz: input size; default the size the model was trained at.
+            imgsz: input size, a square side or (height, width); default the size the model was
+                trained at. Each side must be a multiple of the model's stride.
             threads: inference threads; default every core.
 
         Raises:
@@ -157,9 +159,13 @@ class Detector:
             class_map = map_class_names(list(info.names))
         except ClassMappingError as exc:
             raise ClassMappingError(f"model {path} cannot be used: {exc}") from exc
-        size = int(imgsz or info.imgsz)
-        if size % info.stride:
-            raise ModelError(f"imgsz must be a multiple of the model stride {info.stride}, got {size}")
+        size = fast.input_shape(imgsz or info.imgsz)
+        if min(size) < info.stride or any(side % info.stride for side in size):
+            raise ModelError(
+                f"imgsz must be a multiple of the model stride {info.stride}, got {fast.shape_tag(size)}"
+            )
+        if size[0] == size[1]:
+            size = size[0]  # a square input keeps its plain cache name
         if backend == "auto":
             runtime = fast.open_fastest(info, size, threads)
         else:
@@ -168,14 +174,14 @@ class Detector:
 
     def raw_output(self, image: ImageInput) -> np.ndarray:
         """The model's undecoded (4 + nc, A) output for one image (for parity checks)."""
-        boxed, _ = preprocess(image, self.imgsz)
+        boxed, _ = preprocess(image, self.input_hw)
         return self._runtime(boxed)
 
     def predict_arrays(
         self, image: ImageInput, conf: float = 0.25, iou: float = 0.7, max_det: int = 300
     ) -> RawPredictions:
         """Detections of one image as arrays (fast path for evaluation and video)."""
-        boxed, lb = preprocess(image, self.imgsz)
+        boxed, lb = preprocess(image, self.input_hw)
         boxes, scores, cls = decode(self._runtime(boxed), lb, conf, iou, max_det)
         return RawPredictions(boxes, scores, self._lut[cls] if len(cls) else cls)
 
@@ -212,6 +218,7 @@ class Detector:
             "backend": self.backend,
             "precision": self.precision,
             "imgsz": self.imgsz,
+            "input_hw": list(self.input_hw),
             "classes": list(self.classes),
         }
 

@@ -29,6 +29,22 @@ CACHE_ENV = "NNUS_MODEL_CACHE"
 BACKENDS = ("openvino", "onnx", "torch")
 CACHE_FORMAT = 1  # bump when the layout or the export settings change
 
+Shape = tuple[int, int]  # (height, width) of a model input
+
+
+def input_shape(imgsz: int | Shape) -> Shape:
+    """(height, width) of a model input given as a square side or as (height, width)."""
+    if isinstance(imgsz, (int, np.integer)):
+        return int(imgsz), int(imgsz)
+    h, w = imgsz
+    return int(h), int(w)
+
+
+def shape_tag(imgsz: int | Shape) -> str:
+    """The cache name of an input shape: 320 for a square input, 288x320 (height x width) otherwise."""
+    h, w = input_shape(imgsz)
+    return str(h) if h == w else f"{h}x{w}"
+
 
 def cpu_threads() -> int:
     """Threads for inference: every core the process may use."""
@@ -138,11 +154,19 @@ def _atomic_write(path: Path, text: str) -> None:
 
 # ---------------------------------------------------------------- runtimes
 class Runtime:
-    """A compiled model: a letterboxed (S, S, 3) uint8 BGR image in, its (4 + nc, A) output out."""
+    """A compiled model: a letterboxed (H, W, 3) uint8 BGR image in, its (4 + nc, A) output out.
+
+    `input_hw` is the input's (H, W); `imgsz` its longer side (a square input has H = W = imgsz).
+    """
 
     name = "base"
     imgsz: int
+    input_hw: Shape
     precision = "f32"
+
+    def _set_shape(self, imgsz: int | Shape) -> None:
+        self.input_hw = input_shape(imgsz)
+        self.imgsz = max(self.input_hw)
 
     def __call__(self, letterboxed: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
@@ -151,7 +175,7 @@ class Runtime:
 def openvino_model_with_preprocessing(xml: Path):  # -> (openvino.Core, openvino.Model)
     """Read an exported OpenVINO model and put the input conversion inside its graph.
 
-    The graph takes a letterboxed (1, S, S, 3) uint8 BGR image and converts it to RGB floats in
+    The graph takes a letterboxed (1, H, W, 3) uint8 BGR image and converts it to RGB floats in
     [0, 1] itself, which is faster than doing it in numpy.
     """
     import openvino as ov
@@ -170,7 +194,7 @@ def openvino_model_with_preprocessing(xml: Path):  # -> (openvino.Core, openvino
 class OpenVinoRuntime(Runtime):
     name = "openvino"
 
-    def __init__(self, xml: Path, imgsz: int, threads: int | None = None) -> None:
+    def __init__(self, xml: Path, imgsz: int | Shape, threads: int | None = None) -> None:
         core, model = openvino_model_with_preprocessing(xml)
         cfg = {
             "PERFORMANCE_HINT": "LATENCY",
@@ -181,7 +205,7 @@ class OpenVinoRuntime(Runtime):
         # OpenVINO picks bf16 on CPUs with AVX-512 BF16/AMX; the parity tests cover that choice.
         self._compiled = core.compile_model(model, "CPU", cfg)
         self._request = self._compiled.create_infer_request()
-        self.imgsz = imgsz
+        self._set_shape(imgsz)
         hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
         self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
 
@@ -193,7 +217,7 @@ class OpenVinoRuntime(Runtime):
 class OnnxRuntime(Runtime):
     name = "onnx"
 
-    def __init__(self, path: Path, imgsz: int, threads: int | None = None) -> None:
+    def __init__(self, path: Path, imgsz: int | Shape, threads: int | None = None) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -201,7 +225,7 @@ class OnnxRuntime(Runtime):
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        self.imgsz = imgsz
+        self._set_shape(imgsz)
 
     def __call__(self, letterboxed: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._input: to_tensor(letterboxed)})[0][0]
@@ -210,14 +234,14 @@ class OnnxRuntime(Runtime):
 class TorchRuntime(Runtime):
     name = "torch"
 
-    def __init__(self, path: Path, imgsz: int, threads: int | None = None) -> None:
+    def __init__(self, path: Path, imgsz: int | Shape, threads: int | None = None) -> None:
         import torch
 
         # ultralytics leaves torch on one thread (it sets OMP_NUM_THREADS=1); use every core.
         torch.set_num_threads(threads or cpu_threads())
         self._torch = torch
         self._model, _ = _load_torch_model(path)
-        self.imgsz = imgsz
+        self._set_shape(imgsz)
 
     def __call__(self, letterboxed: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode():
@@ -227,19 +251,23 @@ class TorchRuntime(Runtime):
 
 
 # ---------------------------------------------------------------- export + cache
-def _export(info: WeightsInfo, fmt: str, imgsz: int, target: Path, produced: Callable[[Path], Path]) -> None:
+def _export(
+    info: WeightsInfo, fmt: str, imgsz: int | Shape, target: Path, produced: Callable[[Path], Path]
+) -> None:
     """Export with ultralytics into a temp folder, then move the result to `target` atomically."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".export-{fmt}-", dir=target.parent))
+    shape = input_shape(imgsz)
     try:
         pt = work / "model.pt"
         shutil.copyfile(info.path, pt)
         kwargs: dict[str, object] = {
             "format": fmt,
-            "imgsz": imgsz,
+            # ultralytics takes [height, width] for a rectangular input.
+            "imgsz": shape[0] if shape[0] == shape[1] else list(shape),
             "batch": 1,
             "device": "cpu",
             "verbose": False,
@@ -263,7 +291,7 @@ def _export(info: WeightsInfo, fmt: str, imgsz: int, target: Path, produced: Cal
         for f in list(out.parent.iterdir()) if fmt == "openvino" else [out]:
             shutil.move(str(f), staged / f.name)
         _atomic_write(
-            staged / "meta.json", json.dumps({**info.to_dict(), "format": fmt, "export_imgsz": imgsz})
+            staged / "meta.json", json.dumps({**info.to_dict(), "format": fmt, "export_imgsz": list(shape)})
         )
         try:
             os.replace(staged, target)
@@ -274,13 +302,13 @@ def _export(info: WeightsInfo, fmt: str, imgsz: int, target: Path, produced: Cal
         shutil.rmtree(work, ignore_errors=True)
 
 
-def exported_path(info: WeightsInfo, fmt: str, imgsz: int) -> Path:
-    """The cached export of a weights file, exporting it first when missing.
+def exported_path(info: WeightsInfo, fmt: str, imgsz: int | Shape) -> Path:
+    """The cached export of a weights file for one input shape, exporting it first when missing.
 
     Raises:
         ModelError: when the export fails.
     """
-    folder = cache_root() / info.sha256[:16] / f"{fmt}_{imgsz}"
+    folder = cache_root() / info.sha256[:16] / f"{fmt}_{shape_tag(imgsz)}"
     name = {"openvino": "model.xml", "onnx": "model.onnx"}[fmt]
     if not (folder / name).is_file() or not (folder / "meta.json").is_file():
         if folder.exists():
@@ -298,7 +326,7 @@ def exported_path(info: WeightsInfo, fmt: str, imgsz: int) -> Path:
     return folder / name
 
 
-def open_runtime(info: WeightsInfo, backend: str, imgsz: int, threads: int | None = None) -> Runtime:
+def open_runtime(info: WeightsInfo, backend: str, imgsz: int | Shape, threads: int | None = None) -> Runtime:
     """A runtime of one backend ("openvino", "onnx" or "torch") for the weights.
 
     Raises:
@@ -318,7 +346,7 @@ def open_runtime(info: WeightsInfo, backend: str, imgsz: int, threads: int | Non
         raise ModelError(f"{backend} runtime for {info.path} failed: {type(exc).__name__}: {exc}") from exc
 
 
-def open_fastest(info: WeightsInfo, imgsz: int, threads: int | None = None) -> Runtime:
+def open_fastest(info: WeightsInfo, imgsz: int | Shape, threads: int | None = None) -> Runtime:
     """The first backend that works, fastest first: OpenVINO, ONNX Runtime, PyTorch.
 
     Raises:

@@ -46,7 +46,7 @@ def as_bgr(image: np.ndarray | str | Path) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Letterbox:
-    """How an image was fitted into the model's square input: scale, then padding on the left/top."""
+    """How an image was fitted into the model's input: scale, then padding on the left/top."""
 
     width: int  # original image size
     height: int
@@ -55,24 +55,29 @@ class Letterbox:
     pad_y: int
 
 
-def letterbox(bgr: np.ndarray, imgsz: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping the aspect ratio and pad to imgsz x imgsz, centred (ultralytics' LetterBox).
+def letterbox(bgr: np.ndarray, imgsz: int | tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio and pad to the model input, centred (ultralytics' LetterBox).
+
+    Args:
+        bgr: the image.
+        imgsz: a square side, or the (height, width) of a rectangular input.
 
     Returns:
-        (uint8 BGR array of shape (imgsz, imgsz, 3), the transform to undo on boxes)
+        (uint8 BGR array of the input's shape, the transform to undo on boxes)
     """
+    out_h, out_w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
     h, w = bgr.shape[:2]
     if h < 1 or w < 1:
         raise ModelError(f"expected an image of at least 1x1 pixels, got {w}x{h}")
-    gain = min(imgsz / h, imgsz / w)
+    gain = min(out_h / h, out_w / w)
     new_w, new_h = int(round(w * gain)), int(round(h * gain))
-    dw, dh = (imgsz - new_w) / 2, (imgsz - new_h) / 2
+    dw, dh = (out_w - new_w) / 2, (out_h - new_h) / 2
     resized = (
         bgr if (new_w, new_h) == (w, h) else cv2.resize(bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     )
     # The -0.1/+0.1 rounding puts an odd pixel of padding at the bottom/right, exactly as ultralytics.
     top, left = int(round(dh - 0.1)), int(round(dw - 0.1))
-    out = np.full((imgsz, imgsz, 3), PAD_VALUE, dtype=np.uint8)
+    out = np.full((out_h, out_w, 3), PAD_VALUE, dtype=np.uint8)
     out[top : top + new_h, left : left + new_w] = resized
     # Boxes are mapped back with the padding ultralytics' scale_boxes assumes, which is the same.
     return out, Letterbox(w, h, gain, left, top)
@@ -88,8 +93,8 @@ def to_tensor(letterboxed: np.ndarray) -> np.ndarray:
     return out
 
 
-def preprocess(image: np.ndarray | str | Path, imgsz: int) -> tuple[np.ndarray, Letterbox]:
-    """Decode and letterbox one image: (imgsz x imgsz x 3 uint8 BGR, the transform to undo)."""
+def preprocess(image: np.ndarray | str | Path, imgsz: int | tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """Decode and letterbox one image: (the input-shaped uint8 BGR array, the transform to undo)."""
     return letterbox(as_bgr(image), imgsz)
 
 

@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         # After the input checks: loading a model takes a second.
         from nnus_core.video.runtime import load_video_detectors
 
-        detectors = load_video_detectors(args.model, n=1 if image_in else None)
+        detectors = load_video_detectors(
+            args.model,
+            n=1 if image_in else None,
+            frame_size=None if info is None else (info.width_px, info.height_px),
+        )
         if image_in:
             import cv2
 
