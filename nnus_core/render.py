@@ -91,14 +91,16 @@ def draw_overlays(
     show_labels: bool = True,
     font_scale: float = 0.45,
     bgr: bool = False,
+    inplace: bool = False,
 ) -> np.ndarray:
     """Return a copy of an RGB image with the overlays drawn (labels on a filled tag).
 
     Boxes are drawn first and labels last, so that no box line crosses a label, and each label is
     placed where it does not cover another one. With `bgr=True` the image is BGR (as OpenCV and
-    the video pipeline hold frames) and the colours are swapped to match.
+    the video pipeline hold frames) and the colours are swapped to match. With `inplace=True` a
+    contiguous image is drawn on and returned instead of a copy (a video frame nobody reads again).
     """
-    img = np.ascontiguousarray(image_rgb.copy())
+    img = image_rgb if inplace and image_rgb.flags.c_contiguous else np.ascontiguousarray(image_rgb.copy())
     h, w = img.shape[:2]
     labels: list[tuple[str, tuple[int, int, int, int], tuple[int, int, int]]] = []
     for ov in overlays:
@@ -112,8 +114,8 @@ def draw_overlays(
         elif ov.style == "student":
             cv2.rectangle(img, p1, p2, (0, 0, 0), thickness + 2, cv2.LINE_AA)
             cv2.rectangle(img, p1, p2, color, thickness, cv2.LINE_AA)
-        else:
-            cv2.rectangle(img, p1, p2, color, thickness, cv2.LINE_AA)
+        else:  # axis-aligned on whole pixels: anti-aliasing only blurs it, at 4x the drawing time
+            cv2.rectangle(img, p1, p2, color, thickness, cv2.LINE_8)
         if show_labels and ov.label:
             labels.append((ov.label, (*p1, *p2), color))
     taken: list[tuple[int, int, int, int]] = []

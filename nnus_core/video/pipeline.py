@@ -212,10 +212,15 @@ def label_for(d: Detection, style: str) -> str:
 
 
 def annotate(
-    image: np.ndarray, detections: Sequence[Detection], label_style: str = "name_conf", *, bgr: bool = False
+    image: np.ndarray,
+    detections: Sequence[Detection],
+    label_style: str = "name_conf",
+    *,
+    bgr: bool = False,
+    inplace: bool = False,
 ) -> np.ndarray:
     """A copy of an RGB (or, with `bgr`, BGR) frame with the detections drawn in the organ colours
-    (line width and text scale with the frame)."""
+    (line width and text scale with the frame); with `inplace`, the frame itself, drawn on."""
     k = max(1.0, max(image.shape[:2]) / 600.0)
     overlays = [Overlay(d.organ_id, d.box, label_for(d, label_style)) for d in detections]
     return draw_overlays(
@@ -225,6 +230,7 @@ def annotate(
         show_labels=label_style != "none",
         font_scale=0.45 * k,
         bgr=bgr,
+        inplace=inplace,
     )
 
 
@@ -680,9 +686,9 @@ def _process_video(
                 t0 = time.perf_counter()
                 shown = tracker.coast()
             t1 = time.perf_counter()
-            annotated = burn_caption(
-                annotate(item.bgr, shown, options.label_style, bgr=True), options.caption, bgr=True
-            )
+            # The detector is done with the frame: draw on it unless the original is shown beside.
+            drawn = annotate(item.bgr, shown, options.label_style, bgr=True, inplace=not options.side_by_side)
+            annotated = burn_caption(drawn, options.caption, bgr=True)
             canvas = _compose(item.bgr, annotated, options.side_by_side, out_size)
             t2 = time.perf_counter()
             track_s += t1 - t0
