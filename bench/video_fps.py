@@ -139,7 +139,10 @@ def main() -> int:
         ours("ours_superfast_smaller_file_fps", detectors, VideoOptions(preset="superfast"))
         ours("ours_no_tracking_fps", detectors, VideoOptions(tracker="none"))
         ours("ours_stride2_fps", detectors, VideoOptions(stride=2))  # detector on every 2nd frame only
-        single = Detector.load(weights)  # one detector on every core, as for single images
+        square = load_video_detectors(weights)  # the same, on a square input as the peer's
+        process_video(clip, work / "warm_sq.mp4", square, VideoOptions(), info=info)
+        ours("ours_square_input_fps", square, VideoOptions())
+        single = Detector.load(weights, imgsz=first.input_hw)  # one detector on every core, same input
         process_video(clip, work / "warm1.mp4", single, VideoOptions(), info=info)
         ours("ours_one_detector_all_threads_fps", single, VideoOptions())
 

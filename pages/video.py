@@ -67,6 +67,7 @@ class _Locked:
 
     def __init__(self, detector, lock: threading.Lock) -> None:
         self._detector, self._lock = detector, lock
+        self.input_hw = getattr(detector, "input_hw", None)  # lets the pipeline pre-scale frames
 
     def predict(self, image, conf: float = 0.25, iou: float = 0.7):
         with self._lock:

@@ -340,18 +340,41 @@ def test_several_detectors_share_the_frames_and_order_is_kept(tmp_path):
         process_video(src, tmp_path / "o2.mp4", [], RAW)
 
 
-def test_fast_colour_conversion_matches_ffmpeg(tmp_path):
-    from nnus_core.video.pipeline import _opencv_converts
+@pytest.mark.parametrize("rotation", [0, 90])
+def test_frames_are_prescaled_for_a_detector_that_names_its_input(tmp_path, rotation):
+    """A detector with `input_hw` gets the frame already shrunk to fit it; boxes come back in the
+    frame's pixels, as with a full-size frame."""
+    from nnus_core.video.pipeline import detector_fit
 
     src = tmp_path / "in.mp4"
-    write_test_clip(src, width=160, height=120, n_frames=1)
-    with av.open(str(src)) as c:
-        frame = next(c.decode(video=0))
-        assert _opencv_converts(frame, 160, 120)
-        assert not _opencv_converts(frame, 80, 60)  # scaling goes through swscale
-        ffmpeg = frame.to_ndarray(format="bgr24").astype(int)
-        ours = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420).astype(int)
-    assert np.abs(ffmpeg - ours).max() <= 3
+    truth = write_test_clip(src, width=320, height=240, n_frames=6, rotation_ccw_deg=-rotation)
+    det = ShapeRecorder()
+    det.input_hw = (96, 128)  # (height, width)
+    info = probe_video(src)
+    csv = tmp_path / "d.csv"
+    process_video(src, tmp_path / "o.mp4", det, RAW, csv_path=csv)
+    fit = detector_fit((info.width_px, info.height_px), det)
+    assert det.shapes == {(fit[1], fit[0])}
+    assert fit == ((128, 96) if rotation == 0 else (72, 96))
+    df = pd.read_csv(csv)
+    full = ShapeRecorder()
+    process_video(src, tmp_path / "o2.mp4", full, RAW, csv_path=tmp_path / "d2.csv")
+    ref = pd.read_csv(tmp_path / "d2.csv")
+    for organ in (BRIGHT_ORGAN_ID, DARK_ORGAN_ID):
+        for frame in range(6):
+            a = df[(df.frame == frame) & (df.organ_id == organ)].iloc[0]
+            b = ref[(ref.frame == frame) & (ref.organ_id == organ)].iloc[0]
+            assert iou(BoxPx(a.x1, a.y1, a.x2, a.y2), BoxPx(b.x1, b.y1, b.x2, b.y2)) > 0.8
+    if rotation == 0:
+        assert (
+            iou(
+                BoxPx(*df[df.organ_id == BRIGHT_ORGAN_ID].iloc[0][["x1", "y1", "x2", "y2"]]),
+                truth[0].boxes[BRIGHT_ORGAN_ID],
+            )
+            > 0.8
+        )
+    assert detector_fit((100, 80), det) is None  # smaller than the input: the detector letterboxes it
+    assert detector_fit((320, 240), BlobDetector()) is None  # no input shape named
 
 
 def test_frames_are_drawn_in_bgr_with_the_same_pixels_as_in_rgb():

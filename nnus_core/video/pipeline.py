@@ -21,6 +21,7 @@ from typing import Protocol
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from nnus_core.detection import Detection
 from nnus_core.errors import VideoError
@@ -193,6 +194,7 @@ class _Frame:
     pts: int  # in the output time base, from 0
     time_s: float
     bgr: np.ndarray  # working size, upright
+    small: np.ndarray | None = None  # the same, already scaled to fit the detector's input
 
 
 def working_size(width: int, height: int, max_side_px: int) -> tuple[int, int, float]:
@@ -288,28 +290,39 @@ def _get(q: queue.Queue, stop: threading.Event) -> object:
 
 
 _DECODE_THREADS_ABOVE_PX = 1920 * 1088
-_BT601_OR_UNSPECIFIED = {2, 5, 6}  # FFmpeg AVColorSpace values OpenCV's YUV->BGR matches (limited range)
 
 
-def _opencv_converts(frame: av.VideoFrame, width: int, height: int) -> bool:
-    """True when a decoded frame can go to BGR with OpenCV: plain 8-bit 4:2:0, limited range,
-    BT.601 (or unspecified), even size and no scaling. Anything else goes through swscale."""
-    return (
-        frame.format.name == "yuv420p"
-        and (frame.width, frame.height) == (width, height)
-        and width % 2 == 0
-        and height % 2 == 0
-        and frame.color_range != 2
-        and frame.colorspace in _BT601_OR_UNSPECIFIED
-    )
+def detector_fit(size: tuple[int, int], detector: object) -> tuple[int, int] | None:
+    """(width, height) a frame of `size` takes inside the detector's letterboxed input, when the
+    detector says its input shape (`input_hw`) and the frame must shrink to fit; else None."""
+    shape = getattr(detector, "input_hw", None)
+    if shape is None:
+        return None
+    w, h = size
+    gain = min(shape[0] / h, shape[1] / w)
+    if gain >= 1.0:
+        return None
+    return max(1, int(round(w * gain))), max(1, int(round(h * gain)))
 
 
 class _Decoder(threading.Thread):
-    """Reads, scales, rotates and converts frames ahead of the detector."""
+    """Reads, scales, rotates and converts frames ahead of the detector.
 
-    def __init__(self, info: VideoInfo, size: tuple[int, int], stop: threading.Event) -> None:
+    Each frame is converted twice by FFmpeg's swscale, each with its own cached context: to BGR at
+    the working size (for drawing) and, when `fit` is given, straight from YUV to BGR at the size
+    it takes in the detector's input. Measured on 494x448 H.264: 0.3 ms a frame for both, against
+    0.9 ms for OpenCV's YUV->BGR conversion and resize.
+    """
+
+    def __init__(
+        self,
+        info: VideoInfo,
+        size: tuple[int, int],
+        stop: threading.Event,
+        fit: tuple[int, int] | None = None,
+    ) -> None:
         super().__init__(name="video-decode", daemon=True)
-        self.info, self.size, self.stop = info, size, stop
+        self.info, self.size, self.stop, self.fit = info, size, stop, fit
         self.q: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
         self.error: BaseException | None = None
         self.warning: str | None = None
@@ -331,7 +344,12 @@ class _Decoder(threading.Thread):
         info = self.info
         w, h = self.size
         # The scaler works on the stored (pre-rotation) orientation.
-        sw, sh = (h, w) if info.rotation_deg in (90, 270) else (w, h)
+        turned = info.rotation_deg in (90, 270)
+        sw, sh = (h, w) if turned else (w, h)
+        fit = self.fit
+        if fit is not None and turned:
+            fit = fit[1], fit[0]
+        to_working, to_detector = VideoReformatter(), VideoReformatter()
         with av.open(str(info.path)) as container:
             stream = container.streams.video[0]
             # Up to 1080p one thread decodes faster than the pipeline can use (~1 ms a frame at
@@ -369,13 +387,18 @@ class _Decoder(threading.Thread):
                 if rel <= last_pts:  # repeated or reordered timestamps: keep frames strictly in order
                     rel = last_pts + 1
                 last_pts = rel
-                if _opencv_converts(frame, sw, sh):
-                    # OpenCV's SIMD conversion runs without the GIL; swscale here cost ~3x the time.
-                    bgr = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
-                else:
-                    bgr = frame.to_ndarray(format="bgr24", width=sw, height=sh, interpolation="AREA")
+                bgr = to_working.reformat(
+                    frame, width=sw, height=sh, format="bgr24", interpolation="AREA"
+                ).to_ndarray()
+                small = None
+                if fit is not None:
+                    # Two-tap bilinear, as the letterbox's cv2.resize the model was trained with.
+                    small = to_detector.reformat(
+                        frame, width=fit[0], height=fit[1], format="bgr24", interpolation="FAST_BILINEAR"
+                    ).to_ndarray()
+                    small = _rotate(small, info.rotation_deg)
                 bgr = _rotate(bgr, info.rotation_deg)
-                item = _Frame(self.decoded, rel, float(rel * tb), bgr)
+                item = _Frame(self.decoded, rel, float(rel * tb), bgr, small)
                 self.busy_s += time.perf_counter() - t0
                 self.decoded += 1
                 if not _put(self.q, item, self.stop):
@@ -468,14 +491,22 @@ class _DetectorPool:
     def busy_s(self) -> float:
         return sum(self._busy)
 
-    def submit(self, bgr: np.ndarray) -> Future:
+    def submit(self, frame: _Frame) -> Future:
         i = self._turn % len(self._detectors)
         self._turn += 1
-        return self._executors[i].submit(self._detect, i, bgr)
+        return self._executors[i].submit(self._detect, i, frame)
 
-    def _detect(self, i: int, bgr: np.ndarray) -> list[Detection]:
+    def _detect(self, i: int, frame: _Frame) -> list[Detection]:
         t0 = time.perf_counter()
-        found = self._detectors[i].predict(bgr, conf=self._conf, iou=self._iou)
+        if frame.small is None:
+            found = self._detectors[i].predict(frame.bgr, conf=self._conf, iou=self._iou)
+        else:  # boxes of the pre-scaled frame, back to working pixels
+            sh, sw = frame.small.shape[:2]
+            sx, sy = frame.bgr.shape[1] / sw, frame.bgr.shape[0] / sh
+            found = [
+                replace(d, box=d.box.scale(sx, sy))
+                for d in self._detectors[i].predict(frame.small, conf=self._conf, iou=self._iou)
+            ]
         self._busy[i] += time.perf_counter() - t0  # each slot is written by its own worker only
         return _top_per_organ(found, self._wanted)
 
@@ -639,7 +670,7 @@ def _process_video(
     detectors = list(detector) if isinstance(detector, (list, tuple)) else [detector]
     if not detectors:
         raise VideoError("expected at least one detector, got none")
-    decoder = _Decoder(info, (w, h), stop)
+    decoder = _Decoder(info, (w, h), stop, detector_fit((w, h), detectors[0]))
     encoder: _Encoder | None = None
     pool: _DetectorPool | None = None
     csv_file = None
@@ -669,7 +700,7 @@ def _process_video(
                     exhausted = True
                     break
                 run = item.index % options.stride == 0
-                pending.append((item, pool.submit(item.bgr) if run else None))
+                pending.append((item, pool.submit(item) if run else None))
             if not pending:
                 break
             if cancel.is_set():
