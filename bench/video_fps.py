@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av  # noqa: E402
 
-from nnus_core.video import VideoOptions, flicker_stats, probe_video, process_video  # noqa: E402
+from nnus_core.video import VideoOptions, detection_size, flicker_stats, probe_video, process_video  # noqa: E402
 from nnus_core.video.synthetic import noisy_detections, write_random_model, write_test_clip  # noqa: E402
 from nnus_core.video.tracking import detector_threshold, make_tracker  # noqa: E402
 
@@ -107,7 +107,7 @@ def main() -> int:
         from nnus_core.video.runtime import load_video_detectors
 
         # What the page and the CLI run: the input cut to the clip's aspect (288x320 for 494x448).
-        detectors = load_video_detectors(weights, frame_size=(info.width_px, info.height_px))
+        detectors = load_video_detectors(weights, frame_size=detection_size(info))
         first = detectors[0]
         print(f"cpu_cores: {os.cpu_count()}  load_avg_1min: {os.getloadavg()[0]:.2f}")
         print(

@@ -19,6 +19,7 @@ from nnus_core.video import (
     LABEL_STYLES,
     VideoOptions,
     VideoResult,
+    detection_size,
     max_upload_mb,
     process_image,
     process_video,
@@ -185,6 +186,14 @@ def options_ui() -> VideoOptions:
         )
         label = c3.selectbox("Labels", LABEL_STYLES, key="video_label", format_func=LABEL_NAMES.get)
         side = c3.toggle("Side by side (original | annotated)", DEFAULTS.side_by_side, key="video_side")
+        trim = c1.toggle(
+            "Detect inside the scan area",
+            DEFAULTS.trim_borders,
+            key="video_trim",
+            help="For a recording of a scanner's screen: the detector skips the dark borders and the "
+            "text around the image, which it would otherwise take for dark organs. The video keeps "
+            "the whole screen.",
+        )
         preset = c2.selectbox(
             "Output file",
             ["ultrafast", "superfast", "veryfast"],
@@ -207,6 +216,7 @@ def options_ui() -> VideoOptions:
         label_style=label,
         side_by_side=bool(side),
         preset=preset,
+        trim_borders=bool(trim),
     )
 
 
@@ -499,7 +509,7 @@ def main() -> None:
             st.error(str(exc), icon=":material/error:")
             return
         try:
-            detectors = model.video_detectors((info.width_px, info.height_px))
+            detectors = model.video_detectors(detection_size(info, options))
         except NnusError as exc:
             st.error(f"Cannot load the model: {exc}")
             return

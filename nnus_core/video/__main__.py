@@ -13,6 +13,7 @@ from nnus_core.video.pipeline import (
     PRESETS,
     Progress,
     VideoOptions,
+    detection_size,
     process_image,
     process_video,
 )
@@ -72,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-track", action="store_true", help="same as --tracker none: raw per-frame boxes")
     p.add_argument("--label-style", choices=LABEL_STYLES, default=DEFAULTS.label_style)
     p.add_argument("--side-by-side", action="store_true", help="write original | annotated")
+    p.add_argument(
+        "--no-trim",
+        action="store_true",
+        help="detect on the whole frame, even when dark borders surround the scan (a screen recording)",
+    )
     p.add_argument("--csv", type=Path, help="write per-frame detections (boxes in original pixels) here")
     p.add_argument(
         "--gt",
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             tracker="none" if args.no_track else args.tracker,
             label_style=args.label_style,
             side_by_side=args.side_by_side,
+            trim_borders=not args.no_trim,
             preset=args.preset,
         )
         image_in = is_image_path(args.input)
@@ -124,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         detectors = load_video_detectors(
             args.model,
             n=1 if image_in else None,
-            frame_size=None if info is None else (info.width_px, info.height_px),
+            frame_size=None if info is None else detection_size(info, options),
         )
         if image_in:
             import cv2

@@ -28,6 +28,7 @@ from nnus_core.errors import VideoError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.render import Overlay, draw_overlays
+from nnus_core.video.borders import ScanArea, sample_gray, scan_area
 from nnus_core.video.probe import VideoInfo, fraction_rate, probe_video
 from nnus_core.video.tracking import TRACKERS, detector_threshold, make_tracker
 
@@ -76,6 +77,8 @@ class VideoOptions:
         crf: libx264 quality (lower is better and bigger).
         caption: text burnt into a corner of every frame (e.g. "SYNTHETIC PHANTOM"), so that a
             downloaded video keeps its label.
+        trim_borders: detect inside the scan area of a screen recording (its dark borders
+            trimmed, see `nnus_core.video.borders`); the output keeps the whole frame.
     """
 
     conf: float = 0.25
@@ -91,6 +94,7 @@ class VideoOptions:
     preset: str = "ultrafast"
     crf: int = 23
     caption: str = ""
+    trim_borders: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.conf <= 1.0:
@@ -194,7 +198,10 @@ class _Frame:
     pts: int  # in the output time base, from 0
     time_s: float
     bgr: np.ndarray  # working size, upright
-    small: np.ndarray | None = None  # the same, already scaled to fit the detector's input
+    # What the detector sees when not `bgr` itself: the frame (or its scan area) already scaled
+    # to fit the detector's input; `region` is (x, y, w, h) of the working frame it shows.
+    small: np.ndarray | None = None
+    region: tuple[int, int, int, int] | None = None
 
 
 def working_size(width: int, height: int, max_side_px: int) -> tuple[int, int, float]:
@@ -292,6 +299,25 @@ def _get(q: queue.Queue, stop: threading.Event) -> object:
 _DECODE_THREADS_ABOVE_PX = 1920 * 1088
 
 
+def find_scan_area(info: VideoInfo, options: VideoOptions) -> ScanArea | None:
+    """The scan area the detector will run on (in working pixels), or None for the whole frame."""
+    if not options.trim_borders:
+        return None
+    w, h, _ = working_size(info.width_px, info.height_px, options.max_side_px)
+    return scan_area(sample_gray(info.path, (w, h), info.rotation_deg))
+
+
+def detection_size(info: VideoInfo, options: VideoOptions | None = None) -> tuple[int, int]:
+    """(width, height) of what the detector sees in this video: the working frame, or its scan
+    area. Load the video detectors for this size (`load_video_detectors(frame_size=...)`)."""
+    options = options or VideoOptions()
+    area = find_scan_area(info, options)
+    if area is not None:
+        return area.width, area.height
+    w, h, _ = working_size(info.width_px, info.height_px, options.max_side_px)
+    return w, h
+
+
 def detector_fit(size: tuple[int, int], detector: object) -> tuple[int, int] | None:
     """(width, height) a frame of `size` takes inside the detector's letterboxed input, when the
     detector says its input shape (`input_hw`) and the frame must shrink to fit; else None."""
@@ -320,9 +346,10 @@ class _Decoder(threading.Thread):
         size: tuple[int, int],
         stop: threading.Event,
         fit: tuple[int, int] | None = None,
+        area: ScanArea | None = None,
     ) -> None:
         super().__init__(name="video-decode", daemon=True)
-        self.info, self.size, self.stop, self.fit = info, size, stop, fit
+        self.info, self.size, self.stop, self.fit, self.area = info, size, stop, fit, area
         self.q: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
         self.error: BaseException | None = None
         self.warning: str | None = None
@@ -346,9 +373,9 @@ class _Decoder(threading.Thread):
         # The scaler works on the stored (pre-rotation) orientation.
         turned = info.rotation_deg in (90, 270)
         sw, sh = (h, w) if turned else (w, h)
-        fit = self.fit
-        if fit is not None and turned:
-            fit = fit[1], fit[0]
+        fit, area = self.fit, self.area
+        if fit is not None and turned and area is None:
+            fit = fit[1], fit[0]  # scaled from the stored frame, then turned
         to_working, to_detector = VideoReformatter(), VideoReformatter()
         with av.open(str(info.path)) as container:
             stream = container.streams.video[0]
@@ -390,15 +417,23 @@ class _Decoder(threading.Thread):
                 bgr = to_working.reformat(
                     frame, width=sw, height=sh, format="bgr24", interpolation="AREA"
                 ).to_ndarray()
-                small = None
-                if fit is not None:
-                    # Two-tap bilinear, as the letterbox's cv2.resize the model was trained with.
-                    small = to_detector.reformat(
-                        frame, width=fit[0], height=fit[1], format="bgr24", interpolation="FAST_BILINEAR"
-                    ).to_ndarray()
-                    small = _rotate(small, info.rotation_deg)
-                bgr = _rotate(bgr, info.rotation_deg)
-                item = _Frame(self.decoded, rel, float(rel * tb), bgr, small)
+                small = region = None
+                if area is not None:  # the scan area of the upright frame, scaled by OpenCV
+                    bgr = _rotate(bgr, info.rotation_deg)
+                    region = (area.x, area.y, area.width, area.height)
+                    small = bgr[area.y : area.y + area.height, area.x : area.x + area.width]
+                    if fit is not None:
+                        small = cv2.resize(small, fit, interpolation=cv2.INTER_LINEAR)
+                else:
+                    if fit is not None:
+                        # Two-tap bilinear, as the letterbox's cv2.resize the model was trained with.
+                        small = to_detector.reformat(
+                            frame, width=fit[0], height=fit[1], format="bgr24", interpolation="FAST_BILINEAR"
+                        ).to_ndarray()
+                        small = _rotate(small, info.rotation_deg)
+                        region = (0, 0, w, h)
+                    bgr = _rotate(bgr, info.rotation_deg)
+                item = _Frame(self.decoded, rel, float(rel * tb), bgr, small, region)
                 self.busy_s += time.perf_counter() - t0
                 self.decoded += 1
                 if not _put(self.q, item, self.stop):
@@ -498,13 +533,15 @@ class _DetectorPool:
 
     def _detect(self, i: int, frame: _Frame) -> list[Detection]:
         t0 = time.perf_counter()
-        if frame.small is None:
+        if frame.small is None or frame.region is None:
             found = self._detectors[i].predict(frame.bgr, conf=self._conf, iou=self._iou)
-        else:  # boxes of the pre-scaled frame, back to working pixels
-            sh, sw = frame.small.shape[:2]
-            sx, sy = frame.bgr.shape[1] / sw, frame.bgr.shape[0] / sh
+        else:  # boxes of the pre-scaled frame or area, back to working pixels
+            x, y, rw, rh = frame.region
+            sx, sy = rw / frame.small.shape[1], rh / frame.small.shape[0]
             found = [
-                replace(d, box=d.box.scale(sx, sy))
+                replace(
+                    d, box=BoxPx(d.box.x1 * sx + x, d.box.y1 * sy + y, d.box.x2 * sx + x, d.box.y2 * sy + y)
+                )
                 for d in self._detectors[i].predict(frame.small, conf=self._conf, iou=self._iou)
             ]
         self._busy[i] += time.perf_counter() - t0  # each slot is written by its own worker only
@@ -670,7 +707,11 @@ def _process_video(
     detectors = list(detector) if isinstance(detector, (list, tuple)) else [detector]
     if not detectors:
         raise VideoError("expected at least one detector, got none")
-    decoder = _Decoder(info, (w, h), stop, detector_fit((w, h), detectors[0]))
+    area = find_scan_area(info, options)
+    if area is not None:
+        warnings.append(area.describe(w, h))
+    fit = detector_fit((area.width, area.height) if area else (w, h), detectors[0])
+    decoder = _Decoder(info, (w, h), stop, fit, area)
     encoder: _Encoder | None = None
     pool: _DetectorPool | None = None
     csv_file = None
