@@ -619,6 +619,7 @@ def _as_event(cancel: threading.Event | None) -> threading.Event:
     return cancel if cancel is not None else threading.Event()
 
 
+@_serial_opencv()  # one context per call: OpenCV stays serial while any video runs
 def process_video(
     src: str | Path,
     dst: str | Path,
@@ -644,7 +645,9 @@ def process_video(
         dst: the output .mp4 (written to a temporary name, then renamed: never half a file).
         detector: anything with `predict(frame_bgr, conf=, iou=) -> list[Detection]` in frame pixels,
             or several of them (each used by its own thread on alternate frames; see
-            `nnus_core.video.runtime.load_video_detectors`).
+            `nnus_core.video.runtime.load_video_detectors`). One that names its `input_hw` gets
+            frames already scaled to fit it; with `options.trim_borders` it sees only the scan
+            area. Boxes always come back in frame pixels.
         options: settings; default `VideoOptions()`.
         csv_path: where to write per-frame detections (boxes in original pixels); None for none.
         progress: called with a Progress about 4 times a second and at the end, from this thread.
@@ -659,32 +662,6 @@ def process_video(
         VideoError: for an input that cannot be read or an output that cannot be written. No
             partial output or CSV is left behind on an error.
     """
-    with _serial_opencv():
-        return _process_video(
-            src,
-            dst,
-            detector,
-            options,
-            csv_path=csv_path,
-            progress=progress,
-            cancel=cancel,
-            info=info,
-            max_mb=max_mb,
-        )
-
-
-def _process_video(
-    src: str | Path,
-    dst: str | Path,
-    detector: FrameDetector | Sequence[FrameDetector],
-    options: VideoOptions | None = None,
-    *,
-    csv_path: str | Path | None = None,
-    progress: Callable[[Progress], None] | None = None,
-    cancel: threading.Event | None = None,
-    info: VideoInfo | None = None,
-    max_mb: int | None = None,
-) -> VideoResult:
     options = options or VideoOptions()
     info = info or probe_video(src, max_mb=max_mb)
     dst = Path(dst)
