@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
 import queue
@@ -304,7 +305,17 @@ def find_scan_area(info: VideoInfo, options: VideoOptions) -> ScanArea | None:
     if not options.trim_borders:
         return None
     w, h, _ = working_size(info.width_px, info.height_px, options.max_side_px)
-    return scan_area(sample_gray(info.path, (w, h), info.rotation_deg))
+    try:
+        stamp = info.path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _scan_area_of(str(info.path), stamp, (w, h), info.rotation_deg)
+
+
+@functools.lru_cache(maxsize=16)
+def _scan_area_of(path: str, mtime_ns: int, size: tuple[int, int], rotation_deg: int) -> ScanArea | None:
+    # Cached: the page sizes its detectors with it, then the run itself asks again.
+    return scan_area(sample_gray(path, size, rotation_deg))
 
 
 def detection_size(info: VideoInfo, options: VideoOptions | None = None) -> tuple[int, int]:
@@ -488,8 +499,7 @@ class _Encoder(threading.Thread):
                     break
                 t0 = time.perf_counter()
                 pts, canvas = item
-                # BT.601 limited range, as swscale would convert, at a fraction of its cost and
-                # without holding the GIL.
+                # BT.601 limited range: what swscale gives (within one level), without the GIL.
                 yuv = cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV_I420)
                 frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
                 frame.pts, frame.time_base = pts, self.time_base
