@@ -1,0 +1,53 @@
+"""Text from users, files and URLs made inert before it reaches Markdown, HTML or a chart label.
+
+Everything that comes from outside (a display name, a subject or file name, an uploaded file's
+name, a URL parameter, a model card or evaluation file, an error message quoting any of those)
+goes through one of these before a page shows it:
+
+    md_escape(text)    st.markdown, st.caption, st.error/warning/info/success, st.subheader,
+                       widget labels and help (all of them render Markdown)
+    html_escape(text)  inside an unsafe_allow_html block, and plotly labels (plotly reads <a>, <b>)
+    plain(text)        where text is shown as text anyway (table cells, st.code) but must not
+                       hide what it is (bidi overrides, zero-width characters) or run on forever
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+
+# C0/C1 controls (newline and tab are handled apart), zero-width characters, and the bidi
+# embeddings, overrides and isolates that make "gpj.exe" read as "exe.jpg".
+_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f"
+                        "\u202a-\u202e\u2060-\u2069\ufeff]")
+_BREAKS = re.compile(r"[\r\n\t\u0085\u2028\u2029]+")
+# CommonMark lets any ASCII punctuation be escaped with a backslash, and an escaped character is
+# never markup: no image, link, autolink (http\:\/\/), HTML tag, emphasis, heading, table or
+# LaTeX ($) can start from it.
+_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+ELLIPSIS = "…"
+
+
+def plain(text: object, max_chars: int | None = None) -> str:
+    """One line of visible text: controls, zero-width and bidi characters removed, cut to max_chars.
+
+    Args:
+        text: anything; None becomes "".
+        max_chars: longest result (an ellipsis ends a cut string); None keeps every character.
+    """
+    s = "" if text is None else str(text)
+    s = _INVISIBLE.sub("", _BREAKS.sub(" ", s))
+    if max_chars is not None and len(s) > max_chars:
+        s = s[: max(max_chars - 1, 0)] + ELLIPSIS
+    return s
+
+
+def md_escape(text: object, max_chars: int | None = None) -> str:
+    """Text that Streamlit's Markdown shows literally: no formatting, link, image or HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", plain(text, max_chars))
+
+
+def html_escape(text: object, max_chars: int | None = None) -> str:
+    """Text safe between HTML tags and in attribute values (and in plotly's label markup)."""
+    return html.escape(plain(text, max_chars), quote=True)

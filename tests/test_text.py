@@ -1,0 +1,40 @@
+"""The one escaping helper: every payload renders as its own literal text, nothing else."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+
+from nnus_core.text import ELLIPSIS, html_escape, md_escape, plain
+from tests.payloads import FILENAME_PAYLOADS, PAYLOADS, markdown_problems
+
+_MD = MarkdownIt("commonmark", {"html": True})
+
+
+@pytest.mark.parametrize("name, payload", PAYLOADS + FILENAME_PAYLOADS, ids=lambda v: v if len(v) < 20 else None)
+def test_markdown_shows_the_payload_as_plain_text(name, payload):
+    assert markdown_problems(payload) or name in {"js-url", "directives", "rtl-override", "zero-width", "long"}
+    escaped = md_escape(payload)
+    assert markdown_problems(escaped) == []
+    # One paragraph whose text is exactly the cleaned input: no tag, no link, no lost character.
+    assert _MD.render(escaped) == f"<p>{escapeHtml(plain(payload))}</p>\n"
+
+
+@pytest.mark.parametrize("name, payload", PAYLOADS)
+def test_html_escape_leaves_no_tag(name, payload):
+    out = html_escape(payload)
+    assert "<" not in out and ">" not in out and '"' not in out
+    assert html.unescape(out) == plain(payload)
+
+
+def test_plain_removes_invisible_and_bidi_characters_and_cuts_long_text():
+    assert plain("\u202egpj.exe") == "gpj.exe"
+    assert plain("Ana\u200b\u200dR\ufeff") == "AnaR"
+    assert plain("a\r\n\nb\tc") == "a b c"
+    assert plain(None) == ""
+    assert plain("x" * 50, max_chars=10) == "x" * 9 + ELLIPSIS
+    assert plain("Ærøskøbing مرحبا") == "Ærøskøbing مرحبا"  # real names in any script are kept
+    assert md_escape("0001.jpg") == "0001\\.jpg"
