@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import re
-import string
 
 # C0/C1 controls (newline and tab are handled apart), zero-width characters, and the bidi
 # embeddings, overrides and isolates that make "gpj.exe" read as "exe.jpg".
@@ -23,9 +22,13 @@ _INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2
                         "\u202a-\u202e\u2060-\u2069\ufeff]")
 _BREAKS = re.compile(r"[\r\n\t\u0085\u2028\u2029]+")
 # CommonMark lets any ASCII punctuation be escaped with a backslash, and an escaped character is
-# never markup: no image, link, autolink (http\:\/\/), HTML tag, emphasis, heading, table or
-# LaTeX ($) can start from it.
-_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+# never markup. These can open an image, a link, an HTML tag, emphasis, code, a table cell, LaTeX
+# ($), an entity or an e-mail autolink anywhere in a line; the rest is escaped only where it acts
+# (see md_escape), so that ordinary names such as "0001.jpg" or "ana-maria" stay readable in the
+# Markdown source too.
+_MD_ANYWHERE = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
+_MD_LINE_START = re.compile(r"^(\s*)([#+=>-])|^(\s*\d+)([.)])(?=\s|$)")  # headings, lists, quotes, setext rules
+_AUTOLINK = re.compile(r"(?i)(://|www\.)")  # GFM links bare http://... and www.... on its own
 ELLIPSIS = "…"
 
 
@@ -45,7 +48,9 @@ def plain(text: object, max_chars: int | None = None) -> str:
 
 def md_escape(text: object, max_chars: int | None = None) -> str:
     """Text that Streamlit's Markdown shows literally: no formatting, link, image or HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", plain(text, max_chars))
+    s = _MD_ANYWHERE.sub(r"\\\1", plain(text, max_chars))
+    s = _AUTOLINK.sub(lambda m: m.group(1).replace("/", "\\/").replace(".", "\\."), s)
+    return _MD_LINE_START.sub(lambda m: "\\".join(m.group(1, 2) if m.group(2) else m.group(3, 4)), s)
 
 
 def html_escape(text: object, max_chars: int | None = None) -> str:

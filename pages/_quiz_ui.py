@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from nnus_core.quiz.view import STUDENT_RGB, review_overlays, shade_targets
 from nnus_core.render import Overlay
 from nnus_core.store import db_url, get_engine, get_or_create_student
 from nnus_core.store.students import Student, find_student, student_by_id
+from nnus_core.text import html_escape, md_escape
 from pages import _shared
 
 # Session-state keys (tests inject values through them).
@@ -51,11 +50,6 @@ def redo_key(instance_id: str) -> str:
 def labels_key(instance_id: str) -> str:
     """Session key of the boxes added so far in a Label-all question: [[organ_id, x1, y1, x2, y2], ...]."""
     return f"quiz_labels_{instance_id}"
-
-
-def md_escape(text: str) -> str:
-    """Text safe inside st.markdown: no HTML, no Markdown formatting."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", html.escape(text, quote=False))
 
 
 # --- wiring ---------------------------------------------------------------------------------------
@@ -150,7 +144,7 @@ def name_ui(db: Engine, *, create: bool) -> Student | None:
     try:
         student = get_or_create_student(db, raw) if create else find_student(db, raw)
     except QuizInputError as exc:
-        st.error(str(exc), icon=":material/badge:")
+        st.error(md_escape(exc), icon=":material/badge:")
         return None
     if student is None:
         st.warning("Nobody has answered under this name yet. Take a quiz first.")
@@ -179,7 +173,7 @@ def focus_request(ds: Dataset) -> str | None:
     if not stem:
         return None
     if ds.get(stem) is None:
-        st.warning(f"Image {stem!r} is not in the active dataset; choose your own quiz below.")
+        st.warning(f"Image “{md_escape(stem, 80)}” is not in the active dataset; choose your own quiz below.")
         st.session_state.pop(FOCUS_KEY, None)
         return None
     return str(stem)
@@ -288,7 +282,7 @@ def setup_ui(focus_stem: str | None) -> QuizSettings | None:
     adaptive = st.toggle(
         "Adaptive practice: organs and images you get wrong come back sooner", True, key="quiz_adaptive"
     )
-    only_focus = bool(focus_stem) and st.checkbox(f"Only image {focus_stem}", True, key="quiz_only_focus")
+    only_focus = bool(focus_stem) and st.checkbox(f"Only image {md_escape(focus_stem)}", True, key="quiz_only_focus")
     if not st.button("Start quiz", type="primary", key="quiz_start", icon=":material/play_arrow:"):
         return None
     if not kinds:
@@ -306,7 +300,7 @@ def setup_ui(focus_stem: str | None) -> QuizSettings | None:
             focus_stem=focus_stem if only_focus else None,
         )
     except QuizInputError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         return None
 
 
@@ -377,7 +371,7 @@ def _submit(svc: QuizService, served: Served, answer: Answer) -> None:
     try:
         _, wrote = svc.submit(served, answer)
     except QuizInputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return
     st.session_state.setdefault(SUBMITTED_KEY, set()).add(served.id)
     if not wrote:
@@ -565,7 +559,7 @@ def _score_panel(rv: Review, model_available: bool) -> None:
     else:
         st.error(verdict, icon=":material/cancel:")
     st.markdown(
-        f'<div data-testid="quiz-headline" style="font-size:1.4em;font-weight:600">{html.escape(rv.headline)}</div>',
+        f'<div data-testid="quiz-headline" style="font-size:1.4em;font-weight:600">{html_escape(rv.headline)}</div>',
         unsafe_allow_html=True,
     )
     c1, c2 = st.columns(2)
@@ -610,7 +604,7 @@ def feedback_ui(rv: Review, *, model_available: bool, key: str = "quiz_feedback"
     q = rv.served.question
     st.caption(
         f"Question {rv.served.position + 1} of {rv.served.total} · {q.kind.title} · "
-        f"image {rv.served.sample.stem}"
+        f"image {md_escape(rv.served.sample.stem)}"
     )
     st.subheader(q.prompt, anchor=False)
     img_col, side = st.columns([3, 2])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 import threading
 import time
@@ -14,6 +13,7 @@ from nnus_core.dataset import Dataset, load_dataset
 from nnus_core.dataset.active import ActiveDataset, resolve_active
 from nnus_core.errors import DatasetError, NnusError
 from nnus_core.organs import ORGANS
+from nnus_core.text import html_escape, md_escape
 
 DATASET_OVERRIDE_KEY = "nnus_dataset_override"  # session: a folder the user activated on Home
 
@@ -89,7 +89,7 @@ def ensure_phantom(loc: ActiveDataset) -> None:
         time.sleep(0.5)
     bar.empty()
     if state["error"]:
-        st.error(f"Generating the synthetic phantom failed: {state['error']}. Reload to retry.")
+        st.error(f"Generating the synthetic phantom failed: {md_escape(state['error'])}. Reload to retry.")
 
 
 def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:
@@ -100,7 +100,7 @@ def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:
         loc = active_location()
     if not loc.path.exists():
         st.warning(
-            f"No dataset available at {loc.path}. Set NNUS_DATA to your NNUS folder, "
+            f"No dataset available at {md_escape(loc.path)}. Set NNUS_DATA to your NNUS folder, "
             "or generate the built-in phantom with `python -m nnus_core.phantom --out data/phantom`."
         )
         if stop_if_missing:
@@ -109,7 +109,7 @@ def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:
     try:
         return _load_cached(str(loc.path), _signature(loc.path))
     except DatasetError as exc:
-        st.error(f"Cannot read the dataset: {exc}")
+        st.error(f"Cannot read the dataset: {md_escape(exc)}")
         if stop_if_missing:
             st.stop()
         return None
@@ -120,7 +120,7 @@ def dataset_badge(ds: Dataset) -> None:
     if ds.synthetic:
         st.markdown(
             ":orange-badge[:material/science: SYNTHETIC phantom] "
-            f"— generated images, not real patients (generator {html.escape(ds.generator_version)})"
+            f"— generated images, not real patients (generator {md_escape(ds.generator_version, 40)})"
         )
     else:
         st.markdown(":green-badge[:material/ecg_heart: Real NNUS data]")
@@ -136,7 +136,7 @@ def organ_legend_html(organ_ids: list[int] | None = None) -> str:
             f'<span style="display:inline-block;margin:2px 8px 2px 0;white-space:nowrap">'
             f'<span style="display:inline-block;width:12px;height:12px;border-radius:2px;'
             f'background:{o.color};border:1px solid #555;vertical-align:middle"></span> '
-            f'<span style="vertical-align:middle">{html.escape(o.name)}</span></span>'
+            f'<span style="vertical-align:middle">{html_escape(o.name)}</span></span>'
         )
     return '<div data-testid="organ-legend">' + "".join(chips) + "</div>"
 
@@ -238,7 +238,7 @@ def measured_on_label(ds: Dataset) -> str:
     return (
         f"Measured on the SYNTHETIC phantom ({len(ds)} generated images), not on real patients."
         if ds.synthetic
-        else f"Measured on the real NNUS data at {ds.root} ({len(ds)} images)."
+        else f"Measured on the real NNUS data at {md_escape(ds.root)} ({len(ds)} images)."
     )
 
 
@@ -269,30 +269,30 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
     data = card.data or {}
     kind = data.get("kind") or ("synthetic phantom" if card.synthetic else "real NNUS")
     if card.synthetic:
-        trained = f":orange-badge[:material/science: {kind}" + (
-            f" v{card.generator_version}]" if card.generator_version else "]")
+        trained = f":orange-badge[:material/science: {md_escape(kind, 60)}" + (
+            f" v{md_escape(card.generator_version, 40)}]" if card.generator_version else "]")
     else:
-        trained = f":green-badge[:material/ecg_heart: {kind}]"
+        trained = f":green-badge[:material/ecg_heart: {md_escape(kind, 60)}]"
     recipe = card.recipe or {}
     overall = (card.metrics or {}).get("overall") or {}
     split = (card.metrics or {}).get("split", "test")
     start = str(recipe.get("model", "?"))
-    start = (f"fine-tuned from `{Path(start).parent.name or start}`" if start.endswith(".pt")
-             else f"`{start}` from scratch")
-    line = (f"**{html.escape(card.name)}** · created {card.created_utc[:10]} · trained on {trained} · "
-            f"recipe `{recipe.get('name', '?')}` ({start}, imgsz {recipe.get('imgsz', '?')})")
+    start = (f"fine-tuned from {md_escape(Path(start).parent.name or start, 80)}" if start.endswith(".pt")
+             else f"{md_escape(start, 80)} from scratch")
+    line = (f"**{md_escape(card.name, 80)}** · created {md_escape(card.created_utc[:10])} · trained on {trained} · "
+            f"recipe {md_escape(recipe.get('name', '?'), 40)} ({start}, imgsz {md_escape(recipe.get('imgsz', '?'), 10)})")
     if overall.get("map50") is not None:
         line += f" · mAP@0.5 **{overall['map50']:.3f}** on its held-out {split} split"
     for ev in (card.evaluations or {}).values():
         ev_map, ev_data = (ev.get("overall") or {}).get("map50"), ev.get("data") or {}
         if ev_map is not None:
-            line += (f", **{ev_map:.3f}** on {ev_data.get('n_images', '?')} images of "
+            line += (f", **{ev_map:.3f}** on {md_escape(ev_data.get('n_images', '?'), 10)} images of "
                      f"{len(ev_data.get('subjects') or [])} further held-out volunteers")
     st.markdown(line)
     if ds is not None and ds.synthetic and card.is_stale(ds.generator_version):
         st.warning(
-            f"This model was trained on phantom version {card.generator_version}, but the active phantom "
-            f"is version {ds.generator_version}: retrain it to match.", icon=":material/update:"
+            f"This model was trained on phantom version {md_escape(card.generator_version, 40)}, but the "
+            f"active phantom is version {md_escape(ds.generator_version, 40)}: retrain it to match.", icon=":material/update:"
         )
 
 

@@ -13,7 +13,6 @@ model "dashed", student "student"; `nnus_core.browse.gt_overlays/model_overlays`
 from __future__ import annotations
 
 import hashlib
-import html
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from nnus_core.browse import ViewTransform, encode_jpeg, load_rgb, render_view, 
 from nnus_core.dataset.model import Annotation, Sample
 from nnus_core.geometry import BoxPx
 from nnus_core.render import Overlay
+from nnus_core.text import html_escape, md_escape
 from pages._shared import organ_legend_html
 
 ZOOM_LEVELS = (1.0, 1.5, 2.0, 3.0, 4.0)
@@ -185,7 +185,7 @@ def outcome_legend_html() -> str:
         f'<span style="display:inline-block;margin:2px 12px 2px 0;white-space:nowrap">'
         f'<span style="display:inline-block;width:12px;height:12px;border-radius:2px;background:{c};'
         f'border:1px solid #555;vertical-align:middle"></span> '
-        f'<span style="vertical-align:middle">{html.escape(o.label)} ({o.tag})</span></span>'
+        f'<span style="vertical-align:middle">{html_escape(o.label)} ({html_escape(o.tag)})</span></span>'
         for o, c in OUTCOME_COLORS.items()
     )
     return (f'<div data-testid="outcome-legend">{chips}</div>'
@@ -229,7 +229,7 @@ def thumbnail_card(
     """One grid cell: thumbnail, caption and an "Open" button calling `on_open(*args)`."""
     data = image if image is not None else thumbnail(sample, with_boxes=with_boxes)
     if data is None:
-        st.warning(f"{sample.name}: unreadable image")
+        st.warning(f"{md_escape(sample.name, 80)}: unreadable image")
     else:
         st.image(data, width="stretch", output_format="JPEG")
     st.button(button_label, key=key, on_click=on_open, args=args, width="stretch", help=caption)
@@ -248,7 +248,7 @@ def teaching_card(organ_id: int) -> None:
     st.markdown(
         f'<div data-testid="teaching-card-title" style="font-size:1.25em;font-weight:600;margin:4px 0">'
         f'<span style="display:inline-block;width:16px;height:16px;border-radius:3px;background:{o.color};'
-        f'border:1px solid #555;vertical-align:middle;margin-right:6px"></span>{html.escape(o.name)} '
+        f'border:1px solid #555;vertical-align:middle;margin-right:6px"></span>{html_escape(o.name)} '
         f'<span style="opacity:0.6;font-weight:400">({o.short})</span></div>',
         unsafe_allow_html=True,
     )

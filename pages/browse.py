@@ -21,6 +21,7 @@ from nnus_core.browse import (
 )
 from nnus_core.dataset import Dataset, Sample
 from nnus_core.organs import N_ORGANS, ORGANS
+from nnus_core.text import md_escape
 from pages import _shared
 from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
 from pages._viewer import image_viewer, load_image, teaching_card, thumbnail_card
@@ -100,9 +101,9 @@ def grid_view(shown: tuple[Sample, ...], total: int) -> None:
         for col, s in zip(cols, page[row:row + GRID_COLUMNS], strict=False):
             with col:
                 thumbnail_card(
-                    s, f"{s.subject or '?'} · {s.split or '-'} · {len(s.organ_ids)} organs",
+                    s, f"{md_escape(s.subject or '?', 40)} · {s.split or '-'} · {len(s.organ_ids)} organs",
                     key=f"open_{s.stem}", on_open=_open, args=(s.stem,), with_boxes=with_boxes,
-                    button_label=f"Open {s.stem}",
+                    button_label=f"Open {md_escape(s.stem, 40)}",
                 )
     _pager(sl, "bottom")
 
@@ -152,8 +153,8 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
                   help="Locate this image's organs yourself" if quiz_available else "The quiz page is not installed."):
         _quiz_me(sample.stem)
 
-    st.subheader(f"{sample.name}", anchor=False)
-    st.caption(f"Subject {sample.subject or '?'} · {sample.split or 'no'} split · {sample.width}×{sample.height} px · "
+    st.subheader(md_escape(sample.name, 120), anchor=False)
+    st.caption(f"Subject {md_escape(sample.subject or '?', 60)} · {sample.split or 'no'} split · {sample.width}×{sample.height} px · "
                f"{len(sample.annotations)} labelled boxes")
 
     detector = _shared.get_detector()
@@ -173,7 +174,7 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
     try:
         image = load_image(sample.image_path)
     except ValueError as exc:
-        st.error(f"Cannot read this image: {exc}")
+        st.error(f"Cannot read this image: {md_escape(exc)}")
         return
     detections = predict_sample(detector, sample) if detector is not None and show_model else []
     # The drawing and the table show the same boxes: chosen organs, model boxes above the slider.
@@ -226,7 +227,7 @@ dataset_badge(ds)
 flt = filters_ui(ds)
 shown = filter_samples(ds.samples, flt)
 if stem and sample is None:
-    st.warning(f"No image named {stem!r} in the active dataset; showing the grid.")
+    st.warning(f"No image named “{md_escape(stem, 80)}” in the active dataset; showing the grid.")
 if sample is not None:
     detail_view(ds, sample, shown)
 else:

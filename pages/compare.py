@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnus_core.browse import gt_overlays, neighbours
 from nnus_core.matching import match_image, match_overlays, match_rows
+from nnus_core.text import md_escape, plain
 from pages import _shared
 from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
 from pages._viewer import image_viewer, load_image, outcome_legend_html
@@ -43,7 +44,7 @@ if q and q != st.session_state.get("compare_synced") and ds.get(q) is not None:
 nav = st.container(horizontal=True, vertical_alignment="bottom")
 stem = nav.selectbox(
     "Image", stems, key=IMAGE_KEY, width=300,
-    format_func=lambda s: f"{s} · {ds.get(s).split or '-'} · subject {ds.get(s).subject or '?'}",
+    format_func=lambda s: plain(f"{s} · {ds.get(s).split or '-'} · subject {ds.get(s).subject or '?'}", 90),
 )
 prev, nxt = neighbours(stems, stem)
 nav.button("Previous", on_click=_go, args=(prev,), disabled=prev is None, icon=":material/chevron_left:",
@@ -61,7 +62,7 @@ detector = _shared.get_detector()
 try:
     image = load_image(sample.image_path)
 except ValueError as exc:
-    st.error(f"Cannot read this image: {exc}")
+    st.error(f"Cannot read this image: {md_escape(exc)}")
     st.stop()
 
 left, right = st.columns([3, 2], gap="medium")

@@ -11,6 +11,7 @@ from nnus_core.dataset import load_dataset
 from nnus_core.dataset.active import DATA_DIR
 from nnus_core.dataset.zipimport import import_archive
 from nnus_core.errors import DatasetError
+from nnus_core.text import md_escape
 from pages import _shared
 from pages._shared import (
     DATASET_OVERRIDE_KEY,
@@ -38,7 +39,7 @@ c1.metric("Images", len(ds))
 c2.metric("Boxes", ds.n_boxes)
 c3.metric("Subjects", len(ds.subjects))
 c4.metric("Validation", "OK" if ds.report.ok else f"{len(ds.report.errors)} errors")
-st.caption(f"Path: `{ds.root}`")
+st.caption(f"Path: {md_escape(ds.root)}")
 if ds.report.issues:
     with st.expander(f"Validation report — {ds.report.summary()}"):
         st.code(ds.report.format(max_lines=300), language=None)
@@ -63,14 +64,15 @@ with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
             candidate = Path(path_in.strip()).expanduser()
         if candidate is not None:
             new = load_dataset(candidate)
-            st.write(f"**{new.kind}** — {len(new)} images, {new.n_boxes} boxes; {new.report.summary()}")
+            st.markdown(f"**{md_escape(new.kind)}** — {len(new)} images, {new.n_boxes} boxes; "
+                        f"{md_escape(new.report.summary())}")
             if new.report.issues:
                 st.code(new.report.format(max_lines=200), language=None)
             if st.button("Make this the active dataset", type="primary", disabled=not len(new)):
                 st.session_state[DATASET_OVERRIDE_KEY] = str(new.root)
                 st.rerun()
     except DatasetError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
     if st.session_state.get(DATASET_OVERRIDE_KEY) and st.button("Back to the default dataset"):
         del st.session_state[DATASET_OVERRIDE_KEY]
         st.rerun()
@@ -84,7 +86,7 @@ if card is not None:
                    "not how a detector performs on real patients.")
     st.page_link("pages/model_report.py", label="Full model report", icon=":material/analytics:")
 elif _shared.model_folder() is not None:
-    st.markdown(f"A model is shipped in `{_shared.model_folder()}` but has no model card.")
+    st.markdown(f"A model is shipped in {md_escape(_shared.model_folder())} but has no model card.")
 else:
     st.info("No trained model is shipped yet: the pages show the ground truth only. Train one with "
             "`python -m nnus_core.train --data DIR` (see the README).", icon=":material/model_training:")

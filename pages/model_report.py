@@ -21,6 +21,7 @@ from nnus_core.model_report import (
     same_data,
 )
 from nnus_core.organs import ORGANS, organ_id_for
+from nnus_core.text import html_escape, md_escape, plain
 from pages._shared import (
     dataset_badge,
     get_dataset,
@@ -51,6 +52,7 @@ def _failure_thumb(key: str, path: str, _overlays) -> bytes | None:
 
 
 def _data_badge(synthetic: bool | None, text: str) -> str:
+    text = md_escape(text, 80)  # from the evaluation file
     if synthetic:
         return f":orange-badge[:material/science: {text}]"
     if synthetic is False:
@@ -62,16 +64,18 @@ def overall_section(report: EvalReport, ours_label: str) -> None:
     pub = report.published
     table = overall_comparison(report).rename(columns={
         "this model": f"this model — {ours_label}",
-        "authors (published)": f"authors — {pub.get('data', 'real NNUS')}",
+        "authors (published)": f"authors — {plain(pub.get('data', 'real NNUS'), 80)}",
     })
     cols = st.columns(4)
     for c, (_, row) in zip(cols, table.iterrows(), strict=False):
         ours = row.iloc[1]
         c.metric(row["metric"], "–" if ours is None else f"{ours:.3f}",
-                 help=f"Authors' published value on {pub.get('data', 'real NNUS')}: {row.iloc[2]}")
+                 help=f"Authors' published value on {md_escape(pub.get('data', 'real NNUS'), 80)}: "
+                      f"{md_escape(row.iloc[2])}")
     st.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
                                                         for c in table.columns[1:]})
-    st.caption(f"Authors: {pub.get('model', '')} — {pub.get('source', 'the NNUS repository README')}.")
+    st.caption(f"Authors: {md_escape(pub.get('model', ''), 80)} — "
+               f"{md_escape(pub.get('source', 'the NNUS repository README'), 160)}.")
 
 
 def per_organ_section(report: EvalReport, ours_label: str) -> None:
@@ -102,7 +106,9 @@ def confusion_section(report: EvalReport) -> None:
     if not counts.size:
         st.info("The evaluation file has no confusion matrix.")
         return
-    names = [ORGANS[oid].short if (oid := organ_id_for(n)) is not None else n for n in report.confusion_labels]
+    # Unknown labels come from the evaluation file: plotly reads tags such as <a href> in labels.
+    names = [ORGANS[oid].short if (oid := organ_id_for(n)) is not None else html_escape(n, 40)
+             for n in report.confusion_labels]
     norm = st.toggle("Normalise by true organ (columns sum to 1)", value=True, key="report_cm_norm")
     z = counts.astype(float)
     if norm:
@@ -117,7 +123,7 @@ def confusion_section(report: EvalReport) -> None:
     fig.update_xaxes(title="true", side="bottom")
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
-    conf = f" at confidence ≥ {report.confusion_conf}" if report.confusion_conf is not None else ""
+    conf = f" at confidence ≥ {md_escape(report.confusion_conf, 12)}" if report.confusion_conf is not None else ""
     st.caption(f"Columns: the true organ; rows: what the model said{conf}. 'background' row: missed boxes; "
                "'background' column: detections where nothing is labelled.")
 
@@ -179,7 +185,7 @@ def gallery_section(report: EvalReport, ds) -> None:
                         st.image(data, width="stretch")
                 missed = ", ".join(ORGANS[i].short for i in r["missed_organs"]) or "–"
                 fps = ", ".join(ORGANS[i].short for i in r["fp_organs"]) or "–"
-                st.caption(f"**{stem}** · missed: {missed} · false positives: {fps}")
+                st.caption(f"**{md_escape(stem, 80)}** · missed: {missed} · false positives: {fps}")
                 if st.button("Open in Browse", key=f"fail_open_{stem}", disabled=sample is None,
                              help=None if sample is not None else "This image is not in the active dataset.",
                              width="stretch"):
@@ -205,7 +211,7 @@ if eval_path is not None:
     try:
         report = _read(str(eval_path), eval_path.stat().st_mtime)
     except ModelError as exc:
-        st.error(f"Cannot read the evaluation file: {exc}")
+        st.error(f"Cannot read the evaluation file: {md_escape(exc)}")
 
 if folder is None:
     no_model_message("model results")
@@ -214,8 +220,8 @@ elif card is not None:
 
 if report is None:
     if folder is not None and eval_path is None:
-        st.info(f"The model in `{folder}` has no evaluation file yet. Create it with "
-                f"`python -m nnus_core.evaluate --data DIR --out {folder}/eval_test.json`.",
+        st.info(f"The model in {md_escape(folder)} has no evaluation file yet. Create it with "
+                f"`python -m nnus_core.evaluate --data DIR --out {plain(folder).replace('`', '')}/eval_test.json`.",
                 icon=":material/analytics:")
     st.subheader("The authors' published result", anchor="published")
     st.dataframe(overall_comparison(None).drop(columns=["this model"]), hide_index=True)
@@ -230,11 +236,11 @@ kind = data.get("kind") or ("synthetic phantom" if report.synthetic else "real N
 n_img = data.get("n_images") or report.overall.get("n_images")
 ours_label = f"{kind}, {report.split} split" + (f", {n_img} images" if n_img else "")
 st.markdown("**Our figures measured on:** " + _data_badge(report.synthetic, ours_label)
-            + (f" (generator v{data['generator_version']})" if data.get("generator_version") else "")
+            + (f" (generator v{md_escape(data['generator_version'], 40)})" if data.get("generator_version") else "")
             + " · **Authors' figures:** " + _data_badge(False, report.published.get("data", "real NNUS")))
 matches_active = ds is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version)
 if ds is not None and not matches_active:
-    st.caption(f"The evaluation ran on `{data.get('root')}`, not on the active dataset (`{ds.root}`): the failure "
+    st.caption(f"The evaluation ran on {md_escape(data.get('root'))}, not on the active dataset ({md_escape(ds.root)}): the failure "
                "gallery lists its images by name but cannot show them.")
 if report.synthetic:
     st.warning("Our numbers come from SYNTHETIC phantom images and the authors' from REAL neck ultrasound: "
@@ -252,7 +258,7 @@ if not held_out.empty:
     for name, ev in card.evaluations.items():
         synthetic = (ev.get("data") or {}).get("synthetic")
         kind = "SYNTHETIC phantom images" if synthetic else "real images" if synthetic is False else "unlabelled data"
-        st.caption(f"**{name}**: {ev.get('note') or ''} Measured on {kind}. A few boxes make an organ's AP jump, "
+        st.caption(f"**{md_escape(name, 80)}**: {md_escape(ev.get('note') or '', 400)} Measured on {kind}. A few boxes make an organ's AP jump, "
                    "so read small counts with care.")
 c1, c2 = st.columns(2)
 with c1:

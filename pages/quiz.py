@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nnus_core.errors import QuizInputError
+from nnus_core.text import md_escape
 from pages import _quiz_ui as ui
 from pages._shared import dataset_badge, get_dataset
 
@@ -47,7 +48,7 @@ if not session_id:
             sess = svc.start(student.id, settings)
             svc.next_question(sess.id)
         except QuizInputError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             st.stop()
         ui.activate(sess.id)
         st.rerun()
@@ -56,7 +57,7 @@ if not session_id:
 try:
     state = svc.state(session_id)
 except QuizInputError as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     if st.button("Start a new quiz", key="quiz_new_after_error"):
         ui.leave_quiz()
         st.rerun()

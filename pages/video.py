@@ -15,6 +15,7 @@ from nnus_core.dataset.model import Annotation
 from nnus_core.errors import NnusError, VideoError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import N_ORGANS, ORGANS
+from nnus_core.text import md_escape
 from nnus_core.video import (
     LABEL_STYLES,
     VideoOptions,
@@ -96,7 +97,7 @@ def upload_ui(ws: SessionWorkspace, images: bool) -> None:
     try:
         cap = max_upload_mb()
     except VideoError as exc:  # a mistyped NNUS_VIDEO_MAX_MB: say so, and keep the default cap
-        st.error(str(exc))
+        st.error(md_escape(exc))
         cap = DEFAULT_MAX_MB
     types = [s.lstrip(".") for s in (IMAGE_SUFFIXES if images else VIDEO_SUFFIXES)]
     up = st.file_uploader(
@@ -118,7 +119,7 @@ def upload_ui(ws: SessionWorkspace, images: bool) -> None:
     except VideoError as exc:
         ws.reset()
         set_input(None)
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return
     set_input(VideoInput(path, up.name, token, is_image=images))
 
@@ -145,7 +146,7 @@ def sweep_ui() -> None:
         with st.spinner(f"Rendering a {seconds} s {kind} phantom sweep (first time only)…"):
             clip = sweep_clip(kind, float(seconds), int(seed))
     except VideoError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return
     set_input(VideoInput(clip.path, clip.path.name, token, synthetic=True, gt_csv=clip.gt_csv))
 
@@ -296,7 +297,7 @@ def run_video(
         )
     except NnusError as exc:  # a bad video, or a model that fails on it
         slot.empty()
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return None
     slot.empty()
     return result
@@ -328,7 +329,7 @@ def show_image_result(inp: VideoInput, res) -> None:
         model_overlays(res.detections),
         legend_html=model_legend_html(res.detections),
         key="video_image_viewer",
-        caption=f"{inp.name}: {len(res.detections)} organ(s) detected",
+        caption=f"{md_escape(inp.name, 120)}: {len(res.detections)} organ(s) detected",
     )
     if res.detections:
         st.dataframe(
@@ -359,7 +360,7 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
     m[2].metric("Time", f"{res.elapsed_s:.1f} s")
     m[3].metric("Output", f"{res.width_px}×{res.height_px}")
     for w in res.warnings:
-        st.caption(f":material/info: {w}")
+        st.caption(f":material/info: {md_escape(w)}")
     st.video(str(res.output_path))
     d1, d2 = st.columns(2)
     d1.download_button(
@@ -415,7 +416,7 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
     try:
         frame, t_exact = read_frame_at(inp.path, t, res.info.rotation_deg)
     except VideoError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         return
     shown = frame_boxes(rows_at(df, t_exact).to_dict("records"))
     overlays = model_overlays(shown)
@@ -491,7 +492,7 @@ def main() -> None:
             try:
                 res = process_image(inp.path, model.image_detector(), options)
             except (VideoError, NnusError) as exc:
-                st.error(str(exc))
+                st.error(md_escape(exc))
                 return
             st.session_state[RESULT_KEY] = stored = (inp.token, (options, model_id), res)
         show_image_result(inp, stored[2])
@@ -506,12 +507,12 @@ def main() -> None:
         try:
             info = probe_video(inp.path)
         except VideoError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(md_escape(exc), icon=":material/error:")
             return
         try:
             detectors = model.video_detectors(detection_size(info, options))
         except NnusError as exc:
-            st.error(f"Cannot load the model: {exc}")
+            st.error(f"Cannot load the model: {md_escape(exc)}")
             return
         res = run_video(inp, detectors, options, ws, info)
         if res is None:

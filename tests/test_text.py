@@ -37,4 +37,5 @@ def test_plain_removes_invisible_and_bidi_characters_and_cuts_long_text():
     assert plain(None) == ""
     assert plain("x" * 50, max_chars=10) == "x" * 9 + ELLIPSIS
     assert plain("Ærøskøbing مرحبا") == "Ærøskøbing مرحبا"  # real names in any script are kept
-    assert md_escape("0001.jpg") == "0001\\.jpg"
+    assert md_escape("0001.jpg") == "0001.jpg" and md_escape("ana-maria") == "ana-maria"
+    assert md_escape("1. x") == "1\\. x" and md_escape("# h") == "\\# h"
