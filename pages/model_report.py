@@ -63,7 +63,7 @@ def _data_badge(synthetic: bool | None, text: str) -> str:
 def overall_section(report: EvalReport, ours_label: str) -> None:
     pub = report.published
     table = overall_comparison(report).rename(columns={
-        "this model": f"this model — {ours_label}",
+        "this model": f"this model — {plain(ours_label, 80)}",
         "authors (published)": f"authors — {plain(pub.get('data', 'real NNUS'), 80)}",
     })
     cols = st.columns(4)
@@ -95,7 +95,7 @@ def per_organ_section(report: EvalReport, ours_label: str) -> None:
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c not in ("organ", "boxes")})
     st.caption(
-        f"Bars and crosses: this model, {ours_label}. Diamonds: the authors' confusion-matrix diagonal on real "
+        f"Bars and crosses: this model, {md_escape(ours_label)}. Diamonds: the authors' confusion-matrix diagonal on real "
         "NNUS images (the only per-organ figure they published). Precision and recall are at the confidence "
         "that maximises F1."
     )

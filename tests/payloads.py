@@ -76,12 +76,17 @@ def markdown_problems(source: str) -> list[str]:
     return bad
 
 
+_PLAIN_OPTIONS = {"selectbox", "multiselect", "select_slider", "text_input", "text_area"}
+_NOT_SHOWN = {"id", "formId", "fragmentId", "key", "deltaPath"}  # identifiers, never rendered
+
+
 def _strings(obj, out: list[str]) -> None:
     if isinstance(obj, str):
         out.append(obj)
     elif isinstance(obj, dict):
-        for v in obj.values():
-            _strings(v, out)
+        for k, v in obj.items():
+            if k not in _NOT_SHOWN:
+                _strings(v, out)
     elif isinstance(obj, list):
         for v in obj:
             _strings(v, out)
@@ -116,6 +121,8 @@ def page_problems(at) -> list[str]:
             _strings(json.loads(d.get("spec", "{}") or "{}"), strings)
             bad += [f"plotly: {s[:80]!r}" for s in strings if HOST in s and "<" in s.replace("&lt;", "")]
             continue
+        if kind in _PLAIN_OPTIONS:  # options are shown as plain text; label and help are Markdown
+            d = {k: v for k, v in d.items() if k in ("label", "help", "placeholder")}
         strings = []
         _strings(d, strings)
         for s in strings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import time
 import unicodedata
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, select
 from nnus_core.errors import QuizInputError
 from nnus_core.store.db import NAME_MAX_CHARS, students, write_tx
 from nnus_core.store.upsert import insert_ignore
+from nnus_core.text import html_escape
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Student:
     @property
     def display_html(self) -> str:
         """The name escaped for HTML: a name is text, never markup."""
-        return html.escape(self.display_name)
+        return html_escape(self.display_name)
 
 
 def clean_display_name(raw: str) -> str:
