@@ -29,7 +29,10 @@ def main() -> None:
             sections.setdefault(section, []).append(
                 st.Page(file, title=title, icon=icon, default=file == "pages/home.py")
             )
-    st.navigation(sections).run()
+    page = st.navigation(sections)
+    from pages._shared import run_guarded  # after st.navigation: see _shared.ensure_app_navigation
+
+    run_guarded(page.run)
 
 
 main()

@@ -8,6 +8,7 @@
     ├── VideoError(ValueError)        a video that cannot be decoded or written
     ├── QuizInputError(ValueError)    a student answer that cannot be scored
     └── StoreError                    the progress database cannot be read or written
+        └── StoreBusyError            it is locked by another writer right now (retry later)
 
 Messages name the field or file, what was expected and what came.
 """
@@ -44,4 +45,16 @@ class QuizInputError(NnusError, ValueError):
 
 
 class StoreError(NnusError, RuntimeError):
-    """A database that cannot be opened, migrated or written (progress store)."""
+    """A database that cannot be opened, migrated or written (progress store).
+
+    `str()` is the detail for the server log; `plain` is the sentence a visitor may read (it never
+    names a server path or SQL).
+    """
+
+    def __init__(self, message: str, plain: str = "The progress database cannot be used right now.") -> None:
+        super().__init__(message)
+        self.plain = plain
+
+
+class StoreBusyError(StoreError):
+    """The database is locked by another writer: the same write may succeed a moment later."""

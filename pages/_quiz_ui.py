@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -11,7 +12,7 @@ from sqlalchemy import Engine
 
 from nnus_core.browse import encode_jpeg, load_rgb, render_view
 from nnus_core.dataset import Dataset
-from nnus_core.errors import QuizInputError, StoreError
+from nnus_core.errors import QuizInputError, StoreBusyError, StoreError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import ORGANS
 from nnus_core.quiz import Answer, Kind, QuizService, QuizSettings, Review, Served, box_from_drag
@@ -34,6 +35,8 @@ SUMMARY_KEY = "quiz_show_summary"
 FLASH_KEY = "quiz_flash"
 SUBMITTED_KEY = "quiz_submitted_here"  # question ids this browser session answered
 NAME_INPUT_KEY = "quiz_name"
+PENDING_KEY = "quiz_pending"  # {question id: PendingAnswer}: answers the database has not taken yet
+RETRY_EVERY_S = 3  # a kept answer is retried this often while the page is open
 DRAW_WIDTH_PX = 760  # the drawing image is rendered at this width; the browser may scale it
 KIND_LABELS = {k.value: k.title for k in Kind}
 
@@ -61,11 +64,17 @@ def _engine(url: str) -> Engine:
 
 
 def get_store() -> Engine:
-    """The progress database (migrated on first use); stops the page with a clear error if unusable."""
+    """The progress database, migrated and checked (writable, sound) on first use.
+
+    A database that is read-only, damaged, full or unreachable stops the page with a plain message
+    and a reference id; the details go to the server log. It is checked again on the next visit,
+    so a repaired database works without a restart.
+    """
     try:
         return _engine(db_url())
     except StoreError as exc:
-        st.error(f"The progress database cannot be used: {exc}")
+        _shared.report_error(exc, "The progress database cannot be used")
+        st.caption("Nothing can be saved until whoever runs this server fixes it; the study pages still work.")
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -367,16 +376,79 @@ def prefetch_model(svc: QuizService, served: Served) -> None:
         svc.predict(served.sample)
 
 
-def _submit(svc: QuizService, served: Served, answer: Answer) -> None:
+@dataclass(frozen=True)
+class PendingAnswer:
+    """An answer the database could not take yet, kept in the browser session and retried."""
+
+    answer: dict
+    answered_s: float
+    problem: str  # the plain reason, for the student
+    busy: bool  # locked by another writer: it clears by itself
+    tries: int = 1
+
+
+def pending_answers() -> dict[str, PendingAnswer]:
+    return st.session_state.setdefault(PENDING_KEY, {})
+
+
+def _keep(served: Served, answer: Answer, answered_s: float, exc: StoreError) -> None:
+    prev = pending_answers().get(served.id)
+    pending_answers()[served.id] = PendingAnswer(
+        answer.to_dict(), answered_s, exc.plain, isinstance(exc, StoreBusyError), (prev.tries + 1) if prev else 1
+    )
+    _shared.server_log().warning("answer %s kept unsaved (try %d): %s", served.id,
+                                 pending_answers()[served.id].tries, exc)
+
+
+def _submit(svc: QuizService, served: Served, answer: Answer, answered_s: float | None = None) -> None:
+    answered_s = svc.clock() if answered_s is None else answered_s
     try:
-        _, wrote = svc.submit(served, answer)
+        _, wrote = svc.submit(served, answer, answered_s=answered_s)
     except QuizInputError as exc:
         st.error(md_escape(exc), icon=":material/error:")
         return
+    except StoreError as exc:  # busy, read-only, full: the answer is kept, never lost
+        _keep(served, answer, answered_s, exc)
+        st.rerun()
+    if pending_answers().pop(served.id, None) is not None:
+        flash("Your answer is saved now.")
     st.session_state.setdefault(SUBMITTED_KEY, set()).add(served.id)
     if not wrote:
         flash("This question had already been answered (another tab or a double click): showing that answer.")
     st.rerun()
+
+
+@st.fragment(run_every=RETRY_EVERY_S)
+def _retry_fragment(svc: QuizService, served: Served) -> None:
+    kept = pending_answers().get(served.id)
+    if kept is None:
+        return
+    try:
+        svc.submit(served, Answer.from_dict(kept.answer), answered_s=kept.answered_s)
+    except StoreError as exc:
+        _keep(served, Answer.from_dict(kept.answer), kept.answered_s, exc)
+        st.caption(f":material/sync: Tried {kept.tries + 1} times; trying again every {RETRY_EVERY_S} s.")
+        return
+    pending_answers().pop(served.id, None)
+    flash("Your answer is saved now.")
+    st.session_state.setdefault(SUBMITTED_KEY, set()).add(served.id)
+    st.rerun(scope="app")
+
+
+def pending_notice(svc: QuizService, served: Served) -> None:
+    """The plain "not yet saved" message, a Retry button, and the automatic retry."""
+    kept = pending_answers()[served.id]
+    busy = kept.busy
+    st.warning(
+        f"**Your answer is not saved yet.** {md_escape(kept.problem)} "
+        + ("It is kept in this tab and saved as soon as the database is free: keep this tab open."
+           if busy else "It is kept in this tab and tried again, but this needs whoever runs the server "
+           "to fix the database: keep this tab open."),
+        icon=":material/cloud_off:",
+    )
+    if st.button("Retry now", key="quiz_retry_pending", icon=":material/sync:"):
+        st.rerun()
+    _retry_fragment(svc, served)
 
 
 def question_ui(svc: QuizService, served: Served, settings: QuizSettings) -> None:

@@ -2,20 +2,64 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import streamlit as st
 
 from nnus_core.dataset import Dataset, load_dataset
 from nnus_core.dataset.active import ActiveDataset, resolve_active
-from nnus_core.errors import DatasetError, NnusError
+from nnus_core.errors import DatasetError, NnusError, StoreError
 from nnus_core.organs import ORGANS
 from nnus_core.text import html_escape, md_escape
 
 DATASET_OVERRIDE_KEY = "nnus_dataset_override"  # session: a folder the user activated on Home
+ERROR_DETAILS_ENV = "NNUS_ERROR_DETAILS"  # "1": unexpected errors propagate (tests, development)
+
+
+def server_log() -> logging.Logger:
+    """The app's server-side log (stderr of the server process), configured once."""
+    log = logging.getLogger("nnus_tutor")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
+def report_error(exc: BaseException, message: str = "Something went wrong on this page") -> str:
+    """Show a short message with a reference id; the details go to the server log only.
+
+    A visitor never sees a traceback, a server path or SQL: they quote the reference and whoever
+    runs the server finds it in the log. Returns the reference.
+    """
+    ref = uuid.uuid4().hex[:8]
+    detail = str(exc) if isinstance(exc, NnusError) else f"{type(exc).__name__}: {exc}"
+    server_log().error("ref %s: %s: %s", ref, message, detail, exc_info=exc)
+    plain = exc.plain if isinstance(exc, StoreError) else message
+    st.error(f"{plain.rstrip('.')}. Reference **{ref}** (the details are in the server log).",
+             icon=":material/error:")
+    return ref
+
+
+def run_guarded(run) -> None:
+    """Run a page; an unexpected error becomes `report_error`'s message instead of a traceback.
+
+    st.stop and st.rerun are BaseExceptions and pass through. With $NNUS_ERROR_DETAILS=1 errors
+    propagate, so tests still fail on them.
+    """
+    try:
+        run()
+    except Exception as exc:
+        if os.environ.get(ERROR_DETAILS_ENV) == "1":
+            raise
+        report_error(exc)
 
 
 def _signature(path: Path) -> tuple[float, ...]:

@@ -75,6 +75,9 @@ if waiting is None and not state.finished and state.last is None:
     waiting = svc.next_question(session_id)
 if waiting is not None:
     ui.show_flash()
+    if waiting.id in ui.pending_answers():  # answered, but the database has not taken it yet
+        ui.pending_notice(svc, waiting)
+        st.stop()
     ui.question_ui(svc, waiting, state.settings)
     ui.prefetch_model(svc, waiting)
     st.stop()

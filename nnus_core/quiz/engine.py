@@ -370,7 +370,7 @@ class QuizService:
             model = model_label_all(dets, gt, settings.pass_iou) if dets is not None else NO_MODEL
         return Review(served, _placeholder_attempt(), answer, score, tuple(lines), targets, model, matches)
 
-    def submit(self, served: Served, answer: Answer) -> tuple[Review, bool]:
+    def submit(self, served: Served, answer: Answer, answered_s: float | None = None) -> tuple[Review, bool]:
         """Score an answer and store it exactly once (the question instance id is the key).
 
         Returns:
@@ -378,8 +378,16 @@ class QuizService:
             the same question (double click, reload, another tab) changes nothing and returns the
             first answer's review.
 
+        Args:
+            served: the question answered.
+            answer: the student's answer.
+            answered_s: when the student answered (default now): a retry of an answer that could not
+                be stored at once keeps its own time, so the timer does not count the wait.
+
         Raises:
             QuizInputError: an answer that cannot be scored (no box, no choice ...).
+            StoreBusyError: the database is locked by another writer (keep the answer, retry).
+            StoreError: the database cannot take the answer at all.
         """
         existing = attempts_for_keys(self.db, [served.id]).get(served.id)
         if existing is not None:
@@ -389,7 +397,7 @@ class QuizService:
             raise QuizInputError("this quiz no longer exists; start a new quiz")
         settings = QuizSettings.from_dict(sess.settings)
         rv = self._evaluate(served, answer, settings)
-        now = self.clock()
+        now = self.clock() if answered_s is None else answered_s
         elapsed = max(0.0, now - served.instance.served_s)
         score, lines, timed_out = rv.score, list(rv.feedback), False
         if settings.time_limit_s is not None and elapsed > settings.time_limit_s + TIMER_GRACE_S:

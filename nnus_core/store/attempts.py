@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from nnus_core.errors import StoreError
-from nnus_core.store.db import attempts, write_tx
+from nnus_core.store.db import attempts, read_conn, write_tx
 from nnus_core.store.upsert import insert_ignore
 
 
@@ -91,8 +91,12 @@ def record_attempt(engine: Engine, attempt: Attempt) -> tuple[Attempt, bool]:
 
     Returns:
         (the stored attempt, True when this call wrote it).
+
+    Raises:
+        StoreBusyError: the database is locked by another writer (keep the answer, retry later).
+        StoreError: it cannot be written at all (read-only, disk full, damaged).
     """
-    with write_tx(engine) as conn:
+    with write_tx(engine, "store an answer") as conn:
         inserted = insert_ignore(conn, attempts, _to_row(attempt), ("idempotency_key",))
         row = conn.execute(
             select(attempts).where(attempts.c.idempotency_key == attempt.idempotency_key)
@@ -102,7 +106,7 @@ def record_attempt(engine: Engine, attempt: Attempt) -> tuple[Attempt, bool]:
 
 def get_attempt(engine: Engine, idempotency_key: str) -> Attempt | None:
     """The stored answer for a key, or None."""
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         row = conn.execute(select(attempts).where(attempts.c.idempotency_key == idempotency_key)).first()
     return _from_row(row) if row else None
 
@@ -111,7 +115,7 @@ def attempts_for_keys(engine: Engine, keys: Sequence[str]) -> dict[str, Attempt]
     """Stored answers for several keys at once (missing keys are absent from the result)."""
     if not keys:
         return {}
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         rows = conn.execute(select(attempts).where(attempts.c.idempotency_key.in_(list(keys)))).all()
     return {r.idempotency_key: _from_row(r) for r in rows}
 
@@ -127,7 +131,7 @@ def student_attempts(
         q = q.order_by(attempts.c.created_s.desc(), attempts.c.id.desc()).limit(limit)
     else:
         q = q.order_by(attempts.c.created_s, attempts.c.id)
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         rows = [_from_row(r) for r in conn.execute(q).all()]
     return rows[::-1] if limit is not None else rows
 
@@ -136,5 +140,5 @@ def count_attempts(engine: Engine) -> int:
     """Number of stored answers (all students)."""
     from sqlalchemy import func
 
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         return int(conn.scalar(select(func.count()).select_from(attempts)) or 0)

@@ -32,12 +32,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from nnus_core.errors import StoreError
+from nnus_core.errors import StoreBusyError, StoreError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DB_ENV = "NNUS_DB_URL"
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "nnus_tutor.db"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a write waits for another writer's lock before giving up. Writes here are single rows in
+# milliseconds, so a lock held longer than this is a stuck or long job (a backup, a bulk import):
+# the student is told at once and the answer is kept and retried, instead of a 30 s frozen page.
+SQLITE_BUSY_TIMEOUT_MS = 3_000
 
 NAME_MAX_CHARS = 40
 
@@ -227,6 +230,7 @@ def get_engine(url: str | None = None) -> Engine:
         if engine is None:
             engine = make_engine(url)
             migrate(engine)
+            check_health(engine)
             _engines[url] = engine
         return engine
 
@@ -239,13 +243,90 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+# (what the driver says, busy?, what a visitor is told). SQLite's messages are stable across versions.
+_CAUSES = (
+    (("database is locked", "database table is locked", "database schema is locked"), True,
+     "The progress database is busy (another program is writing to it)."),
+    (("readonly database", "read-only", "read only"), False,
+     "The progress database is read-only: answers cannot be saved."),
+    (("disk is full", "database or disk is full", "no space left"), False,
+     "The server's disk is full: answers cannot be saved."),
+    (("malformed", "not a database", "file is encrypted"), False,
+     "The progress database file is damaged."),
+    (("unable to open database", "could not connect", "connection refused", "server closed"), False,
+     "The progress database cannot be reached."),
+)
+
+
+def store_error(exc: BaseException, engine: Engine, action: str) -> StoreError:
+    """The project's error for a driver failure: the detail for the log, a plain sentence for a page.
+
+    Args:
+        exc: what SQLAlchemy or the driver raised.
+        engine: the engine it came from (named in the detail, password redacted).
+        action: what was being done, e.g. "store an answer".
+    """
+    said = str(getattr(exc, "orig", None) or exc).lower()
+    detail = f"cannot {action} in {_redact(str(engine.url))}: {type(exc).__name__}: {exc}"
+    for needles, busy, plain in _CAUSES:
+        if any(n in said for n in needles):
+            return (StoreBusyError if busy else StoreError)(detail, plain)
+    return StoreError(detail)
+
+
 @contextmanager
-def write_tx(engine: Engine) -> Iterator[Connection]:
-    """A transaction that takes the write lock at BEGIN on SQLite (plain BEGIN elsewhere)."""
-    with engine.connect() as conn:
-        conn.execution_options(nnus_write=True)
-        with conn.begin():
+def write_tx(engine: Engine, action: str = "write") -> Iterator[Connection]:
+    """A transaction that takes the write lock at BEGIN on SQLite (plain BEGIN elsewhere).
+
+    Raises:
+        StoreBusyError: when another writer holds the lock past the busy timeout.
+        StoreError: for any other database failure (read-only, disk full, damaged file).
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(nnus_write=True)
+            with conn.begin():
+                yield conn
+    except SQLAlchemyError as exc:
+        raise store_error(exc, engine, action) from exc
+
+
+@contextmanager
+def read_conn(engine: Engine, action: str = "read") -> Iterator[Connection]:
+    """A connection for reading; driver failures come out as StoreError (see write_tx)."""
+    try:
+        with engine.connect() as conn:
             yield conn
+    except SQLAlchemyError as exc:
+        raise store_error(exc, engine, action) from exc
+
+
+class _RollBack(Exception):
+    """Leaves write_tx by rolling back: the write probe must leave nothing behind."""
+
+
+def check_health(engine: Engine) -> None:
+    """Start-up check: the database is sound and takes a write (probed, then rolled back).
+
+    Without it a read-only, damaged or full database passes start-up and then fails every answer.
+
+    Raises:
+        StoreError: naming the cause in `plain` (read-only, damaged, disk full, busy, unreachable).
+    """
+    with read_conn(engine, "check") as conn:
+        if engine.dialect.name == "sqlite":
+            verdict = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+            if verdict != ["ok"]:
+                raise StoreError(
+                    f"integrity check of {_redact(str(engine.url))} failed: {'; '.join(verdict[:5])}",
+                    "The progress database file is damaged.",
+                )
+    try:
+        with write_tx(engine, "write a test row") as conn:
+            conn.execute(schema_version.insert().values(version=-1, description="write probe", applied_s=0.0))
+            raise _RollBack
+    except _RollBack:
+        pass
 
 
 def current_version(conn: Connection) -> int:
@@ -266,7 +347,7 @@ def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> i
     """
     latest = migrations[-1].version if migrations else 0
     try:
-        with write_tx(engine) as conn:
+        with write_tx(engine, "open or migrate the database") as conn:
             if engine.dialect.name == "postgresql":
                 # Serialise concurrent app servers migrating the same database.
                 conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
@@ -287,5 +368,5 @@ def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> i
                     )
                 )
             return max(have, latest)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open or migrate the database {_redact(str(engine.url))}: {exc}") from exc
+    except SQLAlchemyError as exc:  # pragma: no cover - write_tx converts driver errors
+        raise store_error(exc, engine, "open or migrate the database") from exc

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from nnus_core.store.db import question_instances, quiz_sessions, write_tx
+from nnus_core.store.db import question_instances, quiz_sessions, read_conn, write_tx
 from nnus_core.store.upsert import insert_ignore
 
 
@@ -83,14 +83,14 @@ def _session(r: Any) -> StoredSession:
 
 def get_session(engine: Engine, session_id: str) -> StoredSession | None:
     """The stored session, or None for an unknown id."""
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         r = conn.execute(select(quiz_sessions).where(quiz_sessions.c.id == session_id)).first()
     return _session(r) if r else None
 
 
 def student_sessions(engine: Engine, student_id: int) -> list[StoredSession]:
     """A student's sessions, newest first."""
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         rows = conn.execute(
             select(quiz_sessions)
             .where(quiz_sessions.c.student_id == student_id)
@@ -150,7 +150,7 @@ def _instance(r: Any) -> StoredInstance:
 
 def session_instances(engine: Engine, session_id: str) -> list[StoredInstance]:
     """The questions served in a session, by position."""
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         rows = conn.execute(
             select(question_instances)
             .where(question_instances.c.session_id == session_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from nnus_core.errors import QuizInputError
-from nnus_core.store.db import NAME_MAX_CHARS, students, write_tx
+from nnus_core.store.db import NAME_MAX_CHARS, read_conn, students, write_tx
 from nnus_core.store.upsert import insert_ignore
 from nnus_core.text import html_escape
 
@@ -83,7 +83,7 @@ def find_student(engine: Engine, raw_name: str) -> Student | None:
         QuizInputError: for an invalid name.
     """
     key = name_key(clean_display_name(raw_name))
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         row = conn.execute(
             select(students.c.id, students.c.display_name).where(students.c.name_key == key)
         ).first()
@@ -92,7 +92,7 @@ def find_student(engine: Engine, raw_name: str) -> Student | None:
 
 def student_by_id(engine: Engine, student_id: int) -> Student | None:
     """The student with this id, or None."""
-    with engine.connect() as conn:
+    with read_conn(engine) as conn:
         row = conn.execute(
             select(students.c.id, students.c.display_name).where(students.c.id == student_id)
         ).first()
