@@ -37,6 +37,7 @@ SUBMITTED_KEY = "quiz_submitted_here"  # question ids this browser session answe
 NAME_INPUT_KEY = "quiz_name"
 PENDING_KEY = "quiz_pending"  # {question id: PendingAnswer}: answers the database has not taken yet
 RETRY_EVERY_S = 3  # a kept answer is retried this often while the page is open
+RETRY_NOW_KEY = "quiz_retry_now"
 DRAW_WIDTH_PX = 760  # the drawing image is rendered at this width; the browser may scale it
 KIND_LABELS = {k.value: k.title for k in Kind}
 
@@ -384,6 +385,7 @@ class PendingAnswer:
     answered_s: float
     problem: str  # the plain reason, for the student
     busy: bool  # locked by another writer: it clears by itself
+    tried_s: float  # when it was last tried
     tries: int = 1
 
 
@@ -394,7 +396,8 @@ def pending_answers() -> dict[str, PendingAnswer]:
 def _keep(served: Served, answer: Answer, answered_s: float, exc: StoreError) -> None:
     prev = pending_answers().get(served.id)
     pending_answers()[served.id] = PendingAnswer(
-        answer.to_dict(), answered_s, exc.plain, isinstance(exc, StoreBusyError), (prev.tries + 1) if prev else 1
+        answer.to_dict(), answered_s, exc.plain, isinstance(exc, StoreBusyError), time.time(),
+        (prev.tries + 1) if prev else 1,
     )
     _shared.server_log().warning("answer %s kept unsaved (try %d): %s", served.id,
                                  pending_answers()[served.id].tries, exc)
@@ -423,11 +426,15 @@ def _retry_fragment(svc: QuizService, served: Served) -> None:
     kept = pending_answers().get(served.id)
     if kept is None:
         return
+    # Each try may wait the busy timeout: not twice in a row (the submit just tried), unless asked.
+    if time.time() - kept.tried_s < RETRY_EVERY_S - 0.5 and not st.session_state.pop(RETRY_NOW_KEY, False):
+        st.caption(f":material/sync: Tried {kept.tries} time(s); trying again every {RETRY_EVERY_S} s.")
+        return
     try:
         svc.submit(served, Answer.from_dict(kept.answer), answered_s=kept.answered_s)
     except StoreError as exc:
         _keep(served, Answer.from_dict(kept.answer), kept.answered_s, exc)
-        st.caption(f":material/sync: Tried {kept.tries + 1} times; trying again every {RETRY_EVERY_S} s.")
+        st.caption(f":material/sync: Tried {kept.tries + 1} time(s); trying again every {RETRY_EVERY_S} s.")
         return
     pending_answers().pop(served.id, None)
     flash("Your answer is saved now.")
@@ -447,7 +454,7 @@ def pending_notice(svc: QuizService, served: Served) -> None:
         icon=":material/cloud_off:",
     )
     if st.button("Retry now", key="quiz_retry_pending", icon=":material/sync:"):
-        st.rerun()
+        st.session_state[RETRY_NOW_KEY] = True
     _retry_fragment(svc, served)
 
 
