@@ -30,8 +30,9 @@ def main() -> None:
                 st.Page(file, title=title, icon=icon, default=file == "pages/home.py")
             )
     page = st.navigation(sections)
-    from pages._shared import run_guarded  # after st.navigation: see _shared.ensure_app_navigation
+    from pages._shared import run_guarded, start_upload_janitor  # after st.navigation: see _shared
 
+    start_upload_janitor()
     run_guarded(page.run)
 
 

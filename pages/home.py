@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from nnus_core.dataset.active import DATA_DIR
 from nnus_core.dataset.zipimport import import_archive
 from nnus_core.errors import DatasetError
 from nnus_core.text import md_escape
+from nnus_core.uploads import DATASET_ZIP, copy_to_disk
 from pages import _shared
 from pages._shared import (
     DATASET_OVERRIDE_KEY,
@@ -21,7 +24,8 @@ from pages._shared import (
     organ_legend_html,
 )
 
-IMPORTS_DIR = DATA_DIR / "imports"
+IMPORTS_DIR = Path(os.environ.get("NNUS_IMPORTS_DIR") or DATA_DIR / "imports")
+ZIP_DONE_KEY = "home_zip_imported"  # (upload id, folder or None, error): import once, then free it
 
 st.title("NNUS Tutor")
 st.markdown(
@@ -52,14 +56,28 @@ with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
         "The validation report is shown before the dataset becomes active."
     )
     path_in = st.text_input("Folder on the server", placeholder="/path/to/NNUS", key="home_path")
-    upload = st.file_uploader("…or upload a .zip of the folder", type=["zip"], key="home_zip")
+    zip_cap_mb = DATASET_ZIP.mb()
+    upload = st.file_uploader(f"…or upload a .zip of the folder (up to {zip_cap_mb} MB)", type=["zip"],
+                              key="home_zip", max_upload_size=zip_cap_mb)
     candidate = None
+    done = st.session_state.get(ZIP_DONE_KEY)
     try:
-        if upload is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                zpath = Path(tmp) / Path(upload.name).name
-                zpath.write_bytes(upload.getbuffer())
-                candidate = import_archive(zpath, IMPORTS_DIR)
+        if upload is not None and (done is None or done[0] != upload.file_id):
+            # The user's file name only names the imported folder (import_archive cleans it again).
+            stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(upload.name).stem)[:40] or "dataset"
+            try:
+                with tempfile.TemporaryDirectory(prefix="nnus-zip-") as tmp:
+                    zpath = Path(tmp) / f"{stem}.zip"
+                    copy_to_disk(upload, zpath, zip_cap_mb * 1024 * 1024)
+                    done = (upload.file_id, str(import_archive(zpath, IMPORTS_DIR)), "")
+            except DatasetError as exc:
+                done = (upload.file_id, None, str(exc))
+            st.session_state[ZIP_DONE_KEY] = done
+            _shared.release_upload(upload)  # on disk (or refused): the server's memory copy can go
+        if done is not None and done[2] and not path_in.strip():
+            st.error(md_escape(done[2]))
+        elif done is not None and done[1] and not path_in.strip():
+            candidate = Path(done[1])
         elif path_in.strip():
             candidate = Path(path_in.strip()).expanduser()
         if candidate is not None:

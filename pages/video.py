@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from nnus_core.video.probe import DEFAULT_MAX_MB, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from nnus_core.video.runtime import load_video_detectors
 from nnus_core.video.sources import sweep_clip, sweep_kinds
 from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
-from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_stale
+from nnus_core.video.workspace import SessionWorkspace, save_upload
 from pages import _shared
 from pages._shared import get_detector, no_model_message, organ_legend_html
 from pages._viewer import image_viewer
@@ -79,9 +78,10 @@ class _Locked:
 def workspace() -> SessionWorkspace:
     ws = st.session_state.get(WS_KEY)
     if ws is None or not ws.alive:
-        sweep_stale()  # folders of sessions that ended without cleaning up (a crash, a restart)
-        ws = SessionWorkspace(uuid.uuid4().hex[:12])
-        st.session_state[WS_KEY] = ws  # dropped with the session: its finalizer deletes the folder
+        # Named by the session: the server's janitor (pages._shared.start_upload_janitor) removes the
+        # folder once the session has ended, and what a crashed server left on the next start.
+        ws = SessionWorkspace(_shared.browser_session_id())
+        st.session_state[WS_KEY] = ws
     return ws
 
 

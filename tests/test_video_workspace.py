@@ -63,3 +63,33 @@ def test_file_names_are_made_safe(tmp_path):
 def test_unaccepted_types_are_refused(name):
     with pytest.raises(VideoError, match="expected one of mp4, mov, avi, mkv, webm"):
         input_suffix(name)
+
+
+def test_folders_of_ended_sessions_go_after_the_reconnect_grace(tmp_path):
+    import os
+
+    from nnus_core.video.workspace import sweep_ended
+
+    ended = SessionWorkspace("ended-session", root=tmp_path)
+    live = SessionWorkspace("live-session", root=tmp_path)
+    just_closed = SessionWorkspace("just-closed", root=tmp_path)
+    old = time.time() - 3600
+    for ws in (ended, live):
+        os.utime(ws.path, (old, old))
+    alive = {"live-session"}.__contains__
+    assert sweep_ended(alive, root=tmp_path) == 1
+    assert not ended.path.exists() and live.path.is_dir() and just_closed.path.is_dir()
+
+
+def test_a_start_removes_what_a_dead_server_left_but_not_a_live_ones(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead = tmp_path / f"p{gone.stdout.strip()}"
+    SessionWorkspace("s1", root=dead)
+    mine = SessionWorkspace("s2", root=tmp_path / f"p{os.getpid()}")
+    assert sweep_stale(tmp_path) == 1
+    assert not dead.exists() and mine.path.is_dir()

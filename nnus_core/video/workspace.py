@@ -1,4 +1,8 @@
-"""Per-session temporary folders for uploads and results, removed when the session ends or goes stale."""
+"""Per-session temporary folders for uploads and results, removed when the session ends or goes stale.
+
+Layout: <root>/p<pid>/<session id>-<random>/. A server process owns its p<pid> folder, so a start
+can remove what a dead process left (a crash, a kill) without touching another live server's files.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nnus_core.errors import VideoError
@@ -16,6 +20,10 @@ from nnus_core.video.probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, check_size
 
 ROOT_ENV = "NNUS_VIDEO_TMP"
 STALE_AFTER_S = 6 * 3600  # a folder untouched this long belongs to a session that is gone
+# A closed tab's session lives on for 120 s in case it reconnects (Streamlit's default); its folder is
+# kept a little longer than that.
+ENDED_GRACE_S = 180
+_PROCESS_DIR = re.compile(r"^p(\d+)$")
 _CHUNK = 1 << 20
 
 
@@ -23,6 +31,11 @@ def default_root() -> Path:
     """Parent of the session folders: $NNUS_VIDEO_TMP, else <system temp>/nnus-video."""
     env = os.environ.get(ROOT_ENV)
     return Path(env) if env else Path(tempfile.gettempdir()) / "nnus-video"
+
+
+def process_root(root: Path | None = None) -> Path:
+    """This server process's folder under the root: <root>/p<pid>."""
+    return (root or default_root()) / f"p{os.getpid()}"
 
 
 class SessionWorkspace:
@@ -34,9 +47,10 @@ class SessionWorkspace:
     """
 
     def __init__(self, session_id: str = "cli", root: Path | None = None) -> None:
-        base = root or default_root()
+        base = root or process_root()
         base.mkdir(parents=True, exist_ok=True)
-        tag = re.sub(r"[^A-Za-z0-9_-]", "", session_id)[:32] or "session"
+        tag = re.sub(r"[^A-Za-z0-9_-]", "", session_id)[:40] or "session"
+        self.session_id = tag
         self.path = Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=base))
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
 
@@ -125,19 +139,70 @@ def save_upload(
     return target
 
 
+def _newest_mtime(folder: Path) -> float:
+    return max([folder.stat().st_mtime] + [f.stat().st_mtime for f in folder.iterdir()])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def sweep_stale(root: Path | None = None, max_age_s: float = STALE_AFTER_S) -> int:
-    """Delete session folders nobody touched for max_age_s (left by a crash); returns how many."""
+    """Delete what ended sessions left: folders of dead server processes, and session folders nobody
+    touched for max_age_s. Returns how many folders went."""
     base = root or default_root()
     if not base.is_dir():
         return 0
     now = time.time()
     removed = 0
     for child in base.iterdir():
+        if not child.is_dir():
+            continue
+        m = _PROCESS_DIR.match(child.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(child, ignore_errors=True)  # a crashed or killed server's sessions
+            removed += 1
+            continue
+        if m:
+            removed += sweep_stale(child, max_age_s)
+            continue
         try:
-            newest = max([child.stat().st_mtime] + [f.stat().st_mtime for f in child.iterdir()])
+            newest = _newest_mtime(child)
         except OSError:
             continue
-        if child.is_dir() and now - newest > max_age_s:
+        if now - newest > max_age_s:
+            shutil.rmtree(child, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def sweep_ended(is_alive: Callable[[str], bool], root: Path | None = None,
+                grace_s: float = ENDED_GRACE_S) -> int:
+    """Delete this process's session folders whose session has ended; returns how many.
+
+    Args:
+        is_alive: answers whether a session id is still connected.
+        root: parent of the session folders (default this process's folder).
+        grace_s: an ended session's folder idle less than this is kept (the tab may reconnect).
+    """
+    base = root or process_root()
+    if not base.is_dir():
+        return 0
+    now = time.time()
+    removed = 0
+    for child in base.iterdir():
+        session_id = child.name.rsplit("-", 1)[0]
+        try:
+            idle_s = now - _newest_mtime(child)
+        except OSError:
+            continue
+        if child.is_dir() and idle_s > grace_s and not is_alive(session_id):
             shutil.rmtree(child, ignore_errors=True)
             removed += 1
     return removed
