@@ -28,7 +28,10 @@ _BREAKS = re.compile(r"[\r\n\t\u0085\u2028\u2029]+")
 # Markdown source too.
 _MD_ANYWHERE = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
 _MD_LINE_START = re.compile(r"^(\s*)([#+=>-])|^(\s*\d+)([.)])(?=\s|$)")  # headings, lists, quotes, setext rules
-_AUTOLINK = re.compile(r"(?i)(://|www\.)")  # GFM links bare http://... and www.... on its own
+# GFM links bare http://..., www.... and e-mail addresses by searching the text *after* escapes are
+# resolved, so a backslash cannot stop it: an invisible word joiner inside the pattern does.
+_AUTOLINK = re.compile(r"(?i)(:\\?/\\?/|www\\?\.|\\?@)")
+WORD_JOINER = "\u2060"
 ELLIPSIS = "…"
 
 
@@ -49,7 +52,7 @@ def plain(text: object, max_chars: int | None = None) -> str:
 def md_escape(text: object, max_chars: int | None = None) -> str:
     """Text that Streamlit's Markdown shows literally: no formatting, link, image or HTML."""
     s = _MD_ANYWHERE.sub(r"\\\1", plain(text, max_chars))
-    s = _AUTOLINK.sub(lambda m: m.group(1).replace("/", "\\/").replace(".", "\\."), s)
+    s = _AUTOLINK.sub(lambda m: m.group(1)[:-1] + WORD_JOINER + m.group(1)[-1], s)
     return _MD_LINE_START.sub(lambda m: "\\".join(m.group(1, 2) if m.group(2) else m.group(3, 4)), s)
 
 

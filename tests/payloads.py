@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
@@ -69,9 +71,11 @@ def markdown_problems(source: str) -> list[str]:
         bad.append("<img payload>")
     if any(c in source for c in "\u202e\u200b\u200d\ufeff"):
         bad.append("invisible or bidi-override character")
-    # GFM turns bare http:// and www. into links (markdown-it's commonmark preset does not).
-    for live in (f"://{HOST}", f"www.{HOST}"):
-        if live in source:
+    # GFM links bare http://, www. and e-mail addresses in the text after escapes are resolved
+    # (markdown-it's commonmark preset does not): look for them in the rendered text.
+    shown = html.unescape(re.sub(r"<[^>]*>", "", html_rendered))
+    for live in (f"://{HOST}", f"www.{HOST}", f"@{HOST}"):
+        if live in shown:
             bad.append(f"bare autolink {live}")
     return bad
 

@@ -1,0 +1,132 @@
+"""Real browser: an answer submitted while the database is locked is kept, the student is told in
+plain words, and it is stored once the lock clears; hostile text from files and URLs makes no
+request to the payload's host and renders no link or image from it."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import time
+from urllib.parse import quote, urlparse
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, assert_no_error, open_app_page, screenshot, start_server
+from tests.payloads import FILENAME_PAYLOADS, HOST, PAYLOADS
+from tests.test_render_payloads import hostile_dataset
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    data = hostile_dataset(base / "NNUS")
+    db = base / "tutor.db"
+    ARTIFACTS.mkdir(exist_ok=True)
+    proc, url = start_server(data, {"NNUS_DB_URL": f"sqlite:///{db}", "NNUS_MODEL": str(base / "no-model.pt")})
+    yield url, db
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
+        timeout=60_000,
+    )
+
+
+def _count(db) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
+
+
+def test_locked_database_keeps_the_answer_and_stores_it_once_the_lock_clears(hostile_server, page):
+    url, db = hostile_server
+    open_app_page(page, url, "quiz", marker="Pick a display name")
+    box = page.get_by_role("textbox", name="Your display name")
+    box.fill("Ana")
+    box.press("Enter")
+    page.get_by_text("Studying as").first.wait_for()
+    n = page.get_by_role("spinbutton", name="Questions")
+    n.fill("1")
+    n.press("Enter")
+    _idle(page)
+    page.get_by_role("button", name="Start quiz").click()
+    page.get_by_role("button", name="Not visible here").wait_for()
+    _idle(page)
+
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Not visible here").click()
+    page.get_by_text("Your answer is not saved yet").first.wait_for(timeout=30_000)
+    shown_after_s = time.perf_counter() - t0
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "busy" in text and "keep this tab open" in text
+    assert "Traceback" not in text and "OperationalError" not in text and str(db) not in text
+    assert_no_error(page)
+    screenshot(page, "hardening-locked-db")
+    assert _count(db) == 0
+    page.wait_for_timeout(4000)  # an automatic retry happens while it is still locked
+    assert page.get_by_text("Your answer is not saved yet").count() >= 1
+
+    holder.execute("ROLLBACK")
+    holder.close()
+    released = time.perf_counter()
+    page.get_by_text("Your answer is saved now").first.wait_for(timeout=30_000)  # no click needed
+    saved_after_s = time.perf_counter() - released
+    assert page.get_by_text("Your answer is not saved yet").count() == 0
+    assert _count(db) == 1
+    page.reload()
+    _idle(page)
+    assert _count(db) == 1
+    print(f"locked submit: message after {shown_after_s:.1f} s; stored {saved_after_s:.1f} s after the lock cleared")
+
+
+def _watch(page) -> list[str]:
+    leaks: list[str] = []
+
+    def on_request(req):
+        if urlparse(req.url).hostname and HOST in urlparse(req.url).hostname:
+            leaks.append(req.url)
+
+    page.on("request", on_request)
+    page.route(f"**://*{HOST}*/**", lambda route: route.abort())
+    return leaks
+
+
+def _live_payload_elements(page) -> list[str]:
+    return page.evaluate(
+        """(host) => Array.from(document.querySelectorAll('a[href], img[src], iframe, script[src], svg'))
+            .filter(e => ((e.getAttribute('href') || '') + (e.getAttribute('src') || '')).includes(host)
+                         || (e.getAttribute('href') || '').toLowerCase().startsWith('javascript:'))
+            .map(e => e.outerHTML.slice(0, 120))""",
+        HOST,
+    )
+
+
+def test_hostile_text_makes_no_request_and_renders_no_link(hostile_server, page):
+    url, _ = hostile_server
+    leaks = _watch(page)
+    visits = [("browse", "Browse"), ("compare", "Compare"), ("atlas", "Atlas"), ("model_report", "Model report"),
+              ("", "NNUS Tutor")]
+    visits += [(f"browse?image={quote(FILENAME_PAYLOADS[i][1])}", "Subject") for i in (0, 1, 2)]
+    visits += [(f"{p}?image={quote(text)}", m) for p, m in (("quiz", "Quiz"), ("browse", "Browse"))
+               for name, text in PAYLOADS if name in ("md-image", "md-link", "raw-img", "bare-url", "autolink")]
+    for path, marker in visits:
+        open_app_page(page, url, path, marker=marker)
+        page.wait_for_timeout(500)
+        live = _live_payload_elements(page)
+        assert not live, (path, live)
+    page.wait_for_timeout(1000)
+    assert not leaks, leaks
+    # The payloads are there, as text.
+    open_app_page(page, url, "browse", marker="Browse")
+    shown = re.compile(re.escape("[Log in again](http:/") + "\u2060?/" + re.escape(HOST))  # joiner: no autolink
+    assert page.get_by_text(shown).count() >= 1
+    print(f"payload pages visited: {len(visits)}; requests to {HOST}: {len(leaks)}")
