@@ -53,7 +53,8 @@ def release_upload(upload) -> None:
 
     Streamlit keeps every uploaded file in memory until the session ends or the user removes it
     (a 900 MB zip kept 0.9 GB resident after its import). Private Streamlit API, as its chat
-    input uses it: without it the bytes stay until the session ends.
+    input uses it: without it the bytes stay until the session ends. The widget's own state also
+    holds them: the caller replaces the widget (a new key) so that goes too.
     """
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -62,6 +63,8 @@ def release_upload(upload) -> None:
         remove = getattr(ctx.uploaded_file_mgr, "remove_file", None) if ctx is not None else None
         if remove is not None:
             remove(session_id=ctx.session_id, file_id=upload.file_id)
+            server_log().info("upload %s (%d bytes) is on disk: released from memory", upload.file_id,
+                              upload.size)
     except (ImportError, AttributeError):  # another Streamlit: the bytes go with the session
         pass
     upload.close()

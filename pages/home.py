@@ -26,6 +26,7 @@ from pages._shared import (
 
 IMPORTS_DIR = Path(os.environ.get("NNUS_IMPORTS_DIR") or DATA_DIR / "imports")
 ZIP_DONE_KEY = "home_zip_imported"  # (upload id, folder or None, error): import once, then free it
+ZIP_WIDGET_KEY = "home_zip_widget"  # a new uploader after each import drops the old one's bytes
 
 st.title("NNUS Tutor")
 st.markdown(
@@ -58,7 +59,8 @@ with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
     path_in = st.text_input("Folder on the server", placeholder="/path/to/NNUS", key="home_path")
     zip_cap_mb = DATASET_ZIP.mb()
     upload = st.file_uploader(f"…or upload a .zip of the folder (up to {zip_cap_mb} MB)", type=["zip"],
-                              key="home_zip", max_upload_size=zip_cap_mb)
+                              key=f"home_zip_{st.session_state.get(ZIP_WIDGET_KEY, 0)}",
+                              max_upload_size=zip_cap_mb)
     candidate = None
     done = st.session_state.get(ZIP_DONE_KEY)
     try:
@@ -74,6 +76,8 @@ with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
                 done = (upload.file_id, None, str(exc))
             st.session_state[ZIP_DONE_KEY] = done
             _shared.release_upload(upload)  # on disk (or refused): the server's memory copy can go
+            st.session_state[ZIP_WIDGET_KEY] = st.session_state.get(ZIP_WIDGET_KEY, 0) + 1
+            st.rerun()
         if done is not None and done[2] and not path_in.strip():
             st.error(md_escape(done[2]))
         elif done is not None and done[1] and not path_in.strip():
