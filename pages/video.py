@@ -362,6 +362,11 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
     for w in res.warnings:
         st.caption(f":material/info: {md_escape(w)}")
     st.video(str(res.output_path))
+    st.caption(
+        ":material/link: The player loads this annotated video from a link that is not tied to your "
+        "session: anyone given the link could play it while this page shows it. The link is a "
+        "fingerprint of the video, not guessable, and your uploaded file itself is never served."
+    )
     d1, d2 = st.columns(2)
     d1.download_button(
         "Download annotated video (MP4)",
