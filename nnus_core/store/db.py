@@ -41,6 +41,9 @@ DEFAULT_DB_PATH = REPO_ROOT / "data" / "nnus_tutor.db"
 # milliseconds, so a lock held longer than this is a stuck or long job (a backup, a bulk import):
 # the student is told at once and the answer is kept and retried, instead of a 30 s frozen page.
 SQLITE_BUSY_TIMEOUT_MS = 3_000
+# Start-up (migration, health check) may wait longer: many app servers starting at once queue on
+# one lock, and nobody is waiting on a click.
+SQLITE_STARTUP_BUSY_TIMEOUT_MS = 30_000
 
 NAME_MAX_CHARS = 40
 
@@ -165,11 +168,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy emit BEGIN itself (below): the driver's legacy mode skips it for SELECTs.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        # busy_timeout first: switching to WAL needs a lock that another process may hold.
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # busy_timeout first: switching to WAL needs a lock that another process may hold (at
+        # start-up, when many may: the long wait); then the short one for everything else.
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_STARTUP_BUSY_TIMEOUT_MS}")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -275,8 +280,13 @@ def store_error(exc: BaseException, engine: Engine, action: str) -> StoreError:
 
 
 @contextmanager
-def write_tx(engine: Engine, action: str = "write") -> Iterator[Connection]:
+def write_tx(engine: Engine, action: str = "write", busy_timeout_ms: int | None = None) -> Iterator[Connection]:
     """A transaction that takes the write lock at BEGIN on SQLite (plain BEGIN elsewhere).
+
+    Args:
+        engine: the database.
+        action: what the transaction does, named in an error.
+        busy_timeout_ms: wait this long for another writer's lock (SQLite; default 3 s).
 
     Raises:
         StoreBusyError: when another writer holds the lock past the busy timeout.
@@ -284,9 +294,16 @@ def write_tx(engine: Engine, action: str = "write") -> Iterator[Connection]:
     """
     try:
         with engine.connect() as conn:
-            conn.execution_options(nnus_write=True)
-            with conn.begin():
-                yield conn
+            raw = conn.connection.dbapi_connection if busy_timeout_ms and engine.dialect.name == "sqlite" else None
+            if raw is not None:  # on the driver: a statement here would open the transaction
+                raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            try:
+                conn.execution_options(nnus_write=True)
+                with conn.begin():
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     except SQLAlchemyError as exc:
         raise store_error(exc, engine, action) from exc
 
@@ -322,7 +339,7 @@ def check_health(engine: Engine) -> None:
                     "The progress database file is damaged.",
                 )
     try:
-        with write_tx(engine, "write a test row") as conn:
+        with write_tx(engine, "write a test row", SQLITE_STARTUP_BUSY_TIMEOUT_MS) as conn:
             conn.execute(schema_version.insert().values(version=-1, description="write probe", applied_s=0.0))
             raise _RollBack
     except _RollBack:
@@ -347,7 +364,7 @@ def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> i
     """
     latest = migrations[-1].version if migrations else 0
     try:
-        with write_tx(engine, "open or migrate the database") as conn:
+        with write_tx(engine, "open or migrate the database", SQLITE_STARTUP_BUSY_TIMEOUT_MS) as conn:
             if engine.dialect.name == "postgresql":
                 # Serialise concurrent app servers migrating the same database.
                 conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))

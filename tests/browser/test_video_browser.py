@@ -134,7 +134,7 @@ def test_cancel_stops_processing_and_leaves_only_the_upload(video_server, page, 
     screenshot(page, "video-cancelled")
     mine = [
         p
-        for p in sessions.iterdir()
+        for p in sessions.glob("p*/*")  # <root>/p<server pid>/<session>-<random>/
         if any(f.name == "input.mp4" and f.stat().st_size == clip.stat().st_size for f in p.iterdir())
     ]
     assert len(mine) == 1
