@@ -81,8 +81,15 @@ def browser_session_id() -> str:
 def _session_alive(session_id: str) -> bool:
     from streamlit.runtime import Runtime
 
-    # A session closed for good is neither active nor kept for reconnecting (after ~120 s).
-    return Runtime.exists() and bool(Runtime.instance().is_active_session(session_id))
+    if not Runtime.exists():
+        return False
+    runtime = Runtime.instance()
+    # A closed tab's session is kept ~120 s for a reconnect: alive until it is gone from storage too
+    # (the session manager is private API; without it, only connected sessions count).
+    manager = getattr(runtime, "_session_mgr", None)
+    if manager is not None and hasattr(manager, "get_session_info"):
+        return manager.get_session_info(session_id) is not None
+    return bool(runtime.is_active_session(session_id))
 
 
 JANITOR_EVERY_S = 60

@@ -133,3 +133,42 @@ def test_quiz_on_a_hostile_file_name_is_inert_from_question_to_feedback(hostile)
     assert not at.exception, at.exception
     assert any("Question 1 of 1" in c.value for c in at.caption)
     assert_inert(at)
+
+
+@pytest.mark.parametrize("name, payload", FILENAME_PAYLOADS, ids=[n for n, _ in FILENAME_PAYLOADS])
+def test_uploaded_file_name_is_inert_on_the_video_page(tmp_path, monkeypatch, name, payload):
+    """The name the browser sent with an upload shows in the caption and in refusal messages."""
+    import av
+    import cv2
+
+    import nnus_core.detector.detector as detector_module
+    import pages._shared as shared
+    from nnus_core.video.synthetic import BlobDetector, write_test_clip
+
+    monkeypatch.setenv("NNUS_DATA", str(make_study_dataset(tmp_path / "NNUS", n=4)))
+    monkeypatch.setenv("NNUS_VIDEO_TMP", str(tmp_path / "sessions"))
+    monkeypatch.setattr(detector_module, "MODELS_DIR", tmp_path / "no-models")
+    det = BlobDetector()
+    monkeypatch.setattr(shared, "get_detector", lambda: det)
+    write_test_clip(tmp_path / "x.mp4", width=200, height=150, n_frames=1)
+    with av.open(str(tmp_path / "x.mp4")) as c:
+        cv2.imwrite(str(tmp_path / "frame.png"), next(c.decode(video=0)).to_ndarray(format="bgr24"))
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    from pages.video import VideoInput
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/video.py").run()
+    at.radio(key="video_source").set_value("Single image").run()
+    at.session_state["video_input"] = VideoInput(tmp_path / "frame.png", f"{payload}.png", "upload:p", is_image=True)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("organ(s) detected" in c.value for c in at.caption)
+    assert_inert(at)
+    at.radio(key="video_source").set_value("Upload a video").run()
+    at.session_state["video_input"] = VideoInput(bad, f"{payload}.mp4", "upload:bad")
+    at.run()
+    at.button(key="video_process").click().run()
+    assert not at.exception, at.exception
+    assert at.error, "the bad video is refused with its name"
+    assert_inert(at)
