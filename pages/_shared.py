@@ -97,12 +97,26 @@ _janitor: list[threading.Thread] = []  # module state, not st.cache_resource: te
 _janitor_lock = threading.Lock()
 
 
+def _check_store_at_start() -> None:
+    """Say in the server log, at start, whether the progress database is usable (and why not)."""
+    from nnus_core.store import db_url, get_engine
+
+    try:
+        get_engine(db_url())  # migrated, integrity-checked and write-probed; cached for the pages
+    except StoreError as exc:
+        server_log().error("progress database NOT usable: %s (%s)", exc.plain, exc)
+        return
+    server_log().info("progress database OK (writable, integrity check passed)")
+
+
 def start_upload_janitor() -> None:
-    """Once per server process: remove what dead servers left, then every minute the upload folders
-    of sessions that have ended (a closed tab), instead of keeping them until a clean shutdown."""
+    """Once per server process: check the progress database, remove what dead servers left, then
+    every minute the upload folders of sessions that have ended (a closed tab), instead of keeping
+    them until a clean shutdown."""
     from nnus_core.video.workspace import sweep_ended, sweep_stale
 
     def loop() -> None:
+        _check_store_at_start()
         removed = sweep_stale()
         if removed:
             server_log().info("removed %d upload folder(s) left by ended sessions or servers", removed)
@@ -116,6 +130,10 @@ def start_upload_janitor() -> None:
             if n:
                 server_log().info("removed %d upload folder(s) of ended sessions", n)
 
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists() or type(Runtime.instance()) is not Runtime:  # AppTest's stand-in: no server
+        return
     with _janitor_lock:
         if not _janitor:
             thread = threading.Thread(target=loop, daemon=True, name="upload-janitor")
