@@ -8,7 +8,14 @@ import streamlit as st
 from nnus_core.browse import gt_overlays, neighbours
 from nnus_core.matching import match_image, match_overlays, match_rows
 from pages import _shared
-from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
+from pages._shared import (
+    PREDICT_FLOOR,
+    dataset_badge,
+    get_dataset,
+    no_model_message,
+    predict_sample,
+    show_model_domain_note,
+)
 from pages._viewer import image_viewer, load_image, outcome_legend_html
 
 IMAGE_KEY = "compare_image"
@@ -81,6 +88,8 @@ with right:
                                     key="compare_color") or "outcome"
 match = match_image(sample.annotations, predict_sample(detector, sample), iou_threshold=iou_thr,
                     min_confidence=conf)
+with right:
+    show_model_domain_note(ds.synthetic)
 with left:
     image_viewer(
         image, match_overlays(match, color_by=color_by), key="compare_viewer",
@@ -97,7 +106,13 @@ with right:
     table = pd.DataFrame(match_rows(match), columns=["outcome", "organ", "confidence", "IoU", "note"])
     for col in ("confidence", "IoU"):  # blank, not "None", where a value does not apply
         table[col] = ["" if pd.isna(v) else f"{v:.2f}" for v in table[col]]
-    st.dataframe(table, hide_index=True, column_config={"note": st.column_config.TextColumn(width="large")})
+    # Narrow number columns, the note wraps into the rest: the table fits its column (no side scroll).
+    st.dataframe(table, hide_index=True, column_config={
+        "outcome": st.column_config.TextColumn(width="small"),
+        "confidence": st.column_config.TextColumn("conf.", width="small"),
+        "IoU": st.column_config.TextColumn(width="small"),
+        "note": st.column_config.TextColumn(width="medium"),
+    })
     st.caption(
         f"A model box counts as found when it names the same organ as a ground-truth box and overlaps it "
         f"with IoU ≥ {iou_thr:.2f}; boxes below confidence {conf:.2f} are ignored. "
