@@ -221,19 +221,32 @@ def get_model_card():
         return None
 
 
-def model_domain_note(input_synthetic: bool) -> str | None:
+def model_card_of(weights: Path | None):
+    """The card beside a weights file (None when it has none); the default model's for None."""
+    if weights is None:
+        return get_model_card()
+    folder = Path(weights).parent
+    if not (folder / "model_card.json").is_file():
+        return None
+    try:
+        return _read_card(str(folder), (folder / "model_card.json").stat().st_mtime)
+    except (ImportError, NnusError, OSError):
+        return None
+
+
+def model_domain_note(input_synthetic: bool, card=None) -> str | None:
     """The model card's warning when the model's boxes are drawn on data unlike its training data.
 
     Pages show it next to the model's result (see `ModelCard.domain_note`); None when they match or
-    no card says what the model was trained on.
+    no card says what the model was trained on. `card`: the default model's when not given.
     """
-    card = get_model_card()
+    card = card if card is not None else get_model_card()
     return card.domain_note(input_synthetic) if card is not None else None
 
 
-def show_model_domain_note(input_synthetic: bool) -> None:
+def show_model_domain_note(input_synthetic: bool, card=None) -> None:
     """Show `model_domain_note` as a warning line, when there is one."""
-    note = model_domain_note(input_synthetic)
+    note = model_domain_note(input_synthetic, card)
     if note:
         st.warning(html.escape(note), icon=":material/report:")
 

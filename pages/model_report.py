@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nnus_core.browse import encode_jpeg, load_rgb, paginate, render_view
-from nnus_core.errors import ModelError
+from nnus_core.detector.evaluation import cached_evaluation_file, evaluate_cached
+from nnus_core.errors import DatasetError, ModelError
 from nnus_core.model_report import (
     EvalReport,
     failure_table,
@@ -21,8 +22,10 @@ from nnus_core.model_report import (
     same_data,
 )
 from nnus_core.organs import ORGANS, organ_id_for
+from pages import _shared
 from pages._shared import (
     dataset_badge,
+    dataset_cache_key,
     get_dataset,
     get_model_card,
     model_card_summary,
@@ -193,6 +196,60 @@ def gallery_section(report: EvalReport, ds) -> None:
         st.rerun()
 
 
+def _model_key(folder, card) -> str:
+    """The model's identity for the evaluation cache, known without loading the weights."""
+    sha = (card.weights or {}).get("sha256") if card is not None else None
+    return str(sha or folder)
+
+
+def evaluate_here_ui(ds, folder, card, shipped: EvalReport | None) -> EvalReport | None:
+    """Offer to evaluate the model on the active dataset; returns that evaluation once it exists.
+
+    Runs the project's evaluation (as `python -m nnus_core.evaluate`) with a progress bar, cached per
+    dataset version, model and split, so it runs once and every later visit reads the file.
+    """
+    splits = [("test", len(ds.split("test")))] if ds.split("test") else []
+    splits.append(("all", len(ds)))
+    key, model_key = dataset_cache_key(ds), _model_key(folder, card)
+    for split, _ in splits:  # an evaluation already made here wins, test split first
+        path = cached_evaluation_file(key, model_key, split)
+        if path.is_file():
+            try:
+                return _read(str(path), path.stat().st_mtime)
+            except ModelError:
+                path.unlink(missing_ok=True)  # a broken cache file is made again
+    with st.container(border=True):
+        other = f"`{shipped.data.get('root')}`" if shipped is not None and shipped.data.get("root") else "other data"
+        st.markdown(f"**Evaluate on this dataset.** The figures shipped with the model were measured on {other}, "
+                    f"not on the active dataset ({len(ds)} images). Run the model on it here: the result is kept, "
+                    "so this runs once per dataset and model.")
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        split = c1.selectbox("Images", [s for s, _ in splits], key="report_eval_split",
+                             format_func=dict((s, f"{s} split ({n} images)" if s != "all" else f"all {n} images")
+                                              for s, n in splits).__getitem__)
+        if not c2.button("Evaluate on this dataset", type="primary", key="report_eval_run",
+                         icon=":material/play_arrow:"):
+            return None
+        detector = _shared.get_detector()
+        if detector is None:
+            no_model_message("the evaluation")
+            return None
+        bar = st.progress(0.0, text="Running the model on the active dataset…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"Running the model on the active dataset — {done}/{total} images")
+
+        try:
+            with _shared._PREDICT_LOCK:  # the shared detector is not thread-safe
+                evaluate_cached(detector, ds, split, dataset_key=key, model_id=model_key, progress=progress)
+        except (DatasetError, ModelError, OSError) as exc:
+            st.error(f"The evaluation could not run: {exc}")
+            return None
+        bar.empty()
+        st.rerun()  # draw the page afresh around the new evaluation (read from the cache file)
+    return None
+
+
 st.title("Model report")
 ds = get_dataset(stop_if_missing=False)
 if ds is not None:
@@ -211,6 +268,9 @@ if folder is None:
     no_model_message("model results")
 elif card is not None:
     model_card_summary(card, ds)
+if folder is not None and ds is not None and len(ds) and not (
+        report is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version)):
+    report = evaluate_here_ui(ds, folder, card, report) or report
 
 if report is None:
     if folder is not None and eval_path is None:

@@ -67,6 +67,14 @@ class ModelCard:
                     "about how it does on real scans.")
         return None
 
+    def burn_note(self, input_synthetic: bool) -> str:
+        """`domain_note` short enough to burn into a video frame (ASCII, <= 80 characters); "" if none."""
+        if self.synthetic and not input_synthetic:
+            return "MODEL TRAINED ON SYNTHETIC IMAGES: BOXES ON REAL SCANS UNRELIABLE"
+        if not self.synthetic and input_synthetic:
+            return "SYNTHETIC PHANTOM - MODEL TRAINED ON REAL SCANS"
+        return ""
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": self.schema,
