@@ -221,8 +221,8 @@ def test_model_report_evaluates_on_the_active_dataset_once(real_data, monkeypatc
 
 
 def test_label_all_says_the_models_extra_box_may_be_right(real_data, monkeypatch):
-    from tests.test_quiz_app import drag_value, quiz_page, start
     from pages._quiz_ui import CURRENT_KEY, box_key
+    from tests.test_quiz_app import drag_value, quiz_page, start
 
     ds = load_dataset(real_data)
     stem = "0001"
