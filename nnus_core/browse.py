@@ -158,7 +158,7 @@ def study_overlays(annotations: Sequence[Annotation], detections: Sequence[Detec
     """Ground truth and model boxes on one image, with one tag per organ box instead of two.
 
     A model box that overlaps a labelled box of the same organ (IoU >= SAME_BOX_IOU) gives its
-    confidence to that box's tag ("STR · model 0.88") and draws untagged; only the model's other
+    confidence to that box's tag ("STR + model 0.88") and draws untagged; only the model's other
     boxes carry their own tag. Without this, "STR", "STR 0.88" and "STR 0.51" pile up on a crowded image.
     """
     gt_conf: dict[int, float] = {}
@@ -173,9 +173,9 @@ def study_overlays(annotations: Sequence[Annotation], detections: Sequence[Detec
             continue
         gt_conf[gi] = detections[di].confidence
         merged.add(di)
+    # ASCII only: OpenCV's font has no "·".
     out = [
-        Overlay(a.organ_id, a.box, ORGANS[a.organ_id].short
-                + (f" · model {gt_conf[gi]:.2f}" if gi in gt_conf else ""))
+        Overlay(a.organ_id, a.box, ORGANS[a.organ_id].short + (f" + model {gt_conf[gi]:.2f}" if gi in gt_conf else ""))
         for gi, a in enumerate(annotations)
     ]
     out += [

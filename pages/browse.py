@@ -117,8 +117,8 @@ def grid_view(shown: tuple[Sample, ...], total: int, flt: BrowseFilter) -> None:
     st.session_state[PAGE_KEY] = sl.page
     top[2].markdown(f"**{len(shown)}** of {total} images match")
     st.markdown(
-        f'<div data-testid="browse-filter-hint">:material/filter_alt: Filters: {filter_summary(flt)} — '
-        "change them in the sidebar (on a phone, open it with the » at the top left).</div>",
+        f'<div data-testid="browse-filter-hint"><b>Filters:</b> {filter_summary(flt)} — '
+        "change them in the sidebar (on a phone, open it with the <b>»</b> at the top left).</div>",
         unsafe_allow_html=True,
     )
     if with_boxes:
@@ -225,7 +225,7 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
             show_model_domain_note(ds.synthetic)
         click = image_viewer(image, overlays, key="browse_viewer", clickable=True,
                              caption="Click a box to open its organ's teaching card. A tag "
-                                     "“STR · model 0.88”: the model found that labelled box, at that confidence.")
+                                     "“STR + model 0.88”: the model found that labelled box, at that confidence.")
 
     # The teaching card follows the latest click or table selection; a new image starts on its first organ.
     # A link may name the organ whose card to open (?organ=1, Home's guided path).
@@ -242,31 +242,31 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         hit = organ_at(click.x_px, click.y_px, boxes)
         if hit is not None:
             st.session_state[CARD_KEY] = hit
+    rows = box_rows(annotations, detections)
+    table = pd.DataFrame(rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1",
+                                        "width_px", "height_px"])
+    table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
+    table_key = f"detail_table_{sample.stem}"
+    # The table is drawn full width below (beside the image it was cut off on the right), after the
+    # card; its selection is already in the session state at the start of the run, so read it here.
+    state = st.session_state.get(table_key)
+    selection = (state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)) or {}
+    sel = list(selection.get("rows", []) if isinstance(selection, dict) else getattr(selection, "rows", []))
+    if sel and st.session_state.get(f"{table_key}_seen") != sel and sel[0] < len(table):
+        st.session_state[CARD_KEY] = int(table.iloc[sel[0]]["organ_id"])
+    st.session_state[f"{table_key}_seen"] = sel
     with right:
-        rows = box_rows(annotations, detections)
-        table = pd.DataFrame(rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1",
-                                            "width_px", "height_px"])
-        table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
-        # One narrow "box" column instead of four: the table fits its column without a side scroll.
-        table["box"] = [f"{w}×{h} at {x},{y}" for x, y, w, h in
-                        zip(table["x1"], table["y1"], table["width_px"], table["height_px"], strict=True)]
-        st.markdown("**Boxes** (select a row for its teaching card)")
-        table_key = f"detail_table_{sample.stem}"
-        event = st.dataframe(
-            table, key=table_key, on_select="rerun", selection_mode="single-row", hide_index=True,
-            column_order=["source", "organ", *(["confidence"] if detections else []), "box"],
-            column_config={"source": st.column_config.TextColumn(width="small"),
-                           "confidence": st.column_config.TextColumn("conf.", width="small"),
-                           "box": st.column_config.TextColumn("box (px)", help="width × height at x, y")},
-            height=min(38 + 35 * max(len(table), 1), 300),
-        )
-        sel = list(event.selection.rows) if event is not None and hasattr(event, "selection") else []
-        if sel and st.session_state.get(f"{table_key}_seen") != sel:
-            st.session_state[CARD_KEY] = int(table.iloc[sel[0]]["organ_id"])
-        st.session_state[f"{table_key}_seen"] = sel
         card = st.selectbox("Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=CARD_KEY)
         with st.container(border=True):
             teaching_card(card)
+    st.markdown("**Boxes** (select a row for its teaching card)")
+    st.dataframe(
+        table, key=table_key, on_select="rerun", selection_mode="single-row", hide_index=True,
+        column_order=["source", "organ", *(["confidence"] if detections else []), "x1", "y1", "width_px",
+                      "height_px"],
+        column_config={"width_px": "width (px)", "height_px": "height (px)"},
+        height=min(38 + 35 * max(len(table), 1), 300),
+    )
 
 
 ds = get_dataset()

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from nnus_core import charts
 from nnus_core.browse import encode_jpeg, load_rgb, paginate, render_view
 from nnus_core.detector.evaluation import cached_evaluation_file, evaluate_cached
 from nnus_core.errors import DatasetError, ModelError
@@ -53,6 +54,48 @@ def _failure_thumb(key: str, path: str, _overlays) -> bytes | None:
     return encode_jpeg(view, quality=85)
 
 
+# Static pictures of the charts (nnus_core.charts), cached per evaluation file: the interactive
+# charts took seconds to lay out in the browser on a busy host.
+@st.cache_data(show_spinner=False, max_entries=16)
+def _static_per_organ(key: str, _table) -> bytes:
+    shorts = [o.short for o in ORGANS]
+    return charts.bars_png(shorts, [
+        charts.Series("AP@0.5 (ours)", _table["AP@0.5"], "#56B4E9"),
+        charts.Series("precision (ours)", _table["precision"], "#E69F00"),
+        charts.Series("recall (ours)", _table["recall"], "#009E73"),
+        charts.Series("authors: detected as itself (real NNUS)", _table["detected as itself (authors)"], "#FFFFFF"),
+    ], ylabel="score", ylim=(0, 1.05), width_px=1100, height_px=380)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _static_matrix(key: str, _z, _names, _text) -> bytes:
+    return charts.matrix_png(_z, _names, _names, _text, xlabel="true", ylabel="predicted")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _static_pr(key: str, _report) -> bytes:
+    curves = [(ORGANS[oid].short, prec, ORGANS[oid].color) for oid, prec in sorted(_report.pr_precision.items())]
+    return charts.curves_png(_report.pr_recall, curves, xlabel="recall", ylabel="precision")
+
+
+def show_table(table, number_columns: list[str]) -> None:
+    """A small table: plain HTML by default (no grid component to load), sortable when interactive."""
+    if interactive:
+        st.dataframe(table, hide_index=True, column_config={
+            c: st.column_config.NumberColumn(format="%.3f") for c in number_columns})
+    else:
+        st.table(table.style.hide(axis="index").format(
+            {c: "{:.3f}" for c in number_columns}, na_rep="–"))
+
+
+def _rkey(report: EvalReport) -> str:
+    """Cache key of an evaluation file's pictures: its path and version."""
+    try:
+        return f"{report.path}|{report.path.stat().st_mtime}"
+    except OSError:
+        return f"{report.path}|{id(report)}"
+
+
 def _data_badge(synthetic: bool | None, text: str) -> str:
     if synthetic:
         return f":orange-badge[:material/science: {text}]"
@@ -72,8 +115,7 @@ def overall_section(report: EvalReport, ours_label: str) -> None:
         ours = row.iloc[1]
         c.metric(row["metric"], "–" if ours is None else f"{ours:.3f}",
                  help=f"Authors' published value on {pub.get('data', 'real NNUS')}: {row.iloc[2]}")
-    st.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                                        for c in table.columns[1:]})
+    show_table(table, list(table.columns[1:]))
     st.caption(f"Authors: {pub.get('model', '')} — {pub.get('source', 'the NNUS repository README')}.")
 
 
@@ -90,9 +132,11 @@ def per_organ_section(report: EvalReport, ours_label: str) -> None:
     fig.update_layout(barmode="group", yaxis=dict(range=[0, 1.05], title="score"), height=420,
                       plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", y=-0.15))
-    st.plotly_chart(fig, key="report_per_organ", config={"displayModeBar": False})
-    st.dataframe(table, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c not in ("organ", "boxes")})
+    if interactive:
+        st.plotly_chart(fig, key="report_per_organ", config={"displayModeBar": False})
+    else:
+        st.image(_static_per_organ(_rkey(report), table), width="stretch")
+    show_table(table, [c for c in table.columns if c not in ("organ", "boxes")])
     st.caption(
         f"Bars and crosses: this model, {ours_label}. Diamonds: the authors' confusion-matrix diagonal on real "
         "NNUS images (the only per-organ figure they published). Precision and recall are at the confidence "
@@ -119,7 +163,10 @@ def confusion_section(report: EvalReport) -> None:
     fig.update_yaxes(autorange="reversed", title="predicted")
     fig.update_xaxes(title="true", side="bottom")
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
+    if interactive:
+        st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
+    else:
+        st.image(_static_matrix(f"{_rkey(report)}|{norm}", z, names, text), width="stretch")
     conf = f" at confidence ≥ {report.confusion_conf}" if report.confusion_conf is not None else ""
     st.caption(f"Columns: the true organ; rows: what the model said{conf}. 'background' row: missed boxes; "
                "'background' column: detections where nothing is labelled.")
@@ -136,7 +183,10 @@ def pr_section(report: EvalReport) -> None:
                         hovertemplate=f"{o.name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
     fig.update_layout(xaxis=dict(title="recall", range=[0, 1]), yaxis=dict(title="precision", range=[0, 1.02]),
                       height=420, plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, key="report_pr", config={"displayModeBar": False})
+    if interactive:
+        st.plotly_chart(fig, key="report_pr", config={"displayModeBar": False})
+    else:
+        st.image(_static_pr(_rkey(report), report), width="stretch")
     st.caption("Precision-recall at IoU 0.5 (interpolated envelope, as used for AP).")
 
 
@@ -301,6 +351,8 @@ if report.synthetic:
                "they show what the pipeline does, not that this model is better or worse on patients.",
                icon=":material/science:")
 
+interactive = st.toggle("Interactive charts and tables (hover, sort; slower to load)", value=False,
+                        key="report_interactive")
 st.subheader("Overall", anchor="overall")
 overall_section(report, ours_label)
 st.subheader("Per organ", anchor="per-organ")
@@ -308,7 +360,7 @@ per_organ_section(report, ours_label)
 held_out = held_out_table(report, card.evaluations if card is not None else {})
 if not held_out.empty:
     st.subheader("Larger held-out sets", anchor="held-out")
-    st.dataframe(held_out, hide_index=True)
+    show_table(held_out, [c for c in held_out.columns if c.startswith("AP@")])
     for name, ev in card.evaluations.items():
         synthetic = (ev.get("data") or {}).get("synthetic")
         kind = "SYNTHETIC phantom images" if synthetic else "real images" if synthetic is False else "unlabelled data"

@@ -205,7 +205,7 @@ def test_study_overlays_give_one_tag_per_organ_box_when_truth_and_model_agree():
             Detection(2, 0.70, BoxPx(122, 92, 258, 198))]  # another organ on the thyroid: not merged
     out = study_overlays([straps, thyroid], dets)
     tags = [o.label for o in out if o.label]
-    assert tags == ["STR · model 0.88", "THY", "STR 0.51", "CCA 0.70"]
+    assert tags == ["STR + model 0.88", "THY", "STR 0.51", "CCA 0.70"]
     assert [o.style for o in out] == ["solid", "solid", "dashed", "dashed", "dashed"]
     assert study_overlays([straps], []) == gt_overlays([straps])
     assert first_image(SAMPLES) == max(SAMPLES, key=lambda s: len(s.organ_ids))

@@ -116,10 +116,10 @@ def test_browse_grid_points_to_the_filters_and_shows_the_colour_legend(real_data
     install(monkeypatch, None)
     at = goto("pages/browse.py")
     md = " ".join(m.value for m in at.markdown)
-    assert "browse-filter-hint" in md and "Filters: none" in md and "sidebar" in md
+    assert "browse-filter-hint" in md and "Filters:</b> none" in md and "sidebar" in md
     assert "organ-legend" in md
     at.multiselect(key="browse_present").set_value([3]).run()
-    assert "Filters: with Internal jugular vein" in " ".join(m.value for m in at.markdown)
+    assert "Filters:</b> with Internal jugular vein" in " ".join(m.value for m in at.markdown)
 
 
 # --- Silent dead ends ----------------------------------------------------------------------------
