@@ -132,35 +132,42 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {args.data} (synthetic phantom when generated); load = goto until marker shown, run ended, "
           "images loaded")
     results = []
+    roots = [ROOT] if args.baseline is None else [args.baseline, ROOT]
 
-    def measure(browser, root: Path, name: str, path: str, marker: str, tmp: str) -> tuple[float, list[float]]:
-        proc, url = start_server(args.data, Path(tmp) / f"{name}-{len(results)}-{root.name}.db", root)
+    def stop(proc: subprocess.Popen) -> None:
+        proc.terminate()
         try:
-            cold = load_s(browser, url, path, marker)
-            return cold, [load_s(browser, url, path, marker) for _ in range(args.warm_runs)]
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for name, path, marker in todo:
-            if args.baseline is not None:
-                b_cold, b_warm = measure(browser, args.baseline, name, path, marker, tmp)
-            cold, warm = measure(browser, ROOT, name, path, marker, tmp)
-            med = statistics.median(warm)
-            results.append((name, cold, med))
+        for k, (name, path, marker) in enumerate(todo):
+            # Every checkout's server is up before any is measured, and the loads alternate between
+            # them (the order flipped every page): a busy neighbour slows both alike.
+            servers = {root: start_server(args.data, Path(tmp) / f"{name}-{i}.db", root) for i, root in enumerate(roots)}
+            order = roots if k % 2 == 0 else roots[::-1]
+            try:
+                cold = {root: load_s(browser, servers[root][1], path, marker) for root in order}
+                warm: dict[Path, list[float]] = {root: [] for root in roots}
+                for r in range(args.warm_runs):
+                    for root in (order if r % 2 == 0 else order[::-1]):
+                        warm[root].append(load_s(browser, servers[root][1], path, marker))
+            finally:
+                for proc, _ in servers.values():
+                    stop(proc)
+            med = statistics.median(warm[ROOT])
+            results.append((name, cold[ROOT], med))
             flag = "" if med <= WARM_TARGET_S else f"  (over the {WARM_TARGET_S:.0f} s target)"
-            print(f"{name:<14} cold {cold:5.2f} s   warm median {med:5.2f} s "
-                  f"(runs {', '.join(f'{w:.2f}' for w in warm)}){flag}", flush=True)
+            print(f"{name:<14} cold {cold[ROOT]:5.2f} s   warm median {med:5.2f} s "
+                  f"(runs {', '.join(f'{w:.2f}' for w in warm[ROOT])}){flag}", flush=True)
             if args.baseline is not None:
-                b_med = statistics.median(b_warm)
-                print(f"{'  baseline':<14} cold {b_cold:5.2f} s   warm median {b_med:5.2f} s "
-                      f"(runs {', '.join(f'{w:.2f}' for w in b_warm)})   warm ratio this/baseline "
-                      f"{med / b_med:.2f}, cold ratio {cold / b_cold:.2f}", flush=True)
+                b = args.baseline
+                b_med = statistics.median(warm[b])
+                print(f"{'  baseline':<14} cold {cold[b]:5.2f} s   warm median {b_med:5.2f} s "
+                      f"(runs {', '.join(f'{w:.2f}' for w in warm[b])})   warm ratio this/baseline "
+                      f"{med / b_med:.2f}, cold ratio {cold[ROOT] / cold[b]:.2f}", flush=True)
         browser.close()
     worst = max(results, key=lambda r: r[2])
     print(f"slowest cold: {max(r[1] for r in results):.2f} s; pages over {WARM_TARGET_S:.0f} s warm: "
