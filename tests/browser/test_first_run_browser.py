@@ -175,3 +175,49 @@ def test_phone_browse_points_to_the_hidden_filters(server_url, browser):
         screenshot(page, "journey-phone-browse-filters-open")
     finally:
         ctx.close()
+
+
+def test_label_all_remove_buttons_are_not_cut_off(server_url, page, browser_data_dir):
+    """A Label-all answer with a box added: its Remove button shows its whole label, not "Rem…"."""
+    from tests.browser.test_quiz_browser import _drag
+
+    ds = load_dataset(browser_data_dir)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_app_page(page, server_url, "quiz", marker="Pick a display name")
+    box = page.get_by_role("textbox", name="Your display name")
+    box.fill("Labeller")
+    box.press("Enter")
+    page.get_by_text("Studying as").first.wait_for()
+    _idle(page)
+    kinds = page.get_by_test_id("stMultiSelect").filter(has_text="Question types").first
+    kinds.locator("input").first.click()
+    page.get_by_role("option", name="Label all").first.click()
+    page.keyboard.press("Escape")
+    _idle(page)
+    # Drop the default Locate: its chip's delete cross.
+    page.get_by_role("button", name="Remove Locate").first.click()
+    _idle(page)
+    n = page.get_by_role("spinbutton", name="Questions")
+    n.fill("1")
+    n.press("Enter")
+    _idle(page)
+    page.get_by_role("button", name="Start quiz").click()
+    page.get_by_role("button", name="Submit labels").wait_for()
+    _idle(page)
+    stem = re.search(r"image (\S+)", page.get_by_text(re.compile(r"^image \S+$")).first.inner_text()).group(1)
+    sample = ds.get(stem)
+    a = sample.annotations[0]
+    _drag(page, sample, (a.box.x1 + 2, a.box.y1 + 2), (a.box.x2 - 2, a.box.y2 - 2))
+    _idle(page)
+    screenshot(page, "journey-label-all-drawn")
+    page.get_by_test_id("stSelectbox").filter(has_text="Organ of the new box").first.locator("input").first.click()
+    page.get_by_role("option", name=a.organ.name).first.click()
+    _idle(page)
+    page.get_by_role("button", name="Add box").click()
+    remove = page.get_by_role("button", name="Remove").first
+    remove.wait_for()
+    _idle(page)
+    assert "Remove" in remove.inner_text()
+    label = remove.locator("p").first
+    assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the Remove label is cut off"
+    screenshot(page, "journey-label-all-remove")
