@@ -3,13 +3,20 @@ beside the dataset authors' published figures, each labelled with the data it ca
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from nnus_core import charts
 from nnus_core.browse import encode_jpeg, load_rgb, paginate, render_view
-from nnus_core.detector.evaluation import cached_evaluation_file, evaluate_cached
+from nnus_core.detector.evaluation import (
+    MIN_BOXES_TO_COMPARE,
+    cached_evaluation_file,
+    evaluate_cached,
+    too_few,
+)
 from nnus_core.errors import DatasetError, ModelError
 from nnus_core.model_report import (
     EvalReport,
@@ -137,6 +144,11 @@ def per_organ_section(report: EvalReport, ours_label: str) -> None:
     else:
         st.image(_static_per_organ(_rkey(report), table), width="stretch")
     show_table(table, [c for c in table.columns if c not in ("organ", "boxes")])
+    few = [f"{r['organ']} ({int(r['boxes'])})" for _, r in table.iterrows()
+           if r["boxes"] is not None and r["boxes"] == r["boxes"] and too_few(int(r["boxes"]))]
+    if few:
+        st.caption(f":material/warning: Fewer than {MIN_BOXES_TO_COMPARE} boxes: {', '.join(few)}. One box moves "
+                   "these organs' AP by several points: too few to compare with the authors' figures.")
     st.caption(
         f"Bars and crosses: this model, {ours_label}. Diamonds: the authors' confusion-matrix diagonal on real "
         "NNUS images (the only per-organ figure they published). Precision and recall are at the confidence "
@@ -269,10 +281,15 @@ def evaluate_here_ui(ds, folder, card, shipped: EvalReport | None) -> EvalReport
             except ModelError:
                 path.unlink(missing_ok=True)  # a broken cache file is made again
     with st.container(border=True):
-        other = f"`{shipped.data.get('root')}`" if shipped is not None and shipped.data.get("root") else "other data"
-        st.markdown(f"**Evaluate on this dataset.** The figures shipped with the model were measured on {other}, "
-                    f"not on the active dataset ({len(ds)} images). Run the model on it here: the result is kept, "
-                    "so this runs once per dataset and model.")
+        if shipped is None:
+            where = "This model has no evaluation on the active dataset"
+        else:
+            root = shipped.data.get("root")
+            where = (f"The figures shipped with the model were measured on `{html.escape(str(root))}`"
+                     if root else "The figures shipped with the model were measured on other data")
+            where += ", not on the active dataset"
+        st.markdown(f"**Evaluate on this dataset.** {where} ({len(ds)} images). Run the model on it here: the "
+                    "result is kept, so this runs once per dataset and model.")
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         split = c1.selectbox("Images", [s for s, _ in splits], key="report_eval_split",
                              format_func=dict((s, f"{s} split ({n} images)" if s != "all" else f"all {n} images")
