@@ -13,7 +13,7 @@ import numpy as np
 from nnus_core.dataset.images import read_image
 from nnus_core.dataset.model import Annotation, Sample
 from nnus_core.detection import Detection
-from nnus_core.geometry import BoxPx
+from nnus_core.geometry import BoxPx, iou
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.render import Overlay, adjust, draw_overlays, to_rgb
 
@@ -149,6 +149,48 @@ def model_overlays(
         for d in detections
         if d.organ_id in keep and d.confidence >= min_confidence
     ]
+
+
+SAME_BOX_IOU = 0.5  # a model box this close to a labelled box of its organ shares that box's tag
+
+
+def study_overlays(annotations: Sequence[Annotation], detections: Sequence[Detection]) -> list[Overlay]:
+    """Ground truth and model boxes on one image, with one tag per organ box instead of two.
+
+    A model box that overlaps a labelled box of the same organ (IoU >= SAME_BOX_IOU) gives its
+    confidence to that box's tag ("STR + model 0.88") and draws untagged; only the model's other
+    boxes carry their own tag. Without this, "STR", "STR 0.88" and "STR 0.51" pile up on a crowded image.
+    """
+    gt_conf: dict[int, float] = {}
+    merged: set[int] = set()
+    pairs = sorted(
+        ((iou(a.box, d.box), gi, di) for gi, a in enumerate(annotations) for di, d in enumerate(detections)
+         if a.organ_id == d.organ_id),
+        key=lambda t: -t[0],
+    )
+    for value, gi, di in pairs:
+        if value < SAME_BOX_IOU or gi in gt_conf or di in merged:
+            continue
+        gt_conf[gi] = detections[di].confidence
+        merged.add(di)
+    # ASCII only: OpenCV's font has no "·".
+    out = [
+        Overlay(a.organ_id, a.box, ORGANS[a.organ_id].short + (f" + model {gt_conf[gi]:.2f}" if gi in gt_conf else ""))
+        for gi, a in enumerate(annotations)
+    ]
+    out += [
+        Overlay(d.organ_id, d.box, "" if di in merged else f"{ORGANS[d.organ_id].short} {d.confidence:.2f}", "dashed")
+        for di, d in enumerate(detections)
+    ]
+    return out
+
+
+def first_image(samples: Sequence[Sample]) -> Sample | None:
+    """The image a first-time student opens: the one showing the most different organs (first wins).
+
+    Many organs in one view make the first look worth it: every colour of the legend at once.
+    """
+    return max(samples, key=lambda s: len(s.organ_ids), default=None)
 
 
 def organ_at(x_px: float, y_px: float, boxes: Iterable[tuple[int, BoxPx]]) -> int | None:

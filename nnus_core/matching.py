@@ -229,7 +229,8 @@ def match_rows(match: ImageMatch) -> list[dict[str, object]]:
         note = ""
         if m.outcome is Outcome.FP:
             if m.overlaps_organ_id is None:
-                note = "nothing labelled there"
+                # Labels can miss an organ cut by the image edge: the model may be right.
+                note = "nothing labelled there (a missing label, or a false box)"
             elif m.overlaps_organ_id != m.organ_id:
                 note = f"overlaps the {ORGANS[m.overlaps_organ_id].name} (wrong organ?)"
             else:

@@ -80,6 +80,14 @@ def place_label(
     for r in rects:
         if not any(_overlaps(r, t) for t in taken):
             return r
+    # Crowded: slide the tag down the box's edges, one tag height at a time, before giving up.
+    for x in (left, right):
+        for y in range(y1 + th, max(y2, y1 + th) + 1, th):
+            x = min(max(x, 0), max(w - tw, 0))
+            yy = min(max(y, 0), max(h - th, 0))
+            r = (x, yy, x + tw, yy + th)
+            if not any(_overlaps(r, t) for t in taken):
+                return r
     return rects[0]
 
 

@@ -40,6 +40,10 @@ RETRY_EVERY_S = 3  # a kept answer is retried this often while the page is open
 RETRY_NOW_KEY = "quiz_retry_now"
 DRAW_WIDTH_PX = 760  # the drawing image is rendered at this width; the browser may scale it
 KIND_LABELS = {k.value: k.title for k in Kind}
+# Home's guided path ends in ?preset=starter: a short quiz answered by tapping (no box to draw).
+STARTER_PRESET = "starter"
+STARTER_QUESTIONS = 5
+STARTER_KINDS = ("identify", "present")
 
 
 def box_key(instance_id: str, redo: int = 0) -> str:
@@ -252,12 +256,20 @@ def resume_offer(svc: QuizService, student: Student) -> str | None:
 def setup_ui(focus_stem: str | None) -> QuizSettings | None:
     """The quiz options; returns the settings when Start is pressed with valid choices."""
     st.subheader("New quiz")
+    starter = st.query_params.get("preset") == STARTER_PRESET and not focus_stem
+    if starter:
+        st.info(
+            "**Starter quiz**: 5 questions answered by choosing (name the outlined organ, say whether an "
+            "organ is in the image), so it works on a phone too. Change anything below, then press Start.",
+            icon=":material/school:",
+        )
     c1, c2, c3 = st.columns(3)
-    n = c1.number_input("Questions", 1, MAX_QUESTIONS, 10 if not focus_stem else 4, key="quiz_n")
+    default_n = STARTER_QUESTIONS if starter else 10 if not focus_stem else 4
+    n = c1.number_input("Questions", 1, MAX_QUESTIONS, default_n, key="quiz_n")
     kinds = c2.multiselect(
         "Question types",
         list(KIND_LABELS),
-        default=["locate"],
+        default=list(STARTER_KINDS) if starter else ["locate"],
         key="quiz_kinds",
         format_func=KIND_LABELS.__getitem__,
         help="Locate: draw a box. Identify: name the outlined organ. Present?: is it in the image. "
@@ -610,9 +622,11 @@ def _label_all_ui(svc: QuizService, served: Served) -> None:
             args=(iid, key, served.sample.width, served.sample.height),
         )
         for i, (o, _b) in enumerate(labels):
-            c1, c2 = st.columns([4, 1], vertical_alignment="center")
-            c1.markdown(f"{i + 1}. {ORGANS[o].name}")
-            c2.button("Remove", key=f"quiz_label_rm_{iid}_{i}", on_click=_remove_label, args=(iid, i))
+            # A row sized to its content: a fixed narrow column cut the button to "Rem…".
+            row = st.container(horizontal=True, vertical_alignment="center")
+            row.markdown(f"{i + 1}. {ORGANS[o].name}", width="stretch")
+            row.button("Remove", key=f"quiz_label_rm_{iid}_{i}", on_click=_remove_label, args=(iid, i),
+                       icon=":material/close:", width="content")
         if st.button("Submit labels", type="primary", key="quiz_submit", icon=":material/check:"):
             _submit(svc, served, Answer(labels=tuple(labels)))
 
@@ -628,7 +642,7 @@ LINE_LEGEND = (
 )
 
 
-def _score_panel(rv: Review, model_available: bool) -> None:
+def _score_panel(rv: Review, model_available: bool, data_synthetic: bool = True) -> None:
     q, s = rv.served.question, rv.score
     verdict = md_escape(s.verdict)
     if s.passed:
@@ -657,6 +671,10 @@ def _score_panel(rv: Review, model_available: bool) -> None:
         if rv.model.available:
             c2.metric("Model credit", "—" if rv.model.credit is None else f"{rv.model.credit:.2f}")
             c2.caption(rv.model.summary)
+    if rv.model.available and rv.model.caveat:
+        st.info(md_escape(rv.model.caveat), icon=":material/help:")
+    if rv.model.available:
+        _shared.show_model_domain_note(data_synthetic)
     if not rv.model.available:
         if model_available:
             st.caption("The model's answer was not recorded for this question.")
@@ -673,8 +691,13 @@ def answered_elsewhere(instance_id: str) -> bool:
     )
 
 
-def feedback_ui(rv: Review, *, model_available: bool, key: str = "quiz_feedback") -> None:
-    """One view: the three boxes, the IoUs, the verdict, geometric feedback and the teaching card."""
+def feedback_ui(
+    rv: Review, *, model_available: bool, key: str = "quiz_feedback", data_synthetic: bool = True
+) -> None:
+    """One view: the three boxes, the IoUs, the verdict, geometric feedback and the teaching card.
+
+    `data_synthetic` says whether the quiz images are the phantom (for the model-domain warning).
+    """
     from pages._viewer import image_viewer, teaching_card
 
     if answered_elsewhere(rv.served.id):
@@ -701,7 +724,7 @@ def feedback_ui(rv: Review, *, model_available: bool, key: str = "quiz_feedback"
         )
     with side:
         show_flash()
-        _score_panel(rv, model_available)
+        _score_panel(rv, model_available, data_synthetic)
         st.markdown("\n".join(f"- {md_escape(line)}" for line in rv.feedback))
         organ_id = q.organ_id
         if organ_id is not None:

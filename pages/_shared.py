@@ -263,8 +263,8 @@ def dataset_badge(ds: Dataset) -> None:
         st.markdown(":green-badge[:material/ecg_heart: Real NNUS data]")
 
 
-def organ_legend_html(organ_ids: list[int] | None = None) -> str:
-    """A one-line legend of organ colours (HTML)."""
+def organ_legend_html(organ_ids: list[int] | None = None, *, with_short: bool = False) -> str:
+    """A one-line legend of organ colours (HTML); `with_short` adds the tag drawn on images ("STR")."""
     ids = range(len(ORGANS)) if organ_ids is None else organ_ids
     chips = []
     for i in ids:
@@ -273,7 +273,9 @@ def organ_legend_html(organ_ids: list[int] | None = None) -> str:
             f'<span style="display:inline-block;margin:2px 8px 2px 0;white-space:nowrap">'
             f'<span style="display:inline-block;width:12px;height:12px;border-radius:2px;'
             f'background:{o.color};border:1px solid #555;vertical-align:middle"></span> '
-            f'<span style="vertical-align:middle">{html_escape(o.name)}</span></span>'
+            f'<span style="vertical-align:middle">{html_escape(o.name)}'
+            + (f' <span style="opacity:0.65">({html_escape(o.short)})</span>' if with_short else "")
+            + "</span></span>"
         )
     return '<div data-testid="organ-legend">' + "".join(chips) + "</div>"
 
@@ -354,6 +356,36 @@ def get_model_card():
         return _read_card(str(folder), (folder / "model_card.json").stat().st_mtime)
     except (ImportError, NnusError, OSError):
         return None
+
+
+def model_card_of(weights: Path | None):
+    """The card beside a weights file (None when it has none); the default model's for None."""
+    if weights is None:
+        return get_model_card()
+    folder = Path(weights).parent
+    if not (folder / "model_card.json").is_file():
+        return None
+    try:
+        return _read_card(str(folder), (folder / "model_card.json").stat().st_mtime)
+    except (ImportError, NnusError, OSError):
+        return None
+
+
+def model_domain_note(input_synthetic: bool, card=None) -> str | None:
+    """The model card's warning when the model's boxes are drawn on data unlike its training data.
+
+    Pages show it next to the model's result (see `ModelCard.domain_note`); None when they match or
+    no card says what the model was trained on. `card`: the default model's when not given.
+    """
+    card = card if card is not None else get_model_card()
+    return card.domain_note(input_synthetic) if card is not None else None
+
+
+def show_model_domain_note(input_synthetic: bool, card=None) -> None:
+    """Show `model_domain_note` as a warning line, when there is one."""
+    note = model_domain_note(input_synthetic, card)
+    if note:
+        st.warning(md_escape(note), icon=":material/report:")
 
 
 def no_model_message(what: str = "model predictions") -> None:

@@ -147,7 +147,7 @@ def image_viewer(
     if show_legend:
         ids = sorted({ov.organ_id for ov in overlays if ov.organ_id is not None})
         legend = legend_html if legend_html is not None else (
-            organ_legend_html(ids) + f'<div style="font-size:0.9em;opacity:0.85">{STYLE_LEGEND_HTML}</div>'
+            organ_legend_html(ids, with_short=True) + f'<div style="font-size:0.9em;opacity:0.85">{STYLE_LEGEND_HTML}</div>'
             if ids else '<div style="opacity:0.7">No boxes shown.</div>'
         )
     has_buttons = show_labels is None or zoom_controls or adjust_controls

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from nnus_core import charts
 from nnus_core.browse import SPLITS
 from nnus_core.dataset import Dataset
 from nnus_core.dataset import stats as dstats
@@ -41,6 +42,33 @@ def _tables(key: str, split: str, _ds: Dataset) -> dict[str, object]:
         "per_image": dstats.boxes_per_image(sub),
         "heat": np.stack([dstats.position_heatmap(sub, o.id, HEAT_BINS) for o in ORGANS]),
     }
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _static(key: str, split: str, what: str, conditional: bool, _t: dict) -> bytes:
+    """A chart as a PNG, drawn once per dataset version, split and option (see nnus_core.charts)."""
+    shorts = [o.short for o in ORGANS]
+    if what == "heat":
+        return charts.heatmap_grid_png(_t["heat"])
+    if what == "counts":
+        inst = _t["instances"]
+        return charts.bars_png(shorts, [
+            charts.Series("this dataset", inst["instances_per_image"], [o.color for o in ORGANS],
+                          labels=[str(v) for v in inst["instances"]]),
+            charts.Series("published NNUS (real, 790 images)", inst["published_per_image"], "#c8c8c8", "//",
+                          labels=[str(v) for v in inst["published_instances"]]),
+        ], title="Boxes per organ (per image)", ylabel="boxes per image")
+    if what == "sizes":
+        b = _t["boxes"]
+        return charts.box_sizes_png(shorts, [o.color for o in ORGANS],
+                                    [b.loc[b["organ_id"] == o.id, "width_px"].to_numpy() for o in ORGANS],
+                                    [b.loc[b["organ_id"] == o.id, "height_px"].to_numpy() for o in ORGANS])
+    if what == "cooc":
+        m, text, title = _cooc_values(_t["cooc"], conditional)
+        return charts.matrix_png(m, shorts, shorts, text, title=title)
+    per = _t["per_image"]
+    return charts.bars_png([str(v) for v in per["boxes"]], [charts.Series("images", per["images"])],
+                           ylabel="images", title="Images by number of boxes")
 
 
 def _dark(fig: go.Figure, height: int) -> go.Figure:
@@ -106,21 +134,30 @@ def size_chart(boxes: pd.DataFrame) -> go.Figure:
     return _dark(fig, 420)
 
 
-def cooc_chart(cooc: pd.DataFrame, conditional: bool) -> go.Figure:
+def _cooc_values(cooc: pd.DataFrame, conditional: bool) -> tuple[np.ndarray, list[list[str]], str]:
     m = cooc.to_numpy().astype(float)
     if conditional:
         diag = np.diag(m).copy()
         m = np.divide(m, diag[:, None], out=np.zeros_like(m), where=diag[:, None] > 0)
-        text = [[f"{v:.0%}" for v in row] for row in m]
-        title = "P(column organ in image | row organ in image)"
-    else:
-        text = [[f"{int(v)}" for v in row] for row in m]
-        title = "Images containing both organs (diagonal: images with the organ)"
+        return m, [[f"{v:.0%}" for v in row] for row in m], "P(column organ in image | row organ in image)"
+    return (m, [[f"{int(v)}" for v in row] for row in m],
+            "Images containing both organs (diagonal: images with the organ)")
+
+
+def cooc_chart(cooc: pd.DataFrame, conditional: bool) -> go.Figure:
+    m, text, title = _cooc_values(cooc, conditional)
     shorts = [o.short for o in ORGANS]
     fig = go.Figure(go.Heatmap(z=m, x=shorts, y=shorts, text=text, texttemplate="%{text}",
                                colorscale="Blues", hovertemplate="%{y} & %{x}: %{text}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def per_image_chart(per: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Bar(x=per["boxes"], y=per["images"], marker_color="#56B4E9"))
+    fig.update_layout(xaxis_title="boxes in the image", yaxis_title="images", height=420,
+                      margin=dict(l=10, r=10, t=30, b=10))
     return fig
 
 
@@ -136,37 +173,47 @@ if not t["n_images"]:
 label = measured_on_label(ds)
 kind = "synthetic phantom" if ds.synthetic else "real NNUS"
 
+# Pictures by default: the interactive charts took seconds to lay out in the browser on a busy host.
+interactive = st.toggle("Interactive charts (hover for values; slower to load)", value=False,
+                        key="atlas_interactive")
+key = dataset_cache_key(ds)
+
+
+def chart(fig_fn, what: str, conditional: bool = False, **plotly_kw) -> None:
+    """The chart `what`: a static picture, or the interactive figure `fig_fn()` when asked for."""
+    if interactive:
+        st.plotly_chart(fig_fn(), key=f"atlas_{what}", config={"displayModeBar": False}, **plotly_kw)
+    else:
+        st.image(_static(key, split, what, conditional, t), width="stretch")
+
+
 st.subheader("Where does each organ usually sit?", anchor="positions")
 st.caption("Share of each organ's boxes covering each cell of the frame (skin at the top). " + label)
 # theme=None: the app theme would replace the colour scale (zero must stay black, like the image background).
-st.plotly_chart(heatmap_grid(t["heat"]), key="atlas_heat", config={"displayModeBar": False}, theme=None)
+chart(lambda: heatmap_grid(t["heat"]), "heat", theme=None)
 
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("How many of each?", anchor="counts")
-    st.plotly_chart(instances_chart(t["instances"], kind), key="atlas_counts", config={"displayModeBar": False})
+    chart(lambda: instances_chart(t["instances"], kind), "counts")
     st.caption(
         f"Bars: boxes per image in this selection ({t['n_images']} images; numbers on the bars are counts) beside "
         "the authors' published counts for the real NNUS dataset (hatched). " + label
     )
 with c2:
     st.subheader("How big?", anchor="sizes")
-    st.plotly_chart(size_chart(t["boxes"]), key="atlas_sizes", config={"displayModeBar": False})
+    chart(lambda: size_chart(t["boxes"]), "sizes")
     st.caption("Box sizes in pixels of the 494×447 frame. " + label)
 
 c3, c4 = st.columns(2)
 with c3:
     st.subheader("Which organs appear together?", anchor="cooccurrence")
     conditional = st.toggle("Show as conditional share", value=True, key="atlas_cond")
-    st.plotly_chart(cooc_chart(t["cooc"], conditional), key="atlas_cooc", config={"displayModeBar": False})
+    chart(lambda: cooc_chart(t["cooc"], conditional), "cooc", conditional)
     st.caption(label)
 with c4:
     st.subheader("Boxes per image", anchor="per-image")
-    per = t["per_image"]
-    fig = go.Figure(go.Bar(x=per["boxes"], y=per["images"], marker_color="#56B4E9"))
-    fig.update_layout(xaxis_title="boxes in the image", yaxis_title="images", height=420,
-                      margin=dict(l=10, r=10, t=30, b=10))
-    st.plotly_chart(fig, key="atlas_per_image", config={"displayModeBar": False})
+    chart(lambda: per_image_chart(t["per_image"]), "per_image")
     st.caption(f"Published NNUS: about 3.8 boxes per image (real data). {label}")
 
 with st.expander("Table: instances per organ", icon=":material/table:"):

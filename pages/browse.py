@@ -12,18 +12,25 @@ from nnus_core.browse import (
     BrowseFilter,
     box_rows,
     filter_samples,
-    gt_overlays,
-    model_overlays,
     neighbours,
     organ_at,
     page_of,
     paginate,
+    study_overlays,
 )
 from nnus_core.dataset import Dataset, Sample
 from nnus_core.organs import N_ORGANS, ORGANS
-from nnus_core.text import md_escape
+from nnus_core.text import html_escape, md_escape
 from pages import _shared
-from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
+from pages._shared import (
+    PREDICT_FLOOR,
+    dataset_badge,
+    get_dataset,
+    no_model_message,
+    organ_legend_html,
+    predict_sample,
+    show_model_domain_note,
+)
 from pages._viewer import image_viewer, load_image, teaching_card, thumbnail_card
 
 QUIZ_PAGE = "pages/quiz.py"
@@ -59,6 +66,24 @@ def filters_ui(ds: Dataset) -> BrowseFilter:
                         n_min, n_max, text)
 
 
+def filter_summary(flt: BrowseFilter) -> str:
+    """The active filters in words (Markdown), for the main page: on a phone the sidebar is hidden."""
+    parts = []
+    if flt.present:
+        parts.append("with " + ", ".join(organ_name(i) for i in sorted(flt.present)))
+    if flt.absent:
+        parts.append("without " + ", ".join(organ_name(i) for i in sorted(flt.absent)))
+    if flt.splits:
+        parts.append("split " + ", ".join(sorted(flt.splits)))
+    if flt.subjects:
+        parts.append("subject " + ", ".join(sorted(flt.subjects)))
+    if (flt.min_organs, flt.max_organs) != (0, N_ORGANS):
+        parts.append(f"{flt.min_organs}–{flt.max_organs} organs")
+    if flt.text:
+        parts.append(f"name contains “{flt.text}”")
+    return html_escape("; ".join(parts)) or "none"
+
+
 def _clear_filters() -> None:
     for k, v in (("browse_present", []), ("browse_absent", []), ("browse_split", []), ("browse_subject", []),
                  ("browse_n", (0, N_ORGANS)), ("browse_text", "")):
@@ -77,7 +102,7 @@ def _set_page(page: int) -> None:
     st.session_state[PAGE_KEY] = page
 
 
-def grid_view(shown: tuple[Sample, ...], total: int) -> None:
+def grid_view(shown: tuple[Sample, ...], total: int, flt: BrowseFilter) -> None:
     top = st.columns([2, 1.8, 3.5], vertical_alignment="bottom")
     page_size = top[0].segmented_control("Per page", [24, 48, 96], default=24, key="browse_page_size",
                                          persist_state="session") or 24
@@ -91,6 +116,14 @@ def grid_view(shown: tuple[Sample, ...], total: int) -> None:
     sl = paginate(len(shown), page_size, st.session_state.get(PAGE_KEY, 0))
     st.session_state[PAGE_KEY] = sl.page
     top[2].markdown(f"**{len(shown)}** of {total} images match")
+    st.markdown(
+        f'<div data-testid="browse-filter-hint"><b>Filters:</b> {filter_summary(flt)} — '
+        "change them in the sidebar (on a phone, open it with the <b>»</b> at the top left).</div>",
+        unsafe_allow_html=True,
+    )
+    if with_boxes:
+        st.markdown(organ_legend_html() + '<div style="font-size:0.9em;opacity:0.85">Thumbnail boxes: '
+                    "the labelled organs (ground truth), in these colours.</div>", unsafe_allow_html=True)
     if not shown:
         st.info("No image matches these filters.", icon=":material/filter_alt:")
         return
@@ -181,13 +214,27 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
     shown_organs = set(organs)
     detections = [d for d in detections if d.confidence >= conf and d.organ_id in shown_organs]
     annotations = [a for a in sample.annotations if a.organ_id in shown_organs] if show_gt else []
-    overlays = gt_overlays(annotations) + model_overlays(detections)
+    overlays = study_overlays(annotations, detections)
     with left:
+        if detector is not None and show_model:
+            if not detections:
+                hidden = len(shown_organs) < N_ORGANS
+                st.info(f"The model found no {'shown ' if hidden else ''}organ above confidence {conf:.2f} "
+                        "here. Lower the confidence slider to see its weaker guesses.",
+                        icon=":material/search_off:")
+            show_model_domain_note(ds.synthetic)
         click = image_viewer(image, overlays, key="browse_viewer", clickable=True,
-                             caption="Click a box to open its organ's teaching card.")
+                             caption="Click a box to open its organ's teaching card. A tag "
+                                     "“STR + model 0.88”: the model found that labelled box, at that confidence.")
 
     # The teaching card follows the latest click or table selection; a new image starts on its first organ.
-    if st.session_state.get("browse_card_image") != sample.stem:
+    # A link may name the organ whose card to open (?organ=1, Home's guided path).
+    asked = st.query_params.get("organ")
+    if asked is not None and asked.isdigit() and int(asked) < N_ORGANS:
+        st.session_state[CARD_KEY] = int(asked)
+        st.session_state["browse_card_image"] = sample.stem
+        del st.query_params["organ"]
+    elif st.session_state.get("browse_card_image") != sample.stem:
         st.session_state["browse_card_image"] = sample.stem
         st.session_state[CARD_KEY] = min(sample.organ_ids) if sample.organ_ids else 0
     if click is not None and click.is_new:
@@ -195,27 +242,31 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         hit = organ_at(click.x_px, click.y_px, boxes)
         if hit is not None:
             st.session_state[CARD_KEY] = hit
+    rows = box_rows(annotations, detections)
+    table = pd.DataFrame(rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1",
+                                        "width_px", "height_px"])
+    table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
+    table_key = f"detail_table_{sample.stem}"
+    # The table is drawn full width below (beside the image it was cut off on the right), after the
+    # card; its selection is already in the session state at the start of the run, so read it here.
+    state = st.session_state.get(table_key)
+    selection = (state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)) or {}
+    sel = list(selection.get("rows", []) if isinstance(selection, dict) else getattr(selection, "rows", []))
+    if sel and st.session_state.get(f"{table_key}_seen") != sel and sel[0] < len(table):
+        st.session_state[CARD_KEY] = int(table.iloc[sel[0]]["organ_id"])
+    st.session_state[f"{table_key}_seen"] = sel
     with right:
-        rows = box_rows(annotations, detections)
-        table = pd.DataFrame(rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1",
-                                            "width_px", "height_px"])
-        table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
-        st.markdown("**Boxes** (select a row for its teaching card)")
-        table_key = f"detail_table_{sample.stem}"
-        event = st.dataframe(
-            table, key=table_key, on_select="rerun", selection_mode="single-row", hide_index=True,
-            column_order=["source", "organ", *(["confidence"] if detections else []), "x1", "y1", "width_px",
-                          "height_px"],
-            column_config={"width_px": "width (px)", "height_px": "height (px)"},
-            height=min(38 + 35 * max(len(table), 1), 300),
-        )
-        sel = list(event.selection.rows) if event is not None and hasattr(event, "selection") else []
-        if sel and st.session_state.get(f"{table_key}_seen") != sel:
-            st.session_state[CARD_KEY] = int(table.iloc[sel[0]]["organ_id"])
-        st.session_state[f"{table_key}_seen"] = sel
         card = st.selectbox("Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=CARD_KEY)
         with st.container(border=True):
             teaching_card(card)
+    st.markdown("**Boxes** (select a row for its teaching card)")
+    st.dataframe(
+        table, key=table_key, on_select="rerun", selection_mode="single-row", hide_index=True,
+        column_order=["source", "organ", *(["confidence"] if detections else []), "x1", "y1", "width_px",
+                      "height_px"],
+        column_config={"width_px": "width (px)", "height_px": "height (px)"},
+        height=min(38 + 35 * max(len(table), 1), 300),
+    )
 
 
 ds = get_dataset()
@@ -231,4 +282,4 @@ if stem and sample is None:
 if sample is not None:
     detail_view(ds, sample, shown)
 else:
-    grid_view(shown, len(ds))
+    grid_view(shown, len(ds), flt)

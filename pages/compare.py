@@ -9,7 +9,14 @@ from nnus_core.browse import gt_overlays, neighbours
 from nnus_core.matching import match_image, match_overlays, match_rows
 from nnus_core.text import md_escape, plain
 from pages import _shared
-from pages._shared import PREDICT_FLOOR, dataset_badge, get_dataset, no_model_message, predict_sample
+from pages._shared import (
+    PREDICT_FLOOR,
+    dataset_badge,
+    get_dataset,
+    no_model_message,
+    predict_sample,
+    show_model_domain_note,
+)
 from pages._viewer import image_viewer, load_image, outcome_legend_html
 
 IMAGE_KEY = "compare_image"
@@ -82,6 +89,8 @@ with right:
                                     key="compare_color") or "outcome"
 match = match_image(sample.annotations, predict_sample(detector, sample), iou_threshold=iou_thr,
                     min_confidence=conf)
+with right:
+    show_model_domain_note(ds.synthetic)
 with left:
     image_viewer(
         image, match_overlays(match, color_by=color_by), key="compare_viewer",
@@ -95,12 +104,14 @@ with right:
     m.metric("False positives", len(match.fp), width="content")
     rec = match.recall
     m.metric("Recall", "–" if rec is None else f"{rec:.0%}", width="content")
-    table = pd.DataFrame(match_rows(match), columns=["outcome", "organ", "confidence", "IoU", "note"])
-    for col in ("confidence", "IoU"):  # blank, not "None", where a value does not apply
-        table[col] = ["" if pd.isna(v) else f"{v:.2f}" for v in table[col]]
-    st.dataframe(table, hide_index=True, column_config={"note": st.column_config.TextColumn(width="large")})
     st.caption(
         f"A model box counts as found when it names the same organ as a ground-truth box and overlaps it "
         f"with IoU ≥ {iou_thr:.2f}; boxes below confidence {conf:.2f} are ignored. "
         + ("Model and ground truth here are both on SYNTHETIC phantom images." if ds.synthetic else "")
     )
+# Full width under the image: beside it, the note column was cut off on the right.
+table = pd.DataFrame(match_rows(match), columns=["outcome", "organ", "confidence", "IoU", "note"])
+for col in ("confidence", "IoU"):  # blank, not "None", where a value does not apply
+    table[col] = ["" if pd.isna(v) else f"{v:.2f}" for v in table[col]]
+# Plain HTML: a handful of rows needs no grid component (about a second less to load the page).
+st.table(table.style.hide(axis="index"))

@@ -7,8 +7,15 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from nnus_core import charts
 from nnus_core.browse import encode_jpeg, load_rgb, paginate, render_view
-from nnus_core.errors import ModelError
+from nnus_core.detector.evaluation import (
+    MIN_BOXES_TO_COMPARE,
+    cached_evaluation_file,
+    evaluate_cached,
+    too_few,
+)
+from nnus_core.errors import DatasetError, ModelError
 from nnus_core.model_report import (
     EvalReport,
     failure_table,
@@ -22,8 +29,10 @@ from nnus_core.model_report import (
 )
 from nnus_core.organs import ORGANS, organ_id_for
 from nnus_core.text import html_escape, md_escape, plain
+from pages import _shared
 from pages._shared import (
     dataset_badge,
+    dataset_cache_key,
     get_dataset,
     get_model_card,
     model_card_summary,
@@ -51,6 +60,48 @@ def _failure_thumb(key: str, path: str, _overlays) -> bytes | None:
     return encode_jpeg(view, quality=85)
 
 
+# Static pictures of the charts (nnus_core.charts), cached per evaluation file: the interactive
+# charts took seconds to lay out in the browser on a busy host.
+@st.cache_data(show_spinner=False, max_entries=16)
+def _static_per_organ(key: str, _table) -> bytes:
+    shorts = [o.short for o in ORGANS]
+    return charts.bars_png(shorts, [
+        charts.Series("AP@0.5 (ours)", _table["AP@0.5"], "#56B4E9"),
+        charts.Series("precision (ours)", _table["precision"], "#E69F00"),
+        charts.Series("recall (ours)", _table["recall"], "#009E73"),
+        charts.Series("authors: detected as itself (real NNUS)", _table["detected as itself (authors)"], "#FFFFFF"),
+    ], ylabel="score", ylim=(0, 1.05), width_px=1100, height_px=380)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _static_matrix(key: str, _z, _names, _text) -> bytes:
+    return charts.matrix_png(_z, _names, _names, _text, xlabel="true", ylabel="predicted")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _static_pr(key: str, _report) -> bytes:
+    curves = [(ORGANS[oid].short, prec, ORGANS[oid].color) for oid, prec in sorted(_report.pr_precision.items())]
+    return charts.curves_png(_report.pr_recall, curves, xlabel="recall", ylabel="precision")
+
+
+def show_table(table, number_columns: list[str]) -> None:
+    """A small table: plain HTML by default (no grid component to load), sortable when interactive."""
+    if interactive:
+        st.dataframe(table, hide_index=True, column_config={
+            c: st.column_config.NumberColumn(format="%.3f") for c in number_columns})
+    else:
+        st.table(table.style.hide(axis="index").format(
+            {c: "{:.3f}" for c in number_columns}, na_rep="–"))
+
+
+def _rkey(report: EvalReport) -> str:
+    """Cache key of an evaluation file's pictures: its path and version."""
+    try:
+        return f"{report.path}|{report.path.stat().st_mtime}"
+    except OSError:
+        return f"{report.path}|{id(report)}"
+
+
 def _data_badge(synthetic: bool | None, text: str) -> str:
     text = md_escape(text, 80)  # from the evaluation file
     if synthetic:
@@ -72,8 +123,7 @@ def overall_section(report: EvalReport, ours_label: str) -> None:
         c.metric(row["metric"], "–" if ours is None else f"{ours:.3f}",
                  help=f"Authors' published value on {md_escape(pub.get('data', 'real NNUS'), 80)}: "
                       f"{md_escape(row.iloc[2])}")
-    st.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                                        for c in table.columns[1:]})
+    show_table(table, list(table.columns[1:]))
     st.caption(f"Authors: {md_escape(pub.get('model', ''), 80)} — "
                f"{md_escape(pub.get('source', 'the NNUS repository README'), 160)}.")
 
@@ -91,9 +141,16 @@ def per_organ_section(report: EvalReport, ours_label: str) -> None:
     fig.update_layout(barmode="group", yaxis=dict(range=[0, 1.05], title="score"), height=420,
                       plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", y=-0.15))
-    st.plotly_chart(fig, key="report_per_organ", config={"displayModeBar": False})
-    st.dataframe(table, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c not in ("organ", "boxes")})
+    if interactive:
+        st.plotly_chart(fig, key="report_per_organ", config={"displayModeBar": False})
+    else:
+        st.image(_static_per_organ(_rkey(report), table), width="stretch")
+    show_table(table, [c for c in table.columns if c not in ("organ", "boxes")])
+    few = [f"{r['organ']} ({int(r['boxes'])})" for _, r in table.iterrows()
+           if r["boxes"] is not None and r["boxes"] == r["boxes"] and too_few(int(r["boxes"]))]
+    if few:
+        st.caption(f":material/warning: Fewer than {MIN_BOXES_TO_COMPARE} boxes: {', '.join(few)}. One box moves "
+                   "these organs' AP by several points: too few to compare with the authors' figures.")
     st.caption(
         f"Bars and crosses: this model, {md_escape(ours_label)}. Diamonds: the authors' confusion-matrix diagonal on real "
         "NNUS images (the only per-organ figure they published). Precision and recall are at the confidence "
@@ -122,7 +179,10 @@ def confusion_section(report: EvalReport) -> None:
     fig.update_yaxes(autorange="reversed", title="predicted")
     fig.update_xaxes(title="true", side="bottom")
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
+    if interactive:
+        st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
+    else:
+        st.image(_static_matrix(f"{_rkey(report)}|{norm}", z, names, text), width="stretch")
     conf = f" at confidence ≥ {md_escape(report.confusion_conf, 12)}" if report.confusion_conf is not None else ""
     st.caption(f"Columns: the true organ; rows: what the model said{conf}. 'background' row: missed boxes; "
                "'background' column: detections where nothing is labelled.")
@@ -139,7 +199,10 @@ def pr_section(report: EvalReport) -> None:
                         hovertemplate=f"{o.name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
     fig.update_layout(xaxis=dict(title="recall", range=[0, 1]), yaxis=dict(title="precision", range=[0, 1.02]),
                       height=420, plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, key="report_pr", config={"displayModeBar": False})
+    if interactive:
+        st.plotly_chart(fig, key="report_pr", config={"displayModeBar": False})
+    else:
+        st.image(_static_pr(_rkey(report), report), width="stretch")
     st.caption("Precision-recall at IoU 0.5 (interpolated envelope, as used for AP).")
 
 
@@ -199,6 +262,65 @@ def gallery_section(report: EvalReport, ds) -> None:
         st.rerun()
 
 
+def _model_key(folder, card) -> str:
+    """The model's identity for the evaluation cache, known without loading the weights."""
+    sha = (card.weights or {}).get("sha256") if card is not None else None
+    return str(sha or folder)
+
+
+def evaluate_here_ui(ds, folder, card, shipped: EvalReport | None) -> EvalReport | None:
+    """Offer to evaluate the model on the active dataset; returns that evaluation once it exists.
+
+    Runs the project's evaluation (as `python -m nnus_core.evaluate`) with a progress bar, cached per
+    dataset version, model and split, so it runs once and every later visit reads the file.
+    """
+    splits = [("test", len(ds.split("test")))] if ds.split("test") else []
+    splits.append(("all", len(ds)))
+    key, model_key = dataset_cache_key(ds), _model_key(folder, card)
+    for split, _ in splits:  # an evaluation already made here wins, test split first
+        path = cached_evaluation_file(key, model_key, split)
+        if path.is_file():
+            try:
+                return _read(str(path), path.stat().st_mtime)
+            except ModelError:
+                path.unlink(missing_ok=True)  # a broken cache file is made again
+    with st.container(border=True):
+        if shipped is None:
+            where = "This model has no evaluation on the active dataset"
+        else:
+            root = shipped.data.get("root")
+            where = (f"The figures shipped with the model were measured on {md_escape(root, 120)}"
+                     if root else "The figures shipped with the model were measured on other data")
+            where += ", not on the active dataset"
+        st.markdown(f"**Evaluate on this dataset.** {where} ({len(ds)} images). Run the model on it here: the "
+                    "result is kept, so this runs once per dataset and model.")
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        split = c1.selectbox("Images", [s for s, _ in splits], key="report_eval_split",
+                             format_func=dict((s, f"{s} split ({n} images)" if s != "all" else f"all {n} images")
+                                              for s, n in splits).__getitem__)
+        if not c2.button("Evaluate on this dataset", type="primary", key="report_eval_run",
+                         icon=":material/play_arrow:"):
+            return None
+        detector = _shared.get_detector()
+        if detector is None:
+            no_model_message("the evaluation")
+            return None
+        bar = st.progress(0.0, text="Running the model on the active dataset…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"Running the model on the active dataset — {done}/{total} images")
+
+        try:
+            with _shared._PREDICT_LOCK:  # the shared detector is not thread-safe
+                evaluate_cached(detector, ds, split, dataset_key=key, model_id=model_key, progress=progress)
+        except (DatasetError, ModelError, OSError) as exc:
+            st.error(f"The evaluation could not run: {exc}")
+            return None
+        bar.empty()
+        st.rerun()  # draw the page afresh around the new evaluation (read from the cache file)
+    return None
+
+
 st.title("Model report")
 ds = get_dataset(stop_if_missing=False)
 if ds is not None:
@@ -217,6 +339,9 @@ if folder is None:
     no_model_message("model results")
 elif card is not None:
     model_card_summary(card, ds)
+if folder is not None and ds is not None and len(ds) and not (
+        report is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version)):
+    report = evaluate_here_ui(ds, folder, card, report) or report
 
 if report is None:
     if folder is not None and eval_path is None:
@@ -247,6 +372,8 @@ if report.synthetic:
                "they show what the pipeline does, not that this model is better or worse on patients.",
                icon=":material/science:")
 
+interactive = st.toggle("Interactive charts and tables (hover, sort; slower to load)", value=False,
+                        key="report_interactive")
 st.subheader("Overall", anchor="overall")
 overall_section(report, ours_label)
 st.subheader("Per organ", anchor="per-organ")
@@ -254,7 +381,7 @@ per_organ_section(report, ours_label)
 held_out = held_out_table(report, card.evaluations if card is not None else {})
 if not held_out.empty:
     st.subheader("Larger held-out sets", anchor="held-out")
-    st.dataframe(held_out, hide_index=True)
+    show_table(held_out, [c for c in held_out.columns if c.startswith("AP@")])
     for name, ev in card.evaluations.items():
         synthetic = (ev.get("data") or {}).get("synthetic")
         kind = "SYNTHETIC phantom images" if synthetic else "real images" if synthetic is False else "unlabelled data"

@@ -110,15 +110,20 @@ with right:
 st.subheader("Answers", anchor=False)
 table = rep.history.iloc[::-1][
     ["time_utc", "kind", "organ", "image", "iou", "model_iou", "credit", "passed", "feedback"]
-]
+].copy()
+# Blank, not "None", where a value does not apply (no IoU for an Identify answer, no model answer).
+for col in ("iou", "model_iou"):
+    table[col] = ["" if v is None or v != v else f"{v:.2f}" for v in table[col]]
+for col in ("kind", "organ", "image", "feedback"):
+    table[col] = table[col].fillna("").astype(str).replace({"None": ""})
 st.dataframe(
     table,
     hide_index=True,
     key="progress_table",
     column_config={
         "time_utc": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm"),
-        "iou": st.column_config.NumberColumn("your IoU", format="%.2f"),
-        "model_iou": st.column_config.NumberColumn("model IoU", format="%.2f"),
+        "iou": st.column_config.TextColumn("your IoU"),
+        "model_iou": st.column_config.TextColumn("model IoU"),
         "credit": st.column_config.ProgressColumn("credit", min_value=0.0, max_value=1.0, format="%.2f"),
     },
 )

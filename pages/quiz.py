@@ -86,7 +86,8 @@ if st.session_state.get(ui.SUMMARY_KEY):
     ui.summary_ui(svc, session_id, model_available=model_available)
 else:
     last = state.last
-    ui.feedback_ui(svc.review(last, state.attempts[last.id]), model_available=model_available)
+    ui.feedback_ui(svc.review(last, state.attempts[last.id]), model_available=model_available,
+                  data_synthetic=ds.synthetic)
     if state.finished:
         if st.button("See the summary", type="primary", key="quiz_summary", icon=":material/summarize:"):
             st.session_state[ui.SUMMARY_KEY] = True

@@ -489,6 +489,13 @@ def main() -> None:
         return
     if inp.synthetic:  # the label travels with a downloaded video
         options = options.update(caption="SYNTHETIC PHANTOM - not a patient")
+    # A phantom-trained model on a real scan: the card's note beside the result and in every frame.
+    card = _shared.model_card_of(model.weights)
+    note = card.burn_note(inp.synthetic) if card is not None else ""
+    if note and not inp.synthetic:
+        options = options.update(caption=note)
+    if card is not None:
+        _shared.show_model_domain_note(inp.synthetic, card)
     model_id = model.model_id
     stored = st.session_state.get(RESULT_KEY)
     fresh = stored is not None and stored[0] == inp.token and stored[1] == (options, model_id)

@@ -192,3 +192,21 @@ def test_render_view_draws_boxes_in_view_coordinates_and_keeps_colours_under_bri
     # A box outside the zoomed window is not drawn at all.
     view2, _ = render_view(img, [Overlay(2, BoxPx(400, 380, 480, 440))], zoom=2.0, center=(0, 0))
     assert (view2 == view2[0, 0]).all()
+
+
+def test_study_overlays_give_one_tag_per_organ_box_when_truth_and_model_agree():
+    """GT "STR" and model "STR 0.88" on the same box become one tag; the model's other box keeps its own."""
+    from nnus_core.browse import first_image, study_overlays
+
+    straps = Annotation(6, BoxPx(100, 40, 300, 80))
+    thyroid = Annotation(1, BoxPx(120, 90, 260, 200))
+    dets = [Detection(6, 0.88, BoxPx(104, 42, 298, 84)),  # the labelled straps, found
+            Detection(6, 0.51, BoxPx(320, 40, 420, 80)),  # a second straps box where none is labelled
+            Detection(2, 0.70, BoxPx(122, 92, 258, 198))]  # another organ on the thyroid: not merged
+    out = study_overlays([straps, thyroid], dets)
+    tags = [o.label for o in out if o.label]
+    assert tags == ["STR + model 0.88", "THY", "STR 0.51", "CCA 0.70"]
+    assert [o.style for o in out] == ["solid", "solid", "dashed", "dashed", "dashed"]
+    assert study_overlays([straps], []) == gt_overlays([straps])
+    assert first_image(SAMPLES) == max(SAMPLES, key=lambda s: len(s.organ_ids))
+    assert first_image(()) is None

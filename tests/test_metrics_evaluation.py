@@ -88,3 +88,28 @@ def test_unknown_or_empty_split_is_refused(tmp_path):
         evaluate_detector(ScriptedDetector(ds, "", ""), ds, "test")
     with pytest.raises(DatasetError, match="split must be"):
         evaluate_detector(ScriptedDetector(ds, "", ""), ds, "holdout")
+
+
+def test_comparison_table_prints_n_beside_every_ap_and_flags_small_counts():
+    """16 images beside the authors' 0.804: every AP carries its n, and a small n says so."""
+    names = ["Trachea", "Thyroid", "Common carotid artery", "Internal jugular vein", "Esophagus",
+             "Longus colli", "Strap muscles", "Sternocleidomastoid"]
+    report = {
+        "data": {"kind": "real NNUS", "n_images": 16},
+        "overall": {"map50": 0.71, "map50_95": 0.4, "precision": 0.7, "recall": 0.7, "n_images": 16},
+        "per_class": [{"name": n, "ap50": 0.7, "n_gt": 100 if n == "Thyroid" else 5} for n in names],
+        "confusion_matrix": {"recall_diagonal": {"Trachea": 0.9}},
+    }
+    table = format_comparison(report)
+    lines = table.splitlines()
+    mAP = next(line for line in lines if line.startswith("mAP@0.5 "))
+    assert "0.710" in mAP and "n=16 img" in mAP and "0.804" in mAP
+    thyroid = next(line for line in lines if line.strip().startswith("Thyroid"))
+    trachea = next(line for line in lines if line.strip().startswith("Trachea"))
+    assert " 100 " in f"{thyroid} " and "*" not in thyroid
+    assert " 5 *" in trachea
+    assert "CAUTION" in table and "too few to compare" in table
+    # A large evaluation has no caution line.
+    big = {**report, "overall": {**report["overall"], "n_images": 790},
+           "per_class": [{"name": n, "ap50": 0.7, "n_gt": 300} for n in names]}
+    assert "CAUTION" not in format_comparison(big) and "*" not in format_comparison(big)

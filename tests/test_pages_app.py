@@ -244,7 +244,7 @@ def test_compare_lists_found_missed_and_false_positives(study_data, fake_model):
     metrics = {m.label: m.value for m in at.metric}
     n = len(organs_of(2))
     assert metrics["Found"] == str(n - 1) and metrics["Missed"] == "1" and metrics["False positives"] == "1"
-    rows = at.dataframe[0].value
+    rows = at.table[0].value
     assert sorted(rows["outcome"]) == sorted(["found"] * (n - 1) + ["missed", "false positive"])
     assert all(float(v) > 0.7 for v in rows[rows["outcome"] == "found"]["IoU"])
     # A stricter confidence drops the 0.40 false positive.
@@ -260,6 +260,9 @@ def test_compare_without_model_says_so(study_data, no_model):
 
 def test_atlas_draws_its_charts_and_labels_synthetic(study_data, no_model):
     at = goto("pages/atlas.py")
+    assert not at.get("plotly_chart"), "pictures by default: they load in a fraction of the time"
+    assert len(at.get("image")) == 5
+    at.toggle(key="atlas_interactive").set_value(True).run()
     assert [c.key for c in at.get("plotly_chart")] == ["atlas_heat", "atlas_counts", "atlas_sizes", "atlas_cooc", "atlas_per_image"]
     assert "Measured on the SYNTHETIC phantom" in text_of(at)
     at.segmented_control(key="atlas_split").set_value("train").run()
@@ -270,7 +273,9 @@ def test_model_report_reads_eval_and_opens_failure_in_browse(study_data, fake_mo
     at = goto("pages/model_report.py")
     labels = [m.label for m in at.metric]
     assert labels == ["mAP@0.5", "mAP@0.5:0.95", "precision", "recall"]
-    assert "authors" in " ".join(str(c) for c in at.dataframe[0].value.columns)
+    assert "authors" in " ".join(str(c) for c in at.table[0].value.columns)
+    assert len(at.get("image")) >= 3 and not at.get("plotly_chart")
+    at.toggle(key="report_interactive").set_value(True).run()
     assert len(at.get("plotly_chart")) == 3
     opens = [b for b in at.button if b.label == "Open in Browse"]
     assert opens, "the gallery lists the images the model got wrong"

@@ -217,7 +217,7 @@ def test_identify_question(env, with_model):
     assert any("Not quite" in e.value for e in at.error)
     assert any("model says" in c.value for c in at.caption)
     headline = next(m.value for m in at.markdown if "quiz-headline" in m.value)
-    assert "(wrong), model: CCA (right)" in headline
+    assert "(wrong), model: Common carotid artery (right)" in headline
 
 
 def test_present_question(env):

@@ -46,13 +46,13 @@ def test_lateral_direction(annotations, expected):
 @pytest.mark.parametrize(
     "box, lateral, phrases",
     [
-        # the issue's own example: a box too close to the skin over the CCA
+        # the issue's own example: a box too close to the skin over the CCA (feedback writes the name out)
         (
             shifted(CCA.box, dy=-70),
             1,
-            ["Too superficial: the CCA lies deeper", "lateral to the thyroid lobe"],
+            ["Too superficial: the common carotid artery lies deeper", "lateral to the thyroid lobe"],
         ),
-        (shifted(CCA.box, dy=70), 1, ["Too deep: the CCA lies more superficial"]),
+        (shifted(CCA.box, dy=70), 1, ["Too deep: the common carotid artery lies more superficial"]),
         (shifted(CCA.box, dx=-60), 1, ["Too medial", "more lateral"]),
         (shifted(CCA.box, dx=60), -1, ["Too medial"]),  # mirrored image: +x is medial
         (shifted(CCA.box, dx=-60), None, ["Too far left on the screen", "further right"]),
@@ -136,3 +136,22 @@ def test_images_due_lists_badly_answered_images_worst_first():
     ]
     assert sch.images_due(sch.image_states(hist), now) == [("b", 2), ("a", 2)]
     assert sch.images_due(sch.image_states(hist), now, allowed=[1]) == []
+
+
+@pytest.mark.parametrize("organ_id", range(8))
+def test_feedback_writes_organ_names_out_for_students(organ_id):
+    """No "tighten the box on the TRA": every sentence names the organ in words, never by its tag."""
+    from nnus_core.organs import ORGANS
+
+    truth = BoxPx(100, 100, 200, 180)
+    sentences = [
+        *fb.locate_feedback(organ_id, shifted(truth, dx=12, dy=8), truth, FRAME, 1),  # "Close: tighten ..."
+        *fb.locate_feedback(organ_id, shifted(truth, dy=-90), truth, FRAME, 1),
+        *fb.locate_feedback(organ_id, truth, truth, FRAME, 1),
+        fb.identify_feedback(organ_id, organ_id),
+        fb.identify_feedback(organ_id, (organ_id + 1) % 8),
+    ]
+    text = " ".join(sentences)
+    assert ORGANS[organ_id].name.lower() in text.lower()
+    for o in ORGANS:
+        assert f" {o.short} " not in f" {text} ".replace(".", " ").replace(",", " ").replace(":", " "), text

@@ -35,3 +35,14 @@ def test_adjust_brightness_and_contrast():
     assert adjust(img) is img
     assert adjust(img, brightness=20)[0, 0, 0] == 120
     assert adjust(img, contrast=2.0)[0, 0, 0] == 72  # (100 - 128) * 2 + 128
+
+
+def test_crowded_tags_slide_along_the_box_instead_of_covering_each_other():
+    """Ten tags on boxes sharing a corner (a crowded detail view): none covers another."""
+    taken = []
+    for i in range(10):  # more tags than the eight corner positions
+        r = place_label((100, 100 + i, 220, 260), (60, 14), (494, 447), taken)
+        taken.append(r)
+    for i, a in enumerate(taken):
+        for b in taken[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnus_core.dataset.model import PHANTOM_MARKER
+from nnus_core.dataset.model import PHANTOM_MARKER, Dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
@@ -45,3 +45,36 @@ def resolve_active(env: dict[str, str] | None = None) -> ActiveDataset:
     if (REAL_DIR / "images").is_dir() or any(REAL_DIR.glob("*/images")):
         return ActiveDataset(REAL_DIR, "local", True)
     return ActiveDataset(PHANTOM_DIR, "phantom", (PHANTOM_DIR / PHANTOM_MARKER).is_file())
+
+
+@dataclass(frozen=True)
+class ActivationCheck:
+    """Whether a candidate dataset may become active as it is, and why not.
+
+    `needs_override` is True when activating it would give a broken study set (validation errors,
+    no images or no boxes): the page then asks for an explicit, explained confirmation.
+    """
+
+    problems: tuple[str, ...]
+    can_activate: bool  # False: nothing to show at all (no images), even with an override
+
+    @property
+    def needs_override(self) -> bool:
+        return bool(self.problems)
+
+
+def activation_check(ds: Dataset) -> ActivationCheck:
+    """What stands against making `ds` the active dataset (see ActivationCheck)."""
+    problems = []
+    errors = ds.report.errors
+    if errors:
+        codes = sorted({e.code for e in errors})
+        problems.append(
+            f"{len(errors)} validation error(s) ({', '.join(codes)}): the lines they name are left out, so "
+            "their boxes are missing from Browse, the quiz and the model report"
+        )
+    if not len(ds):
+        problems.append("no readable image")
+    elif not ds.n_boxes:
+        problems.append("not a single labelled box: there is nothing to study or to be quizzed on")
+    return ActivationCheck(tuple(problems), can_activate=bool(len(ds)))

@@ -48,6 +48,33 @@ class ModelCard:
             and (self.generator_version != current_generator_version)
         )
 
+    @property
+    def trained_on(self) -> str:
+        """What the model was trained on, in words ("synthetic phantom", "real NNUS")."""
+        return str(self.data.get("kind") or ("synthetic phantom" if self.synthetic else "real NNUS"))
+
+    def domain_note(self, input_synthetic: bool) -> str | None:
+        """A warning for boxes drawn on data unlike the training data; None when they match.
+
+        A phantom-trained model on a real or imported scan (or a real-trained one on the phantom)
+        draws boxes that look as sure as on its own data but are not.
+        """
+        if self.synthetic and not input_synthetic:
+            return (f"Trained on {self.trained_on} images only: its boxes on real scans are unreliable "
+                    "(a demonstration of the pipeline, not a reading of this scan).")
+        if not self.synthetic and input_synthetic:
+            return (f"Trained on {self.trained_on} images: its boxes on these synthetic images say little "
+                    "about how it does on real scans.")
+        return None
+
+    def burn_note(self, input_synthetic: bool) -> str:
+        """`domain_note` short enough to burn into a video frame (ASCII, <= 80 characters); "" if none."""
+        if self.synthetic and not input_synthetic:
+            return "MODEL TRAINED ON SYNTHETIC IMAGES: BOXES ON REAL SCANS UNRELIABLE"
+        if not self.synthetic and input_synthetic:
+            return "SYNTHETIC PHANTOM - MODEL TRAINED ON REAL SCANS"
+        return ""
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": self.schema,

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -128,40 +132,122 @@ def evaluate_detector(
     return evaluate_predictions(images, meta=meta, report_conf=report_conf)
 
 
+EVAL_CACHE_ENV = "NNUS_EVAL_CACHE"
+
+
+def eval_cache_dir() -> Path:
+    """Where evaluations run from the app are kept: $NNUS_EVAL_CACHE, else data/cache/eval."""
+    from nnus_core.dataset.active import DATA_DIR
+
+    env = os.environ.get(EVAL_CACHE_ENV)
+    return Path(env) if env else DATA_DIR / "cache" / "eval"
+
+
+def cached_evaluation_file(dataset_key: str, model_id: str, split: str, cache_dir: Path | None = None) -> Path:
+    """The file an evaluation of this dataset version, model and split is kept in (may not exist yet)."""
+    digest = hashlib.sha256(json.dumps([dataset_key, model_id, split]).encode()).hexdigest()[:20]
+    return (cache_dir or eval_cache_dir()) / f"eval_{split}_{digest}.json"
+
+
+def evaluate_cached(
+    detector: _Predictor,
+    dataset: Dataset,
+    split: str,
+    *,
+    dataset_key: str,
+    model_id: str,
+    cache_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Evaluate once per (dataset version, model, split) and return the report file.
+
+    The same evaluation as `python -m nnus_core.evaluate`; a second call with the same keys reads
+    the file instead of running the model again.
+
+    Raises:
+        DatasetError: for an unknown or empty split.
+        OSError: when the cache folder cannot be written.
+    """
+    path = cached_evaluation_file(dataset_key, model_id, split, cache_dir)
+    if path.is_file():
+        return path
+    report = evaluate_detector(detector, dataset, split, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1) + "\n")
+    tmp.replace(path)  # a half-written file never passes for a finished evaluation
+    return path
+
+
 def _fmt(v: Any) -> str:
     return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+# Below this many ground-truth boxes one box moves an organ's AP by several points (7 boxes: 0.1-0.3),
+# so a figure is shown with its n and called too small to set beside the authors'.
+MIN_BOXES_TO_COMPARE = 30
+
+
+def too_few(n_boxes: int | None) -> bool:
+    """True when a figure rests on too few boxes to compare (see MIN_BOXES_TO_COMPARE)."""
+    return n_boxes is not None and n_boxes < MIN_BOXES_TO_COMPARE
+
+
 def format_comparison(report: dict[str, Any]) -> str:
-    """A plain-text table: our figures beside the authors', labelled with each one's data."""
+    """A plain-text table: our figures beside the authors', labelled with each one's data.
+
+    Every AP carries its n (ground-truth boxes; images for the overall figures), and a figure on
+    fewer than MIN_BOXES_TO_COMPARE boxes is marked: 16 images do not stand beside 790.
+    """
     kind = (report.get("data") or {}).get("kind", "?")
     ours_label = f"ours: {kind}"
     pub_label = f"published: {PUBLISHED['data']}"
     ov = report["overall"]
+    per = {c["name"]: c for c in report["per_class"]}
+    n_images = ov.get("n_images", (report.get("data") or {}).get("n_images"))
+    counts = [c.get("n_gt") for c in report["per_class"] if c.get("n_gt") is not None]
+    n_boxes = sum(counts) if counts else None
+    n_all = (f"n={n_images} img" if n_images is not None else "") + (
+        f", {n_boxes} boxes" if n_boxes is not None else "")
     rows = [
         ("mAP@0.5", ov["map50"], PUBLISHED["map50"]),
         ("mAP@0.5:0.95", ov["map50_95"], PUBLISHED["map50_95"]),
         ("precision", ov["precision"], PUBLISHED["precision"]),
         ("recall", ov["recall"], PUBLISHED["recall"]),
     ]
-    per = {c["name"]: c for c in report["per_class"]}
     diag = report["confusion_matrix"].get("recall_diagonal") or dict(
         zip(ORGAN_NAMES, confusion_diagonal(np.array(report["confusion_matrix"]["counts"])), strict=True)
     )
     w = max(len(ours_label), len(pub_label), 10)
+    nw = max(len(n_all), 6)
     lines = []
     if kind != PUBLISHED["data"]:
         lines.append(
             f"NOTE: the data differ ({kind} vs {PUBLISHED['data']}); the figures are not comparable "
             "as a measure of the same model quality."
         )
-    lines.append(f"{'metric':<34} {ours_label:>{w}} {pub_label:>{w}}")
+    lines.append(f"{'metric':<34} {ours_label:>{w}} {'n':>{nw}} {pub_label:>{w}}")
     for label, a, b in rows:
-        lines.append(f"{label:<34} {_fmt(a):>{w}} {_fmt(b):>{w}}")
-    lines.append(f"{'per organ (AP@0.5 | CM diagonal)':<34}")
+        lines.append(f"{label:<34} {_fmt(a):>{w}} {n_all:>{nw}} {_fmt(b):>{w}}")
+    lines.append(f"{'per organ (AP@0.5 | CM diagonal)':<34} {'':>{w}} {'n boxes':>{nw}}")
+    small = []
     for name in ORGAN_NAMES:
         c = per.get(name, {})
+        n = c.get("n_gt")
         ours = f"{_fmt(c.get('ap50'))} | {_fmt(diag.get(name))}"
         pub = f"- | {_fmt(PUBLISHED['confusion_diagonal'][name])}"
-        lines.append(f"  {name:<32} {ours:>{w}} {pub:>{w}}")
+        flag = " *" if too_few(n) else ""
+        if flag:
+            small.append(name)
+        lines.append(f"  {name:<32} {ours:>{w}} {('-' if n is None else str(n)) + flag:>{nw}} {pub:>{w}}")
+    if too_few(n_boxes) or (n_images is not None and n_images < MIN_BOXES_TO_COMPARE):
+        lines.append(
+            f"CAUTION: the overall figures rest on {n_all}: too few to set beside the authors' "
+            f"(790 images); one image moves them."
+        )
+    if small:
+        lines.append(
+            f"* fewer than {MIN_BOXES_TO_COMPARE} boxes ({', '.join(small)}): one box moves that AP by "
+            "several points; too few to compare."
+        )
     return "\n".join(lines)

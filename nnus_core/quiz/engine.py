@@ -113,7 +113,7 @@ class Review:
 
     @property
     def headline(self) -> str:
-        """A plain verdict: "you 0.72, model 0.81", "you: Thyroid (wrong), model: IJV (right)"."""
+        """A plain verdict: "you 0.72, model 0.81", "you: Thyroid (wrong), model: Internal jugular vein (right)"."""
         q, m = self.served.question, self.model
         ok = {True: "right", False: "wrong"}
         if q.kind is Kind.LOCATE:
@@ -122,7 +122,7 @@ class Review:
             else:
                 you = f"you {self.score.iou:.2f}" if self.score.iou is not None else "you: —"
         elif q.kind is Kind.IDENTIFY:
-            picked = ORGANS[self.answer.choice].short if self.answer.choice is not None else "—"
+            picked = ORGANS[self.answer.choice].name if self.answer.choice is not None else "—"
             you = f"you: {picked} ({ok[self.score.passed]})"
         elif q.kind is Kind.PRESENT:
             you = f"you: {'yes' if self.answer.present else 'no'} ({ok[self.score.passed]})"
@@ -134,7 +134,7 @@ class Review:
             said = f"model {m.iou:.2f}" if m.iou is not None else "model found none"
         elif q.kind is Kind.IDENTIFY:
             said = (
-                f"model: {ORGANS[m.choice].short} ({ok[bool(m.passed)]})"
+                f"model: {ORGANS[m.choice].name} ({ok[bool(m.passed)]})"
                 if m.choice is not None
                 else ("model found none")
             )

@@ -23,8 +23,11 @@ PLURAL_ORGANS = frozenset({6})  # "Strap muscles"
 
 
 def short(organ_id: int) -> str:
-    """The name used in feedback sentences: the abbreviation, but "strap muscles" in words."""
-    return "strap muscles" if organ_id in PLURAL_ORGANS else ORGANS[organ_id].short
+    """The name used in feedback sentences, written out for students ("common carotid artery").
+
+    Abbreviations (CCA, TRA) are what the image tags show; in a sentence a student needs the word.
+    """
+    return ORGANS[organ_id].name.lower()
 
 
 def lies(organ_id: int) -> str:

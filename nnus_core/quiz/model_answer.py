@@ -28,6 +28,17 @@ class ModelAnswer:
     choice: int | None = None  # Identify: organ the model gives the outlined structure
     present: bool | None = None  # Present?: does it detect the organ
     detections: tuple[Detection, ...] = ()  # Label all: every detection above the threshold
+    unlabelled: tuple[int, ...] = ()  # Label all: organs the model boxed that nobody labelled here
+
+    @property
+    def caveat(self) -> str:
+        """Why the model's "wrong" may be right: it boxed organs the labels leave out; "" if none."""
+        if not self.unlabelled:
+            return ""
+        names = " and ".join(ORGANS[o].name.lower() for o in self.unlabelled)
+        return (f"The model also boxed the {names}, which is not labelled in this image, and was marked "
+                "wrong for it. Labels can leave out an organ that is only partly in view (at the image "
+                "edge, say): look for yourself; the model's extra box may be right.")
 
     @property
     def summary(self) -> str:
@@ -106,7 +117,9 @@ def model_label_all(
     if not mine:
         return ModelAnswer(True, None, None, 0.0, not gt)
     s = score_label_all([(d.organ_id, d.box) for d in mine], gt, pass_iou=pass_iou).score
-    return ModelAnswer(True, None, None, s.credit, s.passed, detections=tuple(mine))
+    labelled = {o for o, _ in gt}
+    unlabelled = tuple(sorted({d.organ_id for d in mine} - labelled))
+    return ModelAnswer(True, None, None, s.credit, s.passed, detections=tuple(mine), unlabelled=unlabelled)
 
 
 def model_ap_by_organ(metrics: dict[str, Any] | None) -> dict[int, float]:

@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-mb", type=int, default=None, help="input size cap in MB (default $NNUS_VIDEO_MAX_MB or 500)"
     )
+    p.add_argument(
+        "--phantom-input",
+        action="store_true",
+        help="the input is a synthetic phantom sweep (implied by --gt): no note that a phantom-trained "
+        "model's boxes are unreliable is burnt in",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p
 
@@ -101,6 +107,22 @@ def _progress_printer(quiet: bool):
         print(f"  {p.text()}", end=end, file=sys.stderr, flush=True)
 
     return show
+
+
+def model_note(model: str | None, phantom_input: bool) -> str:
+    """The model card's short note for frames its training data does not cover ("" when none).
+
+    A phantom-trained model's boxes on a real scan look as sure as on the phantom: the note travels
+    with the downloaded video. No card (or no readable one) means nothing is known, so no note.
+    """
+    from nnus_core.detector import default_model_dir, read_model_card
+
+    try:
+        folder = Path(model) if model else default_model_dir()
+        card = read_model_card(folder) if folder is not None else None
+    except (NnusError, OSError):
+        return ""
+    return card.burn_note(phantom_input) if card is not None else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"{d.organ_name}\t{d.confidence:.3f}\t" + "\t".join(f"{v:.1f}" for v in d.box.as_tuple())
                 )
             return 0
+        note = model_note(args.model, args.phantom_input or args.gt is not None)
+        if note:
+            options = options.update(caption=note)
+            print(f"  note burnt into every frame: {note}", file=sys.stderr)
         print(f"{info.path.name}: {info.summary()}", file=sys.stderr)
         for note in info.notes:
             print(f"  note: {note}", file=sys.stderr)
