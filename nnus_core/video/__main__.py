@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -103,8 +104,26 @@ def _progress_printer(quiet: bool):
     return show
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a job scheduler's stop), raised where the run is, so that it cleans up."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # As Ctrl-C does: the run removes its partial output before the process ends (a SIGKILL can
+    # not be caught; the next run in the folder sweeps what such a run leaves).
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         options = VideoOptions(
             conf=args.conf,
@@ -145,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{d.organ_name}\t{d.confidence:.3f}\t" + "\t".join(f"{v:.1f}" for v in d.box.as_tuple())
                 )
             return 0
-        print(f"{info.path.name}: {info.summary()}", file=sys.stderr)
+        print(f"{info.display_name}: {info.summary()}", file=sys.stderr)
         for note in info.notes:
             print(f"  note: {note}", file=sys.stderr)
         csv_path = args.csv
@@ -163,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except NnusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("\nterminated: nothing was written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr)
         return 130
