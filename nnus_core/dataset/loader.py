@@ -208,7 +208,7 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
                 "no-classes-file",
                 root / "labels" / "classes.txt",
                 None,
-                "no classes.txt or data.yaml found; assuming the NNUS class order " + ", ".join(ORGAN_NAMES),
+                "no usable classes.txt or data.yaml; assuming the NNUS class order " + ", ".join(ORGAN_NAMES),
             )
         id_map = dict(enumerate(range(len(names))))
     else:
