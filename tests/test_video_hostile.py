@@ -261,3 +261,16 @@ def test_real_throughput_runtime_serves_more_threads_than_requests():
     for t in threads:
         t.join(60)
     assert len(got) == 30 and all(g == expected for g in got)
+
+
+def test_a_runtime_timeout_becomes_a_video_error_naming_file_and_frame(tmp_path):
+    class TimesOut(BlobDetector):
+        def predict(self, image, conf=0.25, iou=0.7):
+            raise ModelError("the detector gave no answer within 60 s")
+
+    src = tmp_path / "in.mp4"
+    write_test_clip(src, width=64, height=48, n_frames=3)
+    info = probe_video(src, name="left lobe.mp4")
+    with pytest.raises(VideoError, match=r"^left lobe.mp4, frame 0: the detector gave no answer"):
+        process_video(src, tmp_path / "out" / "o.mp4", TimesOut(), RAW, info=info)
+    assert list((tmp_path / "out").iterdir()) == []

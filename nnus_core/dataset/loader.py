@@ -142,8 +142,8 @@ def _find_class_names(root: Path, parts: list[_Part], col: _Collector) -> tuple[
             col.add(Severity.ERROR, "empty-classes-file", c, None, "classes file holds no names")
     yamls = sorted([*root.glob("*.yaml"), *root.glob("*.yml")]) + sorted(root.parent.glob("*.yaml"))
     for c in dict.fromkeys(yamls):
-        if not c.is_file():
-            continue
+        if not c.is_file() or (found is not None and not c.is_relative_to(col.base)):
+            continue  # beside the dataset, a yaml only stands in for a missing classes file
         names = _yaml_names(c, col)
         if not names:
             continue

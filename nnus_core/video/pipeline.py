@@ -27,7 +27,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from nnus_core.detection import Detection
-from nnus_core.errors import VideoError
+from nnus_core.errors import ModelError, VideoError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.render import Overlay, draw_overlays
@@ -798,6 +798,8 @@ def process_video(
                         f"{info.display_name}: the detector gave no answer for frame {item.index} within "
                         f"{DETECT_TIMEOUT_S:.0f} s; the run was stopped (the frames before it were fine)"
                     ) from None
+                except ModelError as exc:  # e.g. the runtime's own bound on one inference
+                    raise VideoError(f"{info.display_name}, frame {item.index}: {exc}") from exc
                 t0 = time.perf_counter()
                 shown = tracker.update(found)
                 detected += 1
