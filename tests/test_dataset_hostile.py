@@ -445,3 +445,12 @@ def test_png_with_a_damaged_chunk_is_refused(tmp_path):
     p.write_bytes(bytes(b))
     ds = load_dataset(root)
     assert _codes(ds, "0001.png") == {"unreadable-image"}
+
+
+def test_an_image_of_another_format_under_a_jpg_name_is_refused(tmp_path):
+    from PIL import Image
+
+    root = make_nnus_folder(tmp_path / "NNUS", n=1)
+    Image.new("L", (494, 447), 80).save(root / "images" / "0001.jpg", format="GIF")
+    ds = load_dataset(root)
+    assert [(i.code, "GIF" in i.message) for i in ds.report.errors] == [("unreadable-image", True)]

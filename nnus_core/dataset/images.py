@@ -95,6 +95,8 @@ def _probe(path_s: str, size: int, mtime_ns: int) -> ImageProbe:
         return ImageProbe(0, 0, "image-too-large", f"the header declares more than {MAX_IMAGE_PIXELS:,} pixels")
     except Exception as exc:  # noqa: BLE001 - see _decode_other
         return ImageProbe(0, 0, "unreadable-image", f"cannot read image header: {_reason(exc)}")
+    if fmt not in ("JPEG", "PNG", "BMP"):  # what OpenCV decodes for the pages, whatever the name says
+        return ImageProbe(0, 0, "unreadable-image", f"a {fmt} file; expected a JPEG, PNG or BMP image")
     if width < 1 or height < 1:
         return ImageProbe(0, 0, "unreadable-image", f"the header declares {width}x{height} pixels")
     if width * height > MAX_IMAGE_PIXELS:
