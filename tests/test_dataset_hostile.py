@@ -368,8 +368,9 @@ def test_two_label_files_of_one_stem_are_reported(tmp_path):
     (root / "labels" / "0001.TXT").write_text("1 0.5 0.5 0.2 0.2\n")
     ds = load_dataset(root)
     dup = ds.report.by_code("duplicate-label-file")
-    assert len(dup) == 1 and "0001.TXT and 0001.txt" in dup[0].message
-    assert len(ds.get("0001").annotations) == 1  # the first by name wins, and says so
+    assert len(dup) == 1 and "0001.txt and 0001.TXT both label 0001; 0001.txt is used" in dup[0].message
+    assert dup[0].file == "labels/0001.TXT"
+    assert len(ds.get("0001").annotations) == 4  # the lower-case file wins, and the report says so
 
 
 def test_disagreeing_classes_txt_and_data_yaml_are_an_error(tmp_path):

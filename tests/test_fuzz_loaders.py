@@ -1,12 +1,14 @@
 """Property-based fuzzing of every loader: whatever the bytes, only the project's own errors come out,
 each case within 5 s, and nothing is written outside the import folder.
 
-About 2,950 generated cases in ~30 s on two cores; each test's budget is set by `max_examples`.
+About 2,950 generated cases in ~30 s on two cores; each test's budget is set by `max_examples`
+(`NNUS_FUZZ_SCALE=20` runs twenty times as many).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import struct
 import tempfile
@@ -34,9 +36,10 @@ CASE_S = 5.0
 
 
 def fuzz(n: int):
-    """Settings of one fuzz test: n cases, each within CASE_S, no example database on disk."""
+    """Settings of one fuzz test: n cases (times $NNUS_FUZZ_SCALE for a longer hunt), each within
+    CASE_S, no example database on disk."""
     return settings(
-        max_examples=n,
+        max_examples=n * max(1, int(os.environ.get("NNUS_FUZZ_SCALE", "1") or 1)),
         deadline=CASE_S * 1000,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],

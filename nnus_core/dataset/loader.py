@@ -331,8 +331,11 @@ def _label_files(part: _Part, col: _Collector) -> dict[str, Path]:
         if not e.is_file() or ext.lower() != ".txt" or e.name.lower() == "classes.txt":
             continue
         if stem in found:
-            col.add(Severity.WARNING, "duplicate-label-file", Path(e.path), None,
-                    f"{found[stem].name} and {e.name} both label {stem}; {found[stem].name} is used")
+            # Both 0001.txt and 0001.TXT: the lower-case one is the YOLO convention.
+            keep, other = (Path(e.path), found[stem]) if ext == ".txt" else (found[stem], Path(e.path))
+            col.add(Severity.WARNING, "duplicate-label-file", other, None,
+                    f"{keep.name} and {other.name} both label {stem}; {keep.name} is used")
+            found[stem] = keep
             continue
         found[stem] = Path(e.path)
     return found
