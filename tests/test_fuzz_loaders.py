@@ -1,7 +1,7 @@
 """Property-based fuzzing of every loader: whatever the bytes, only the project's own errors come out,
 each case within 5 s, and nothing is written outside the import folder.
 
-About 2,950 generated cases in ~30 s on two cores; each test's budget is set by `max_examples`
+About 3,600 generated cases in ~30 s on two cores; each test's budget is set by `max_examples`
 (`NNUS_FUZZ_SCALE=20` runs twenty times as many).
 """
 
@@ -203,7 +203,7 @@ CONTENTS = st.one_of(
 )
 
 
-@fuzz(250)
+@fuzz(400)
 @given(
     writes=st.lists(st.tuples(st.sampled_from(FILE_TARGETS), CONTENTS), max_size=4),
     image_edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6),
@@ -257,11 +257,17 @@ def _patch_headers(path: Path, index: int, flag_bits: int, method: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def dataset_members(base_folder):
-    return [(p.relative_to(base_folder.parent).as_posix(), p.read_bytes()) for p in sorted(base_folder.rglob("*")) if p.is_file()]
+def dataset_members(tmp_path_factory):
+    """A small NNUS folder's files (64x48 frames: compressing them anew for every case stays cheap)."""
+    from tests.fixtures import write_image
+
+    root = make_nnus_folder(tmp_path_factory.mktemp("zipsrc") / "NNUS", n=3)
+    for img in root.glob("images/*.jpg"):
+        write_image(img, width=64, height=48)
+    return [(p.relative_to(root.parent).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file()]
 
 
-@fuzz(250)
+@fuzz(600)
 @given(
     extra=st.lists(st.tuples(MEMBER_NAMES, st.binary(max_size=64)), max_size=4),
     keep=st.integers(0, 8),
@@ -308,7 +314,7 @@ def clips(tmp_path_factory):
     return out
 
 
-@fuzz(150)
+@fuzz(300)
 @given(
     which=st.sampled_from(["a.mp4", "b.mkv", "c.avi"]),
     edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=30),
