@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-import warnings
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,26 +72,64 @@ def probe_image(path: Path) -> ImageProbe:
 
     The header alone cannot tell a damaged file from a sound one: a corrupted JPEG body keeps a
     valid header and end marker, and bytes after the end marker are harmless. Decoding costs
-    about 1.5 ms a frame here; the verdict is cached
-    per (path, size, modification time), so re-indexing an unchanged folder decodes nothing.
+    about 1.5 ms a frame here; the verdict is kept per (path, size, modification time), so
+    re-indexing an unchanged folder decodes nothing.
     """
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        return ImageProbe(0, 0, "unreadable-image", f"cannot read the file: {exc.strerror or exc}")
-    return _probe(str(path), stat.st_size, stat.st_mtime_ns)
+    return probe_images([path])[path]
 
 
-@functools.lru_cache(maxsize=8192)
-def _probe(path_s: str, size: int, mtime_ns: int) -> ImageProbe:
-    path = Path(path_s)
+def probe_images(paths: list[Path]) -> dict[Path, ImageProbe]:
+    """`probe_image` for many files: the ones not checked before are decoded on one thread per
+    core (the JPEG decoder runs without the GIL)."""
+    out: dict[Path, ImageProbe] = {}
+    todo: list[tuple[Path, tuple[str, int, int]]] = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError as exc:
+            out[p] = ImageProbe(0, 0, "unreadable-image", f"cannot read the file: {exc.strerror or exc}")
+            continue
+        key = (str(p), st.st_size, st.st_mtime_ns)
+        with _VERDICTS_LOCK:
+            hit = _VERDICTS.get(key)
+        if hit is not None:
+            out[p] = hit
+        else:
+            todo.append((p, key))
+    if len(todo) < 16:
+        found = [_probe(p) for p, _ in todo]
+    else:
+        with ThreadPoolExecutor(_workers(), thread_name_prefix="image-probe") as ex:
+            found = list(ex.map(_probe, [p for p, _ in todo]))
+    with _VERDICTS_LOCK:
+        if len(_VERDICTS) > _MAX_VERDICTS:
+            _VERDICTS.clear()  # a bound, not an LRU: the next index of a folder refills it
+        for (p, key), probe in zip(todo, found, strict=True):
+            _VERDICTS[key] = probe
+            out[p] = probe
+    return out
+
+
+_VERDICTS: dict[tuple[str, int, int], ImageProbe] = {}
+_VERDICTS_LOCK = threading.Lock()
+_MAX_VERDICTS = 20_000
+
+
+def _workers() -> int:
     try:
-        with warnings.catch_warnings():
-            # Headers of 89-179 MP only warn in Pillow; the cap below refuses them anyway.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                width, height = im.size
-                fmt = im.format
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _probe(path: Path) -> ImageProbe:
+    # (Headers of 89-179 MP make Pillow warn, once; the cap below refuses them. Filtering the
+    # warning here would change the process's warning filters from several threads at once.)
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            fmt = im.format
     except Image.DecompressionBombError:
         return ImageProbe(0, 0, "image-too-large", f"the header declares more than {MAX_IMAGE_PIXELS:,} pixels")
     except Exception as exc:  # noqa: BLE001 - see _decode_other

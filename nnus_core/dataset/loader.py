@@ -8,11 +8,10 @@ import math
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nnus_core.dataset.images import IMAGE_SUFFIXES, ImageProbe, probe_image
+from nnus_core.dataset.images import IMAGE_SUFFIXES, probe_images
 from nnus_core.dataset.labels import (
     RawBox,
     parse_class_names_txt,
@@ -257,7 +256,7 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
             if len(names_) > 1:
                 col.add(Severity.WARNING, "images-share-label", part.images_dir / names_[1], None,
                         f"{' and '.join(names_)} have one stem: both get the boxes of {stem}.txt")
-        probes = _probe_all([Path(e.path) for e in image_entries])
+        probes = probe_images([Path(e.path) for e in image_entries])
         for e in image_entries:
             img_path = Path(e.path)
             stem = os.path.splitext(e.name)[0]
@@ -323,19 +322,6 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
         synthetic=synthetic,
         generator_version=version,
     )
-
-
-def _probe_all(paths: list[Path]) -> dict[Path, ImageProbe]:
-    """Every image checked, on one thread per core: the JPEG decoder runs without the GIL, and
-    decoding every frame in full is most of what indexing a folder costs."""
-    if len(paths) < 16:
-        return {p: probe_image(p) for p in paths}
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    with ThreadPoolExecutor(max(1, min(cores, 4)), thread_name_prefix="dataset-probe") as ex:
-        return dict(zip(paths, ex.map(probe_image, paths), strict=True))
 
 
 def _label_files(part: _Part, col: _Collector) -> dict[str, Path]:
