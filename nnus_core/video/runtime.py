@@ -64,17 +64,19 @@ class ThroughputOpenVino:
     ran one after the other (12.5 ms a frame, one core busy); the same two threads on one
     THROUGHPUT model with two streams ran side by side (5.7 ms a frame).
 
-    No call into OpenVINO that keeps the GIL can wait on another thread's inference, which is what
-    once froze a run for good (one detector thread held the GIL inside the binding, the other
-    waited for the GIL inside it). Before, each detector thread created its request on first use
-    and called `infer(..., share_inputs=True)`, whose tensor set-up and result read run inside the
-    binding with the GIL held, beside the other thread's inference; requests were created and
-    destroyed with the short-lived worker threads of every run. Now every request is created here,
-    before any inference, with views of its own tensors: a call copies the frame into its request's
-    input in numpy, then runs `start_async` and `wait_for`, both of which release the GIL before
-    touching OpenVINO. A thread takes a request from the pool for one call, so no two threads ever
-    share one, and `wait_for` bounds the wait: a request that does not answer within
-    INFER_TIMEOUT_S raises ModelError (and is retired) instead of hanging the page.
+    No call into OpenVINO that keeps the GIL can wait on anything. A run once froze for good (a
+    0.5 fps clip, once in 45 runs; not reproduced here in 3,400 short runs): one detector thread
+    held the GIL while waiting inside the binding, the other waited for the GIL inside it. Each
+    detector thread used to create its request on first use (in every run: the worker threads
+    live for one run, and their requests died with them at thread exit, inside CPython's
+    thread teardown) and to call `infer(..., share_inputs=True)`, whose input set-up and result
+    read run inside the binding with the GIL held, beside the other thread's inference. Now every
+    request is created here, before any inference, with numpy views of its own tensors: a call
+    copies the frame into its request's input in numpy, then calls only `start_async` and
+    `wait_for`, both of which release the GIL before they touch OpenVINO. A thread takes a request
+    from the pool for one call, so no two threads ever share one, and `wait_for` bounds the wait:
+    a request that does not answer within INFER_TIMEOUT_S raises ModelError (and is retired)
+    instead of hanging the page.
 
     Same contract as the detector package's runtimes: a letterboxed (H, W, 3) uint8 BGR image in,
     the (4 + nc, A) output out, with the same in-graph conversion to RGB floats in [0, 1].
