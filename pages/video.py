@@ -115,7 +115,7 @@ def upload_ui(ws: SessionWorkspace, images: bool) -> None:
     try:
         path = save_upload(ws, up.name, up, up.size, cap)
         if not images:
-            probe_video(path, max_mb=cap)  # bad files are refused now, with the reason
+            probe_video(path, max_mb=cap, name=up.name)  # bad files are refused now, with the reason
     except VideoError as exc:
         ws.reset()
         set_input(None)
@@ -517,7 +517,7 @@ def main() -> None:
         label = "Process video"
     if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
         try:
-            info = probe_video(inp.path)
+            info = probe_video(inp.path, name=inp.name)
         except VideoError as exc:
             st.error(md_escape(exc), icon=":material/error:")
             return

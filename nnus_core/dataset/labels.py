@@ -9,8 +9,14 @@ from pathlib import Path
 
 import yaml
 
+from nnus_core.errors import DatasetError
+
 # Coordinates within this distance outside [0, 1] are rounding noise and are clamped silently.
 COORD_TOLERANCE = 1e-3
+# Caps on the small text files of a dataset, far above anything a real NNUS folder holds (a label
+# file is under 1 KB, classes.txt and data.yaml a few hundred bytes): every read stays bounded.
+MAX_TEXT_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,22 @@ class LineProblem:
     message: str
 
 
-def read_text(path: Path) -> str:
-    """Text of a small file with BOM and CRLF tolerated (both occur in files edited on Windows)."""
-    data = path.read_bytes()
+def read_text(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """Text of a small file with BOM and CRLF tolerated (both occur in files edited on Windows).
+
+    Raises:
+        DatasetError: when the file is larger than `max_bytes` or cannot be read.
+    """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise DatasetError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > max_bytes:
+        raise DatasetError(
+            f"{path.name} is larger than {max_bytes // 1024} KB; a file of its kind in an NNUS folder "
+            "holds a few hundred bytes, so it was not read"
+        )
     text = data.decode("utf-8-sig", errors="replace")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -96,27 +115,71 @@ def parse_yolo_text(text: str, n_classes: int | None) -> tuple[list[RawBox], lis
 
 
 def parse_class_names_txt(path: Path) -> list[str]:
-    """Class names of a classes.txt / obj.names file, one per line, blanks ignored."""
+    """Class names of a classes.txt / obj.names file, one per line, blanks ignored.
+
+    Raises:
+        DatasetError: when the file is over the size cap or unreadable.
+    """
     return [ln.strip() for ln in read_text(path).split("\n") if ln.strip()]
 
 
-def parse_class_names_yaml(path: Path) -> list[str] | None:
-    """Class names from a YOLO data yaml's `names` (list or {id: name}); None when absent."""
-    try:
-        doc = yaml.safe_load(read_text(path))
-    except yaml.YAMLError:
+class _DatasetYamlLoader(yaml.SafeLoader):
+    """A safe loader that refuses aliases and deep nesting.
+
+    A data.yaml is a flat mapping; aliases (`*a`) are how a few hundred bytes expand into billions
+    of names, and deep nesting is how they exhaust the recursion limit.
+    """
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(f"line {mark.line + 1}: aliases (*name) are not accepted in a dataset yaml")
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(f"line {mark.line + 1}: nested more than {MAX_YAML_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _scalar_name(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
+    return str(value).strip()
+
+
+def parse_class_names_yaml(path: Path) -> list[str] | None:
+    """Class names from a YOLO data yaml's `names` (list or {id: name}); None when it has none.
+
+    Raises:
+        DatasetError: when the file is over the size cap, is not valid YAML (aliases and deep
+            nesting are refused), or its `names` is not a list or mapping of plain names.
+    """
+    text = read_text(path)
+    try:
+        doc = yaml.load(text, Loader=_DatasetYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, RecursionError) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DatasetError(f"{path.name}: not a readable YAML file ({detail[:120]})") from exc
     if not isinstance(doc, dict) or "names" not in doc:
         return None
     names = doc["names"]
+    expected = "expected `names` as a list of class names or a mapping {id: name}"
     if isinstance(names, dict):
         try:
-            return [str(names[k]) for k in sorted(names, key=int)]
-        except (TypeError, ValueError):
-            return None
-    if isinstance(names, list):
-        return [str(n) for n in names]
-    return None
+            ordered = [names[k] for k in sorted(names, key=lambda k: int(k))]
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(f"{path.name}: {expected}, got keys that are not whole numbers") from exc
+        names = ordered
+    if not isinstance(names, list):
+        raise DatasetError(f"{path.name}: {expected}, got {type(names).__name__}")
+    out = [_scalar_name(n) for n in names]
+    if any(n is None for n in out):
+        bad = next(n for n, o in zip(names, out, strict=True) if o is None)
+        raise DatasetError(f"{path.name}: {expected}, got a {type(bad).__name__} among them")
+    return [n for n in out if n is not None]
 
 
 @dataclass(frozen=True)
@@ -140,12 +203,13 @@ def parse_voc_xml(path: Path) -> VocAnnotation:
     """Parse a LabelImg Pascal VOC xml file.
 
     Raises:
-        ValueError: when the xml is malformed or a box lacks coordinates.
+        ValueError: when the xml is malformed, too large, or a box lacks finite coordinates
+            (DatasetError, itself a ValueError, for a file over the size cap).
     """
     try:
         root = ET.fromstring(read_text(path))
-    except ET.ParseError as exc:
-        raise ValueError(f"not valid XML: {exc}") from exc
+    except (ET.ParseError, RecursionError) as exc:
+        raise ValueError(f"not valid XML: {str(exc)[:120] or type(exc).__name__}") from exc
 
     def num(el: ET.Element | None, tag: str) -> float | None:
         if el is None:
@@ -153,7 +217,13 @@ def parse_voc_xml(path: Path) -> VocAnnotation:
         t = el.findtext(tag)
         if t is None or not t.strip():
             return None
-        return float(t)
+        try:
+            v = float(t)
+        except ValueError:
+            raise ValueError(f"<{tag}> must be a number, got {t.strip()[:40]!r}") from None
+        if not math.isfinite(v):
+            raise ValueError(f"<{tag}> must be a finite number, got {t.strip()[:40]!r}")
+        return v
 
     size = root.find("size")
     width, height = num(size, "width"), num(size, "height")

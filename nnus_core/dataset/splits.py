@@ -10,12 +10,17 @@ from pathlib import Path
 
 from nnus_core.dataset.labels import read_text
 
+# subjects.csv of the 790 NNUS images is ~15 KB; 4 MB would map ~200,000 images.
+MAX_SUBJECTS_CSV_BYTES = 4 * 1024 * 1024
 N_VOLUNTEERS = 25  # NNUS: 25 volunteers with ~30-40 consecutive frames each, no subject ids
 SPLIT_FRACTIONS = {"val": 0.15, "test": 0.15}
 
 
 def _natural_key(stem: str) -> tuple:
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", stem))
+    # ASCII digits only: "²" or "③" are digits to str.isdigit() but not to int(), and Arabic-Indic
+    # digits in one stem against ASCII ones in the next would compare an int with a str.
+    parts = re.split(r"([0-9]+)", stem)
+    return tuple(int(t) if i % 2 else t for i, t in enumerate(parts))
 
 
 def read_subjects_csv(path: Path) -> tuple[dict[str, str], list[tuple[int, str]]]:
@@ -23,14 +28,30 @@ def read_subjects_csv(path: Path) -> tuple[dict[str, str], list[tuple[int, str]]
 
     Returns:
         (mapping, problems) where problems are (line, message) for rows that were skipped.
+
+    Raises:
+        DatasetError: when the file is over the size cap or unreadable.
     """
     mapping: dict[str, str] = {}
     problems: list[tuple[int, str]] = []
-    rows = list(csv.reader(read_text(path).split("\n")))
-    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["image", "subject"]:
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(read_text(path, MAX_SUBJECTS_CSV_BYTES).split("\n"))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+            problems.append((reader.line_num, f"unreadable row ({exc})"))
+            continue
+        rows.append((reader.line_num, row))
+    if not rows or [c.strip().lower() for c in rows[0][1][:2]] != ["image", "subject"]:
         return {}, [(1, "expected a header 'image,subject'")]
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in rows[1:]:
         if not row or not any(c.strip() for c in row):
+            continue
+        if max(len(c) for c in row) > 256:
+            problems.append((lineno, "expected an image name and a subject id, got a field over 256 characters"))
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             problems.append((lineno, f"expected 'image,subject', got {','.join(row)[:60]!r}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -125,8 +126,26 @@ def model_note(model: str | None, phantom_input: bool) -> str:
     return card.burn_note(phantom_input) if card is not None else ""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a job scheduler's stop), raised where the run is, so that it cleans up."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # As Ctrl-C does: the run removes its partial output before the process ends (a SIGKILL can
+    # not be caught; the next run in the folder sweeps what such a run leaves).
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         options = VideoOptions(
             conf=args.conf,
@@ -171,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if note:
             options = options.update(caption=note)
             print(f"  note burnt into every frame: {note}", file=sys.stderr)
-        print(f"{info.path.name}: {info.summary()}", file=sys.stderr)
+        print(f"{info.display_name}: {info.summary()}", file=sys.stderr)
         for note in info.notes:
             print(f"  note: {note}", file=sys.stderr)
         csv_path = args.csv
@@ -189,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     except NnusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("\nterminated: nothing was written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr)
         return 130

@@ -7,12 +7,14 @@ import functools
 import math
 import os
 import queue
+import re
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
@@ -25,7 +27,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from nnus_core.detection import Detection
-from nnus_core.errors import VideoError
+from nnus_core.errors import ModelError, VideoError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.render import Overlay, draw_overlays
@@ -52,6 +54,10 @@ _QUEUE_FRAMES = 6  # frames buffered on each side of the detector: enough to abs
 _PROGRESS_EVERY_S = 0.25
 _JOIN_S = 120.0  # a worker thread stops within a frame; this only bounds a hung FFmpeg call
 MAX_PER_ORGAN = 3  # an organ appears once or twice in a neck view; more boxes are duplicates or noise
+# A frame's detection takes 5-40 ms; one that has not come back in this long is stuck (a detector
+# runtime that hangs): the run fails with a message instead of freezing the page.
+DETECT_TIMEOUT_S = 90.0
+_PART_RE = re.compile(r"^\..+\.part(\d+)-[0-9a-f]{8}(\.mp4)?$")
 _END = object()
 
 
@@ -206,11 +212,49 @@ class _Frame:
 
 
 def working_size(width: int, height: int, max_side_px: int) -> tuple[int, int, float]:
-    """Size frames are processed and written at, and its scale from the original."""
+    """Size frames are processed and written at, and its scale from the original.
+
+    The shorter side never shrinks below 16 px (the probe's minimum): a long thin frame is scaled
+    less rather than written as a video 2 px high.
+    """
     scale = min(1.0, max_side_px / max(width, height))
+    scale = max(scale, min(1.0, 16 / min(width, height)))
     if scale >= 1.0:
         return width, height, 1.0
     return max(2, int(round(width * scale))), max(2, int(round(height * scale))), scale
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: a process of another user has that id
+        return True
+    return True
+
+
+def sweep_part_files(folder: Path) -> int:
+    """Delete partial outputs (`.NAME.partPID-XXXXXXXX[.mp4]`) of runs whose process is gone.
+
+    A run removes its own partial files on an error, a cancel or SIGTERM; only a process killed
+    outright (SIGKILL, a crash, a power cut) leaves them, and the next run in the folder sweeps
+    them. Returns how many were deleted.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        m = _PART_RE.match(e.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            try:
+                os.unlink(e.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def label_for(d: Detection, style: str) -> str:
@@ -410,7 +454,7 @@ class _Decoder(threading.Thread):
                     break
                 except av.error.FFmpegError as exc:
                     if self.decoded == 0:
-                        raise VideoError(f"{info.path.name}: no frame could be decoded ({exc})") from exc
+                        raise VideoError(f"{info.display_name}: no frame could be decoded ({exc})") from exc
                     self.warning = (
                         f"Decoding stopped after frame {self.decoded} ({exc.strerror or exc}): the file is "
                         "damaged or truncated. The frames before it were processed."
@@ -527,6 +571,7 @@ class _DetectorPool:
         self._conf, self._iou, self._wanted = conf, iou, wanted
         self._turn = 0
         self._busy = [0.0] * len(self._detectors)
+        self._abandoned = False
 
     @property
     def size(self) -> int:
@@ -558,8 +603,13 @@ class _DetectorPool:
         return _top_per_organ(found, self._wanted)
 
     def close(self) -> None:
+        wait = not self._abandoned
         for ex in self._executors:
-            ex.shutdown(wait=True, cancel_futures=True)
+            ex.shutdown(wait=wait, cancel_futures=True)
+
+    def abandon(self) -> None:
+        """Stop waiting for a stuck detector: close() will not join its thread."""
+        self._abandoned = True
 
 
 def _compose(
@@ -676,6 +726,9 @@ def process_video(
     info = info or probe_video(src, max_mb=max_mb)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
+    sweep_part_files(dst.parent)
+    if csv_path is not None and Path(csv_path).parent != dst.parent:
+        sweep_part_files(Path(csv_path).parent)
     # Unique per call: a UI may start the next run while an interrupted one still unwinds.
     run_tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     part = dst.with_name(f".{dst.stem}.part{run_tag}.mp4")
@@ -737,7 +790,16 @@ def process_video(
             item, future = pending.popleft()
             run_detector = future is not None
             if run_detector:
-                found = future.result()
+                try:
+                    found = future.result(timeout=DETECT_TIMEOUT_S)
+                except FutureTimeout:
+                    pool.abandon()
+                    raise VideoError(
+                        f"{info.display_name}: the detector gave no answer for frame {item.index} within "
+                        f"{DETECT_TIMEOUT_S:.0f} s; the run was stopped (the frames before it were fine)"
+                    ) from None
+                except ModelError as exc:  # e.g. the runtime's own bound on one inference
+                    raise VideoError(f"{info.display_name}, frame {item.index}: {exc}") from exc
                 t0 = time.perf_counter()
                 shown = tracker.update(found)
                 detected += 1
@@ -790,7 +852,7 @@ def process_video(
         stop.set()
         decoder.join(timeout=_JOIN_S)
         if done == 0:
-            raise VideoError(f"{info.path.name}: no frame was processed")
+            raise VideoError(f"{info.display_name}: no frame was processed")
         elapsed = time.perf_counter() - t_start
         if progress is not None:
             progress(Progress(done, done, elapsed, done / elapsed))  # finished: the true count
@@ -813,7 +875,7 @@ def process_video(
             if p is not None:
                 p.unlink(missing_ok=True)
         if isinstance(exc, av.error.FFmpegError):
-            raise VideoError(f"{info.path.name}: video processing failed ({exc})") from exc
+            raise VideoError(f"{info.display_name}: video processing failed ({exc})") from exc
         if isinstance(exc, OSError):  # e.g. the disk filled up while writing
             raise VideoError(f"cannot write {dst.name}: {exc.strerror or exc}") from exc
         raise

@@ -17,6 +17,9 @@ MAX_MB_ENV = "NNUS_VIDEO_MAX_MB"
 DEFAULT_MAX_MB = 500
 MAX_SIDE_PX = 8192  # above 8K a frame alone is >200 MB as BGR: refuse rather than swap
 MIN_SIDE_PX = 16
+# A scan recording is 4:3 to 21:9, a phone held upright 9:16; 8:1 is no screen at all, and scaled
+# to the 1280-px working size its short side would shrink to a few pixels (8192x16 became 1280x2).
+MAX_ASPECT = 8.0
 _VFR_PACKETS = 240  # packets inspected for frame-interval jitter (demux only, no decoding)
 _VFR_JITTER = 0.2  # interval spread beyond which the rate is called variable
 # Demuxers that accept almost any bytes (text shown as terminal art): never a scan recording.
@@ -77,6 +80,12 @@ class VideoInfo:
     variable_frame_rate: bool
     bit_depth: int
     notes: tuple[str, ...] = ()
+    name: str = ""  # what the user calls the file (an upload's own name); default the path's name
+
+    @property
+    def display_name(self) -> str:
+        """The file's name for messages: the upload's name, not the workspace copy's."""
+        return self.name or self.path.name
 
     @property
     def portrait(self) -> bool:
@@ -92,10 +101,10 @@ class VideoInfo:
         )
 
 
-def _open_error(path: Path, exc: Exception) -> VideoError:
+def _open_error(name: str, exc: Exception) -> VideoError:
     reason = str(exc).split(":")[0] if str(exc) else type(exc).__name__
     return VideoError(
-        f"{path.name} could not be opened as a video ({reason}): expected an MP4, MOV, AVI, MKV or "
+        f"{name} could not be opened as a video ({reason}): expected an MP4, MOV, AVI, MKV or "
         "WebM recording. The file may be truncated (an interrupted copy or download) or not a video "
         "at all."
     )
@@ -141,39 +150,45 @@ def _is_vfr(container: av.container.InputContainer, stream: av.video.stream.Vide
     return med > 0 and (hi - lo) / med > _VFR_JITTER
 
 
-def probe_video(path: str | Path, max_mb: int | None = None) -> VideoInfo:
+def probe_video(path: str | Path, max_mb: int | None = None, *, name: str | None = None) -> VideoInfo:
     """Open a video, decode its first frame and describe it.
 
     Args:
         path: the video file.
         max_mb: size cap in MB; default $NNUS_VIDEO_MAX_MB or 500.
+        name: what to call the file in messages (an upload's own name, when `path` is the
+            workspace's copy); default the path's file name. Kept in `VideoInfo.name`.
 
     Returns:
         The video's description, with notes on audio, variable rate, bit depth, rotation and size.
 
     Raises:
         VideoError: for a missing, empty, oversized, unreadable or frameless file, a file without
-            a video track, or frames outside 16..8192 pixels.
+            a video track, frames outside 16..8192 pixels or more than 8 times wider than high
+            (or higher than wide).
     """
     path = Path(path)
+    shown = name or path.name
     if not path.is_file():
-        raise VideoError(f"video not found: {path}")
+        raise VideoError(f"video not found: {name or path}")
     size = path.stat().st_size
-    check_size(size, path.name, max_mb)
+    check_size(size, shown, max_mb)
     try:
         container = av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise _open_error(path, exc) from exc
+        raise _open_error(shown, exc) from exc
     try:
         fmt = container.format.name
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams})
             held = f"only {', '.join(kinds)}" if kinds else "no tracks at all"
-            raise VideoError(f"{path.name} contains no video frames ({held})")
+            raise VideoError(f"{shown} contains no video frames ({held})")
         stream = container.streams.video[0]
-        codec = stream.codec_context.name
+        codec = stream.codec_context.name if stream.codec_context is not None else None
+        if not codec:  # a track FFmpeg has no decoder for (a damaged header or an unknown codec)
+            raise VideoError(f"{shown}: its video track uses a codec that cannot be decoded; expected H.264, HEVC, VP9 or similar")
         if fmt in _REFUSED_FORMATS or codec in _REFUSED_CODECS:
-            raise VideoError(f"{path.name} is not a video recording (FFmpeg reads it as {fmt}/{codec} text)")
+            raise VideoError(f"{shown} is not a video recording (FFmpeg reads it as {fmt}/{codec} text)")
         first = None
         try:
             for frame in container.decode(stream):
@@ -181,15 +196,20 @@ def probe_video(path: str | Path, max_mb: int | None = None) -> VideoInfo:
                 break
         except av.error.FFmpegError as exc:
             raise VideoError(
-                f"{path.name}: the first frame could not be decoded ({exc.strerror or exc}); "
+                f"{shown}: the first frame could not be decoded ({exc.strerror or exc}); "
                 "the file is damaged or truncated"
             ) from exc
         if first is None:
-            raise VideoError(f"{path.name} contains no video frames (zero frames decoded)")
+            raise VideoError(f"{shown} contains no video frames (zero frames decoded)")
         w, h = first.width, first.height
         if min(w, h) < MIN_SIDE_PX or max(w, h) > MAX_SIDE_PX:
             raise VideoError(
-                f"{path.name} has {w}x{h} frames; expected between {MIN_SIDE_PX} and {MAX_SIDE_PX} pixels a side"
+                f"{shown} has {w}x{h} frames; expected between {MIN_SIDE_PX} and {MAX_SIDE_PX} pixels a side"
+            )
+        if max(w, h) > MAX_ASPECT * min(w, h):
+            raise VideoError(
+                f"{shown} has {w}x{h} frames, {max(w, h) / min(w, h):.0f} times longer than wide; "
+                f"expected a screen or scan recording (at most {MAX_ASPECT:.0f}:1)"
             )
         rotation = _rotation_deg(first)
         if rotation in (90, 270):
@@ -216,8 +236,9 @@ def probe_video(path: str | Path, max_mb: int | None = None) -> VideoInfo:
             vfr = False  # an unseekable stream still decodes from the start; timestamps are kept anyway
     except VideoError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise _open_error(path, exc) from exc
+    # PyAV on a damaged header can also fail with AttributeError/TypeError on a missing field.
+    except (av.error.FFmpegError, OSError, ValueError, AttributeError, TypeError, ZeroDivisionError) as exc:
+        raise _open_error(shown, exc) from exc
     finally:
         container.close()
     notes = []
@@ -251,6 +272,7 @@ def probe_video(path: str | Path, max_mb: int | None = None) -> VideoInfo:
         variable_frame_rate=vfr,
         bit_depth=depth,
         notes=tuple(notes),
+        name=name or "",
     )
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import math
 import os
-import threading
+import queue
 from pathlib import Path
 
 import numpy as np
 
+from nnus_core.errors import ModelError
+
 MAX_VIDEO_STREAMS = 4  # beyond a few, memory grows and the encoder starves of cores
 MAX_SHRINK = 0.03  # a frame may be scaled down this much more to drop a row of padding blocks
+# One frame takes 5-40 ms here; a request that has not answered in this long never will, and the
+# run is failed with a message instead of leaving the page waiting.
+INFER_TIMEOUT_S = 60.0
+_WAIT_SLICE_MS = 1000
 
 
 def video_input_hw(width: int, height: int, imgsz: int, stride: int = 32) -> tuple[int, int]:
@@ -41,13 +47,36 @@ def video_stream_count() -> int:
     return max(1, min(cores, MAX_VIDEO_STREAMS))
 
 
+class _Slot:
+    """One infer request with numpy views of its own input and output tensors."""
+
+    def __init__(self, request) -> None:  # noqa: ANN001 - an openvino.InferRequest
+        self.request = request
+        self.input = request.get_input_tensor(0).data
+        self.output = request.get_output_tensor(0).data
+
+
 class ThroughputOpenVino:
     """A detector runtime that many threads may call at once: one compiled model in OpenVINO's
-    THROUGHPUT mode with `streams` single-thread streams, and one infer request per calling thread.
+    THROUGHPUT mode with `streams` single-thread streams, and a pool of infer requests.
 
     Measured here (yolov8n, 416 px, 2 cores): two threads each calling a one-thread LATENCY model
     ran one after the other (12.5 ms a frame, one core busy); the same two threads on one
     THROUGHPUT model with two streams ran side by side (5.7 ms a frame).
+
+    No call into OpenVINO that keeps the GIL can wait on anything. A run once froze for good (a
+    0.5 fps clip, once in 45 runs; not reproduced here in 3,400 short runs): one detector thread
+    held the GIL while waiting inside the binding, the other waited for the GIL inside it. Each
+    detector thread used to create its request on first use (in every run: the worker threads
+    live for one run, and their requests died with them at thread exit, inside CPython's
+    thread teardown) and to call `infer(..., share_inputs=True)`, whose input set-up and result
+    read run inside the binding with the GIL held, beside the other thread's inference. Now every
+    request is created here, before any inference, with numpy views of its own tensors: a call
+    copies the frame into its request's input in numpy, then calls only `start_async` and
+    `wait_for`, both of which release the GIL before they touch OpenVINO. A thread takes a request
+    from the pool for one call, so no two threads ever share one, and `wait_for` bounds the wait:
+    a request that does not answer within INFER_TIMEOUT_S raises ModelError (and is retired)
+    instead of hanging the page.
 
     Same contract as the detector package's runtimes: a letterboxed (H, W, 3) uint8 BGR image in,
     the (4 + nc, A) output out, with the same in-graph conversion to RGB floats in [0, 1].
@@ -55,7 +84,7 @@ class ThroughputOpenVino:
 
     name = "openvino"
 
-    def __init__(self, xml: Path, imgsz: int | tuple[int, int], streams: int) -> None:
+    def __init__(self, xml: Path, imgsz: int | tuple[int, int], streams: int, requests: int | None = None) -> None:
         from nnus_core.detector.fast import openvino_model_with_preprocessing
 
         core, model = openvino_model_with_preprocessing(xml)
@@ -65,19 +94,42 @@ class ThroughputOpenVino:
             "CACHE_DIR": str(xml.parent.parent / "ov_cache"),
         }
         self._compiled = core.compile_model(model, "CPU", cfg)
-        self._local = threading.local()
         self.input_hw = (imgsz, imgsz) if isinstance(imgsz, int) else (int(imgsz[0]), int(imgsz[1]))
         self.imgsz = max(self.input_hw)
         self.streams = streams
+        # Two requests a stream: two runs at once (two sessions of the page) still never wait.
+        self.requests = requests or 2 * streams
+        self._pool: queue.Queue[_Slot] = queue.Queue()
+        for _ in range(self.requests):
+            self._pool.put(_Slot(self._compiled.create_infer_request()))
         hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
         self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
 
-    def __call__(self, letterboxed: np.ndarray) -> np.ndarray:
-        request = getattr(self._local, "request", None)
-        if request is None:  # each thread infers on its own request: requests are not thread-safe
-            request = self._local.request = self._compiled.create_infer_request()
-        request.infer({0: letterboxed[None]}, share_inputs=True)
-        return request.get_output_tensor(0).data[0].copy()
+    def __call__(self, letterboxed: np.ndarray, timeout_s: float | None = None) -> np.ndarray:
+        limit = INFER_TIMEOUT_S if timeout_s is None else timeout_s
+        try:
+            slot = self._pool.get(timeout=limit)
+        except queue.Empty:
+            raise ModelError(
+                f"no OpenVINO infer request came free within {limit:.0f} s ({self.requests} in use): "
+                "the detector is stuck; the run was stopped"
+            ) from None
+        try:
+            np.copyto(slot.input, letterboxed.reshape(slot.input.shape))
+            slot.request.start_async()
+            waited_ms = 0
+            while not slot.request.wait_for(_WAIT_SLICE_MS):
+                waited_ms += _WAIT_SLICE_MS
+                if waited_ms >= limit * 1000:
+                    slot = None  # still running: this request is never given out again
+                    raise ModelError(
+                        f"the detector gave no answer within {limit:.0f} s (OpenVINO inference did not "
+                        "finish); the run was stopped"
+                    )
+            return slot.output[0].copy()
+        finally:
+            if slot is not None:
+                self._pool.put(slot)
 
 
 def load_video_detectors(
