@@ -162,6 +162,29 @@ def db_url(env: dict[str, str] | None = None) -> str:
     return env.get(DB_ENV) or f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+def _switch_to_wal(cur) -> None:  # noqa: ANN001 - a sqlite3 cursor
+    """PRAGMA journal_mode=WAL, retried while another process holds the lock it needs.
+
+    The switch reads the file first and then needs the exclusive lock: when another connection is
+    part-way through its own switch, SQLite answers "database is locked" at once, without calling
+    the busy handler (its deadlock rule), so the busy timeout does not cover it. Seen with 50 app
+    processes creating one new database together; a retry a few milliseconds later succeeds.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + SQLITE_STARTUP_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every test
@@ -172,7 +195,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # start-up, when many may: the long wait); then the short one for everything else.
         cur.execute(f"PRAGMA busy_timeout={SQLITE_STARTUP_BUSY_TIMEOUT_MS}")
         if engine.url.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
