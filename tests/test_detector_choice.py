@@ -174,3 +174,14 @@ def test_int8_boxes_agree_with_f32_on_phantom_images():
     # And the outputs are close, not only the boxes after NMS.
     a, b = f32._runtime(inputs[0]), int8._runtime(inputs[0])
     assert np.abs(a[4:] - b[4:]).max() <= 0.15
+
+
+def test_video_detectors_run_the_variant_chosen_for_one_thread(weights, env):
+    from nnus_core.video.runtime import load_video_detectors
+
+    dets = load_video_detectors(weights, n=2, frame_size=(494, 448))
+    first = dets[0]
+    assert len(dets) == 2 and first.choice is not None and first.input_hw == (288, 320)
+    assert (first.backend, first.precision) == (first.choice.video.backend, first.choice.video.precision)
+    assert first.threads == 1
+    assert all(d.predict(np.zeros((448, 494, 3), np.uint8)) is not None for d in dets)
