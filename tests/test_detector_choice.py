@@ -121,6 +121,7 @@ def test_choice_is_measured_once_and_cached_by_cpu_signature(weights, env, monke
         return real(runtimes, x)
 
     monkeypatch.setattr(choice_mod, "measure", counting)
+    monkeypatch.setattr(choice_mod, "_load_avg", lambda: 0.0)  # a quiet machine
     avx2 = _cpu("avx2 fma", "AVX2 test CPU")
     first = choice_mod.choose(info, 320, None, cpu=avx2)
     assert len(calls) == 1
@@ -135,11 +136,24 @@ def test_choice_is_measured_once_and_cached_by_cpu_signature(weights, env, monke
     assert len(calls) == 2 and other.path != first.path  # another CPU measures for itself
     assert json.loads(first.path.read_text())["cpu"]["flags"] == ["avx2", "fma"]
     assert choice_mod.cached_choice(info, 320, avx2) == first
+    # Another input shape (a video's size) takes the ranking measured on this CPU, without timing.
+    rect = choice_mod.choose(info, (288, 320), None, cpu=avx2)
+    assert len(calls) == 2 and rect.shape == (288, 320) and rect.ranked_at == (320, 320)
+    assert (rect.latency, rect.video) == (first.latency, first.video)
     # Another precision allowed by the card (here: a bf16 check on a bf16 CPU) measures again.
     bf16_cpu = _cpu(AMX_FLAGS, "bf16 test CPU")
     choice_mod.choose(info, 320, None, cpu=bf16_cpu)
     choice_mod.choose(info, 320, {"bf16": {"accepted": False}}, cpu=bf16_cpu)
     assert len(calls) == 4
+    # A choice measured while other processes held every core is measured again on a quiet start.
+    busy_cpu = _cpu("avx2 fma", "busy test CPU")
+    monkeypatch.setattr(choice_mod, "_load_avg", lambda: 9.0)
+    busy = choice_mod.choose(info, 320, None, cpu=busy_cpu)
+    assert busy.provisional and len(calls) == 5
+    assert choice_mod.choose(info, 320, None, cpu=busy_cpu) == busy and len(calls) == 5  # still busy
+    monkeypatch.setattr(choice_mod, "_load_avg", lambda: 0.0)
+    quiet = choice_mod.choose(info, 320, None, cpu=busy_cpu)
+    assert not quiet.provisional and len(calls) == 6
 
 
 def test_auto_loads_the_measured_choice(weights, env):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,14 @@ class RuntimeChoice:
     created_utc: str = ""
     measure_s: float = 0.0
     int8_agreement: float | None = None
+    load_avg: float = 0.0  # 1-minute load average when measured
+    ranked_at: tuple[int, int] | None = None  # the input shape the variants were timed at
     path: Path | None = field(default=None, compare=False)
+
+    @property
+    def provisional(self) -> bool:
+        """Measured while other processes held more than every core: worth measuring again."""
+        return self.load_avg > int(self.cpu.get("cores") or 1)
 
     def summary(self) -> str:
         """One line for a bench, a log or the model card view."""
@@ -86,6 +94,10 @@ class RuntimeChoice:
     def table(self) -> list[str]:
         """The measured variants, fastest first, and the skipped ones with their reasons."""
         rows = [f"  {c.label():<34} {ms:7.2f} ms" for c, ms in sorted(self.measured_ms, key=lambda t: t[1])]
+        if self.ranked_at and self.ranked_at != self.shape:
+            rows.append(f"  (timed at {self.ranked_at[0]}x{self.ranked_at[1]}; the same ranking holds for this input)")
+        if self.provisional:
+            rows.append(f"  (measured at load {self.load_avg:.1f}: measured again on a quieter start)")
         rows += [f"  {v:<34} skipped: {why}" for v, why in self.skipped]
         return rows
 
@@ -103,6 +115,8 @@ class RuntimeChoice:
             "skipped": [{"variant": v, "reason": why} for v, why in self.skipped],
             "int8_agreement": self.int8_agreement,
             "measure_s": round(self.measure_s, 2),
+            "load_avg": round(self.load_avg, 2),
+            "ranked_at": list(self.ranked_at or self.shape),
         }
 
     @classmethod
@@ -119,6 +133,8 @@ class RuntimeChoice:
             created_utc=str(d.get("created_utc", "")),
             measure_s=float(d.get("measure_s", 0.0)),
             int8_agreement=d.get("int8_agreement"),
+            load_avg=float(d.get("load_avg", 0.0)),
+            ranked_at=tuple(int(v) for v in d["ranked_at"]) if d.get("ranked_at") else None,  # type: ignore[arg-type]
             path=path,
         )
 
@@ -181,6 +197,13 @@ def cached_choice(info: fast.WeightsInfo, shape: int | fast.Shape, cpu: CpuInfo 
         return None
 
 
+def _load_avg() -> float:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Unix
+        return 0.0
+
+
 def _timing_input(shape: fast.Shape) -> np.ndarray:
     """A letterboxed ultrasound-like frame (blurred noise; a CNN's time does not depend on content)."""
     from nnus_core.detector.processing import letterbox
@@ -191,7 +214,9 @@ def _timing_input(shape: fast.Shape) -> np.ndarray:
 
 
 def measure(runtimes: dict[Config, fast.Runtime], x: np.ndarray) -> dict[Config, float]:
-    """Median ms per inference of each runtime, in interleaved rounds (a neighbour's load hits all)."""
+    """Fast-quintile ms per inference of each runtime, in interleaved rounds (a neighbour's load hits
+    all alike). The 20th percentile, not the median: on a shared CPU the slow samples are other
+    processes' time, and a multi-threaded runtime loses most of them."""
     times: dict[Config, list[float]] = {c: [] for c in runtimes}
     for rt in runtimes.values():
         for _ in range(_WARMUP):
@@ -202,7 +227,7 @@ def measure(runtimes: dict[Config, fast.Runtime], x: np.ndarray) -> dict[Config,
                 t = time.perf_counter()
                 rt(x)
                 times[c].append(time.perf_counter() - t)
-    return {c: float(np.median(v)) * 1000 for c, v in times.items()}
+    return {c: float(np.percentile(v, 20)) * 1000 for c, v in times.items()}
 
 
 def box_agreement(a: fast.Runtime, b: fast.Runtime, inputs: list[np.ndarray], conf: float = 0.25) -> float:
@@ -225,6 +250,27 @@ def _pick(measured: dict[Config, float]) -> Config:
     best = min(measured.values())
     near = [c for c, ms in measured.items() if ms <= best * (1 + TIE)]
     return min(near, key=lambda c: (_EXACTNESS[c.precision], c.backend != "openvino", measured[c]))
+
+
+def _ranked_elsewhere(
+    info: fast.WeightsInfo, hw: fast.Shape, cpu: CpuInfo, allowed: list[str]
+) -> RuntimeChoice | None:
+    """A choice measured (not derived) for another input shape of this model on this CPU."""
+    for path in sorted(choice_path(info, hw, cpu).parent.glob(f"choice_*_{cpu.signature()}.json")):
+        try:
+            d = json.loads(path.read_text())
+            c = RuntimeChoice.from_dict(d, path)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if (
+            d.get("choice_format") == CHOICE_FORMAT
+            and c.shape != hw
+            and c.ranked_at in (None, c.shape)
+            and list(c.allowed) == allowed
+            and not c.provisional
+        ):
+            return c
+    return None
 
 
 def choose(
@@ -252,9 +298,19 @@ def choose(
     allowed, skipped = allowed_variants(cpu, card_variants, fast.shape_tag(hw))
     if not remeasure:
         cached = cached_choice(info, hw, cpu)
-        if cached is not None and list(cached.allowed) == allowed:
+        if cached is not None and list(cached.allowed) == allowed and not (
+            cached.provisional and _load_avg() < 0.5 * cpu.cores
+        ):
             return cached
-    t0 = time.perf_counter()
+        # Another input shape of the same model, measured on this CPU: the ranking of the variants
+        # is the CPU's, not the shape's, so a new video size does not wait for a measurement.
+        other = _ranked_elsewhere(info, hw, cpu, allowed)
+        if other is not None:
+            derived = RuntimeChoice.from_dict({**other.to_dict(), "shape": list(hw)})
+            path = choice_path(info, hw, cpu)
+            fast._atomic_write(path, json.dumps(derived.to_dict(), indent=1))
+            return RuntimeChoice.from_dict(derived.to_dict(), path)
+    t0, load0 = time.perf_counter(), _load_avg()
     runtimes: dict[Config, fast.Runtime] = {}
     agreement = None
     for variant in allowed:
@@ -293,6 +349,7 @@ def choose(
         created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         measure_s=time.perf_counter() - t0,
         int8_agreement=None if agreement is None else round(agreement, 4),
+        load_avg=max(load0, _load_avg()),
     )
     path = choice_path(info, hw, cpu)
     try:
@@ -301,3 +358,53 @@ def choose(
         log.warning("could not cache the runtime choice at %s: %s", path, exc)
     log.info("detector runtime for %s on this CPU: %s", info.path.name, choice.summary())
     return RuntimeChoice.from_dict(choice.to_dict(), path)
+
+
+def runtime_line(weights: Path, frame_size: tuple[int, int] | None = None) -> str:
+    """What the model runs on here, for the model card view, without loading it: the cached choice
+    for the app's input shape on this CPU, or a note that it is measured at the first detection."""
+    from nnus_core.detector.processing import NNUS_IMAGE_WH, tight_input_hw
+
+    cpu = read_cpu()
+    try:
+        info = fast.weights_info(weights)
+    except ModelError:
+        return ""
+    shape = tight_input_hw(*(frame_size or NNUS_IMAGE_WH), info.imgsz, info.stride)
+    found = cached_choice(info, shape, cpu)
+    if found is None:
+        return f"Runtime: measured on this CPU ({cpu.describe()}) at the first detection."
+    return f"Runtime on this CPU ({cpu.describe()}): {found.summary()}, input {shape[0]}x{shape[1]}."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m nnus_core.detector.choice [--model M] [--remeasure]`: this CPU and the choice."""
+    import argparse
+
+    from nnus_core.detector.card import read_model_card
+    from nnus_core.detector.detector import WEIGHTS_NAME, default_weights
+    from nnus_core.detector.processing import NNUS_IMAGE_WH, tight_input_hw
+
+    ap = argparse.ArgumentParser(prog="python -m nnus_core.detector.choice", description=main.__doc__)
+    ap.add_argument("--model", help="weights .pt or model folder (default: the shipped model)")
+    ap.add_argument("--remeasure", action="store_true", help="measure again (e.g. after a busy first start)")
+    args = ap.parse_args(argv)
+    try:
+        path = default_weights() if args.model is None else Path(args.model)
+        path = path / WEIGHTS_NAME if path.is_dir() else path
+        info = fast.weights_info(path)
+        card = read_model_card(path)
+        cpu = read_cpu()
+        print(f"cpu: {cpu.describe()} (signature {cpu.signature()})")
+        for shape in dict.fromkeys([tight_input_hw(*NNUS_IMAGE_WH, info.imgsz, info.stride), (info.imgsz,) * 2]):
+            c = choose(info, shape, card.variants if card else None, remeasure=args.remeasure)
+            print(f"{shape[0]}x{shape[1]}: {c.summary()}")
+            print("\n".join(c.table()))
+    except ModelError as exc:
+        print(f"error: {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
