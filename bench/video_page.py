@@ -27,8 +27,23 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 
+def process_cpu_s(pattern: str) -> float:
+    """CPU seconds used so far by every process whose command line contains `pattern` (Linux)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if pattern in cmd:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def page_run(browser, url: str, clip: Path) -> tuple[float, float]:
-    """(seconds from the click to the player, the fps the page reports)."""
+    """(seconds from the click to the player, the fps the page reports); prints the CPU seconds the
+    browser and the server used from the click to the player."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
@@ -37,10 +52,14 @@ def page_run(browser, url: str, clip: Path) -> tuple[float, float]:
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(clip))
         button = page.get_by_role("button", name="Process video")
         button.wait_for(timeout=60_000)
-        t0 = time.perf_counter()
+        t0, browser0, server0 = time.perf_counter(), process_cpu_s("chrom"), process_cpu_s("streamlit run")
         button.click()
         page.locator("video").first.wait_for(state="attached", timeout=600_000)
         elapsed = time.perf_counter() - t0
+        print(
+            f"  click to player: browser CPU {process_cpu_s('chrom') - browser0:.1f} s, "
+            f"server CPU {process_cpu_s('streamlit run') - server0:.1f} s, wall {elapsed:.1f} s"
+        )
         text = page.locator('[data-testid="stMetric"]').all_inner_texts()
         fps = next((float(m.group(1)) for t in text if (m := re.search(r"([\d.]+)\s*fps", t))), float("nan"))
         return elapsed, fps
@@ -95,6 +114,8 @@ def main() -> int:
         proc, url = start_server(data, env)
         pages: list[float] = []
         clis: list[float] = []
+        page_fps: list[float] = []
+        cli_fps: list[float] = []
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -103,9 +124,11 @@ def main() -> int:
                 for i in range(args.pairs):
                     s, fps = cli_run(clip, work / f"cli{i}.mp4")
                     clis.append(s)
+                    cli_fps.append(fps)
                     print(f"cli_s: {s:.1f}   (CLI fps {fps:.0f}; process start to exit)")
                     s, fps = page_run(browser, url, clip)
                     pages.append(s)
+                    page_fps.append(fps)
                     print(f"page_s: {s:.1f}   (page fps {fps:.0f}; click to player)")
                 browser.close()
         finally:
@@ -115,6 +138,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
     ratios = [p / c for p, c in zip(pages, clis, strict=True)]
+    fps_ratios = [c / p for p, c in zip(page_fps, cli_fps, strict=True)]
+    print(f"pipeline_fps_cli_over_page: {', '.join(f'{r:.2f}' for r in fps_ratios)}")
     print(f"cli_median_s: {statistics.median(clis):.1f}")
     print(f"page_median_s: {statistics.median(pages):.1f}")
     print(f"paired_ratios: {', '.join(f'{r:.2f}' for r in ratios)}")
