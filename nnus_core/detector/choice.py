@@ -28,7 +28,7 @@ from nnus_core.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-CHOICE_FORMAT = 1  # bump when the measurement or the file's layout changes
+CHOICE_FORMAT = 2  # bump when the measurement or the file's layout changes
 MAX_VIDEO_STREAMS = 4  # beyond a few, memory grows and the encoder starves of cores
 TIE = 0.03  # within 3 % of the fastest, the more exact variant is taken (f32 over bf16 over int8)
 _EXACTNESS = {"f32": 0, "bf16": 1, "int8": 2}
