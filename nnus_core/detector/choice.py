@@ -246,7 +246,8 @@ def box_agreement(a: fast.Runtime, b: fast.Runtime, inputs: list[np.ndarray], co
     return 1.0 if total == 0 else 2 * matched / total
 
 
-def _pick(measured: dict[Config, float]) -> Config:
+def pick(measured: dict[Config, float]) -> Config:
+    """The fastest config; within TIE of it, the more exact one (f32, then bf16, then int8)."""
     best = min(measured.values())
     near = [c for c, ms in measured.items() if ms <= best * (1 + TIE)]
     return min(near, key=lambda c: (_EXACTNESS[c.precision], c.backend != "openvino", measured[c]))
@@ -338,8 +339,8 @@ def choose(
     measured = measure(runtimes, _timing_input(hw))
     single = {c: ms for c, ms in measured.items() if c.threads == 1} or measured
     choice = RuntimeChoice(
-        latency=_pick(measured),
-        video=_pick(single),
+        latency=pick(measured),
+        video=pick(single),
         video_streams=video_stream_count(cpu),
         shape=hw,
         cpu=cpu.to_dict(),

@@ -14,7 +14,7 @@ import numpy as np
 from nnus_core.detection import Detection
 from nnus_core.detector import fast
 from nnus_core.detector.card import ModelCard, read_model_card
-from nnus_core.detector.choice import Config, RuntimeChoice, choose
+from nnus_core.detector.choice import Config, RuntimeChoice, choose, pick
 from nnus_core.detector.processing import NNUS_IMAGE_WH, decode, preprocess, tight_input_hw
 from nnus_core.errors import ClassMappingError, ModelError
 from nnus_core.geometry import BoxPx
@@ -258,9 +258,11 @@ def _open_chosen(
         return fast.open_fastest(info, size, threads), None
     if threads is None:
         cfg = choice.latency
+    elif threads == 1:
+        cfg = choice.video  # what each video stream runs
     else:  # the variant measured fastest at this thread count, when it was measured
-        same = [(ms, c) for c, ms in choice.measured_ms if c.threads == threads]
-        best = min(same, key=lambda t: t[0])[1] if same else choice.latency
+        same = {c: ms for c, ms in choice.measured_ms if c.threads == threads}
+        best = pick(same) if same else choice.latency
         cfg = Config(best.backend, best.precision, threads)
     try:
         return fast.open_runtime(info, cfg.backend, size, cfg.threads, cfg.precision), choice
