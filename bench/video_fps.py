@@ -104,11 +104,18 @@ def main() -> int:
         info = probe_video(clip)
         weights = weights_for_bench(work, args.model)
         from nnus_core.detector import Detector
+        from nnus_core.detector.cpu import read_cpu
         from nnus_core.video.runtime import load_video_detectors
 
+        cpu = read_cpu()
+        print(f"cpu: {cpu.describe()}")
+        print(f"cpu_flags: {' '.join(cpu.flags)}")
         # What the page and the CLI run: the input cut to the clip's aspect (288x320 for 494x448).
         detectors = load_video_detectors(weights, frame_size=detection_size(info))
         first = detectors[0]
+        if first.choice is not None:
+            print(f"chosen: {first.choice.summary()}")
+            print("\n".join(first.choice.table()))
         print(f"cpu_cores: {os.cpu_count()}  load_avg_1min: {os.getloadavg()[0]:.2f}")
         print(
             f"clip: {clip.name} {info.width_px}x{info.height_px} {info.frames_estimate} frames {info.codec}"
@@ -116,7 +123,7 @@ def main() -> int:
         print(
             f"model: {weights.name} backend={first.backend} precision={first.precision} imgsz={first.imgsz}"
             f" input={first.input_hw[0]}x{first.input_hw[1]} (peer: {first.imgsz}x{first.imgsz}, ultralytics' letterbox)"
-            f"  detectors: {len(detectors)} x 1 thread"
+            f"  detectors: {len(detectors)} streams x {first.threads} thread"
         )
         # One warm-up pass so that both sides start with compiled models and warm caches.
         process_video(clip, work / "warm.mp4", detectors, VideoOptions(), info=info)

@@ -17,6 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conf", type=float, default=0.25)
     p.add_argument("--iou", type=float, default=0.7)
     p.add_argument("--backend", default="auto", choices=["auto", "openvino", "onnx", "torch"])
+    p.add_argument(
+        "--square",
+        action="store_true",
+        help="run the square input the model was trained at, not the input cut to the NNUS images' "
+        "aspect (288x320 for 494x447)",
+    )
     return p
 
 
@@ -24,10 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Imported here so that --help answers at once; none of this imports torch on the fast path.
     from nnus_core.detector.detector import Detector, to_json_line
+    from nnus_core.detector.processing import NNUS_IMAGE_WH
     from nnus_core.errors import NnusError
 
     try:
-        det = Detector.load(args.model, backend=args.backend)
+        det = Detector.load(args.model, backend=args.backend, frame_size=None if args.square else NNUS_IMAGE_WH)
     except NnusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,14 @@ from pathlib import Path
 from nnus_core.errors import NnusError
 
 
+def _shape(text: str) -> int | tuple[int, int]:
+    h, sep, w = text.lower().partition("x")
+    try:
+        return (int(h), int(w)) if sep else int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or HxW (e.g. 320 or 288x320), got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m nnus_core.evaluate",
@@ -32,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.25,
         help="confidence for the confusion matrix and per-image lists",
     )
-    p.add_argument("--imgsz", type=int, help="input size (default: the size the model was trained at)")
+    p.add_argument(
+        "--imgsz",
+        type=_shape,
+        help="input size, N or HxW such as 288x320 (default: the size the model was trained at)",
+    )
     p.add_argument(
         "--card-entry",
         metavar="NAME",
@@ -40,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(for a further held-out set, e.g. a phantom of another seed: new volunteers)",
     )
     p.add_argument("--note", default="", help="a sentence stored with --card-entry")
+    p.add_argument(
+        "--gate",
+        nargs="+",
+        choices=["int8", "bf16", "f32"],
+        metavar="VARIANT",
+        help="accuracy check of faster variants (int8, bf16; with a rectangular --imgsz also f32) against "
+        "OpenVINO f32 at the model's own size on this split; the verdict (mAP@0.5 drop <= 0.01, no organ "
+        "> 0.03) is recorded in the model card (as VARIANT, or VARIANT@HxW), where the runtime choice "
+        "reads it",
+    )
     return p
 
 
@@ -49,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     from nnus_core.detector import Detector
     from nnus_core.detector.evaluation import evaluate_detector, format_comparison
 
+    if args.gate:
+        return run_gate(args)
     try:
         det = Detector.load(args.model, backend=args.backend, imgsz=args.imgsz)
         ds = load_dataset(args.data)
@@ -76,6 +100,56 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run_gate(args: argparse.Namespace) -> int:
+    """Evaluate OpenVINO f32 and each variant on the same images; record the verdicts in the card."""
+    import dataclasses
+
+    from nnus_core.dataset import load_dataset
+    from nnus_core.detector import Detector, read_model_card, write_model_card
+    from nnus_core.detector.evaluation import evaluate_detector
+    from nnus_core.detector.gate import describe_entry, gate_entry
+    from nnus_core.detector.quantize import RECIPE
+
+    try:
+        ds = load_dataset(args.data)
+        rect = isinstance(args.imgsz, tuple) and args.imgsz[0] != args.imgsz[1]
+        # A rectangular input is itself a change: everything is measured against the square f32.
+        ref_det = Detector.load(args.model, backend="openvino", precision="f32", imgsz=None if rect else args.imgsz)
+        reference = evaluate_detector(ref_det, ds, args.split, report_conf=args.report_conf)
+        print(f"reference openvino f32 on {ds.kind} {args.split}: mAP@0.5 {reference['overall']['map50']:.4f}")
+        entries = {}
+        for variant in args.gate:
+            det = Detector.load(args.model, backend="openvino", precision=variant, imgsz=args.imgsz)
+            report = evaluate_detector(det, ds, args.split, report_conf=args.report_conf)
+            name = f"{variant}@{args.imgsz[0]}x{args.imgsz[1]}" if rect else variant
+            entries[name] = entry = gate_entry(reference, report, RECIPE if variant == "int8" else "")
+            seed = _phantom_seed(ds.root)
+            if seed is not None:
+                entry["data"]["seed"] = seed
+            print(describe_entry(name, entry))
+            for c in entry["per_class"]:
+                print(f"  {c['name']:<28} n={c['n_gt']:<4} AP@0.5 {c['ref_ap50']:.4f} -> {c['ap50']:.4f}")
+        card = read_model_card(ref_det.weights_path)
+    except NnusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if card is None:
+        print(f"no model card beside {ref_det.weights_path}: the verdicts were not recorded")
+        return 0
+    write_model_card(dataclasses.replace(card, variants={**card.variants, **entries}), ref_det.weights_path.parent)
+    print(f"recorded {', '.join(entries)} in {ref_det.weights_path.parent / 'model_card.json'}")
+    return 0
+
+
+def _phantom_seed(root: Path) -> int | None:
+    """The seed of a phantom folder (which virtual volunteers it holds), None for other data."""
+    marker = Path(root) / "phantom.json"
+    try:
+        return json.loads(marker.read_text()).get("seed") if marker.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
 def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Path:
     """Add an evaluation's summary to the card beside `weights`; returns the card's JSON path.
 
@@ -93,12 +167,9 @@ def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Pa
         raise ModelError(f"{weights.parent}: no model card to record the evaluation in")
     command = " ".join(shlex.quote(a) for a in ["python", "-m", "nnus_core.evaluate", *sys.argv[1:]])
     entry = evaluation_entry(report, command, note)
-    marker = Path(entry["data"].get("root", "")) / "phantom.json"
-    if marker.is_file():  # a phantom's seed says which virtual volunteers it holds
-        try:
-            entry["data"]["seed"] = json.loads(marker.read_text()).get("seed")
-        except ValueError:
-            pass
+    seed = _phantom_seed(Path(entry["data"].get("root", "")))
+    if seed is not None:  # a phantom's seed says which virtual volunteers it holds
+        entry["data"]["seed"] = seed
     card = dataclasses.replace(card, evaluations={**card.evaluations, name: entry})
     write_model_card(card, weights.parent)
     return weights.parent / CARD_JSON

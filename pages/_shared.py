@@ -458,11 +458,28 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
             line += (f", **{ev_map:.3f}** on {md_escape(ev_data.get('n_images', '?'), 10)} images of "
                      f"{len(ev_data.get('subjects') or [])} further held-out volunteers")
     st.markdown(line)
+    _runtime_caption(card)
     if ds is not None and ds.synthetic and card.is_stale(ds.generator_version):
         st.warning(
             f"This model was trained on phantom version {md_escape(card.generator_version, 40)}, but the "
             f"active phantom is version {md_escape(ds.generator_version, 40)}: retrain it to match.", icon=":material/update:"
         )
+
+
+def _runtime_caption(card) -> None:
+    """How the model runs on this CPU (the measured choice) and its faster variants' accuracy checks."""
+    folder = model_folder()
+    try:
+        from nnus_core.detector.choice import runtime_line
+        from nnus_core.detector.gate import describe_entry
+    except ImportError:
+        return
+    text = runtime_line(folder / "best.pt") if folder is not None else ""
+    checks = [describe_entry(name, v) for name, v in (getattr(card, "variants", None) or {}).items()]
+    if checks:
+        text += " Accuracy checks against f32 on held-out phantom volunteers: " + "; ".join(checks) + "."
+    if text:
+        st.caption(md_escape(text))
 
 
 # Runs on the first import, i.e. in the first script run of the process: the only run affected.

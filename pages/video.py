@@ -515,17 +515,29 @@ def main() -> None:
         label = "Process again with these options"
     else:
         label = "Process video"
-    if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
+    prepared = None
+    if not fresh:
+        # Prepared before the click, while the options are read: loading the detectors (and, for a
+        # new video size, exporting them) is then not part of the run. Cached: reruns are free.
         try:
             info = probe_video(inp.path, name=inp.name)
-        except VideoError as exc:
-            st.error(md_escape(exc), icon=":material/error:")
-            return
-        try:
-            detectors = model.video_detectors(detection_size(info, options))
-        except NnusError as exc:
-            st.error(f"Cannot load the model: {md_escape(exc)}")
-            return
+            prepared = info, model.video_detectors(detection_size(info, options))
+        except NnusError:
+            prepared = None  # the click says why
+    if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
+        if prepared is not None:
+            info, detectors = prepared
+        else:
+            try:
+                info = probe_video(inp.path, name=inp.name)
+            except VideoError as exc:
+                st.error(md_escape(exc), icon=":material/error:")
+                return
+            try:
+                detectors = model.video_detectors(detection_size(info, options))
+            except NnusError as exc:
+                st.error(f"Cannot load the model: {md_escape(exc)}")
+                return
         res = run_video(inp, detectors, options, ws, info)
         if res is None:
             return

@@ -294,11 +294,17 @@ def test_a_rectangular_input_is_exported_once_and_matches_pytorch(weights, env):
         Detector.load(weights, backend="openvino", imgsz=(300, 320))
 
 
-def test_auto_prefers_openvino_and_reuses_the_cache(weights, env):
+def test_auto_runs_the_measured_choice_and_reuses_the_cache(weights, env):
     det = Detector.load(weights)
-    assert det.backend == "openvino"
+    # Which backend wins is measured per CPU (ONNX Runtime beat OpenVINO f32 on an AVX2-only CPU).
+    assert det.choice is not None and det.backend == det.choice.latency.backend
+    assert det.backend in ("openvino", "onnx")
     caches = list((env / "cache").glob("*/openvino_320/model.xml"))
     assert len(caches) == 1
+    assert len(list((env / "cache").glob("*/choice_320_*.json"))) == 1
+    Detector.load(weights)
+    assert len(list((env / "cache").glob("*/openvino_320*"))) == 1
+    assert len(list((env / "cache").glob("*/choice_320_*.json"))) == 1
 
 
 def test_detect_cli_prints_json_lines_without_torch(weights, env, tmp_path):
@@ -351,7 +357,10 @@ def test_shipped_model_parity_on_phantom_images(tmp_path):
     folder = generate_dataset(tmp_path / "ph", n=6, seed=123, jobs=1)
     ref, fast = Detector.load(weights, backend="torch", threads=1), Detector.load(weights)
     assert fast.backend in ("openvino", "onnx")
-    n = 0
+    # f32 and bf16 compute the same function: each box within IoU 0.9. INT8 approximates it (its
+    # accuracy is gated on 790 held-out images instead): each box within IoU 0.5, 0.9 on average.
+    min_iou, max_dconf = (0.5, 0.1) if fast.precision == "int8" else (0.9, 0.05)
+    ious = []
     for img in sorted((folder / "images").glob("*.jpg")):
         a, b = ref.predict(img), fast.predict(img)
         for d in a:
@@ -361,6 +370,6 @@ def test_shipped_model_parity_on_phantom_images(tmp_path):
                 (g for g in b if g.organ_id == d.organ_id), key=lambda g: iou(g.box, d.box), default=None
             )
             assert best is not None, f"{img.name}: {d.organ_name} missing on the fast path"
-            assert iou(best.box, d.box) >= 0.9 and abs(best.confidence - d.confidence) <= 0.05
-            n += 1
-    assert n > 0
+            assert iou(best.box, d.box) >= min_iou and abs(best.confidence - d.confidence) <= max_dconf
+            ious.append(iou(best.box, d.box))
+    assert ious and float(np.mean(ious)) >= 0.9

@@ -30,6 +30,8 @@ class ModelCard:
     weights: dict[str, Any] = field(default_factory=dict)  # file, sha256, size_bytes
     # Further held-out evaluations by name: {data, split, command, overall, per_class}.
     evaluations: dict[str, Any] = field(default_factory=dict)
+    # Accuracy checks of cheaper variants against f32 by variant ("int8", "bf16"); see detector.gate.
+    variants: dict[str, Any] = field(default_factory=dict)
     schema: str = SCHEMA
 
     @property
@@ -89,6 +91,7 @@ class ModelCard:
             "training": self.training,
             "weights": self.weights,
             "evaluations": self.evaluations,
+            "variants": self.variants,
         }
 
     @classmethod
@@ -107,6 +110,7 @@ class ModelCard:
                 training=dict(d.get("training") or {}),
                 weights=dict(d.get("weights") or {}),
                 evaluations=dict(d.get("evaluations") or {}),
+                variants=dict(d.get("variants") or {}),
                 schema=str(d.get("schema", SCHEMA)),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -175,6 +179,17 @@ class ModelCard:
                 f"precision {eo.get('precision')}, recall {eo.get('recall')}"
             )
             lines += _per_class_table(ev.get("per_class") or [])
+        if self.variants:
+            from nnus_core.detector.gate import describe_entry
+
+            lines += ["", "## Faster variants: accuracy checks against f32"]
+            for name, v in self.variants.items():
+                data = v.get("data") or {}
+                lines.append(
+                    f"- {describe_entry(name, v)} ({data.get('kind', '?')}, {data.get('n_images', '?')} images"
+                    + (f", seed {data['seed']}" if data.get("seed") is not None else "")
+                    + f"; recipe `{v.get('recipe') or '-'}`)"
+                )
         if self.training:
             lines += ["", "## Training", *[f"- {k}: {v}" for k, v in self.training.items()]]
         if self.weights:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnus_core.detector.cpu import cpu_threads
 from nnus_core.detector.processing import to_tensor
 from nnus_core.errors import ModelError
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE_ENV = "NNUS_MODEL_CACHE"
 BACKENDS = ("openvino", "onnx", "torch")
+PRECISIONS = ("f32", "bf16", "int8")  # what a runtime computes in; int8 is an OpenVINO NNCF model
 CACHE_FORMAT = 1  # bump when the layout or the export settings change
 
 Shape = tuple[int, int]  # (height, width) of a model input
@@ -44,14 +46,6 @@ def shape_tag(imgsz: int | Shape) -> str:
     """The cache name of an input shape: 320 for a square input, 288x320 (height x width) otherwise."""
     h, w = input_shape(imgsz)
     return str(h) if h == w else f"{h}x{w}"
-
-
-def cpu_threads() -> int:
-    """Threads for inference: every core the process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def sha256_file(path: Path) -> str:
@@ -163,6 +157,7 @@ class Runtime:
     imgsz: int
     input_hw: Shape
     precision = "f32"
+    threads = 1
 
     def _set_shape(self, imgsz: int | Shape) -> None:
         self.input_hw = input_shape(imgsz)
@@ -191,23 +186,40 @@ def openvino_model_with_preprocessing(xml: Path):  # -> (openvino.Core, openvino
     return core, ppp.build()
 
 
+def openvino_config(xml: Path, precision: str) -> dict[str, object]:
+    """Compile settings shared by the latency and the throughput runtimes for one precision.
+
+    The precision is always set: left alone, OpenVINO computes an "FP32" model in bf16 on a CPU
+    with AVX-512 BF16 or AMX, and in f32 elsewhere, so the same files would give different
+    numbers on different machines without saying so.
+    """
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return {
+        # An INT8 model keeps its few unquantised layers (the head's outputs) in f32.
+        "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+        # Compiled blobs make the second load of the same model several times faster.
+        "CACHE_DIR": str(xml.parent.parent / "ov_cache"),
+    }
+
+
 class OpenVinoRuntime(Runtime):
     name = "openvino"
 
-    def __init__(self, xml: Path, imgsz: int | Shape, threads: int | None = None) -> None:
+    def __init__(
+        self, xml: Path, imgsz: int | Shape, threads: int | None = None, precision: str = "f32"
+    ) -> None:
         core, model = openvino_model_with_preprocessing(xml)
         cfg = {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_NUM_THREADS": threads or cpu_threads(),
-            # Compiled blobs make the second load of the same model several times faster.
-            "CACHE_DIR": str(xml.parent.parent / "ov_cache"),
+            **openvino_config(xml, precision),
         }
-        # OpenVINO picks bf16 on CPUs with AVX-512 BF16/AMX; the parity tests cover that choice.
         self._compiled = core.compile_model(model, "CPU", cfg)
         self._request = self._compiled.create_infer_request()
         self._set_shape(imgsz)
-        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
-        self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
+        self.precision = precision
+        self.threads = threads or cpu_threads()
 
     def __call__(self, letterboxed: np.ndarray) -> np.ndarray:
         self._request.infer({0: letterboxed[None]}, share_inputs=True)
@@ -226,6 +238,7 @@ class OnnxRuntime(Runtime):
         self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self._set_shape(imgsz)
+        self.threads = opts.intra_op_num_threads
 
     def __call__(self, letterboxed: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._input: to_tensor(letterboxed)})[0][0]
@@ -238,7 +251,8 @@ class TorchRuntime(Runtime):
         import torch
 
         # ultralytics leaves torch on one thread (it sets OMP_NUM_THREADS=1); use every core.
-        torch.set_num_threads(threads or cpu_threads())
+        self.threads = threads or cpu_threads()
+        torch.set_num_threads(self.threads)
         self._torch = torch
         self._model, _ = _load_torch_model(path)
         self._set_shape(imgsz)
@@ -309,6 +323,8 @@ def exported_path(info: WeightsInfo, fmt: str, imgsz: int | Shape) -> Path:
         ModelError: when the export fails.
     """
     folder = cache_root() / info.sha256[:16] / f"{fmt}_{shape_tag(imgsz)}"
+    if fmt == "openvino-int8":
+        return _int8_path(info, imgsz, folder)
     name = {"openvino": "model.xml", "onnx": "model.onnx"}[fmt]
     if not (folder / name).is_file() or not (folder / "meta.json").is_file():
         if folder.exists():
@@ -326,17 +342,46 @@ def exported_path(info: WeightsInfo, fmt: str, imgsz: int | Shape) -> Path:
     return folder / name
 
 
-def open_runtime(info: WeightsInfo, backend: str, imgsz: int | Shape, threads: int | None = None) -> Runtime:
+def _int8_path(info: WeightsInfo, imgsz: int | Shape, folder: Path) -> Path:
+    """The cached NNCF INT8 model of one input shape, quantised from the f32 export when missing."""
+    from nnus_core.detector import quantize
+
+    xml, meta = folder / "model.xml", folder / "meta.json"
+    try:
+        current = json.loads(meta.read_text()).get("recipe") == quantize.RECIPE and xml.is_file()
+    except (OSError, ValueError):
+        current = False
+    if not current:
+        shutil.rmtree(folder, ignore_errors=True)
+        f32 = exported_path(info, "openvino", imgsz)
+        quantize.quantize_openvino(f32, input_shape(imgsz), folder)
+        _atomic_write(
+            meta,
+            json.dumps({**info.to_dict(), "format": "openvino-int8", "export_imgsz": list(input_shape(imgsz)),
+                        "recipe": quantize.RECIPE}),
+        )
+    return xml
+
+
+def open_runtime(
+    info: WeightsInfo, backend: str, imgsz: int | Shape, threads: int | None = None, precision: str = "f32"
+) -> Runtime:
     """A runtime of one backend ("openvino", "onnx" or "torch") for the weights.
 
+    Args:
+        precision: "f32"; OpenVINO also computes in "bf16" or runs the NNCF "int8" model.
+
     Raises:
-        ModelError: when that backend cannot export or run the model.
+        ModelError: when that backend cannot export or run the model in that precision.
     """
     if backend not in BACKENDS:
         raise ModelError(f"backend must be one of {', '.join(BACKENDS)} or 'auto', got {backend!r}")
+    if precision not in PRECISIONS or (backend != "openvino" and precision != "f32"):
+        raise ModelError(f"{backend} runs in f32 only (openvino also bf16 and int8), got precision {precision!r}")
     try:
         if backend == "openvino":
-            return OpenVinoRuntime(exported_path(info, "openvino", imgsz), imgsz, threads)
+            fmt = "openvino-int8" if precision == "int8" else "openvino"
+            return OpenVinoRuntime(exported_path(info, fmt, imgsz), imgsz, threads, precision)
         if backend == "onnx":
             return OnnxRuntime(exported_path(info, "onnx", imgsz), imgsz, threads)
         return TorchRuntime(info.path, imgsz, threads)

@@ -1,50 +1,28 @@
-"""Detectors for video: one OpenVINO model compiled for throughput, one inference stream per core."""
+"""Detectors for video: the runtime chosen for this CPU, one inference stream (one thread) per core."""
 
 from __future__ import annotations
 
-import math
-import os
 import queue
 from pathlib import Path
 
 import numpy as np
 
+# The tight input rectangle lives with the letterbox; video sizes its detectors with it.
+from nnus_core.detector.processing import MAX_SHRINK  # noqa: F401 - re-exported
+from nnus_core.detector.processing import tight_input_hw as video_input_hw  # noqa: F401 - re-exported
 from nnus_core.errors import ModelError
 
-MAX_VIDEO_STREAMS = 4  # beyond a few, memory grows and the encoder starves of cores
-MAX_SHRINK = 0.03  # a frame may be scaled down this much more to drop a row of padding blocks
 # One frame takes 5-40 ms here; a request that has not answered in this long never will, and the
 # run is failed with a message instead of leaving the page waiting.
 INFER_TIMEOUT_S = 60.0
 _WAIT_SLICE_MS = 1000
 
 
-def video_input_hw(width: int, height: int, imgsz: int, stride: int = 32) -> tuple[int, int]:
-    """The detector input (height, width) for frames of one size: the tightest stride-multiple
-    rectangle around the frame scaled to `imgsz` on its longer side.
-
-    A square input wastes the padding: a 494x448 frame at 320 px fills 320x290 of 320x320. Like
-    ultralytics' rectangular inference, the shorter side is cut to a multiple of the stride; unlike
-    it, that side is rounded down when the frame then shrinks by at most 3 %: 494x448 runs at
-    288x320 (10 % less work than 320x320, the organs 0.7 % smaller), 1280x720 at 192x320.
-    """
-    if width < 1 or height < 1:
-        raise ValueError(f"expected a frame size of at least 1x1, got {width}x{height}")
-    exact = min(width, height) * imgsz / max(width, height)  # the shorter side, scaled
-    side = math.floor(exact / stride) * stride
-    if side < stride or side < exact * (1 - MAX_SHRINK):
-        side = math.ceil(exact / stride) * stride
-    side = max(stride, min(imgsz, side))
-    return (side, imgsz) if width >= height else (imgsz, side)
-
-
 def video_stream_count() -> int:
     """How many frames to detect at once: one per core the process may use, at most 4."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_VIDEO_STREAMS))
+    from nnus_core.detector.choice import video_stream_count as count
+
+    return count()
 
 
 class _Slot:
@@ -84,26 +62,23 @@ class ThroughputOpenVino:
 
     name = "openvino"
 
-    def __init__(self, xml: Path, imgsz: int | tuple[int, int], streams: int, requests: int | None = None) -> None:
-        from nnus_core.detector.fast import openvino_model_with_preprocessing
+    def __init__(self, xml: Path, imgsz: int | tuple[int, int], streams: int, precision: str = "f32",
+                 requests: int | None = None) -> None:
+        from nnus_core.detector.fast import openvino_config, openvino_model_with_preprocessing
 
         core, model = openvino_model_with_preprocessing(xml)
-        cfg = {
-            "PERFORMANCE_HINT": "THROUGHPUT",
-            "NUM_STREAMS": streams,
-            "CACHE_DIR": str(xml.parent.parent / "ov_cache"),
-        }
+        cfg = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams, **openvino_config(xml, precision)}
         self._compiled = core.compile_model(model, "CPU", cfg)
         self.input_hw = (imgsz, imgsz) if isinstance(imgsz, int) else (int(imgsz[0]), int(imgsz[1]))
         self.imgsz = max(self.input_hw)
         self.streams = streams
+        self.threads = 1  # per stream
+        self.precision = precision
         # Two requests a stream: two runs at once (two sessions of the page) still never wait.
         self.requests = requests or 2 * streams
         self._pool: queue.Queue[_Slot] = queue.Queue()
         for _ in range(self.requests):
             self._pool.put(_Slot(self._compiled.create_infer_request()))
-        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
-        self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
 
     def __call__(self, letterboxed: np.ndarray, timeout_s: float | None = None) -> np.ndarray:
         limit = INFER_TIMEOUT_S if timeout_s is None else timeout_s
@@ -140,8 +115,10 @@ def load_video_detectors(
 ) -> list:
     """Detectors for `process_video`, which runs each on its own thread on alternate frames.
 
-    With OpenVINO: one Detector on a ThroughputOpenVino runtime, listed `n` times (it is safe to
-    call from `n` threads). Without it: `n` single-thread copies from `Detector.load`.
+    The backend and precision are the ones measured fastest on one thread on this CPU
+    (`nnus_core.detector.choice`, the same choice the image detector makes). With OpenVINO: one
+    Detector on a ThroughputOpenVino runtime, listed `n` times (it is safe to call from `n`
+    threads). Otherwise (ONNX Runtime chosen, or no OpenVINO): `n` single-thread copies.
 
     Args:
         weights_path: a .pt or model folder; default the shipped model.
@@ -162,7 +139,6 @@ def load_video_detectors(
     from nnus_core.errors import ModelError
     from nnus_core.organs import map_class_names
 
-    count = n or video_stream_count()
     path = default_weights() if weights_path is None else Path(weights_path)
     if path.is_dir():
         path = path / WEIGHTS_NAME
@@ -170,18 +146,27 @@ def load_video_detectors(
     if frame_size is not None:
         info = weights_info(path)
         shape = video_input_hw(*frame_size, imgsz or info.imgsz, info.stride)
-    # Detector.load validates the weights, the class names and the size, and exports the model.
+    # Detector.load validates the weights, the class names and the size, exports the model and
+    # (backend "auto", one thread) opens the variant measured fastest on one thread here.
     first = Detector.load(path, imgsz=shape, threads=1)
+    count = n or (first.choice.video_streams if first.choice else video_stream_count())
     if count == 1:
         return [first]
-    try:
-        info = weights_info(path)
-        runtime = ThroughputOpenVino(exported_path(info, "openvino", first.input_hw), first.input_hw, count)
-        shared = Detector(runtime, info, map_class_names(list(info.names)), read_model_card(path))
-        return [shared] * count
-    except (ImportError, ModelError, RuntimeError):
-        # No OpenVINO: copies on one thread each still overlap detection with decoding and encoding.
-        return [first] + [
-            Detector.load(path, backend=first.backend, imgsz=first.input_hw, threads=1)
-            for _ in range(count - 1)
-        ]
+    if first.backend == "openvino":
+        try:
+            info = weights_info(path)
+            fmt = "openvino-int8" if first.precision == "int8" else "openvino"
+            runtime = ThroughputOpenVino(
+                exported_path(info, fmt, first.input_hw), first.input_hw, count, first.precision
+            )
+            shared = Detector(
+                runtime, info, map_class_names(list(info.names)), read_model_card(path), first.choice
+            )
+            return [shared] * count
+        except (ImportError, ModelError, RuntimeError):
+            pass  # copies below
+    # Copies on one thread each still overlap detection with decoding and encoding.
+    return [first] + [
+        Detector.load(path, backend=first.backend, imgsz=first.input_hw, threads=1, precision=first.precision)
+        for _ in range(count - 1)
+    ]

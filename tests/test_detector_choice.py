@@ -1,0 +1,202 @@
+"""Runtime choice per CPU: ISA parsing, what a CPU may pick, the cache by CPU signature, the INT8 gate."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from nnus_core.detector import Detector, default_weights  # noqa: E402
+from nnus_core.detector import choice as choice_mod  # noqa: E402
+from nnus_core.detector.cpu import CpuInfo, parse_cpuinfo, read_cpu  # noqa: E402
+from nnus_core.detector.detector import MODEL_ENV  # noqa: E402
+from nnus_core.detector.fast import CACHE_ENV, weights_info  # noqa: E402
+from nnus_core.detector.gate import MAX_MAP_DROP, gate_entry, gate_status  # noqa: E402
+from nnus_core.detector.quantize import RECIPE  # noqa: E402
+from nnus_core.errors import ModelError  # noqa: E402
+from nnus_core.organs import ORGAN_NAMES  # noqa: E402
+from tests.test_detector import _save_model  # noqa: E402
+
+AVX2_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 ssse3 fma cx16 sse4_1 sse4_2 avx f16c avx2 bmi2
+processor\t: 1
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 ssse3 fma cx16 sse4_1 sse4_2 avx f16c avx2 bmi2
+"""
+AMX_FLAGS = "avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_bf16 amx_tile amx_bf16 amx_int8"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("choice")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(base / "cache"))
+        mp.delenv(MODEL_ENV, raising=False)
+        yield base
+
+
+@pytest.fixture(scope="module")
+def weights(env):
+    return _save_model(env / "organs.pt", list(ORGAN_NAMES))
+
+
+def _cpu(flags: str, model: str = "Test CPU", cores: int = 2) -> CpuInfo:
+    _, parsed = parse_cpuinfo(f"model name\t: {model}\nflags\t\t: {flags}\n")
+    return CpuInfo(model, parsed, cores, read_cpu().runtimes)
+
+
+def test_parse_cpuinfo_keeps_the_isa_flags_that_matter():
+    model, flags = parse_cpuinfo(AVX2_CPUINFO)
+    assert model == "AMD EPYC 7B13"
+    assert flags == ("avx2", "fma")
+    cpu = CpuInfo(model, flags, 2)
+    assert not cpu.has_bf16 and not cpu.has_int8_dot and not cpu.has_avx512
+    assert "no AVX-512" in cpu.describe() and "no bf16" in cpu.describe()
+    amx = _cpu(AMX_FLAGS)
+    assert amx.has_bf16 and amx.has_amx and amx.has_int8_dot
+    assert amx.signature() != cpu.signature()
+    assert _cpu(AMX_FLAGS, cores=16).signature() != amx.signature()  # the cores are part of it
+
+
+def test_a_cpu_without_bf16_is_never_offered_bf16():
+    allowed, skipped = choice_mod.allowed_variants(_cpu("avx2 fma"), {"bf16": {"accepted": True}})
+    assert "openvino/bf16" not in allowed
+    assert any(v == "openvino/bf16" and "bf16" in why for v, why in skipped)
+    allowed, _ = choice_mod.allowed_variants(_cpu(AMX_FLAGS), None)
+    assert "openvino/bf16" in allowed  # native bf16 and no failed check: a candidate
+    rejected = {"bf16": {"accepted": False, "map50_drop": 0.02}}
+    allowed, skipped = choice_mod.allowed_variants(_cpu(AMX_FLAGS), rejected)
+    assert "openvino/bf16" not in allowed and "accuracy check" in dict(skipped)["openvino/bf16"]
+
+
+def test_int8_needs_a_passed_check_of_the_current_recipe():
+    cpu = _cpu("avx2 fma")
+    for variants, ok in [
+        (None, False),
+        ({"int8": {"accepted": True, "recipe": "an older recipe"}}, False),
+        ({"int8": {"accepted": False, "recipe": RECIPE}}, False),
+        ({"int8": {"accepted": True, "recipe": RECIPE}}, True),
+    ]:
+        allowed, skipped = choice_mod.allowed_variants(cpu, variants)
+        assert ("openvino/int8" in allowed) is ok, variants
+        assert ("openvino/int8" in dict(skipped)) is not ok
+
+
+def _report(map50: float, per_class: dict[str, float]) -> dict:
+    return {
+        "overall": {"map50": map50},
+        "per_class": [{"name": n, "n_gt": 50, "ap50": ap} for n, ap in per_class.items()],
+        "model": {"backend": "openvino", "precision": "f32", "imgsz": 320},
+        "data": {"kind": "synthetic phantom", "n_images": 790},
+        "split": "all",
+    }
+
+
+def test_gate_limits_the_map_drop_and_every_organs_drop():
+    ref = _report(0.97, {"Thyroid": 0.99, "Esophagus": 0.90})
+    ok = gate_entry(ref, _report(0.97 - MAX_MAP_DROP + 0.001, {"Thyroid": 0.985, "Esophagus": 0.875}), RECIPE)
+    assert ok["accepted"] and ok["worst_organ"] == "Esophagus"
+    assert gate_status(ok, required=True, recipe=RECIPE) == (True, "")
+    organ = gate_entry(ref, _report(0.969, {"Thyroid": 0.99, "Esophagus": 0.86}), RECIPE)
+    assert not organ["accepted"] and organ["worst_organ_drop"] == pytest.approx(0.04)
+    overall = gate_entry(ref, _report(0.955, {"Thyroid": 0.98, "Esophagus": 0.89}), RECIPE)
+    assert not overall["accepted"]
+    assert not gate_status(overall, required=True, recipe=RECIPE)[0]
+
+
+def test_choice_is_measured_once_and_cached_by_cpu_signature(weights, env, monkeypatch):
+    info = weights_info(weights)
+    calls = []
+    real = choice_mod.measure
+
+    def counting(runtimes, x):
+        calls.append(sorted(c.label() for c in runtimes))
+        return real(runtimes, x)
+
+    monkeypatch.setattr(choice_mod, "measure", counting)
+    monkeypatch.setattr(choice_mod, "_load_avg", lambda: 0.0)  # a quiet machine
+    avx2 = _cpu("avx2 fma", "AVX2 test CPU")
+    first = choice_mod.choose(info, 320, None, cpu=avx2)
+    assert len(calls) == 1
+    assert first.latency.precision != "bf16" and first.video.precision != "bf16"
+    assert not any(c.precision == "bf16" for c, _ in first.measured_ms)
+    assert {c.threads for c, _ in first.measured_ms} == {1, 2}
+    assert first.video.threads == 1 and first.video_streams == 2
+    assert first.path is not None and avx2.signature() in first.path.name
+    again = choice_mod.choose(info, 320, None, cpu=avx2)
+    assert len(calls) == 1 and again == first  # read from the cache, not measured again
+    other = choice_mod.choose(info, 320, None, cpu=replace(avx2, flags=("avx2", "fma", "avx512f")))
+    assert len(calls) == 2 and other.path != first.path  # another CPU measures for itself
+    assert json.loads(first.path.read_text())["cpu"]["flags"] == ["avx2", "fma"]
+    assert choice_mod.cached_choice(info, 320, avx2) == first
+    # Another input shape (a video's size) takes the ranking measured on this CPU, without timing.
+    rect = choice_mod.choose(info, (288, 320), None, cpu=avx2)
+    assert len(calls) == 2 and rect.shape == (288, 320) and rect.ranked_at == (320, 320)
+    assert (rect.latency, rect.video) == (first.latency, first.video)
+    # Another precision allowed by the card (here: a bf16 check on a bf16 CPU) measures again.
+    bf16_cpu = _cpu(AMX_FLAGS, "bf16 test CPU")
+    choice_mod.choose(info, 320, None, cpu=bf16_cpu)
+    choice_mod.choose(info, 320, {"bf16": {"accepted": False}}, cpu=bf16_cpu)
+    assert len(calls) == 4
+    # A choice measured while other processes held every core is measured again on a quiet start.
+    busy_cpu = _cpu("avx2 fma", "busy test CPU")
+    monkeypatch.setattr(choice_mod, "_load_avg", lambda: 9.0)
+    busy = choice_mod.choose(info, 320, None, cpu=busy_cpu)
+    assert busy.provisional and len(calls) == 5
+    assert choice_mod.choose(info, 320, None, cpu=busy_cpu) == busy and len(calls) == 5  # still busy
+    monkeypatch.setattr(choice_mod, "_load_avg", lambda: 0.0)
+    quiet = choice_mod.choose(info, 320, None, cpu=busy_cpu)
+    assert not quiet.provisional and len(calls) == 6
+
+
+def test_auto_loads_the_measured_choice(weights, env):
+    det = Detector.load(weights)
+    assert det.choice is not None
+    assert (det.backend, det.precision, det.threads) == (
+        det.choice.latency.backend,
+        det.choice.latency.precision,
+        det.choice.latency.threads,
+    )
+    one = Detector.load(weights, threads=1)
+    assert one.threads == 1 and (one.backend, one.precision) == (det.choice.video.backend, det.choice.video.precision)
+    assert det.describe()["runtime_choice"] == det.choice.summary()
+    with pytest.raises(ModelError, match="f32 only"):
+        Detector.load(weights, backend="onnx", precision="int8")
+
+
+def test_int8_boxes_agree_with_f32_on_phantom_images(monkeypatch):
+    """The shipped model's INT8 export (quantised on first use) finds what f32 finds."""
+    monkeypatch.delenv(CACHE_ENV, raising=False)  # the app's cache: the shipped model's exports live there
+    try:
+        weights = default_weights()
+        from nnus_core.detector.quantize import check_inputs
+    except (ModelError, ImportError):
+        pytest.skip("no shipped model or no phantom generator")
+    pytest.importorskip("nncf")
+    f32 = Detector.load(weights, backend="openvino", precision="f32")
+    int8 = Detector.load(weights, backend="openvino", precision="int8")
+    assert int8.precision == "int8"
+    inputs = check_inputs(f32.input_hw)
+    agreement = choice_mod.box_agreement(f32._runtime, int8._runtime, inputs)
+    assert agreement >= choice_mod.MIN_AGREEMENT
+    # And the outputs are close, not only the boxes after NMS.
+    a, b = f32._runtime(inputs[0]), int8._runtime(inputs[0])
+    assert np.abs(a[4:] - b[4:]).max() <= 0.15
+
+
+def test_video_detectors_run_the_variant_chosen_for_one_thread(weights, env):
+    from nnus_core.video.runtime import load_video_detectors
+
+    dets = load_video_detectors(weights, n=2, frame_size=(494, 448))
+    first = dets[0]
+    assert len(dets) == 2 and first.choice is not None and first.input_hw == (288, 320)
+    assert (first.backend, first.precision) == (first.choice.video.backend, first.choice.video.precision)
+    assert first.threads == 1
+    assert all(d.predict(np.zeros((448, 494, 3), np.uint8)) is not None for d in dets)
