@@ -129,5 +129,5 @@ def test_hostile_text_makes_no_request_and_renders_no_link(hostile_server, page)
     # The payloads are there, as text.
     open_app_page(page, url, "browse", marker="Browse")
     shown = re.compile(re.escape("[Log in again](http:/") + "\u2060?/" + re.escape(HOST))  # joiner: no autolink
-    assert page.get_by_text(shown).count() >= 1
+    page.get_by_text(shown).first.wait_for(timeout=30_000)  # auto-waits for the grid's captions
     print(f"payload pages visited: {len(visits)}; requests to {HOST}: {len(leaks)}")
