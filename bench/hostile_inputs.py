@@ -24,7 +24,6 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,6 @@ import threading
 import time
 import traceback
 import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,11 +39,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nnus_core.errors import NnusError  # noqa: E402
 from tests.fixtures import make_nnus_folder, write_image  # noqa: E402
+from tests.hostile import (  # noqa: E402
+    corrupt_jpeg_body,
+    dataset_members,
+    distinct_boxes,
+    jpeg_declaring,
+    make_zip,
+    patch_member,
+    png_header,
+    yaml_alias_bomb,
+)
 
 BOUND_S = 5.0
 OUTCOMES = ("clear", "silent", "foreign", "hang")
@@ -83,22 +90,6 @@ def any_issue_on(file_part: str) -> Callable[[object], bool]:
     return lambda ds: any(file_part in i.file for i in ds.report.issues if i.severity.value != "info")
 
 
-def png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-
-
-def jpeg_with_size(width: int, height: int) -> bytes:
-    ok, buf = cv2.imencode(".jpg", np.full((16, 16), 90, np.uint8))
-    data = bytearray(buf.tobytes())
-    sof = data.find(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
-
-
 def bomb_image(kind: str) -> Callable[[Path], object]:
     def run(tmp: Path):
         root = nnus(tmp)
@@ -106,7 +97,7 @@ def bomb_image(kind: str) -> Callable[[Path], object]:
             (root / "images" / "0001.jpg").unlink()
             (root / "images" / "0001.png").write_bytes(png_header(20000, 20000))
         else:
-            (root / "images" / "0001.jpg").write_bytes(jpeg_with_size(20000, 20000))
+            (root / "images" / "0001.jpg").write_bytes(jpeg_declaring(20000, 20000))
         return load(root)
 
     return run
@@ -154,53 +145,7 @@ def side_file(rel: str, data: bytes | Callable[[], bytes]) -> Callable[[Path], o
     return run
 
 
-def distinct_boxes(n: int) -> bytes:
-    rng = np.random.default_rng(n)
-    lines = []
-    for _ in range(n):
-        w, h = rng.uniform(0.01, 0.3, 2)
-        cx, cy = rng.uniform(0.35, 0.65, 2)
-        lines.append(f"{int(rng.integers(0, 8))} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
-    return ("\n".join(lines) + "\n").encode()
-
-
-def yaml_alias_bomb() -> bytes:
-    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for i, k in enumerate("bcdefghi"):
-        prev = "abcdefghi"[i]
-        lines.append(f"{k}: &{k} [" + ",".join([f"*{prev}"] * 9) + "]")
-    lines.append("names: [*i]")
-    return ("\n".join(lines) + "\n").encode()
-
-
 # ---------------------------------------------------------------- zips
-def make_zip(path: Path, members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> Path:
-    with zipfile.ZipFile(path, "w", compression=compression) as zf:
-        for name, data in members:
-            zf.writestr(name, data)
-    return path
-
-
-def dataset_members(tmp: Path, n: int = 2) -> list[tuple[str, bytes]]:
-    src = make_nnus_folder(tmp / "src" / "NNUS", n=n)
-    return [(p.relative_to(src.parent).as_posix(), p.read_bytes()) for p in sorted(src.rglob("*")) if p.is_file()]
-
-
-def patch_member(path: Path, index: int, *, flag_bits: int | None = None, method: int | None = None) -> None:
-    """Rewrite one member's general-purpose flags or compression method in both its headers."""
-    raw = bytearray(path.read_bytes())
-    local = [i for i in range(len(raw)) if raw.startswith(b"PK\x03\x04", i)]
-    central = [i for i in range(len(raw)) if raw.startswith(b"PK\x01\x02", i)]
-    lo, ce = local[index], central[index]
-    if flag_bits is not None:
-        raw[lo + 6 : lo + 8] = struct.pack("<H", flag_bits)
-        raw[ce + 8 : ce + 10] = struct.pack("<H", flag_bits)
-    if method is not None:
-        raw[lo + 8 : lo + 10] = struct.pack("<H", method)
-        raw[ce + 10 : ce + 12] = struct.pack("<H", method)
-    path.write_bytes(bytes(raw))
-
-
 def import_zip(zpath: Path, tmp: Path):
     from nnus_core.dataset.zipimport import import_archive
 
@@ -317,24 +262,7 @@ def corrupt_jpeg(kind: str, seed: int) -> Callable[[Path], object]:
     def run(tmp: Path):
         root = nnus(tmp)
         p = root / "images" / "0001.jpg"
-        b = bytearray(p.read_bytes())
-        rng = np.random.default_rng(seed)
-        sos = b.find(b"\xff\xda")
-        lo, hi = sos + 20, len(b) - 2
-        if kind == "flip":
-            for _ in range(5):
-                i = int(rng.integers(lo, hi))
-                b[i] ^= 1 << int(rng.integers(0, 8))
-        elif kind == "garbage":
-            i = int(rng.integers(lo, hi - 200))
-            b[i : i + 100] = rng.integers(0, 256, 100, dtype=np.uint8).tobytes()
-        elif kind == "cut":
-            i = int(rng.integers(lo, hi - 2000))
-            del b[i : i + 1000]
-        else:  # zeros
-            i = int(rng.integers(lo, hi - 2000))
-            b[i : i + 500] = bytes(500)
-        p.write_bytes(bytes(b))
+        p.write_bytes(corrupt_jpeg_body(p.read_bytes(), kind, seed))
         return load(root)
 
     return run

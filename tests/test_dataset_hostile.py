@@ -3,14 +3,11 @@ project's own error, within a time bound, and nothing changes silently."""
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,26 +16,20 @@ from nnus_core.dataset.labels import parse_class_names_yaml
 from nnus_core.dataset.zipimport import extract_zip, import_archive
 from nnus_core.errors import DatasetError, ZipImportError
 from tests.fixtures import make_nnus_folder, write_image
+from tests.hostile import (
+    corrupt_jpeg_body,
+    dataset_members,
+    distinct_boxes,
+    jpeg_declaring,
+    make_zip,
+    patch_member,
+    png_header,
+    yaml_alias_bomb,
+)
 
 
 def _codes(ds, file_part: str = "") -> set[str]:
     return {i.code for i in ds.report.issues if file_part in i.file}
-
-
-def _png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-
-
-def _jpeg_declaring(width: int, height: int) -> bytes:
-    ok, buf = cv2.imencode(".jpg", np.full((16, 16), 90, np.uint8))
-    data = bytearray(buf.tobytes())
-    sof = data.find(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
 
 
 # ---------------------------------------------------------------- inputs that escaped as tracebacks
@@ -47,9 +38,9 @@ def test_decompression_bomb_header_is_a_report_issue(tmp_path, kind):
     root = make_nnus_folder(tmp_path / "NNUS", n=2)
     if kind == "png":
         (root / "images" / "0001.jpg").unlink()
-        (root / "images" / "0001.png").write_bytes(_png_header(20000, 20000))
+        (root / "images" / "0001.png").write_bytes(png_header(20000, 20000))
     else:
-        (root / "images" / "0001.jpg").write_bytes(_jpeg_declaring(20000, 20000))
+        (root / "images" / "0001.jpg").write_bytes(jpeg_declaring(20000, 20000))
     ds = load_dataset(root)
     bad = [i for i in ds.report.errors if "0001" in i.file]
     assert [i.code for i in bad] == ["image-too-large"] and "pixels" in bad[0].message
@@ -58,7 +49,7 @@ def test_decompression_bomb_header_is_a_report_issue(tmp_path, kind):
 
 def test_header_under_pillows_limit_but_over_ours_is_refused_without_decoding(tmp_path):
     root = make_nnus_folder(tmp_path / "NNUS", n=1)
-    (root / "images" / "0001.jpg").write_bytes(_jpeg_declaring(9000, 9000))  # 81 MP, Pillow only warns
+    (root / "images" / "0001.jpg").write_bytes(jpeg_declaring(9000, 9000))  # 81 MP, Pillow only warns
     ds = load_dataset(root)
     assert _codes(ds, "0001.jpg") == {"image-too-large"}
     assert "9000x9000" in ds.report.errors[0].message
@@ -147,18 +138,10 @@ def test_unreadable_data_yaml_is_refused_with_a_reason(tmp_path, text, reason):
 
 
 # ---------------------------------------------------------------- inputs that hung
-def _distinct_boxes(n: int, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    w, h = rng.uniform(0.01, 0.3, (2, n))
-    cx, cy = rng.uniform(0.35, 0.65, (2, n))
-    cls = rng.integers(0, 8, n)
-    return "".join(f"{c} {a:.6f} {b:.6f} {d:.6f} {e:.6f}\n" for c, a, b, d, e in zip(cls, cx, cy, w, h, strict=True)).encode()
-
-
 def test_duplicate_box_check_is_linear(tmp_path):
     """8,000 distinct boxes took 11.7 s with the pairwise check; duplicates are still found."""
     root = make_nnus_folder(tmp_path / "NNUS", n=1)
-    boxes = _distinct_boxes(8000)
+    boxes = distinct_boxes(8000)
     first = boxes.split(b"\n", 3)[:3]
     (root / "labels" / "0001.txt").write_bytes(boxes + b"\n".join(first) + b"\n")  # 3 exact repeats
     t0 = time.perf_counter()
@@ -215,11 +198,8 @@ def test_oversized_small_files_are_refused_quickly_with_the_cap_named(tmp_path, 
 
 
 def test_yaml_alias_bomb_is_refused(tmp_path):
-    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for i, k in enumerate("bcdefghi"):
-        lines.append(f"{k}: &{k} [" + ",".join([f"*{'abcdefghi'[i]}"] * 9) + "]")
     p = tmp_path / "data.yaml"
-    p.write_text("\n".join([*lines, "names: [*i]"]) + "\n")
+    p.write_bytes(yaml_alias_bomb())
     t0 = time.perf_counter()
     with pytest.raises(DatasetError, match="aliases"):
         parse_class_names_yaml(p)
@@ -235,37 +215,14 @@ def test_many_bad_lines_are_summed_up(tmp_path):
 
 
 # ---------------------------------------------------------------- zips that crashed
-def _members(tmp: Path, n: int = 2) -> list[tuple[str, bytes]]:
-    src = make_nnus_folder(tmp / "src" / "NNUS", n=n)
-    return [(p.relative_to(src.parent).as_posix(), p.read_bytes()) for p in sorted(src.rglob("*")) if p.is_file()]
-
-
-def _zip(path: Path, members: list[tuple[str, bytes]]) -> Path:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members:
-            zf.writestr(name, data)
-    return path
-
-
-def _patch(path: Path, index: int, *, flag_bits: int | None = None, method: int | None = None) -> None:
-    raw = bytearray(path.read_bytes())
-    lo = [i for i in range(len(raw)) if raw.startswith(b"PK\x03\x04", i)][index]
-    ce = [i for i in range(len(raw)) if raw.startswith(b"PK\x01\x02", i)][index]
-    if flag_bits is not None:
-        raw[lo + 6 : lo + 8] = raw[ce + 8 : ce + 10] = struct.pack("<H", flag_bits)
-    if method is not None:
-        raw[lo + 8 : lo + 10] = raw[ce + 10 : ce + 12] = struct.pack("<H", method)
-    path.write_bytes(bytes(raw))
-
-
 @pytest.mark.parametrize(
     "patch,message",
     [({"flag_bits": 1}, "encrypted"), ({"method": 9}, "Deflate64"), ({"method": 99}, "AES")],
     ids=["encrypted", "deflate64", "aes"],
 )
 def test_encrypted_or_unsupported_members_are_refused(tmp_path, patch, message):
-    z = _zip(tmp_path / "d.zip", _members(tmp_path))
-    _patch(z, 1, **patch)
+    z = make_zip(tmp_path / "d.zip", dataset_members(tmp_path))
+    patch_member(z, 1, **patch)
     with pytest.raises(ZipImportError, match=message):
         extract_zip(z, tmp_path / "out" / "t")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -284,7 +241,7 @@ def test_encrypted_or_unsupported_members_are_refused(tmp_path, patch, message):
     ids=["file-then-folder", "folder-then-file", "long-name", "deep", "long-path", "duplicate"],
 )
 def test_ambiguous_or_unwritable_members_are_refused_before_writing(tmp_path, extra, first, message):
-    members = _members(tmp_path)
+    members = dataset_members(tmp_path)
     z = tmp_path / "d.zip"
     with zipfile.ZipFile(z, "w") as zf, pytest.warns(UserWarning) if message == "appears twice" else _nothing():
         for name, data in (extra + members if first else members + extra):
@@ -303,14 +260,14 @@ class _nothing:
 
 
 def test_nul_in_a_member_name_is_refused(tmp_path):
-    z = _zip(tmp_path / "d.zip", [*_members(tmp_path), ("NNUS/aQb.txt", b"x")])
+    z = make_zip(tmp_path / "d.zip", [*dataset_members(tmp_path), ("NNUS/aQb.txt", b"x")])
     z.write_bytes(z.read_bytes().replace(b"NNUS/aQb.txt", b"NNUS/a\x00b.txt"))
     with pytest.raises(ZipImportError, match="NUL"):
         extract_zip(z, tmp_path / "t")
 
 
 def test_corrupt_compressed_data_is_a_zip_error(tmp_path):
-    z = _zip(tmp_path / "d.zip", _members(tmp_path))
+    z = make_zip(tmp_path / "d.zip", dataset_members(tmp_path))
     raw = bytearray(z.read_bytes())
     with zipfile.ZipFile(z) as zf:
         info = zf.infolist()[1]
@@ -323,7 +280,7 @@ def test_corrupt_compressed_data_is_a_zip_error(tmp_path):
 
 
 def test_two_imports_of_one_zip_at_once_give_one_folder(tmp_path):
-    z = _zip(tmp_path / "d.zip", _members(tmp_path, n=20))
+    z = make_zip(tmp_path / "d.zip", dataset_members(tmp_path, n=20))
     results: list[object] = [None] * 4
     barrier = threading.Barrier(4)
 
@@ -393,33 +350,13 @@ def test_same_classes_in_other_spellings_agree(tmp_path):
     assert not load_dataset(root).report.by_code("class-files-disagree")
 
 
-def _corrupt(data: bytes, kind: str, seed: int) -> bytes:
-    b = bytearray(data)
-    rng = np.random.default_rng(seed)
-    lo, hi = b.find(b"\xff\xda") + 20, len(b) - 2
-    if kind == "garbage":
-        i = int(rng.integers(lo, hi - 200))
-        b[i : i + 100] = rng.integers(0, 256, 100, dtype=np.uint8).tobytes()
-    elif kind == "cut":
-        i = int(rng.integers(lo, hi - 2000))
-        del b[i : i + 1000]
-    elif kind == "zeros":
-        i = int(rng.integers(lo, hi - 2000))
-        b[i : i + 500] = bytes(500)
-    else:
-        for _ in range(5):
-            i = int(rng.integers(lo, hi))
-            b[i] ^= 1 << int(rng.integers(0, 8))
-    return bytes(b)
-
-
 @pytest.mark.parametrize("kind", ["flip", "garbage", "cut", "zeros"])
 def test_corrupted_jpeg_bodies_are_refused(tmp_path, kind):
     """Header and end marker intact: only a full decode can tell. 5 seeds each, all refused."""
     root = make_nnus_folder(tmp_path / "NNUS", n=5)
     for i in range(1, 6):
         p = root / "images" / f"{i:04d}.jpg"
-        p.write_bytes(_corrupt(p.read_bytes(), kind, seed=i))
+        p.write_bytes(corrupt_jpeg_body(p.read_bytes(), kind, seed=i))
     ds = load_dataset(root)
     refused = {i.file for i in ds.report.errors if i.code == "unreadable-image"}
     assert refused == {f"images/{i:04d}.jpg" for i in range(1, 6)}
