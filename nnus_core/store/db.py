@@ -379,12 +379,31 @@ def current_version(conn: Connection) -> int:
 def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
     """Bring the schema up to the last migration; safe when many processes start at once.
 
+    A busy database is tried again until the start-up timeout: when many processes create one new
+    SQLite file together, SQLite can answer "locked" at once, without its busy handler, while
+    another one switches the file to WAL (seen about once in 50 processes on a loaded 2-core host).
+    Every step runs in one transaction that reads the version first, so a retry is harmless.
+
     Returns:
         The schema version after migrating.
 
     Raises:
         StoreError: when the database is newer than this code, or a step fails.
+        StoreBusyError: when it stays locked for the whole start-up timeout.
     """
+    deadline = time.monotonic() + SQLITE_STARTUP_BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            return _migrate_once(engine, migrations)
+        except StoreBusyError:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
+def _migrate_once(engine: Engine, migrations: tuple[Migration, ...]) -> int:
     latest = migrations[-1].version if migrations else 0
     try:
         with write_tx(engine, "open or migrate the database", SQLITE_STARTUP_BUSY_TIMEOUT_MS) as conn:
