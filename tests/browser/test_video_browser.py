@@ -80,7 +80,9 @@ def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_
 
     page.evaluate("() => { const v = document.querySelector('video'); v.currentTime = 1.5; }")
     page.get_by_text("Frame at").first.wait_for(timeout=30_000)  # timeline and frame viewer rendered
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 1
+    timeline = page.locator('[data-testid="stPlotlyChart"]')
+    timeline.first.wait_for(timeout=30_000)  # plotly's bundle can mount after the text under load
+    assert timeline.count() == 1
     page.locator("video").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.locator("video").first.screenshot(path=str(ARTIFACTS / "video-player.png"))
