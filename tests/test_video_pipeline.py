@@ -432,3 +432,21 @@ def test_opencv_runs_on_one_thread_during_a_run_and_is_restored_after(tmp_path):
         assert cv2.getNumThreads() == 2
     finally:
         cv2.setNumThreads(before)
+
+
+@pytest.mark.parametrize("size", [(494, 448), (320, 240), (1280, 720), (160, 120)])
+def test_a_long_caption_fits_the_frame_whole(size):
+    """The phantom-model note once ran off the right edge of a 494-px video ("... UNRELIA")."""
+    import cv2
+
+    from nnus_core.video.pipeline import burn_caption, caption_layout
+
+    note = "MODEL TRAINED ON SYNTHETIC IMAGES: BOXES ON REAL SCANS UNRELIABLE"
+    w, h = size
+    scale, thick, lines = caption_layout(note, w, h)
+    assert " ".join(lines) == note  # every word kept, none cut
+    widest = max(cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][0] for line in lines)
+    assert widest <= w, (lines, widest)
+    frame = np.full((h, w, 3), 128, np.uint8)
+    burn_caption(frame, note)
+    assert (frame[:, -1] != 128).any() and (frame[-1] == 128).all()  # a tag at the top, the rest untouched

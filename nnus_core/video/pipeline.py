@@ -291,23 +291,51 @@ def annotate(
 _CAPTION_RGB = (255, 170, 40)
 
 
+def caption_layout(text: str, width: int, height: int) -> tuple[float, int, list[str]]:
+    """Font scale, thickness and lines of a caption that fits a `width` x `height` frame.
+
+    The scale follows the frame's size; a caption wider than the frame is first set smaller (down
+    to a size that stays legible), then broken between words, so that no word is cut at the edge.
+    """
+    k = max(1.0, max(width, height) / 600.0)
+    scale, thick = 0.5 * k, max(1, int(round(k)))
+    room = width - 8 * k  # the tag's padding on both sides
+    tw = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][0]
+    if tw > room:
+        scale = max(0.38 * k, scale * room / tw)
+    lines: list[str] = []
+    for word in text.split():
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(trial, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][0] <= room:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    return scale, thick, lines or [text]
+
+
 def burn_caption(image: np.ndarray, text: str, *, bgr: bool = False) -> np.ndarray:
     """Write `text` on a dark tag in the top-right corner of an RGB (or BGR) frame, in place
-    (returns the same array).
+    (returns the same array); a caption wider than the frame is set smaller or on two lines.
 
     Top right: a browser's player controls cover the bottom of a paused video.
     """
     if not text:
         return image
-    k = max(1.0, max(image.shape[:2]) / 600.0)
-    scale, thick = 0.5 * k, max(1, int(round(k)))
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-    w = image.shape[1]
+    h, w = image.shape[:2]
+    scale, thick, lines = caption_layout(text, w, h)
+    k = max(1.0, max(h, w) / 600.0)
     pad = int(4 * k)
+    sizes = [cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, thick) for line in lines]
+    tw = max(size[0][0] for size in sizes)
+    th = max(size[0][1] for size in sizes)
+    base = max(size[1] for size in sizes)
+    step = th + base + pad
     x0 = max(0, w - tw - 2 * pad)
-    cv2.rectangle(image, (x0, 0), (w, th + base + 2 * pad), (0, 0, 0), -1)
+    cv2.rectangle(image, (x0, 0), (w, len(lines) * step + pad), (0, 0, 0), -1)
     color = _CAPTION_RGB[::-1] if bgr else _CAPTION_RGB
-    cv2.putText(image, text, (x0 + pad, th + pad), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+    for i, line in enumerate(lines):
+        cv2.putText(image, line, (x0 + pad, pad + th + i * step), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick,
+                    cv2.LINE_AA)
     return image
 
 
