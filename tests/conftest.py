@@ -8,3 +8,18 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 # Unexpected errors propagate with their traceback in tests (the app shows a reference id instead).
 os.environ.setdefault("NNUS_ERROR_DETAILS", "1")
 os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
+
+import pytest  # noqa: E402 - after the environment the imports below read
+
+
+@pytest.fixture
+def streamlit_caches_cleared():
+    """Empty Streamlit's caches (shared by every AppTest in the process) and close the engines after."""
+    import streamlit as st
+
+    from nnus_core.store import dispose_engines
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    dispose_engines()

@@ -12,13 +12,7 @@ from tests.fixtures import make_nnus_folder
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 def test_home_renders_active_dataset(tmp_path, monkeypatch):

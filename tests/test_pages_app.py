@@ -91,13 +91,7 @@ def write_eval(folder: Path, dataset) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from nnus_core.dataset import load_dataset
 from nnus_core.quiz.questions import Question
-from nnus_core.store import dispose_engines, get_engine
+from nnus_core.store import get_engine
 from nnus_core.store.attempts import count_attempts
 from nnus_core.store.quizzes import session_instances
 from pages._quiz_ui import CURRENT_KEY, SESSION_KEY, box_key, labels_key
@@ -19,14 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DISPLAY_W = 760.0  # any displayed size works: the page scales by the reported width
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    dispose_engines()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture

@@ -6,13 +6,16 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 import pages._shared as shared
 from nnus_core.store import get_engine
 from nnus_core.store.attempts import count_attempts
 from pages._quiz_ui import PENDING_KEY
-from tests.test_quiz_app import ROOT, _clear_caches, answer_locate, env, quiz_page, start, texts  # noqa: F401 (fixtures)
+from tests.test_quiz_app import ROOT, answer_locate, env, quiz_page, start, texts  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 def _db_path(env) -> str:  # noqa: F811

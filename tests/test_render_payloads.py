@@ -15,7 +15,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnus_core.dataset import load_dataset
-from nnus_core.store import dispose_engines
 from tests.payloads import FILENAME_PAYLOADS, PAYLOADS, page_problems
 from tests.test_pages_app import FakeDetector, make_study_dataset, write_eval
 
@@ -23,14 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ONE_LINE = [(n, p) for n, p in PAYLOADS if "\n" not in p]
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    dispose_engines()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 def hostile_dataset(root: Path) -> Path:

@@ -10,20 +10,11 @@ import pytest
 
 from nnus_core.dataset import load_dataset
 from nnus_core.detector.card import ModelCard
-from nnus_core.store import dispose_engines
 from nnus_core.text import md_escape
 from tests.fixtures import make_nnus_folder
 from tests.test_pages_app import FakeDetector, goto, make_study_dataset, organs_of, text_of, write_eval
 
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    dispose_engines()
+pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 def phantom_card(synthetic: bool = True) -> ModelCard:

@@ -43,6 +43,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server from `start_server`: SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run app.py` on a free port with NNUS_DATA=data_dir; wait for health."""
     port = _free_port()
@@ -107,11 +116,7 @@ def server_url(browser_data_dir, tmp_path_factory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("db") / "tutor.db"
     proc, url = start_server(browser_data_dir, {"NNUS_DB_URL": f"sqlite:///{db}"})
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import subprocess
 import time
 from urllib.parse import quote, urlparse
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, assert_no_error, open_app_page, screenshot, start_server
+from tests.browser.conftest import (
+    ARTIFACTS,
+    assert_no_error,
+    open_app_page,
+    screenshot,
+    start_server,
+    stop_server,
+)
 from tests.payloads import FILENAME_PAYLOADS, HOST, PAYLOADS
 from tests.test_render_payloads import hostile_dataset
 
@@ -25,11 +31,7 @@ def hostile_server(tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     proc, url = start_server(data, {"NNUS_DB_URL": f"sqlite:///{db}", "NNUS_MODEL": str(base / "no-model.pt")})
     yield url, db
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def _idle(page) -> None:

@@ -6,14 +6,20 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from nnus_core.dataset import load_dataset
 from nnus_core.organs import ORGANS
-from tests.browser.conftest import ARTIFACTS, assert_no_error, open_app_page, screenshot, start_server
+from tests.browser.conftest import (
+    ARTIFACTS,
+    assert_no_error,
+    open_app_page,
+    screenshot,
+    start_server,
+    stop_server,
+)
 
 COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
 N_QUESTIONS = 3
@@ -50,11 +56,7 @@ def quiz_server(browser_data_dir, tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     proc, url = start_server(browser_data_dir, env)
     yield url, db
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def _idle(page) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, assert_no_error, open_app_page, screenshot, start_server
+from tests.browser.conftest import (
+    ARTIFACTS,
+    assert_no_error,
+    open_app_page,
+    screenshot,
+    start_server,
+    stop_server,
+)
 
 SECONDS = 3.0
 FPS = 25.0
@@ -36,11 +42,7 @@ def video_server(browser_data_dir, tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     proc, url = start_server(browser_data_dir, env)
     yield url, Path(env["NNUS_VIDEO_TMP"])
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_file):
