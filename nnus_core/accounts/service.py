@@ -132,18 +132,26 @@ def instructor_count(engine: Engine) -> int:
 
 
 def create_instructor(
-    engine: Engine, actor: Actor | None, login: str, display_name: str, password: str, *, first_run: bool = False
+    engine: Engine,
+    actor: Actor | None,
+    login: str,
+    display_name: str,
+    password: str,
+    *,
+    first_run: bool = False,
+    admin: bool = False,
 ) -> User:
     """A local instructor account (argon2id password).
 
-    `first_run=True` (the command line, or the localhost-only first-run screen) is accepted only
-    while no instructor exists; otherwise an instructor must be acting.
+    `first_run=True` (the localhost-only first-run screen) is accepted only while no instructor
+    exists; `admin=True` is the server's command line, which may always create one; otherwise an
+    instructor must be acting.
 
     Raises:
         AccessDenied: when neither holds.
         SignInError: for a login already taken or a password outside the rules.
     """
-    if not (first_run and instructor_count(engine) == 0):
+    if not admin and not (first_run and instructor_count(engine) == 0):
         require(engine, actor or Actor(), Action.CREATE_INSTRUCTOR)
     login_key = _clean_text(login, "sign-in name", 320).casefold()
     name = clean_display_name(display_name)

@@ -148,10 +148,18 @@ for _name, _table, _cols in _INDEXES:
     Index(_name, *(metadata.tables[_table].c[c] for c in _cols))
 
 
+def _m3_accounts(conn: Connection) -> None:
+    from nnus_core.accounts.tables import ACCOUNT_TABLES
+
+    for table in ACCOUNT_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 # Ordered; append only. A released step is never edited: add a new one instead.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "students, quiz sessions, question instances, attempts", _m1_base),
     Migration(2, "indexes for history and per-organ queries", _m2_history_indexes),
+    Migration(3, "accounts: users, classes, memberships, sign-in tokens and failures", _m3_accounts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
