@@ -104,6 +104,7 @@ def current_actor() -> Actor:
         user = _sso_user(engine)
     if user is None and _TOKEN_KEY not in st.session_state:
         token = st.context.cookies.get(COOKIE)
+        token = token if isinstance(token, str) else None  # (AppTest has no browser cookies)
         st.session_state[_TOKEN_KEY] = token
         user = acc.user_for_token(engine, token) if token else None
         if token and user is None:  # expired or revoked: clear it in the browser too
@@ -194,6 +195,32 @@ INSTRUCTOR_ACTIONS = frozenset(
         Action.CREATE_INSTRUCTOR,
     }
 )
+
+
+def next_steps() -> None:
+    """Home's first line for each role: what this person can do next."""
+    actor = current_actor()
+    engine = _store()
+    if actor.is_instructor:
+        classes = acc.instructor_classes(engine, actor)
+        with st.container(border=True):
+            st.markdown(f"**Welcome back, {md_escape(actor.user.display_name)}** (instructor). "
+                        + (f"Your classes: {', '.join('**' + md_escape(c.name) + '**' for c in classes)}."
+                           if classes else "You have no class yet."))
+            st.page_link("pages/classes.py", label="Classes: join codes and rosters", icon=":material/groups:")
+    elif actor.role is Role.STUDENT:
+        classes = acc.member_classes(engine, actor)
+        with st.container(border=True):
+            st.markdown(f"**Welcome back, {md_escape(actor.user.display_name)}.** "
+                        + (f"Your classes: {', '.join('**' + md_escape(c.name) + '**' for c in classes)}."
+                           if classes else ""))
+            c1, c2 = st.columns(2)
+            c1.page_link("pages/quiz.py", label="Continue practice", icon=":material/quiz:")
+            c2.page_link("pages/progress.py", label="My progress", icon=":material/trending_up:")
+    else:
+        st.caption("In a class? **Sign in → Join a class** with your instructor's code to keep your answers "
+                   "in your own record. Self-study works without it.")
+        st.page_link("pages/signin.py", label="Join a class or sign in", icon=":material/login:")
 
 
 def show_error(exc: NnusError) -> None:

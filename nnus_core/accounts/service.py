@@ -230,7 +230,7 @@ def browser_token(engine: Engine, user: User) -> str:
 
 def user_for_token(engine: Engine, token: str | None) -> User | None:
     """The user a browser token signs in, or None (unknown, expired, revoked or disabled)."""
-    if not token or len(token) > 200:
+    if not isinstance(token, str) or not token or len(token) > 200:
         return None
     now = time.time()
     q = (

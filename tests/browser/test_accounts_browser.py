@@ -8,7 +8,14 @@ import re
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, assert_no_error, open_app_page, screenshot, start_server, stop_server
+from tests.browser.conftest import (
+    ARTIFACTS,
+    assert_no_error,
+    open_app_page,
+    screenshot,
+    start_server,
+    stop_server,
+)
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
