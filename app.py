@@ -38,6 +38,7 @@ def _requested_path() -> str:
 
 def main() -> None:
     st.set_page_config(page_title="NNUS Tutor", page_icon=":material/neurology:", layout="wide")
+    from nnus_core.text import plain
     from pages import _auth
 
     _auth.redeem_link_from_url()
@@ -53,7 +54,7 @@ def main() -> None:
                 )
             continue
         if file == "pages/signin.py" and actor.user is not None and actor.role.value != "guest":
-            title, icon = f"{actor.user.display_name[:24]} (sign out)", ":material/account_circle:"
+            title, icon = f"{plain(actor.user.display_name, 24)} (sign out)", ":material/account_circle:"
         sections.setdefault(section, []).append(
             st.Page(file, title=title, icon=icon, default=file == "pages/home.py")
         )

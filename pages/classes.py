@@ -10,7 +10,7 @@ import streamlit as st
 from nnus_core.accounts import Action
 from nnus_core.accounts import service as acc
 from nnus_core.errors import NnusError
-from nnus_core.text import md_escape
+from nnus_core.text import csv_cell, md_escape
 from pages import _auth
 
 st.title("Classes")
@@ -97,7 +97,7 @@ with st.expander("Import a roster (CSV)", icon=":material/upload_file:"):
             _auth.show_error(exc)
         else:
             st.success(f"Added {len(links)} student(s). Each gets a one-use sign-in link:")
-            out = pd.DataFrame({"Student": list(links), "Sign-in link": [_link(t) for t in links.values()]})
+            out = pd.DataFrame({"Student": [csv_cell(n) for n in links], "Sign-in link": [_link(t) for t in links.values()]})
             st.dataframe(out, hide_index=True, use_container_width=True)
             st.download_button("Download the links (CSV)", out.to_csv(index=False), "sign-in-links.csv", "text/csv")
 
