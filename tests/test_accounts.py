@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from nnus_core.accounts import Action, Actor, Role, allowed, require
 from nnus_core.accounts import service as acc
 from nnus_core.accounts.codes import JOIN_ALPHABET, new_join_code, normalise_join_code
-from nnus_core.accounts.tables import ACCOUNT_TABLES, auth_tokens, memberships, users
 from nnus_core.errors import AccessDenied, QuizInputError, RateLimited, SignInError
 from nnus_core.store import db as dbm
+from nnus_core.store.account_tables import ACCOUNT_TABLES, auth_tokens, memberships, users
 from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
 
 

@@ -13,8 +13,8 @@ from enum import StrEnum
 from sqlalchemy import Engine, and_, select
 
 from nnus_core.accounts.model import Actor, Role
-from nnus_core.accounts.tables import classes, memberships, users
 from nnus_core.errors import AccessDenied
+from nnus_core.store.account_tables import classes, memberships, users
 from nnus_core.store.db import read_conn
 
 

@@ -21,7 +21,8 @@ from nnus_core.accounts.codes import new_join_code, new_token, normalise_join_co
 from nnus_core.accounts.model import Actor, ClassInfo, Role, RosterEntry, User
 from nnus_core.accounts.passwords import check_password_rules, check_pin_rules, hash_secret, verify_secret
 from nnus_core.accounts.policy import Action, require
-from nnus_core.accounts.tables import (
+from nnus_core.errors import AccessDenied, QuizInputError, RateLimited, SignInError, StoreError
+from nnus_core.store.account_tables import (
     CLASS_NAME_MAX,
     TERM_MAX,
     auth_tokens,
@@ -30,7 +31,6 @@ from nnus_core.accounts.tables import (
     signin_failures,
     users,
 )
-from nnus_core.errors import AccessDenied, QuizInputError, RateLimited, SignInError, StoreError
 from nnus_core.store.db import attempts, quiz_sessions, read_conn, students, write_tx
 from nnus_core.store.students import clean_display_name, name_key
 from nnus_core.text import plain

@@ -149,7 +149,7 @@ for _name, _table, _cols in _INDEXES:
 
 
 def _m3_accounts(conn: Connection) -> None:
-    from nnus_core.accounts.tables import ACCOUNT_TABLES
+    from nnus_core.store.account_tables import ACCOUNT_TABLES
 
     for table in ACCOUNT_TABLES:
         table.create(conn, checkfirst=True)

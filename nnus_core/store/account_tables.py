@@ -1,4 +1,4 @@
-"""Tables of the accounts package (on the store's metadata, created by the store's migrations)."""
+"""Tables behind the accounts package: users, classes, memberships, sign-in tokens and failures."""
 
 from __future__ import annotations
 
