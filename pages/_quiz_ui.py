@@ -16,6 +16,7 @@ from nnus_core.errors import QuizInputError, StoreBusyError, StoreError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import ORGANS
 from nnus_core.quiz import Answer, Kind, QuizService, QuizSettings, Review, Served, box_from_drag
+from nnus_core.quiz.kinds import REGISTRY, kind_of
 from nnus_core.quiz.model_answer import model_ap_by_organ, read_eval_ap
 from nnus_core.quiz.questions import DIFFICULTIES, MAX_QUESTIONS
 from nnus_core.quiz.report import organ_chart_frame
@@ -39,7 +40,7 @@ PENDING_KEY = "quiz_pending"  # {question id: PendingAnswer}: answers the databa
 RETRY_EVERY_S = 3  # a kept answer is retried this often while the page is open
 RETRY_NOW_KEY = "quiz_retry_now"
 DRAW_WIDTH_PX = 760  # the drawing image is rendered at this width; the browser may scale it
-KIND_LABELS = {k.value: k.title for k in Kind}
+KIND_LABELS = {k.value: spec.title for k, spec in REGISTRY.items()}
 # Home's guided path ends in ?preset=starter: a short quiz answered by tapping (no box to draw).
 STARTER_PRESET = "starter"
 STARTER_QUESTIONS = 5
@@ -272,8 +273,7 @@ def setup_ui(focus_stem: str | None) -> QuizSettings | None:
         default=list(STARTER_KINDS) if starter else ["locate"],
         key="quiz_kinds",
         format_func=KIND_LABELS.__getitem__,
-        help="Locate: draw a box. Identify: name the outlined organ. Present?: is it in the image. "
-        "Label all: box and name every organ.",
+        help=" ".join(k.help for k in REGISTRY.values()),
     )
     organs = c3.multiselect(
         "Organs",
@@ -474,15 +474,7 @@ def question_ui(svc: QuizService, served: Served, settings: QuizSettings) -> Non
     """Render the question on screen and handle its answer."""
     st.session_state[CURRENT_KEY] = served.id
     _header(served, settings)
-    q = served.question
-    if q.kind is Kind.LOCATE:
-        _locate_ui(svc, served)
-    elif q.kind is Kind.IDENTIFY:
-        _identify_ui(svc, served)
-    elif q.kind is Kind.PRESENT:
-        _present_ui(svc, served)
-    else:
-        _label_all_ui(svc, served)
+    ANSWER_VIEWS[served.question.kind](svc, served)
 
 
 def _locate_ui(svc: QuizService, served: Served) -> None:
@@ -631,6 +623,15 @@ def _label_all_ui(svc: QuizService, served: Served) -> None:
             _submit(svc, served, Answer(labels=tuple(labels)))
 
 
+# One answer view per kind (a new kind adds its view here).
+ANSWER_VIEWS = {
+    Kind.LOCATE: _locate_ui,
+    Kind.IDENTIFY: _identify_ui,
+    Kind.PRESENT: _present_ui,
+    Kind.LABEL_ALL: _label_all_ui,
+}
+
+
 # --- feedback -------------------------------------------------------------------------------------
 
 
@@ -655,22 +656,13 @@ def _score_panel(rv: Review, model_available: bool, data_synthetic: bool = True)
         f'<div data-testid="quiz-headline" style="font-size:1.4em;font-weight:600">{html_escape(rv.headline)}</div>',
         unsafe_allow_html=True,
     )
+    you, model = kind_of(q.kind).metrics(rv)
     c1, c2 = st.columns(2)
-    if q.kind is Kind.LOCATE:
-        c1.metric("Your IoU", "—" if s.iou is None else f"{s.iou:.2f}")
-        if rv.model.available:
-            conf = rv.model.detection.confidence if rv.model.detection else None
-            c2.metric(
-                "Model IoU",
-                "—" if rv.model.iou is None else f"{rv.model.iou:.2f}",
-                delta=None if conf is None else f"confidence {conf:.2f}",
-                delta_color="off",
-            )
-    else:
-        c1.metric("Your credit", f"{s.credit:.2f}")
-        if rv.model.available:
-            c2.metric("Model credit", "—" if rv.model.credit is None else f"{rv.model.credit:.2f}")
-            c2.caption(rv.model.summary)
+    for col, m in ((c1, you), (c2, model)):
+        if m is not None:
+            col.metric(m.label, m.value, delta=m.delta, delta_color="off")
+            if m.caption:
+                col.caption(m.caption)
     if rv.model.available and rv.model.caveat:
         st.info(md_escape(rv.model.caveat), icon=":material/help:")
     if rv.model.available:

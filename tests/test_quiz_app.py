@@ -285,3 +285,10 @@ def test_closed_browser_loses_nothing_the_unfinished_quiz_is_offered(env):
     assert any("quiz-headline" in m.value for m in fresh.markdown)  # the stored answer's feedback
     fresh.button(key="quiz_next").click().run()
     assert fresh.session_state[CURRENT_KEY].endswith("-001")
+
+
+def test_every_registered_kind_has_an_answer_view():
+    from nnus_core.quiz.kinds import REGISTRY
+    from pages._quiz_ui import ANSWER_VIEWS
+
+    assert set(ANSWER_VIEWS) == set(REGISTRY)
