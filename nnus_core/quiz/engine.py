@@ -23,6 +23,7 @@ from nnus_core.quiz.scoring import LabelMatch, Score
 from nnus_core.store import quizzes
 from nnus_core.store.attempts import Attempt, attempts_for_keys, record_attempt, student_attempts
 from nnus_core.store.quizzes import StoredInstance, StoredSession
+from nnus_core.store.students import Student, student_by_id
 
 Predict = Callable[[Sample], Sequence[Detection]]
 TIMER_GRACE_S = 2.0  # network and rerun latency are not the student's fault
@@ -277,6 +278,25 @@ class QuizService:
         )
         stored, _ = quizzes.add_instance(self.db, inst)
         return self._served(stored, st.settings)
+
+    def unfinished(self, student_id: int, *, look_back: int = 5) -> QuizState | None:
+        """The student's latest unfinished quiz on this dataset (among the last `look_back`), to offer
+        resuming it: a closed browser loses nothing."""
+        for sess in quizzes.student_sessions(self.db, student_id)[:look_back]:
+            if sess.finished_s is not None or sess.dataset_key != self.dataset_key:
+                continue
+            try:
+                st = self.state(sess.id)
+            except QuizInputError:  # its images are gone: nothing to resume
+                continue
+            if not st.finished:
+                return st
+        return None
+
+    def student_of(self, session_id: str) -> Student | None:
+        """The student a quiz belongs to (after a reload the URL names the quiz, not the student)."""
+        sess = quizzes.get_session(self.db, session_id)
+        return student_by_id(self.db, sess.student_id) if sess else None
 
     # -- answers ------------------------------------------------------------------------------
     def _detections(self, sample: Sample) -> Sequence[Detection] | None:
