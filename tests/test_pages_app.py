@@ -322,3 +322,29 @@ def test_quiz_me_hands_the_image_to_the_quiz_page(study_data, no_model, monkeypa
     assert at.session_state["quiz_image"] == "0004"
     assert at.query_params.get("image") == "0004"
     assert not any(b.key == "detail_quiz" for b in at.button), "the app left Browse for the quiz"
+
+
+def test_the_typed_session_state_reads_writes_and_pops_the_declared_keys():
+    def script():
+        import streamlit as st
+
+        from nnus_core.geometry import BoxPx
+        from pages._state import QuizKeys, pop, state
+
+        first = state.quiz.session_id is None and state.browse.page == 0
+        state.quiz.session_id = "q1"
+        state.browse.page += 2
+        state.quiz.submitted.add("i1")  # a factory value: mutated in place, kept
+        state.quiz.flash = "hello"
+        flashed = pop(QuizKeys.flash)
+        del state.quiz.focus_image  # deleting an unset key is fine
+        state.quiz.set_labels("i1", [(3, BoxPx(1, 2, 30, 40))])
+        st.write(f"first={first} flashed={flashed} again={pop(QuizKeys.flash)} labels={state.quiz.labels('i1')}")
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, at.exception
+    assert at.session_state["quiz_session_id"] == "q1" and at.session_state["browse_page"] == 2
+    assert at.session_state["quiz_submitted_here"] == {"i1"}
+    assert at.session_state["quiz_labels_i1"] == [[3, 1, 2, 30, 40]]
+    text = at.markdown[0].value
+    assert "first=True" in text and "flashed=hello" in text and "again=None" in text and "BoxPx" in text
