@@ -389,17 +389,22 @@ def ensure_app_navigation() -> None:
     Streamlit decides once per process whether the app uses the legacy `pages/` folder: until some
     run calls st.navigation, a first request for e.g. /browse runs pages/browse.py directly, with an
     automatic sidebar listing every file in pages/ (and no entrypoint set-up). Clearing the flag and
-    rerunning sends that request through app.py instead. Streamlit private API: remove when the
+    rerunning sends that request through app.py instead.
+
+    Private Streamlit API (1.67), kept because no supported way exists while the folder is called
+    `pages/`: the mode is chosen from the folder's existence alone, `client.showSidebarNavigation`
+    only hides the legacy sidebar, and st.navigation clears the flag only once app.py has run.
+    tests/test_pages_app.py fails when Streamlit changes any of this; remove the patch when the
     pages folder is renamed.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without the flag has no such mode
+        server_log().warning("Streamlit has no PagesManager: the pages/ folder patch is not applied")
         return
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-
 
 
 def model_card_summary(card, ds: Dataset | None = None) -> None:

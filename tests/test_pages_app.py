@@ -348,3 +348,35 @@ def test_the_typed_session_state_reads_writes_and_pops_the_declared_keys():
     assert at.session_state["quiz_labels_i1"] == [[3, 1, 2, 30, 40]]
     text = at.markdown[0].value
     assert "first=True" in text and "flashed=hello" in text and "again=None" in text and "BoxPx" in text
+
+
+def test_the_pages_folder_patch_still_matches_streamlits_private_api(tmp_path, monkeypatch):
+    """pages/_shared.py clears Streamlit's legacy `pages/`-folder flag (private API, Streamlit 1.67):
+    no configuration or st.navigation option turns that mode off while the folder is called `pages/`.
+    When this fails, Streamlit changed: re-check `ensure_app_navigation` (or drop it if the mode is gone)."""
+    import inspect
+
+    from streamlit.commands import navigation
+    from streamlit.runtime import pages_manager
+    from streamlit.runtime.scriptrunner import script_runner
+
+    import pages._shared as shared
+
+    PagesManager = pages_manager.PagesManager
+    assert "uses_pages_directory" in vars(PagesManager), "Streamlit renamed or removed the legacy-mode flag"
+    # The mode is still switched on by a pages/ folder beside the entrypoint ...
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "app.py").write_text("")
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    PagesManager(str(tmp_path / "app.py"))
+    assert PagesManager.uses_pages_directory is True, "a pages/ folder no longer switches on the legacy mode"
+    # ... the script runner still reads the flag to pick the legacy run, and st.navigation clears it.
+    assert "PagesManager.uses_pages_directory" in inspect.getsource(script_runner.ScriptRunner)
+    assert "uses_pages_directory = False" in inspect.getsource(navigation)
+    # The patch: clear the flag and rerun the request through app.py, once.
+    reruns = []
+    monkeypatch.setattr(shared.st, "rerun", lambda: reruns.append(1))
+    shared.ensure_app_navigation()
+    assert PagesManager.uses_pages_directory is False and reruns == [1]
+    shared.ensure_app_navigation()
+    assert reruns == [1]
