@@ -190,12 +190,16 @@ def _generate_in_background(path: Path, state: dict) -> None:
         state["error"] = f"{type(exc).__name__}: {exc}"
 
 
+GENERATION_POLL_S = 0.5  # how often the first-start progress bar is redrawn
+
+
 def ensure_phantom(loc: ActiveDataset) -> None:
     """Generate the built-in phantom on first start, with a progress bar.
 
     The generation runs in one background thread per server, not in the session's script run: a
     visitor closing the tab does not abort it, and every session that arrives meanwhile shows the
-    same progress instead of starting a second generation.
+    same progress instead of starting a second generation. While it runs the page stops under the
+    progress bar, which redraws itself (a fragment) and reruns the page once the phantom is there.
     """
     try:
         import nnus_core.phantom  # noqa: F401
@@ -210,15 +214,23 @@ def ensure_phantom(loc: ActiveDataset) -> None:
                                       name="phantom-generation")
             state["thread"] = thread
             thread.start()
-    bar = st.progress(0.0, text="First start: generating the built-in SYNTHETIC phantom…")
-    while thread is not None and thread.is_alive():
-        done, total = state["done"], state["total"]
-        bar.progress(done / total if total else 0.0,
-                     text=f"First start: generating the SYNTHETIC phantom — {done}/{total or '…'} images")
-        time.sleep(0.5)
-    bar.empty()
+    if thread is not None and thread.is_alive():
+        _generation_progress()
+        st.stop()
     if state["error"]:
         st.error(f"Generating the synthetic phantom failed: {md_escape(state['error'])}. Reload to retry.")
+
+
+@st.fragment(run_every=GENERATION_POLL_S)
+def _generation_progress() -> None:
+    state = _cache.phantom_generation()
+    thread = state["thread"]
+    if thread is None or not thread.is_alive():
+        st.rerun(scope="app")  # done (or failed): the page runs again, now with the dataset
+    done, total = state["done"], state["total"]
+    st.progress(done / total if total else 0.0,
+                text=f"First start: generating the SYNTHETIC phantom — {done}/{total or '…'} images"
+                if total else "First start: generating the built-in SYNTHETIC phantom…")
 
 
 def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:

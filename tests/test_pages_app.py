@@ -380,3 +380,40 @@ def test_the_pages_folder_patch_still_matches_streamlits_private_api(tmp_path, m
     assert PagesManager.uses_pages_directory is False and reruns == [1]
     shared.ensure_app_navigation()
     assert reruns == [1]
+
+
+def test_first_start_shows_the_phantom_progress_without_blocking_then_the_page(tmp_path, monkeypatch):
+    import json
+    import threading
+
+    import nnus_core.phantom as phantom
+    from nnus_core.dataset import active
+    from nnus_core.dataset.model import PHANTOM_MARKER
+    from pages import _cache
+
+    monkeypatch.delenv("NNUS_DATA", raising=False)
+    monkeypatch.setattr(active, "REAL_DIR", tmp_path / "no-real")
+    monkeypatch.setattr(active, "PHANTOM_DIR", tmp_path / "phantom")
+    release, calls = threading.Event(), []
+
+    def slow_generate(path, progress=None):
+        calls.append(path)
+        progress(3, 8)
+        assert release.wait(30)
+        make_nnus_folder(path, n=8)
+        (path / PHANTOM_MARKER).write_text(json.dumps({"generator": "nnus-phantom", "version": "t", "n": 8}))
+
+    monkeypatch.setattr(phantom, "generate_dataset", slow_generate)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    # The run ended (no waiting loop in the script) with the page stopped under the progress bar.
+    organs = "The eight organs and their colours"
+    assert [t.value for t in at.title] == ["NNUS Tutor"] and calls
+    assert organs not in " ".join(m.value for m in at.markdown)
+    again = at.run()  # a second visitor meanwhile: the same generation, not a second one
+    assert len(calls) == 1 and organs not in " ".join(m.value for m in again.markdown)
+    release.set()
+    _cache.phantom_generation()["thread"].join(30)
+    done = at.run()
+    assert not done.exception, done.exception
+    assert organs in " ".join(m.value for m in done.markdown) and len(calls) == 1
