@@ -57,6 +57,11 @@ def pop(slot: Slot[T]) -> T | None:
     return st.session_state.pop(slot.key, None)
 
 
+def _per_question(prefix: str) -> Callable[[str], str]:
+    """A family of keys, one per question instance: `prefix_<instance id>`."""
+    return lambda instance_id: f"{prefix}_{instance_id}"
+
+
 class QuizKeys:
     """The quiz and progress pages."""
 
@@ -78,24 +83,12 @@ class QuizKeys:
         """Session key of the drawing component of a question."""
         return f"quiz_box_{instance_id}_{redo}"
 
-    @staticmethod
-    def redo_key(instance_id: str) -> str:
-        return f"quiz_redo_{instance_id}"
-
-    @staticmethod
-    def labels_key(instance_id: str) -> str:
-        """Label all: the boxes added so far, [[organ_id, x1, y1, x2, y2], ...]."""
-        return f"quiz_labels_{instance_id}"
-
-    @staticmethod
-    def label_organ_key(instance_id: str) -> str:
-        """Label all: the organ picked for the next box (a selectbox)."""
-        return f"quiz_label_organ_{instance_id}"
-
-    @staticmethod
-    def choice_key(instance_id: str) -> str:
-        """Identify: the organ chosen (a radio)."""
-        return f"quiz_choice_{instance_id}"
+    # Per question: the drawing's redo count; Label all's boxes so far ([[organ_id, x1, y1, x2, y2], ...])
+    # and the organ picked for the next box (a selectbox); Identify's chosen organ (a radio).
+    redo_key = staticmethod(_per_question("quiz_redo"))
+    labels_key = staticmethod(_per_question("quiz_labels"))
+    label_organ_key = staticmethod(_per_question("quiz_label_organ"))
+    choice_key = staticmethod(_per_question("quiz_choice"))
 
     def redo(self, instance_id: str) -> int:
         return int(st.session_state.get(self.redo_key(instance_id), 0))

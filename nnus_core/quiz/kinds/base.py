@@ -117,9 +117,16 @@ class QuestionKind(ABC):
     def model_said(self, rv: Review) -> str:
         """The model's half of the headline (the model is available)."""
 
-    @abstractmethod
     def metrics(self, rv: Review) -> tuple[Metric, Metric | None]:
-        """The score panel's two figures: the student's, and the model's (None without a model)."""
+        """The score panel's two figures: the student's, and the model's (None without a model).
+
+        By default both credits, with the model's answer in words under its figure.
+        """
+        you = Metric("Your credit", f"{rv.score.credit:.2f}")
+        if not rv.model.available:
+            return you, None
+        m = rv.model
+        return you, Metric("Model credit", "—" if m.credit is None else f"{m.credit:.2f}", caption=m.summary)
 
     @abstractmethod
     def overlays(self, rv: Review) -> list[Overlay]:
@@ -200,13 +207,6 @@ class SingleOrganKind(QuestionKind):
     def model_or_none(dets: Sequence[Detection] | None, answer_with) -> ModelAnswer:
         """`answer_with(dets)` when a model answered, else NO_MODEL."""
         return answer_with(dets) if dets is not None else NO_MODEL
-
-    def metrics(self, rv: Review) -> tuple[Metric, Metric | None]:
-        you = Metric("Your credit", f"{rv.score.credit:.2f}")
-        if not rv.model.available:
-            return you, None
-        m = rv.model
-        return you, Metric("Model credit", "—" if m.credit is None else f"{m.credit:.2f}", caption=m.summary)
 
     def overlays(self, rv: Review) -> list[Overlay]:
         q, m = rv.served.question, rv.model

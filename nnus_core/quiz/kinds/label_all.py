@@ -10,7 +10,7 @@ from nnus_core.detection import Detection
 from nnus_core.errors import QuizInputError
 from nnus_core.organs import ORGANS
 from nnus_core.quiz import feedback as fb
-from nnus_core.quiz.kinds.base import STUDENT_RGB, Evaluation, Metric, OrganOutcome, QuestionKind, Request
+from nnus_core.quiz.kinds.base import STUDENT_RGB, Evaluation, OrganOutcome, QuestionKind, Request
 from nnus_core.quiz.model_answer import NO_MODEL, model_label_all
 from nnus_core.quiz.questions import CANDIDATES_PER_QUESTION, Kind, Question
 from nnus_core.quiz.scoring import LabelMatch, score_label_all
@@ -65,13 +65,6 @@ class LabelAll(QuestionKind):
 
     def model_said(self, rv: Review) -> str:
         return f"model {rv.model.credit or 0:.2f}"
-
-    def metrics(self, rv: Review) -> tuple[Metric, Metric | None]:
-        you = Metric("Your credit", f"{rv.score.credit:.2f}")
-        m = rv.model
-        if not m.available:
-            return you, None
-        return you, Metric("Model credit", "—" if m.credit is None else f"{m.credit:.2f}", caption=m.summary)
 
     def overlays(self, rv: Review) -> list[Overlay]:
         out = [Overlay(a.organ_id, a.box, a.organ.short, "solid") for a in rv.targets]
