@@ -8,7 +8,11 @@
 Keys of widgets that only the widget itself reads stay at the widget (`key=`); a key that code also
 reads or writes is declared here, once, with its type and default. The key strings are part of the
 app's behaviour (tests inject values through them, Browse hands the quiz an image through one):
-change one only together with every reader. A page adds its own group as a small class below.
+change one only together with every reader. A page adds its own group as a small class below and
+one attribute of `SessionState`, e.g.
+
+    class VideoKeys:
+        job: Slot[str | None] = Slot("video_job")   # state.video.job
 """
 
 from __future__ import annotations
