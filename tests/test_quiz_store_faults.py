@@ -12,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 import pages._shared as shared
 from nnus_core.store import get_engine
 from nnus_core.store.attempts import count_attempts
-from pages._quiz_ui import PENDING_KEY
+from pages._state import QuizKeys
 from tests.test_quiz_app import ROOT, answer_locate, env, quiz_page, start, texts  # noqa: F401 (fixtures)
+
+PENDING_KEY = QuizKeys.pending.key
 
 pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
