@@ -107,4 +107,6 @@ def test_the_write_probe_leaves_nothing_behind(db):
     engine, _, _ = db
     dbm.check_health(engine)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT COUNT(*) FROM schema_version WHERE version < 0").scalar() == 0
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [
+            dbm.head_revision()
+        ]
