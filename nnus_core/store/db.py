@@ -28,7 +28,8 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from nnus_core.errors import StoreBusyError, StoreError
 
@@ -205,13 +206,11 @@ def make_engine(url: str) -> Engine:
 
 
 def _redact(url: str) -> str:
-    # Never echo a password from the URL into a page or a log.
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
+    """The URL with its password hidden: never echo one into a page or a log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not parseable as a URL: nothing in it can be shown safely
+        return "(not a database URL)"
 
 
 def get_engine(url: str | None = None) -> Engine:
