@@ -7,6 +7,8 @@ import sqlite3
 import textwrap
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from nnus_core.errors import StoreError
@@ -41,6 +43,22 @@ def test_fresh_database_is_created_migrated_and_uses_wal(tmp_path):
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
 
 
+def test_a_fresh_database_on_each_backend_matches_the_code(store_url):
+    engine = dbm.make_engine(store_url)
+    try:
+        assert dbm.migrate(engine) == dbm.head_revision()
+        assert dbm.migrate(engine) == dbm.head_revision()  # again: nothing to do
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
+            assert compare_metadata(ctx, dbm.metadata) == []
+            assert set(inspect(conn).get_table_names()) == {"alembic_version", *dbm.metadata.tables}
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+    finally:
+        engine.dispose()
+
+
 def _extra_revisions(tmp_path, *bodies: str):
     """An Alembic configuration with the package's revisions plus test revisions 9001, 9002 ..."""
     folder = tmp_path / "extra_versions"
@@ -61,18 +79,20 @@ def _extra_revisions(tmp_path, *bodies: str):
     return cfg
 
 
-def test_a_new_revision_runs_once_and_rebuilds_a_referenced_table_with_its_rows(tmp_path):
-    engine = dbm.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+def test_a_new_revision_runs_once_and_rebuilds_a_referenced_table_with_its_rows(tmp_path, store_url):
+    engine = dbm.make_engine(store_url)
     dbm.migrate(engine)
     ana = get_or_create_student(engine, "Ana")
     record_attempt(engine, Attempt("k1", ana.id, "locate", "0001", 1, 1.0, True, 1.0))
-    # Batch mode with recreate="always": SQLite copies `students` (referenced by two tables) into
-    # a new table, drops the old one and renames: foreign keys must be off for that, and hold after.
+    # Batch mode with recreate="always" on SQLite: it copies `students` (referenced by two tables)
+    # into a new table, drops the old one and renames: foreign keys must be off for that, and hold
+    # after. PostgreSQL alters the table in place.
     cfg = _extra_revisions(
         tmp_path,
         """
         op.get_bind().exec_driver_sql("INSERT INTO alembic_version_calls VALUES (1)")
-        with op.batch_alter_table("students", recreate="always") as b:
+        sqlite = op.get_bind().dialect.name == "sqlite"
+        with op.batch_alter_table("students", recreate="always" if sqlite else "auto") as b:
             b.add_column(sa.Column("school", sa.String(80), nullable=True))
         """,
     )
@@ -83,26 +103,29 @@ def test_a_new_revision_runs_once_and_rebuilds_a_referenced_table_with_its_rows(
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM alembic_version_calls").scalar() == 1
         assert "school" in {c["name"] for c in inspect(conn).get_columns("students")}
-        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert {fk["referred_table"] for fk in inspect(conn).get_foreign_keys("attempts")} == {"students"}
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     assert find_student(engine, "ana") == ana and get_attempt(engine, "k1").student_id == ana.id
 
 
-def test_a_revision_that_breaks_a_foreign_key_is_rolled_back(tmp_path):
-    engine = dbm.make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+def test_a_revision_that_breaks_a_foreign_key_is_rolled_back(tmp_path, store_url):
+    engine = dbm.make_engine(store_url)
     dbm.migrate(engine)
     ana = get_or_create_student(engine, "Ana")
     record_attempt(engine, Attempt("k1", ana.id, "locate", "0001", 1, 1.0, True, 1.0))
     cfg = _extra_revisions(tmp_path, 'op.get_bind().exec_driver_sql("DELETE FROM students")')
-    with pytest.raises(StoreError, match="foreign key points nowhere"):
+    # SQLite checks after the revision (keys are off while it runs); PostgreSQL refuses at once.
+    with pytest.raises(StoreError, match="foreign key points nowhere|violates foreign key constraint"):
         dbm.migrate(engine, cfg)
     assert find_student(engine, "Ana") == ana
     with engine.connect() as conn:
         assert dbm.current_revision(conn) == dbm.head_revision()
 
 
-def test_a_failing_revision_rolls_back_and_a_newer_database_is_refused(tmp_path):
-    engine = dbm.make_engine(f"sqlite:///{tmp_path / 'f.db'}")
+def test_a_failing_revision_rolls_back_and_a_newer_database_is_refused(tmp_path, store_url):
+    engine = dbm.make_engine(store_url)
     dbm.migrate(engine)
     cfg = _extra_revisions(
         tmp_path,

@@ -1,4 +1,4 @@
-"""Upgrading a database written by the release before Alembic keeps every row; a fresh one equals the code."""
+"""Upgrading a database written by the release before Alembic keeps every row (SQLite, PostgreSQL); a fresh one equals the code."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import inspect as sa_inspect
 
 from nnus_core.errors import StoreError
 from nnus_core.store import db as dbm
 from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
 from nnus_core.store.quizzes import get_session, session_instances
 from nnus_core.store.students import find_student, get_or_create_student
+from tests.pg import create_database, drop_database
 
 RELEASE_DB = Path(__file__).resolve().parent / "data" / "store-release-0.1.db"  # tests/store_fixture_db.py
 TABLES = ("students", "quiz_sessions", "question_instances", "attempts")
@@ -120,3 +123,48 @@ def test_a_release_database_from_a_newer_hand_written_version_is_refused(release
     with sqlite3.connect(release_db) as conn:  # rolled back: the old version table is still there
         assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (3,)
     assert _rows(release_db) == before
+
+
+def test_a_release_database_on_postgresql_upgrades_with_every_row_kept(postgres_server):
+    """The release's schema on PostgreSQL (its version table and the fixture's rows) is taken over."""
+    url = create_database(postgres_server)
+    engine = dbm.make_engine(url)
+    try:
+        dbm.migrate(engine)  # the release's tables (revision 0001 is written out as it made them)
+        release = _rows(RELEASE_DB)
+        legacy = Table(
+            "schema_version",
+            MetaData(),
+            Column("version", Integer, primary_key=True, autoincrement=False),
+            Column("description", String(200), nullable=False),
+            Column("applied_s", Float, nullable=False),
+        )
+        with engine.begin() as conn:  # ... and the release's bookkeeping instead of Alembic's
+            conn.execute(text("DROP TABLE alembic_version"))
+            legacy.create(conn)
+            conn.execute(
+                insert(legacy), [{"version": v, "description": "release", "applied_s": 0.0} for v in (1, 2)]
+            )
+            for name in TABLES:
+                table = dbm.metadata.tables[name]
+                rows = [dict(zip(table.c.keys(), r, strict=True)) for r in release[name]]
+                conn.execute(insert(table), rows)
+            # Rows inserted with their ids: move the sequences on, as the release's own inserts did.
+            for name in ("students", "attempts"):
+                conn.execute(text(f"SELECT setval('{name}_id_seq', (SELECT MAX(id) FROM {name}))"))
+        assert dbm.migrate(engine) == dbm.head_revision()
+        with engine.connect() as conn:
+            after = {
+                t: [tuple(r) for r in conn.execute(select(dbm.metadata.tables[t]).order_by(text("1")))]
+                for t in TABLES
+            }
+            assert not sa_inspect(conn).has_table("schema_version")
+        for t in TABLES:  # SQLite stores booleans as 0/1: compare as the app reads them
+            assert [tuple(int(v) if isinstance(v, bool) else v for v in r) for r in after[t]] == release[t], t
+        assert _diff(engine) == []
+        ana = find_student(engine, "ana")
+        stored, wrote = record_attempt(engine, Attempt("new-1", ana.id, "locate", "0001", 1, 1.0, True, 2e9))
+        assert wrote and stored.id == 15
+    finally:
+        engine.dispose()
+        drop_database(postgres_server, url)

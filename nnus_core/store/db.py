@@ -178,6 +178,16 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every PG test
+        # The counterpart of SQLite's busy timeout: a write waiting on another's lock gives up
+        # after 3 s with "lock timeout" (a StoreBusyError: the answer is kept and retried).
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        dbapi_conn.commit()
+
+
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
@@ -197,6 +207,8 @@ def make_engine(url: str) -> Engine:
             _configure_sqlite(engine)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+            if engine.dialect.name == "postgresql":
+                _configure_postgresql(engine)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(
             f"{DB_ENV}: cannot use database URL {_redact(url)!r}: {exc} "
@@ -241,7 +253,7 @@ def dispose_engines() -> None:
 # (what the driver says, busy?, what a visitor is told). SQLite's messages are stable across versions.
 _CAUSES = (
     (
-        ("database is locked", "database table is locked", "database schema is locked"),
+        ("database is locked", "database table is locked", "database schema is locked", "lock timeout"),
         True,
         "The progress database is busy (another program is writing to it).",
     ),
@@ -293,7 +305,8 @@ def write_tx(
     Args:
         engine: the database.
         action: what the transaction does, named in an error.
-        busy_timeout_ms: wait this long for another writer's lock (SQLite; default 3 s).
+        busy_timeout_ms: wait this long for another writer's lock (default 3 s; on PostgreSQL the
+            lock_timeout of this transaction).
         schema_change: a migration (SQLite: foreign keys off while it runs, checked before commit).
 
     Raises:
@@ -315,6 +328,8 @@ def write_tx(
             try:
                 conn.execution_options(nnus_write=True)
                 with conn.begin():
+                    if busy_timeout_ms and engine.dialect.name == "postgresql":
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(busy_timeout_ms)}")
                     yield conn
                     if sqlite and schema_change:
                         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
