@@ -13,7 +13,7 @@ from nnus_core.errors import StoreBusyError, StoreError
 from nnus_core.store import db as dbm
 from nnus_core.store.attempts import Attempt, count_attempts, get_attempt, record_attempt
 from nnus_core.store.students import get_or_create_student
-from tests.pg import hold_write_lock
+from tests.pg import create_database, drop_database, hold_write_lock
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +72,33 @@ def test_a_read_only_database_is_refused_at_start_up(db):
     with pytest.raises(StoreError) as exc:
         dbm.get_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     assert "read-only" in exc.value.plain
+
+
+def test_a_postgresql_role_that_may_only_read_is_refused_at_start_up(postgres_server):
+    store_url = create_database(postgres_server)
+    dbm.get_engine(store_url)  # migrated by the owner
+    dbm.dispose_engines()
+    import psycopg
+
+    name = store_url.rsplit("/", 1)[1]
+    with psycopg.connect(store_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS reader")
+        conn.execute("CREATE ROLE reader LOGIN")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{name}" TO reader')
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+    try:
+        with pytest.raises(StoreError) as exc:
+            dbm.get_engine(store_url.replace("//postgres@", "//reader@"))
+        assert "read-only" in exc.value.plain and "permission denied" in str(exc.value)
+    finally:
+        dbm.dispose_engines()
+        with psycopg.connect(store_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+            conn.execute("DROP OWNED BY reader")
+        drop_database(postgres_server, store_url)
+        with psycopg.connect(
+            postgres_server.url().replace("postgresql+psycopg", "postgresql"), autocommit=True
+        ) as conn:
+            conn.execute("DROP ROLE reader")
 
 
 def test_a_damaged_database_is_refused_at_start_up(db):

@@ -258,7 +258,8 @@ _CAUSES = (
         "The progress database is busy (another program is writing to it).",
     ),
     (
-        ("readonly database", "read-only", "read only"),
+        # PostgreSQL: a role without INSERT, or a read-only server or transaction.
+        ("readonly database", "read-only", "read only", "permission denied"),
         False,
         "The progress database is read-only: answers cannot be saved.",
     ),
