@@ -212,7 +212,7 @@ def make_engine(url: str) -> Engine:
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(
             f"{DB_ENV}: cannot use database URL {_redact(url)!r}: {exc} "
-            "(PostgreSQL needs `pip install psycopg` and a URL like postgresql+psycopg://user@host/db)"
+            "(PostgreSQL: a URL like postgresql+psycopg://user:password@host:5432/db)"
         ) from exc
     return engine
 
