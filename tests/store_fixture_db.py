@@ -35,6 +35,11 @@ def build(out: Path) -> None:
     from nnus_core.store.students import get_or_create_student
     from tests.fixtures import make_nnus_folder
 
+    if not hasattr(dbm, "MIGRATIONS"):  # the release's hand-written steps are gone: this is not it
+        raise SystemExit(
+            "this store migrates with Alembic: build the fixture on the release before it "
+            "(git worktree add /tmp/release c0d7c0c, then run this script there)"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{out}{suffix}").unlink(missing_ok=True)

@@ -15,7 +15,13 @@ def main(argv: list[str] | None = None) -> None:
     options = cli.parser.parse_args(argv)
     if not hasattr(options, "cmd"):
         cli.parser.error("too few arguments")
-    cli.run_cmd(alembic_config(), options)
+    cfg = alembic_config()
+    # A new revision file comes out in the house format (ruff is a dev requirement).
+    cfg.set_section_option("post_write_hooks", "hooks", "ruff")
+    cfg.set_section_option("post_write_hooks", "ruff.type", "module")
+    cfg.set_section_option("post_write_hooks", "ruff.module", "ruff")
+    cfg.set_section_option("post_write_hooks", "ruff.options", "format REVISION_SCRIPT_FILENAME")
+    cli.run_cmd(cfg, options)
 
 
 if __name__ == "__main__":
