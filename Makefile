@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench browser clean-data
+.PHONY: run test lint bench browser postgres clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium missing: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
-test: $(VENV)/.dev-installed browser
+# The store tests start their own throwaway PostgreSQL server (tests/pg.py) from Debian's binaries.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL missing: the PostgreSQL store tests will fail (sudo apt-get install postgresql," \
+	    "or NNUS_TEST_POSTGRES=skip for a local run)"; fi; }
+
+test: $(VENV)/.dev-installed browser postgres
 	YOLO_OFFLINE=1 $(PY) -m pytest
 
 lint: $(VENV)/.dev-installed

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from nnus_core.dataset import Dataset, load_dataset
+from nnus_core.dataset import Dataset
 from nnus_core.dataset.active import ActiveDataset, resolve_active
 from nnus_core.errors import DatasetError, NnusError, StoreError
 from nnus_core.organs import ORGANS
 from nnus_core.text import html_escape, md_escape
+from pages import _cache
+from pages._state import state
 
-DATASET_OVERRIDE_KEY = "nnus_dataset_override"  # session: a folder the user activated on Home
 ERROR_DETAILS_ENV = "NNUS_ERROR_DETAILS"  # "1": unexpected errors propagate (tests, development)
 
 
@@ -166,24 +167,15 @@ def _signature(path: Path) -> tuple[float, ...]:
     return tuple(out)
 
 
-@st.cache_resource(show_spinner="Indexing dataset…", max_entries=4)
-def _load_cached(path_str: str, signature: tuple[float, ...]) -> Dataset:
-    # cache_resource, not cache_data: the index is immutable and copying 790 samples per rerun is waste.
-    return load_dataset(path_str)
+_load_cached = _cache.dataset  # the name the page benchmark reads
 
 
 def active_location() -> ActiveDataset:
-    override = st.session_state.get(DATASET_OVERRIDE_KEY)
+    override = state.dataset_override
     if override:
         p = Path(override)
         return ActiveDataset(p, "local", p.exists())
     return resolve_active()
-
-
-@st.cache_resource
-def _generation_state() -> dict:
-    """Process-wide state of the one phantom generation (thread, progress, error)."""
-    return {"lock": threading.Lock(), "thread": None, "done": 0, "total": 0, "error": None}
 
 
 def _generate_in_background(path: Path, state: dict) -> None:
@@ -198,18 +190,22 @@ def _generate_in_background(path: Path, state: dict) -> None:
         state["error"] = f"{type(exc).__name__}: {exc}"
 
 
+GENERATION_POLL_S = 0.5  # how often the first-start progress bar is redrawn
+
+
 def ensure_phantom(loc: ActiveDataset) -> None:
     """Generate the built-in phantom on first start, with a progress bar.
 
     The generation runs in one background thread per server, not in the session's script run: a
     visitor closing the tab does not abort it, and every session that arrives meanwhile shows the
-    same progress instead of starting a second generation.
+    same progress instead of starting a second generation. While it runs the page stops under the
+    progress bar, which redraws itself (a fragment) and reruns the page once the phantom is there.
     """
     try:
         import nnus_core.phantom  # noqa: F401
     except ImportError:
         return
-    state = _generation_state()
+    state = _cache.phantom_generation()
     with state["lock"]:
         thread = state["thread"]
         if (thread is None or not thread.is_alive()) and not active_location().exists:
@@ -218,15 +214,23 @@ def ensure_phantom(loc: ActiveDataset) -> None:
                                       name="phantom-generation")
             state["thread"] = thread
             thread.start()
-    bar = st.progress(0.0, text="First start: generating the built-in SYNTHETIC phantom…")
-    while thread is not None and thread.is_alive():
-        done, total = state["done"], state["total"]
-        bar.progress(done / total if total else 0.0,
-                     text=f"First start: generating the SYNTHETIC phantom — {done}/{total or '…'} images")
-        time.sleep(0.5)
-    bar.empty()
+    if thread is not None and thread.is_alive():
+        _generation_progress()
+        st.stop()
     if state["error"]:
         st.error(f"Generating the synthetic phantom failed: {md_escape(state['error'])}. Reload to retry.")
+
+
+@st.fragment(run_every=GENERATION_POLL_S)
+def _generation_progress() -> None:
+    state = _cache.phantom_generation()
+    thread = state["thread"]
+    if thread is None or not thread.is_alive():
+        st.rerun(scope="app")  # done (or failed): the page runs again, now with the dataset
+    done, total = state["done"], state["total"]
+    st.progress(done / total if total else 0.0,
+                text=f"First start: generating the SYNTHETIC phantom — {done}/{total or '…'} images"
+                if total else "First start: generating the built-in SYNTHETIC phantom…")
 
 
 def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:
@@ -244,7 +248,7 @@ def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:
             st.stop()
         return None
     try:
-        return _load_cached(str(loc.path), _signature(loc.path))
+        return _cache.dataset(str(loc.path), _signature(loc.path))
     except DatasetError as exc:
         st.error(f"Cannot read the dataset: {md_escape(exc)}")
         if stop_if_missing:
@@ -282,35 +286,22 @@ def organ_legend_html(organ_ids: list[int] | None = None, *, with_short: bool = 
 
 # --- Model: loaded once per process, predictions cached per image --------------------------------
 
-PREDICT_FLOOR = 0.05  # predictions are cached at this confidence; pages filter higher with a slider
-_PREDICT_LOCK = threading.Lock()  # one Detector is shared by every session and is not thread-safe
+PREDICT_FLOOR = _cache.PREDICT_FLOOR
+_PREDICT_LOCK = _cache.PREDICT_LOCK  # the video page and the model report run the shared detector under it
 
 
-@st.cache_resource(show_spinner="Loading the detector…")
 def get_detector():
-    """The shipped detector, or None when the detector package or a trained model is missing.
+    """The shipped detector (loaded once per process), or None when the detector package or a
+    trained model is missing.
 
     Pages must work without it: they show "no model available" and the ground truth only.
     """
-    try:
-        from nnus_core.detector import load_default_detector
-    except ImportError:
-        return None
-    try:
-        return load_default_detector()
-    except (NnusError, ImportError):  # no model shipped, or no runtime can run it
-        return None
+    return _cache.detector()
 
 
 def detector_id(detector) -> str:
     """A stable identity of the loaded weights (their hash when known) for cache keys."""
     return str(getattr(detector, "weights_sha256", "") or getattr(detector, "weights_path", "") or id(detector))
-
-
-@st.cache_data(show_spinner=False, max_entries=4096)
-def _predict_cached(weights_id: str, image_path: str, mtime: float, _detector) -> list:
-    with _PREDICT_LOCK:
-        return list(_detector.predict(image_path, conf=PREDICT_FLOOR))
 
 
 def predict_sample(detector, sample) -> list:
@@ -323,7 +314,7 @@ def predict_sample(detector, sample) -> list:
     except OSError:
         return []
     try:
-        return _predict_cached(detector_id(detector), str(sample.image_path), mtime, detector)
+        return _cache.predictions(detector_id(detector), str(sample.image_path), mtime, detector)
     except NnusError:
         return []
 
@@ -340,20 +331,13 @@ def model_folder() -> Path | None:
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _read_card(folder: str, mtime: float):
-    from nnus_core.detector import read_model_card
-
-    return read_model_card(Path(folder))
-
-
 def get_model_card():
     """The default model's card (read without loading the weights), or None."""
     folder = model_folder()
     if folder is None or not (folder / "model_card.json").is_file():
         return None
     try:
-        return _read_card(str(folder), (folder / "model_card.json").stat().st_mtime)
+        return _cache.model_card(str(folder), (folder / "model_card.json").stat().st_mtime)
     except (ImportError, NnusError, OSError):
         return None
 
@@ -366,7 +350,7 @@ def model_card_of(weights: Path | None):
     if not (folder / "model_card.json").is_file():
         return None
     try:
-        return _read_card(str(folder), (folder / "model_card.json").stat().st_mtime)
+        return _cache.model_card(str(folder), (folder / "model_card.json").stat().st_mtime)
     except (ImportError, NnusError, OSError):
         return None
 
@@ -417,17 +401,22 @@ def ensure_app_navigation() -> None:
     Streamlit decides once per process whether the app uses the legacy `pages/` folder: until some
     run calls st.navigation, a first request for e.g. /browse runs pages/browse.py directly, with an
     automatic sidebar listing every file in pages/ (and no entrypoint set-up). Clearing the flag and
-    rerunning sends that request through app.py instead. Streamlit private API: remove when the
+    rerunning sends that request through app.py instead.
+
+    Private Streamlit API (1.67), kept because no supported way exists while the folder is called
+    `pages/`: the mode is chosen from the folder's existence alone, `client.showSidebarNavigation`
+    only hides the legacy sidebar, and st.navigation clears the flag only once app.py has run.
+    tests/test_pages_app.py fails when Streamlit changes any of this; remove the patch when the
     pages folder is renamed.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without the flag has no such mode
+        server_log().warning("Streamlit has no PagesManager: the pages/ folder patch is not applied")
         return
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-
 
 
 def model_card_summary(card, ds: Dataset | None = None) -> None:

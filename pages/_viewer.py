@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from nnus_core.browse import ViewTransform, encode_jpeg, load_rgb, render_view, thumbnail_jpeg
-from nnus_core.dataset.model import Annotation, Sample
-from nnus_core.geometry import BoxPx
+from nnus_core.dataset.model import Sample
 from nnus_core.render import Overlay
 from nnus_core.text import html_escape, md_escape
+from pages import _cache
 from pages._shared import organ_legend_html
+from pages._state import state
 
 ZOOM_LEVELS = (1.0, 1.5, 2.0, 3.0, 4.0)
 _DEFAULTS = {"zoom": 1.0, "pan_x": 50, "pan_y": 50, "bright": 0, "contrast": 1.0, "labels": True}
@@ -46,14 +46,16 @@ class ViewerClick:
 
 
 def _reset(key: str) -> None:
+    keys = state.viewer(key)
     for name, value in _DEFAULTS.items():
-        st.session_state[f"{key}_{name}"] = value
+        keys.set(name, value)
 
 
 def _controls(key: str, zoom_controls: bool, adjust_controls: bool) -> dict:
     """Draw the viewer's slider row (zoom, brightness, contrast, pan when zoomed); returns the settings."""
+    keys = state.viewer(key)
     for name, value in _DEFAULTS.items():  # explicit defaults: the reset button writes the same keys
-        st.session_state.setdefault(f"{key}_{name}", value)
+        keys.setdefault(name, value)
     out = dict(_DEFAULTS)
     if not (zoom_controls or adjust_controls):
         return out
@@ -80,15 +82,6 @@ class _EncodedJpeg:
 
     def save(self, fp, format: str | None = None, **_) -> None:  # noqa: A002 (PIL's signature)
         fp.write(self._data)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _render(ident: str, _image: np.ndarray, _overlays: tuple, out_width_px: int, zoom: float,
-            center: tuple[float, float], bright: float, contrast: float, labels: bool) -> tuple[bytes, ViewTransform]:
-    # Reruns that change nothing in the picture (a table selection, the teaching card) reuse the JPEG.
-    view, transform = render_view(_image, _overlays, out_width_px=out_width_px, zoom=zoom, center=center,
-                                  brightness=bright, contrast=contrast, show_labels=labels)
-    return encode_jpeg(view), transform
 
 
 def image_viewer(
@@ -126,10 +119,11 @@ def image_viewer(
     """
     settings = _controls(key, zoom_controls, adjust_controls)
     # The labels toggle sits under the image; read its state first so this run draws what it shows.
-    labels_key = f"{key}_labels"
-    labels = bool(st.session_state.get(labels_key, True)) if show_labels is None else show_labels
+    keys = state.viewer(key)
+    labels_key = keys.key("labels")
+    labels = bool(keys.get("labels", True)) if show_labels is None else show_labels
     ident = f"{hashlib.md5(np.ascontiguousarray(image_rgb).data).hexdigest()}|{hash(tuple(overlays))}"
-    jpeg, transform = _render(
+    jpeg, transform = _cache.viewer_jpeg(
         ident, image_rgb, tuple(overlays), out_width_px, float(settings["zoom"]),
         (settings["pan_x"] / 100, settings["pan_y"] / 100), float(settings["bright"]),
         float(settings["contrast"]), labels,
@@ -171,9 +165,9 @@ def _to_click(key: str, value: dict | None, transform, view_width_px: int) -> Vi
     shown = float(value.get("width") or view_width_px)
     x, y = transform.to_source(value["x"] * view_width_px / shown, value["y"] * view_width_px / shown)
     stamp = value.get("unix_time", (value["x"], value["y"]))
-    seen_key = f"{key}_click_seen"
-    is_new = st.session_state.get(seen_key) != stamp
-    st.session_state[seen_key] = stamp
+    keys = state.viewer(key)
+    is_new = keys.get("click_seen") != stamp
+    keys.set("click_seen", stamp)
     return ViewerClick(x, y, is_new)
 
 
@@ -195,16 +189,6 @@ def outcome_legend_html() -> str:
 # --- Thumbnails ---------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=5000)
-def _thumbnail(key: str, _path: str, _boxes: tuple, width_px: int) -> bytes | None:
-    # Keyed by a short string: hashing every box's floats on each rerun cost ~4 ms per thumbnail.
-    anns = [Annotation(o, BoxPx(*b)) for o, *b in _boxes]
-    try:
-        return thumbnail_jpeg(_path, anns, width_px=width_px)
-    except ValueError:
-        return None
-
-
 def thumbnail(sample: Sample, *, with_boxes: bool = True, width_px: int = 240) -> bytes | None:
     """A cached small JPEG of a sample (ground-truth boxes drawn when `with_boxes`); None if unreadable."""
     try:
@@ -212,7 +196,7 @@ def thumbnail(sample: Sample, *, with_boxes: bool = True, width_px: int = 240) -
     except OSError:
         return None
     boxes = tuple((a.organ_id, *a.box.as_tuple()) for a in sample.annotations) if with_boxes else ()
-    return _thumbnail(f"{sample.image_path}|{mtime}|{hash(boxes)}", str(sample.image_path), boxes, width_px)
+    return _cache.thumbnail(f"{sample.image_path}|{mtime}|{hash(boxes)}", str(sample.image_path), boxes, width_px)
 
 
 def thumbnail_card(
@@ -259,11 +243,6 @@ def teaching_card(organ_id: int) -> None:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _decoded(path: str, mtime: float) -> np.ndarray:
-    return load_rgb(path)
-
-
 def load_image(path) -> np.ndarray:
     """A dataset image as RGB, decoded once per file version (cached).
 
@@ -274,4 +253,4 @@ def load_image(path) -> np.ndarray:
         mtime = os.stat(path).st_mtime
     except OSError as exc:
         raise ValueError(f"{path}: cannot read image: {exc}") from exc
-    return _decoded(str(path), mtime)
+    return _cache.decoded_image(str(path), mtime)

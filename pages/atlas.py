@@ -15,6 +15,7 @@ from nnus_core.browse import SPLITS
 from nnus_core.dataset import Dataset
 from nnus_core.dataset import stats as dstats
 from nnus_core.organs import ORGANS
+from pages import _cache
 from pages._shared import dataset_badge, dataset_cache_key, get_dataset, measured_on_label
 
 COLOR_MAP = {o.name: o.color for o in ORGANS}
@@ -31,9 +32,8 @@ def _subset(ds: Dataset, split: str) -> Dataset:
     return ds if split == "all" else replace(ds, samples=ds.split(split), _by_stem={})
 
 
-@st.cache_data(show_spinner="Computing statistics…", max_entries=16)
-def _tables(key: str, split: str, _ds: Dataset) -> dict[str, object]:
-    sub = _subset(_ds, split)
+def _tables(split: str, ds: Dataset) -> dict[str, object]:
+    sub = _subset(ds, split)
     return {
         "n_images": len(sub),
         "boxes": dstats.boxes_frame(sub),
@@ -44,9 +44,8 @@ def _tables(key: str, split: str, _ds: Dataset) -> dict[str, object]:
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _static(key: str, split: str, what: str, conditional: bool, _t: dict) -> bytes:
-    """A chart as a PNG, drawn once per dataset version, split and option (see nnus_core.charts)."""
+def _static(what: str, conditional: bool, _t: dict) -> bytes:
+    """A chart as a PNG (see nnus_core.charts); cached per dataset version, split and option."""
     shorts = [o.short for o in ORGANS]
     if what == "heat":
         return charts.heatmap_grid_png(_t["heat"])
@@ -166,7 +165,7 @@ st.title("Atlas & statistics")
 dataset_badge(ds)
 splits = ["all"] + [s for s in SPLITS if ds.split(s)]
 split = st.segmented_control("Images", splits, default="all", key="atlas_split") or "all"
-t = _tables(dataset_cache_key(ds), split, ds)
+t = _cache.dataset_tables(dataset_cache_key(ds), split, lambda: _tables(split, ds))
 if not t["n_images"]:
     st.info("No images in this selection.")
     st.stop()
@@ -184,7 +183,8 @@ def chart(fig_fn, what: str, conditional: bool = False, **plotly_kw) -> None:
     if interactive:
         st.plotly_chart(fig_fn(), key=f"atlas_{what}", config={"displayModeBar": False}, **plotly_kw)
     else:
-        st.image(_static(key, split, what, conditional, t), width="stretch")
+        png = _cache.picture(f"atlas:{what}", f"{key}|{split}|{conditional}", lambda: _static(what, conditional, t))
+        st.image(png, width="stretch")
 
 
 st.subheader("Where does each organ usually sit?", anchor="positions")

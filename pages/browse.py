@@ -31,13 +31,11 @@ from pages._shared import (
     predict_sample,
     show_model_domain_note,
 )
+from pages._state import BrowseKeys, state
 from pages._viewer import image_viewer, load_image, teaching_card, thumbnail_card
 
 QUIZ_PAGE = "pages/quiz.py"
-QUIZ_IMAGE_KEY = "quiz_image"  # session key the quiz page reads (also passed as ?image=)
 GRID_COLUMNS = 6
-PAGE_KEY = "browse_page"
-CARD_KEY = "browse_card"
 
 
 def organ_name(i: int) -> str:
@@ -85,9 +83,7 @@ def filter_summary(flt: BrowseFilter) -> str:
 
 
 def _clear_filters() -> None:
-    for k, v in (("browse_present", []), ("browse_absent", []), ("browse_split", []), ("browse_subject", []),
-                 ("browse_n", (0, N_ORGANS)), ("browse_text", "")):
-        st.session_state[k] = v
+    state.browse.clear_filters(N_ORGANS)
 
 
 def _open(stem: str) -> None:
@@ -99,7 +95,7 @@ def _close() -> None:
 
 
 def _set_page(page: int) -> None:
-    st.session_state[PAGE_KEY] = page
+    state.browse.page = page
 
 
 def grid_view(shown: tuple[Sample, ...], total: int, flt: BrowseFilter) -> None:
@@ -110,11 +106,11 @@ def grid_view(shown: tuple[Sample, ...], total: int, flt: BrowseFilter) -> None:
                                persist_state="session")
     # A changed filter restarts at page 1; otherwise the page is kept across visits to the detail view.
     sig = (len(shown), shown[0].stem if shown else "", shown[-1].stem if shown else "")
-    if st.session_state.get("browse_sig") != sig:
-        st.session_state["browse_sig"] = sig
-        st.session_state[PAGE_KEY] = 0
-    sl = paginate(len(shown), page_size, st.session_state.get(PAGE_KEY, 0))
-    st.session_state[PAGE_KEY] = sl.page
+    if state.browse.filter_signature != sig:
+        state.browse.filter_signature = sig
+        state.browse.page = 0
+    sl = paginate(len(shown), page_size, state.browse.page)
+    state.browse.page = sl.page
     top[2].markdown(f"**{len(shown)}** of {total} images match")
     st.markdown(
         f'<div data-testid="browse-filter-hint"><b>Filters:</b> {filter_summary(flt)} — '
@@ -155,7 +151,7 @@ def _pager(sl, where: str) -> None:
 
 
 def _quiz_me(stem: str) -> None:
-    st.session_state[QUIZ_IMAGE_KEY] = stem
+    state.quiz.focus_image = stem
     st.switch_page(QUIZ_PAGE, query_params={"image": stem})
 
 
@@ -167,7 +163,7 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
     prev, nxt = neighbours(stems, sample.stem)
     # Returning to the grid shows the page that holds this image.
     if in_filter:
-        st.session_state[PAGE_KEY] = page_of(stems.index(sample.stem), st.session_state.get("browse_page_size") or 24)
+        state.browse.page = page_of(stems.index(sample.stem), state.browse.page_size or 24)
 
     nav = st.container(horizontal=True, vertical_alignment="center")
     nav.button("Grid", on_click=_close, icon=":material/grid_view:", key="detail_grid")
@@ -231,17 +227,17 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
     # A link may name the organ whose card to open (?organ=1, Home's guided path).
     asked = st.query_params.get("organ")
     if asked is not None and asked.isdigit() and int(asked) < N_ORGANS:
-        st.session_state[CARD_KEY] = int(asked)
-        st.session_state["browse_card_image"] = sample.stem
+        state.browse.card = int(asked)
+        state.browse.card_image = sample.stem
         del st.query_params["organ"]
-    elif st.session_state.get("browse_card_image") != sample.stem:
-        st.session_state["browse_card_image"] = sample.stem
-        st.session_state[CARD_KEY] = min(sample.organ_ids) if sample.organ_ids else 0
+    elif state.browse.card_image != sample.stem:
+        state.browse.card_image = sample.stem
+        state.browse.card = min(sample.organ_ids) if sample.organ_ids else 0
     if click is not None and click.is_new:
         boxes = [(a.organ_id, a.box) for a in sample.annotations] + [(d.organ_id, d.box) for d in detections]
         hit = organ_at(click.x_px, click.y_px, boxes)
         if hit is not None:
-            st.session_state[CARD_KEY] = hit
+            state.browse.card = hit
     rows = box_rows(annotations, detections)
     table = pd.DataFrame(rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1",
                                         "width_px", "height_px"])
@@ -249,14 +245,15 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
     table_key = f"detail_table_{sample.stem}"
     # The table is drawn full width below (beside the image it was cut off on the right), after the
     # card; its selection is already in the session state at the start of the run, so read it here.
-    state = st.session_state.get(table_key)
-    selection = (state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)) or {}
+    table_state = state.browse.widget_value(table_key)
+    selection = (table_state.get("selection") if isinstance(table_state, dict)
+                 else getattr(table_state, "selection", None)) or {}
     sel = list(selection.get("rows", []) if isinstance(selection, dict) else getattr(selection, "rows", []))
-    if sel and st.session_state.get(f"{table_key}_seen") != sel and sel[0] < len(table):
-        st.session_state[CARD_KEY] = int(table.iloc[sel[0]]["organ_id"])
-    st.session_state[f"{table_key}_seen"] = sel
+    if sel and state.browse.selection_seen(table_key) != sel and sel[0] < len(table):
+        state.browse.card = int(table.iloc[sel[0]]["organ_id"])
+    state.browse.set_selection_seen(table_key, sel)
     with right:
-        card = st.selectbox("Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=CARD_KEY)
+        card = st.selectbox("Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=BrowseKeys.card.key)
         with st.container(border=True):
             teaching_card(card)
     st.markdown("**Boxes** (select a row for its teaching card)")

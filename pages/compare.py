@@ -17,9 +17,8 @@ from pages._shared import (
     predict_sample,
     show_model_domain_note,
 )
+from pages._state import CompareKeys, state
 from pages._viewer import image_viewer, load_image, outcome_legend_html
-
-IMAGE_KEY = "compare_image"
 
 
 def _default_stem(ds) -> str:
@@ -32,7 +31,7 @@ def _default_stem(ds) -> str:
 
 
 def _go(stem: str) -> None:
-    st.session_state[IMAGE_KEY] = stem
+    state.compare.image = stem
 
 
 ds = get_dataset()
@@ -42,15 +41,16 @@ if not len(ds):
     st.info("The active dataset has no images.")
     st.stop()
 stems = [s.stem for s in ds.samples]
-st.session_state.setdefault(IMAGE_KEY, _default_stem(ds))
+if state.compare.image is None:
+    state.compare.image = _default_stem(ds)
 # The URL names the image: a link from another page (or an edited URL) wins over the last choice.
 q = st.query_params.get("image")
-if q and q != st.session_state.get("compare_synced") and ds.get(q) is not None:
-    st.session_state[IMAGE_KEY] = q
+if q and q != state.compare.synced and ds.get(q) is not None:
+    state.compare.image = q
 
 nav = st.container(horizontal=True, vertical_alignment="bottom")
 stem = nav.selectbox(
-    "Image", stems, key=IMAGE_KEY, width=300,
+    "Image", stems, key=CompareKeys.image.key, width=300,
     format_func=lambda s: plain(f"{s} · {ds.get(s).split or '-'} · subject {ds.get(s).subject or '?'}", 90),
 )
 prev, nxt = neighbours(stems, stem)
@@ -62,7 +62,7 @@ nav.space("stretch")
 nav.page_link("pages/browse.py", label="Open this image in Browse", icon=":material/grid_view:",
               query_params={"image": stem})
 st.query_params["image"] = stem  # a reload or a shared link keeps the image
-st.session_state["compare_synced"] = stem
+state.compare.synced = stem
 
 sample = ds.get(stem)
 detector = _shared.get_detector()

@@ -22,16 +22,14 @@ from nnus_core.uploads import DATASET_ZIP, copy_to_disk
 from nnus_core.video.workspace import default_root as default_video_root
 from pages import _auth, _shared
 from pages._shared import (
-    DATASET_OVERRIDE_KEY,
     dataset_badge,
     get_dataset,
     model_card_summary,
     organ_legend_html,
 )
+from pages._state import state
 
 IMPORTS_DIR = Path(os.environ.get("NNUS_IMPORTS_DIR") or DATA_DIR / "imports")
-ZIP_DONE_KEY = "home_zip_imported"  # (upload id, folder or None, error): import once, then free it
-ZIP_WIDGET_KEY = "home_zip_widget"  # a new uploader after each import drops the old one's bytes
 GUIDE_ORGAN = 1  # the thyroid: the organ every neck scan is about, and the easiest to see first
 
 
@@ -81,10 +79,10 @@ def load_real_dataset_ui() -> None:
     path_in = st.text_input("Folder on the server", placeholder="e.g. NNUS (inside a data folder)", key="home_path")
     zip_cap_mb = DATASET_ZIP.mb()
     upload = st.file_uploader(f"…or upload a .zip of the folder (up to {zip_cap_mb} MB)", type=["zip"],
-                              key=f"home_zip_{st.session_state.get(ZIP_WIDGET_KEY, 0)}",
+                              key=f"home_zip_{state.home.zip_widget}",
                               max_upload_size=zip_cap_mb)
     candidate = None
-    done = st.session_state.get(ZIP_DONE_KEY)
+    done = state.home.zip_done
     try:
         if upload is not None and (done is None or done[0] != upload.file_id):
             # The user's file name only names the imported folder (import_archive cleans it again).
@@ -96,9 +94,9 @@ def load_real_dataset_ui() -> None:
                     done = (upload.file_id, str(import_archive(zpath, IMPORTS_DIR)), "")
             except DatasetError as exc:
                 done = (upload.file_id, None, str(exc))
-            st.session_state[ZIP_DONE_KEY] = done
+            state.home.zip_done = done
             _shared.release_upload(upload)  # on disk (or refused): the server's memory copy can go
-            st.session_state[ZIP_WIDGET_KEY] = st.session_state.get(ZIP_WIDGET_KEY, 0) + 1
+            state.home.zip_widget += 1
             st.rerun()
         if done is not None and done[2] and not path_in.strip():
             st.error(md_escape(done[2]))
@@ -125,12 +123,12 @@ def load_real_dataset_ui() -> None:
             if st.button("Make this the active dataset", type="primary",
                          disabled=not check.can_activate or (check.needs_override and not override),
                          key="home_activate"):
-                st.session_state[DATASET_OVERRIDE_KEY] = str(new.root)
+                state.dataset_override = str(new.root)
                 st.rerun()
     except DatasetError as exc:
         st.error(md_escape(exc))
-    if st.session_state.get(DATASET_OVERRIDE_KEY) and st.button("Back to the default dataset"):
-        del st.session_state[DATASET_OVERRIDE_KEY]
+    if state.dataset_override and st.button("Back to the default dataset"):
+        del state.dataset_override
         st.rerun()
 
 

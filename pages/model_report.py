@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nnus_core import charts
-from nnus_core.browse import encode_jpeg, load_rgb, paginate, render_view
+from nnus_core.browse import paginate
 from nnus_core.detector.evaluation import (
     MIN_BOXES_TO_COMPARE,
     cached_evaluation_file,
@@ -24,12 +24,11 @@ from nnus_core.model_report import (
     outcome_overlays,
     overall_comparison,
     per_organ_comparison,
-    read_eval,
     same_data,
 )
 from nnus_core.organs import ORGANS, organ_id_for
 from nnus_core.text import html_escape, md_escape, plain
-from pages import _shared
+from pages import _cache, _shared
 from pages._shared import (
     dataset_badge,
     dataset_cache_key,
@@ -39,6 +38,7 @@ from pages._shared import (
     model_folder,
     no_model_message,
 )
+from pages._state import state
 from pages._viewer import outcome_legend_html
 
 PLOT_BG = "#3a3a3a"  # the white oesophagus colour needs a dark plot area
@@ -46,24 +46,13 @@ GALLERY_COLUMNS = 4
 GALLERY_PAGE = 12
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def _read(path: str, mtime: float) -> EvalReport:
-    return read_eval(path)
+    return _cache.eval_report(path, mtime)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _failure_thumb(key: str, path: str, _overlays) -> bytes | None:
-    try:
-        view, _ = render_view(load_rgb(path), _overlays, out_width_px=360, show_labels=False)
-    except ValueError:
-        return None
-    return encode_jpeg(view, quality=85)
-
-
-# Static pictures of the charts (nnus_core.charts), cached per evaluation file: the interactive
-# charts took seconds to lay out in the browser on a busy host.
-@st.cache_data(show_spinner=False, max_entries=16)
-def _static_per_organ(key: str, _table) -> bytes:
+# Static pictures of the charts (nnus_core.charts), cached per evaluation file (`_cache.picture`):
+# the interactive charts took seconds to lay out in the browser on a busy host.
+def _static_per_organ(_table) -> bytes:
     shorts = [o.short for o in ORGANS]
     return charts.bars_png(shorts, [
         charts.Series("AP@0.5 (ours)", _table["AP@0.5"], "#56B4E9"),
@@ -73,13 +62,11 @@ def _static_per_organ(key: str, _table) -> bytes:
     ], ylabel="score", ylim=(0, 1.05), width_px=1100, height_px=380)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _static_matrix(key: str, _z, _names, _text) -> bytes:
+def _static_matrix(_z, _names, _text) -> bytes:
     return charts.matrix_png(_z, _names, _names, _text, xlabel="true", ylabel="predicted")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _static_pr(key: str, _report) -> bytes:
+def _static_pr(_report) -> bytes:
     curves = [(ORGANS[oid].short, prec, ORGANS[oid].color) for oid, prec in sorted(_report.pr_precision.items())]
     return charts.curves_png(_report.pr_recall, curves, xlabel="recall", ylabel="precision")
 
@@ -144,7 +131,7 @@ def per_organ_section(report: EvalReport, ours_label: str) -> None:
     if interactive:
         st.plotly_chart(fig, key="report_per_organ", config={"displayModeBar": False})
     else:
-        st.image(_static_per_organ(_rkey(report), table), width="stretch")
+        st.image(_cache.picture("report:per_organ", _rkey(report), lambda: _static_per_organ(table)), width="stretch")
     show_table(table, [c for c in table.columns if c not in ("organ", "boxes")])
     few = [f"{r['organ']} ({int(r['boxes'])})" for _, r in table.iterrows()
            if r["boxes"] is not None and r["boxes"] == r["boxes"] and too_few(int(r["boxes"]))]
@@ -182,7 +169,8 @@ def confusion_section(report: EvalReport) -> None:
     if interactive:
         st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
     else:
-        st.image(_static_matrix(f"{_rkey(report)}|{norm}", z, names, text), width="stretch")
+        st.image(_cache.picture("report:matrix", f"{_rkey(report)}|{norm}", lambda: _static_matrix(z, names, text)),
+                 width="stretch")
     conf = f" at confidence ≥ {md_escape(report.confusion_conf, 12)}" if report.confusion_conf is not None else ""
     st.caption(f"Columns: the true organ; rows: what the model said{conf}. 'background' row: missed boxes; "
                "'background' column: detections where nothing is labelled.")
@@ -202,7 +190,7 @@ def pr_section(report: EvalReport) -> None:
     if interactive:
         st.plotly_chart(fig, key="report_pr", config={"displayModeBar": False})
     else:
-        st.image(_static_pr(_rkey(report), report), width="stretch")
+        st.image(_cache.picture("report:pr", _rkey(report), lambda: _static_pr(report)), width="stretch")
     st.caption("Precision-recall at IoU 0.5 (interpolated envelope, as used for AP).")
 
 
@@ -229,7 +217,7 @@ def gallery_section(report: EvalReport, ds) -> None:
         want = set(organs)
         col = {"misses": ["missed_organs"], "false positives": ["fp_organs"]}.get(kind, ["missed_organs", "fp_organs"])
         fails = fails[fails.apply(lambda r: any(want & set(r[c]) for c in col), axis=1)]
-    page = st.session_state.get("report_fail_page", 0)
+    page = state.report.fail_page
     sl = paginate(len(fails), GALLERY_PAGE, page)
     st.caption(f"{len(fails)} images, worst first · page {sl.page + 1} of {sl.n_pages}")
     st.markdown(outcome_legend_html(), unsafe_allow_html=True)
@@ -242,7 +230,7 @@ def gallery_section(report: EvalReport, ds) -> None:
             sample = ds.get(stem) if ds is not None else None
             with col:
                 if sample is not None:
-                    data = _failure_thumb(f"{report.path}|{stem}", str(sample.image_path),
+                    data = _cache.overlay_thumbnail(f"{report.path}|{stem}", str(sample.image_path),
                                           outcome_overlays(by_stem[stem]))
                     if data is not None:
                         st.image(data, width="stretch")
@@ -255,10 +243,10 @@ def gallery_section(report: EvalReport, ds) -> None:
                     _open_browse(stem)
     p = st.columns([1, 1, 6])
     if p[0].button("Previous", key="fail_prev", disabled=sl.page == 0, icon=":material/chevron_left:"):
-        st.session_state["report_fail_page"] = sl.page - 1
+        state.report.fail_page = sl.page - 1
         st.rerun()
     if p[1].button("Next", key="fail_next", disabled=sl.page >= sl.n_pages - 1, icon=":material/chevron_right:"):
-        st.session_state["report_fail_page"] = sl.page + 1
+        state.report.fail_page = sl.page + 1
         st.rerun()
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnus_core.store.attempts import student_attempts
 from nnus_core.store.progress import progress_report
+from nnus_core.text import md_escape
 from pages import _quiz_ui as ui
 
 st.title("My progress")
@@ -18,7 +19,7 @@ if student is None:
     if student is None:
         st.stop()
     ui.set_student(student)
-st.markdown(f"Progress of **{ui.md_escape(student.display_name)}**")
+st.markdown(f"Progress of **{md_escape(student.display_name)}**")
 
 rep = progress_report(student_attempts(db, student.id))
 if not rep.answers:

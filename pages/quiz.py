@@ -7,7 +7,9 @@ import streamlit as st
 from nnus_core.errors import QuizInputError
 from nnus_core.text import md_escape
 from pages import _quiz_ui as ui
+from pages import _quiz_views as views
 from pages._shared import dataset_badge, get_dataset
+from pages._state import state
 
 st.title("Quiz")
 ds = get_dataset()
@@ -26,7 +28,7 @@ if focus:
 
 student = ui.current_student()
 if student is None and session_id:
-    student = ui.resume_student(db, session_id)
+    student = ui.resume_student(svc, session_id)
     ui.set_student(student)
 if student is None:
     st.markdown("Pick a display name to keep your answers and progress (no password: self-study).")
@@ -55,14 +57,14 @@ if not session_id:
     st.stop()
 
 try:
-    state = svc.state(session_id)
+    quiz = svc.state(session_id)
 except QuizInputError as exc:
     st.error(md_escape(exc))
     if st.button("Start a new quiz", key="quiz_new_after_error"):
         ui.leave_quiz()
         st.rerun()
     st.stop()
-if state.session.student_id != student.id:
+if quiz.session.student_id != student.id:
     st.error("This quiz belongs to another student. Start your own quiz.")
     if st.button("Start a new quiz", key="quiz_new_foreign"):
         ui.leave_quiz()
@@ -70,27 +72,27 @@ if state.session.student_id != student.id:
     st.stop()
 ui.keep_in_url(session_id)
 
-waiting = state.awaiting_answer
-if waiting is None and not state.finished and state.last is None:
+waiting = quiz.awaiting_answer
+if waiting is None and not quiz.finished and quiz.last is None:
     waiting = svc.next_question(session_id)
 if waiting is not None:
     ui.show_flash()
     if waiting.id in ui.pending_answers():  # answered, but the database has not taken it yet
         ui.pending_notice(svc, waiting)
         st.stop()
-    ui.question_ui(svc, waiting, state.settings)
+    views.question_ui(svc, waiting, quiz.settings)
     ui.prefetch_model(svc, waiting)
     st.stop()
 
-if st.session_state.get(ui.SUMMARY_KEY):
-    ui.summary_ui(svc, session_id, model_available=model_available)
+if state.quiz.show_summary:
+    views.summary_ui(svc, session_id, model_available=model_available)
 else:
-    last = state.last
-    ui.feedback_ui(svc.review(last, state.attempts[last.id]), model_available=model_available,
-                  data_synthetic=ds.synthetic)
-    if state.finished:
+    last = quiz.last
+    views.feedback_ui(svc.review(last, quiz.attempts[last.id]), model_available=model_available,
+                      data_synthetic=ds.synthetic)
+    if quiz.finished:
         if st.button("See the summary", type="primary", key="quiz_summary", icon=":material/summarize:"):
-            st.session_state[ui.SUMMARY_KEY] = True
+            state.quiz.show_summary = True
             st.rerun()
     elif st.button("Next question", type="primary", key="quiz_next", icon=":material/arrow_forward:"):
         svc.next_question(session_id)

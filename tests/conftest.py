@@ -23,3 +23,6 @@ def streamlit_caches_cleared():
     st.cache_resource.clear()
     yield
     dispose_engines()
+
+
+pytest_plugins = ["tests.pg"]  # the PostgreSQL test server and the two-backend `store_url` fixture

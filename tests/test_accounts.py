@@ -14,7 +14,7 @@ from nnus_core.accounts import service as acc
 from nnus_core.accounts.codes import JOIN_ALPHABET, new_join_code, normalise_join_code
 from nnus_core.errors import AccessDenied, QuizInputError, RateLimited, SignInError
 from nnus_core.store import db as dbm
-from nnus_core.store.account_tables import ACCOUNT_TABLES, auth_tokens, memberships, users
+from nnus_core.store.account_tables import auth_tokens, memberships, users
 from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
 
 
@@ -22,7 +22,6 @@ from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
 def engine(tmp_path):
     eng = dbm.make_engine(f"sqlite:///{tmp_path / 'acc.db'}")
     dbm.migrate(eng)
-    dbm.metadata.create_all(eng, tables=list(ACCOUNT_TABLES))
     yield eng
     eng.dispose()
 

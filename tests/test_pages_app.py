@@ -328,3 +328,98 @@ def test_quiz_me_hands_the_image_to_the_quiz_page(study_data, no_model, monkeypa
     assert at.session_state["quiz_image"] == "0004"
     assert at.query_params.get("image") == "0004"
     assert not any(b.key == "detail_quiz" for b in at.button), "the app left Browse for the quiz"
+
+
+def test_the_typed_session_state_reads_writes_and_pops_the_declared_keys():
+    def script():
+        import streamlit as st
+
+        from nnus_core.geometry import BoxPx
+        from pages._state import QuizKeys, pop, state
+
+        first = state.quiz.session_id is None and state.browse.page == 0
+        state.quiz.session_id = "q1"
+        state.browse.page += 2
+        state.quiz.submitted.add("i1")  # a factory value: mutated in place, kept
+        state.quiz.flash = "hello"
+        flashed = pop(QuizKeys.flash)
+        del state.quiz.focus_image  # deleting an unset key is fine
+        state.quiz.set_labels("i1", [(3, BoxPx(1, 2, 30, 40))])
+        st.write(f"first={first} flashed={flashed} again={pop(QuizKeys.flash)} labels={state.quiz.labels('i1')}")
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, at.exception
+    assert at.session_state["quiz_session_id"] == "q1" and at.session_state["browse_page"] == 2
+    assert at.session_state["quiz_submitted_here"] == {"i1"}
+    assert at.session_state["quiz_labels_i1"] == [[3, 1, 2, 30, 40]]
+    text = at.markdown[0].value
+    assert "first=True" in text and "flashed=hello" in text and "again=None" in text and "BoxPx" in text
+
+
+def test_the_pages_folder_patch_still_matches_streamlits_private_api(tmp_path, monkeypatch):
+    """pages/_shared.py clears Streamlit's legacy `pages/`-folder flag (private API, Streamlit 1.67):
+    no configuration or st.navigation option turns that mode off while the folder is called `pages/`.
+    When this fails, Streamlit changed: re-check `ensure_app_navigation` (or drop it if the mode is gone)."""
+    import inspect
+
+    from streamlit.commands import navigation
+    from streamlit.runtime import pages_manager
+    from streamlit.runtime.scriptrunner import script_runner
+
+    import pages._shared as shared
+
+    PagesManager = pages_manager.PagesManager
+    assert "uses_pages_directory" in vars(PagesManager), "Streamlit renamed or removed the legacy-mode flag"
+    # The mode is still switched on by a pages/ folder beside the entrypoint ...
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "app.py").write_text("")
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    PagesManager(str(tmp_path / "app.py"))
+    assert PagesManager.uses_pages_directory is True, "a pages/ folder no longer switches on the legacy mode"
+    # ... the script runner still reads the flag to pick the legacy run, and st.navigation clears it.
+    assert "PagesManager.uses_pages_directory" in inspect.getsource(script_runner.ScriptRunner)
+    assert "uses_pages_directory = False" in inspect.getsource(navigation)
+    # The patch: clear the flag and rerun the request through app.py, once.
+    reruns = []
+    monkeypatch.setattr(shared.st, "rerun", lambda: reruns.append(1))
+    shared.ensure_app_navigation()
+    assert PagesManager.uses_pages_directory is False and reruns == [1]
+    shared.ensure_app_navigation()
+    assert reruns == [1]
+
+
+def test_first_start_shows_the_phantom_progress_without_blocking_then_the_page(tmp_path, monkeypatch):
+    import json
+    import threading
+
+    import nnus_core.phantom as phantom
+    from nnus_core.dataset import active
+    from nnus_core.dataset.model import PHANTOM_MARKER
+    from pages import _cache
+
+    monkeypatch.delenv("NNUS_DATA", raising=False)
+    monkeypatch.setattr(active, "REAL_DIR", tmp_path / "no-real")
+    monkeypatch.setattr(active, "PHANTOM_DIR", tmp_path / "phantom")
+    release, calls = threading.Event(), []
+
+    def slow_generate(path, progress=None):
+        calls.append(path)
+        progress(3, 8)
+        assert release.wait(30)
+        make_nnus_folder(path, n=8)
+        (path / PHANTOM_MARKER).write_text(json.dumps({"generator": "nnus-phantom", "version": "t", "n": 8}))
+
+    monkeypatch.setattr(phantom, "generate_dataset", slow_generate)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    # The run ended (no waiting loop in the script) with the page stopped under the progress bar.
+    organs = "The eight organs and their colours"
+    assert [t.value for t in at.title] == ["NNUS Tutor"] and calls
+    assert organs not in " ".join(m.value for m in at.markdown)
+    again = at.run()  # a second visitor meanwhile: the same generation, not a second one
+    assert len(calls) == 1 and organs not in " ".join(m.value for m in again.markdown)
+    release.set()
+    _cache.phantom_generation()["thread"].join(30)
+    done = at.run()
+    assert not done.exception, done.exception
+    assert organs in " ".join(m.value for m in done.markdown) and len(calls) == 1

@@ -12,8 +12,11 @@ from nnus_core.quiz.questions import Question
 from nnus_core.store import get_engine
 from nnus_core.store.attempts import count_attempts
 from nnus_core.store.quizzes import session_instances
-from pages._quiz_ui import CURRENT_KEY, SESSION_KEY, box_key, labels_key
+from pages._state import QuizKeys
 from tests.test_pages_app import FakeDetector, make_study_dataset, write_eval
+
+CURRENT_KEY, SESSION_KEY = QuizKeys.current.key, QuizKeys.session_id.key
+box_key, labels_key = QuizKeys.box_key, QuizKeys.labels_key
 
 ROOT = Path(__file__).resolve().parents[1]
 DISPLAY_W = 760.0  # any displayed size works: the page scales by the reported width
@@ -285,3 +288,10 @@ def test_closed_browser_loses_nothing_the_unfinished_quiz_is_offered(env):
     assert any("quiz-headline" in m.value for m in fresh.markdown)  # the stored answer's feedback
     fresh.button(key="quiz_next").click().run()
     assert fresh.session_state[CURRENT_KEY].endswith("-001")
+
+
+def test_every_registered_kind_has_an_answer_view():
+    from nnus_core.quiz.kinds import REGISTRY
+    from pages._quiz_views import ANSWER_VIEWS
+
+    assert set(ANSWER_VIEWS) == set(REGISTRY)

@@ -235,3 +235,46 @@ def test_feedback_image_keeps_the_truth_visible_under_a_perfect_box(ds, db):
     b = rv.targets[0].box
     inside = shaded[int(b.y1) + 2, int(b.x1) + 2]
     assert inside.any() and not shaded[0, 0].any()  # tinted in the organ colour inside the truth only
+
+
+def test_the_unfinished_quiz_on_this_dataset_is_offered_and_a_quiz_knows_its_student(ds, db):
+    clock = Clock()
+    svc = QuizService(db, ds, clock=clock)
+    ana = get_or_create_student(db, "Ana")
+    assert svc.unfinished(ana.id) is None
+    done = svc.start(ana.id, QuizSettings(n_questions=1))
+    svc.submit(svc.next_question(done.id), Answer(not_visible=True))
+    assert svc.unfinished(ana.id) is None  # a finished quiz is not offered
+    clock.t += 10
+    open_one = svc.start(ana.id, QuizSettings(n_questions=3))
+    svc.submit(svc.next_question(open_one.id), Answer(not_visible=True))
+    offer = svc.unfinished(ana.id)
+    assert offer is not None and offer.session.id == open_one.id and offer.answered == 1
+    assert svc.student_of(open_one.id) == ana and svc.student_of("no-such-quiz") is None
+
+
+def test_a_kept_answer_counts_its_tries_and_is_not_retried_twice_in_a_row():
+    from nnus_core.errors import StoreBusyError, StoreError
+    from nnus_core.quiz.pending import RETRY_EVERY_S, PendingAnswer
+
+    busy = StoreBusyError("locked")
+    first = PendingAnswer.kept(None, {"box": None}, 100.0, busy, now_s=100.5)
+    assert first.tries == 1 and first.busy and first.problem == busy.plain and first.answered_s == 100.0
+    second = PendingAnswer.kept(first, first.answer, first.answered_s, StoreError("read-only"), now_s=104.0)
+    assert second.tries == 2 and not second.busy and second.answered_s == 100.0
+    assert not second.due(104.0 + RETRY_EVERY_S - 1) and second.due(104.0 + RETRY_EVERY_S)
+
+
+def test_the_summary_shows_the_evaluation_files_ap_else_the_cards_labelled_by_their_data():
+    from types import SimpleNamespace
+
+    from nnus_core.quiz.report import summary_model_ap
+
+    card = SimpleNamespace(metrics={"per_class": [{"name": "Thyroid", "ap50": 0.8}]}, synthetic=False)
+    ap, label = summary_model_ap({1: 0.9}, True, card, data_synthetic=False)
+    assert ap == {1: 0.9} and "SYNTHETIC" in label
+    ap, label = summary_model_ap({}, None, card, data_synthetic=True)
+    assert ap == {1: 0.8} and "real NNUS" in label  # the card's figures, and the card's data
+    assert summary_model_ap({}, None, None, data_synthetic=True) == ({}, "")
+    ap, label = summary_model_ap({1: 0.9}, None, None, data_synthetic=False)
+    assert "real NNUS" in label  # the evaluation does not say: the active dataset's kind

@@ -160,3 +160,26 @@ def test_same_seed_same_question_and_payload_round_trip(ds):
     b = generate_question(idx, QuizSettings(kinds=("identify",)), 3, random.Random("s:3"))
     assert a == b
     assert Question.from_payload(a.to_payload()) == a
+
+
+def test_every_kind_is_registered_under_its_stored_key():
+    from nnus_core.quiz.kinds import REGISTRY, kind_of
+
+    # The keys are stored with every question and answer: renaming one orphans stored quizzes.
+    assert [k.value for k in Kind] == ["locate", "identify", "present", "label_all"]
+    assert list(REGISTRY) == list(Kind)
+    assert all(spec.kind is k for k, spec in REGISTRY.items())
+    assert [k.title for k in Kind] == ["Locate", "Identify", "Present?", "Label all"]
+    assert kind_of("label_all") is REGISTRY[Kind.LABEL_ALL]
+    with pytest.raises(QuizInputError, match="question kind: expected one of"):
+        kind_of("draw")
+
+
+def test_a_stored_question_payload_reads_back_the_same():
+    payload = {
+        "kind": "identify", "image_stem": "0001", "organ_id": 2, "target_index": 0, "choices": [2, 3, 1, 7],
+        "expected_present": True, "difficulty": 0.25, "reason": "practice",
+    }
+    q = Question.from_payload(payload)
+    assert q.kind is Kind.IDENTIFY and q.prompt == "Which organ is outlined?"
+    assert q.to_payload() == payload

@@ -1,7 +1,8 @@
-"""A locked, read-only, damaged or full database: plain errors, fast, and nothing half-written."""
+"""A locked, read-only, damaged, full or unreachable database: plain errors, fast, and nothing half-written."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import time
 
@@ -12,6 +13,7 @@ from nnus_core.errors import StoreBusyError, StoreError
 from nnus_core.store import db as dbm
 from nnus_core.store.attempts import Attempt, count_attempts, get_attempt, record_attempt
 from nnus_core.store.students import get_or_create_student
+from tests.pg import create_database, drop_database, hold_write_lock
 
 
 @pytest.fixture(autouse=True)
@@ -32,23 +34,36 @@ def db(tmp_path):
     return engine, path, get_or_create_student(engine, "Ana")
 
 
-def test_a_locked_database_fails_fast_and_plainly_then_stores_once_when_free(db):
-    engine, path, ana = db
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock (a backup, a bulk job)
-    t0 = time.perf_counter()
-    with pytest.raises(StoreBusyError) as exc:
-        record_attempt(engine, _attempt(ana.id))
-    waited_s = time.perf_counter() - t0
-    assert dbm.SQLITE_BUSY_TIMEOUT_MS / 1000 - 0.5 <= waited_s < dbm.SQLITE_BUSY_TIMEOUT_MS / 1000 + 2.0
-    assert "busy" in exc.value.plain and "locked" in str(exc.value)
-    assert str(path) not in exc.value.plain and "OperationalError" not in exc.value.plain
-    assert get_attempt(engine, "s1-0") is None  # readers are not blocked (WAL), nothing was written
-    holder.execute("ROLLBACK")
-    holder.close()
+@pytest.fixture
+def any_db(store_url):
+    engine = dbm.get_engine(store_url)
+    return engine, store_url, get_or_create_student(engine, "Ana")
+
+
+def test_a_locked_database_fails_fast_and_plainly_then_stores_once_when_free(any_db):
+    engine, url, ana = any_db
+    with hold_write_lock(url):
+        t0 = time.perf_counter()
+        with pytest.raises(StoreBusyError) as exc:
+            record_attempt(engine, _attempt(ana.id))
+        waited_s = time.perf_counter() - t0
+        assert dbm.SQLITE_BUSY_TIMEOUT_MS / 1000 - 0.5 <= waited_s < dbm.SQLITE_BUSY_TIMEOUT_MS / 1000 + 2.0
+        assert "busy" in exc.value.plain and "lock" in str(exc.value)
+        assert url not in exc.value.plain and "OperationalError" not in exc.value.plain
+        assert get_attempt(engine, "s1-0") is None  # readers are not blocked, nothing was written
     stored, wrote = record_attempt(engine, _attempt(ana.id))
     again, wrote_again = record_attempt(engine, _attempt(ana.id))
     assert wrote and not wrote_again and stored.id == again.id and count_attempts(engine) == 1
+
+
+def test_an_unreachable_postgresql_server_is_refused_plainly():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError) as exc:
+        dbm.get_engine(f"postgresql+psycopg://ana:s3cret@127.0.0.1:{port}/tutor?connect_timeout=5")
+    assert exc.value.plain == "The progress database cannot be reached."
+    assert "s3cret" not in str(exc.value) and "ana:***@127.0.0.1" in str(exc.value)
 
 
 def test_a_read_only_database_is_refused_at_start_up(db):
@@ -57,6 +72,33 @@ def test_a_read_only_database_is_refused_at_start_up(db):
     with pytest.raises(StoreError) as exc:
         dbm.get_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     assert "read-only" in exc.value.plain
+
+
+def test_a_postgresql_role_that_may_only_read_is_refused_at_start_up(postgres_server):
+    store_url = create_database(postgres_server)
+    dbm.get_engine(store_url)  # migrated by the owner
+    dbm.dispose_engines()
+    import psycopg
+
+    name = store_url.rsplit("/", 1)[1]
+    with psycopg.connect(store_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS reader")
+        conn.execute("CREATE ROLE reader LOGIN")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{name}" TO reader')
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+    try:
+        with pytest.raises(StoreError) as exc:
+            dbm.get_engine(store_url.replace("//postgres@", "//reader@"))
+        assert "read-only" in exc.value.plain and "permission denied" in str(exc.value)
+    finally:
+        dbm.dispose_engines()
+        with psycopg.connect(store_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+            conn.execute("DROP OWNED BY reader")
+        drop_database(postgres_server, store_url)
+        with psycopg.connect(
+            postgres_server.url().replace("postgresql+psycopg", "postgresql"), autocommit=True
+        ) as conn:
+            conn.execute("DROP ROLE reader")
 
 
 def test_a_damaged_database_is_refused_at_start_up(db):
@@ -103,8 +145,10 @@ def test_a_full_disk_keeps_nothing_half_written_and_says_so(db):
     assert get_attempt(engine, "s1-big") is None
 
 
-def test_the_write_probe_leaves_nothing_behind(db):
-    engine, _, _ = db
+def test_the_write_probe_leaves_nothing_behind(any_db):
+    engine, _, _ = any_db
     dbm.check_health(engine)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT COUNT(*) FROM schema_version WHERE version < 0").scalar() == 0
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [
+            dbm.head_revision()
+        ]

@@ -227,7 +227,9 @@ def test_model_report_evaluates_on_the_active_dataset_once(real_data, monkeypatc
 
 
 def test_label_all_says_the_models_extra_box_may_be_right(real_data, monkeypatch):
-    from pages._quiz_ui import CURRENT_KEY, box_key
+    from pages._state import QuizKeys
+
+    CURRENT_KEY, box_key = QuizKeys.current.key, QuizKeys.box_key
     from tests.test_quiz_app import drag_value, quiz_page, start
 
     ds = load_dataset(real_data)

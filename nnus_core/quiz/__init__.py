@@ -1,4 +1,4 @@
-"""Quiz: question generation, pure scoring and feedback, spaced repetition, and the quiz service."""
+"""Quiz: question kinds (one module each, `kinds/`), generation, pure scoring and feedback, spaced repetition, and the quiz service."""
 
 from __future__ import annotations
 

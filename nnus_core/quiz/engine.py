@@ -15,28 +15,15 @@ from nnus_core.detection import Detection
 from nnus_core.errors import QuizInputError
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import ORGANS
-from nnus_core.quiz import feedback as fb
 from nnus_core.quiz import scheduler
-from nnus_core.quiz.model_answer import (
-    NO_MODEL,
-    ModelAnswer,
-    model_identify,
-    model_label_all,
-    model_locate,
-    model_present,
-)
-from nnus_core.quiz.questions import Kind, Question, QuizSettings, generate_question, gt_boxes, question_index
-from nnus_core.quiz.scoring import (
-    LabelMatch,
-    Score,
-    score_choice,
-    score_label_all,
-    score_locate,
-    score_presence,
-)
+from nnus_core.quiz.kinds import kind_of
+from nnus_core.quiz.model_answer import ModelAnswer
+from nnus_core.quiz.questions import Question, QuizSettings, generate_question, question_index
+from nnus_core.quiz.scoring import LabelMatch, Score
 from nnus_core.store import quizzes
 from nnus_core.store.attempts import Attempt, attempts_for_keys, record_attempt, student_attempts
 from nnus_core.store.quizzes import StoredInstance, StoredSession
+from nnus_core.store.students import Student, student_by_id
 
 Predict = Callable[[Sample], Sequence[Detection]]
 TIMER_GRACE_S = 2.0  # network and rerun latency are not the student's fault
@@ -114,35 +101,10 @@ class Review:
     @property
     def headline(self) -> str:
         """A plain verdict: "you 0.72, model 0.81", "you: Thyroid (wrong), model: Internal jugular vein (right)"."""
-        q, m = self.served.question, self.model
-        ok = {True: "right", False: "wrong"}
-        if q.kind is Kind.LOCATE:
-            if self.answer.not_visible:
-                you = "you: not visible"
-            else:
-                you = f"you {self.score.iou:.2f}" if self.score.iou is not None else "you: —"
-        elif q.kind is Kind.IDENTIFY:
-            picked = ORGANS[self.answer.choice].name if self.answer.choice is not None else "—"
-            you = f"you: {picked} ({ok[self.score.passed]})"
-        elif q.kind is Kind.PRESENT:
-            you = f"you: {'yes' if self.answer.present else 'no'} ({ok[self.score.passed]})"
-        else:
-            you = f"you {self.score.credit:.2f}"
-        if not m.available:
-            return f"{you}; no model available"
-        if q.kind is Kind.LOCATE:
-            said = f"model {m.iou:.2f}" if m.iou is not None else "model found none"
-        elif q.kind is Kind.IDENTIFY:
-            said = (
-                f"model: {ORGANS[m.choice].name} ({ok[bool(m.passed)]})"
-                if m.choice is not None
-                else ("model found none")
-            )
-        elif q.kind is Kind.PRESENT:
-            said = f"model: {'yes' if m.present else 'no'} ({ok[bool(m.passed)]})"
-        else:
-            said = f"model {m.credit or 0:.2f}"
-        return f"{you}, {said}"
+        k = kind_of(self.served.question.kind)
+        if not self.model.available:
+            return f"{k.you_said(self)}; no model available"
+        return f"{k.you_said(self)}, {k.model_said(self)}"
 
 
 @dataclass(frozen=True)
@@ -317,6 +279,25 @@ class QuizService:
         stored, _ = quizzes.add_instance(self.db, inst)
         return self._served(stored, st.settings)
 
+    def unfinished(self, student_id: int, *, look_back: int = 5) -> QuizState | None:
+        """The student's latest unfinished quiz on this dataset (among the last `look_back`), to offer
+        resuming it: a closed browser loses nothing."""
+        for sess in quizzes.student_sessions(self.db, student_id)[:look_back]:
+            if sess.finished_s is not None or sess.dataset_key != self.dataset_key:
+                continue
+            try:
+                st = self.state(sess.id)
+            except QuizInputError:  # its images are gone: nothing to resume
+                continue
+            if not st.finished:
+                return st
+        return None
+
+    def student_of(self, session_id: str) -> Student | None:
+        """The student a quiz belongs to (after a reload the URL names the quiz, not the student)."""
+        sess = quizzes.get_session(self.db, session_id)
+        return student_by_id(self.db, sess.student_id) if sess else None
+
     # -- answers ------------------------------------------------------------------------------
     def _detections(self, sample: Sample) -> Sequence[Detection] | None:
         if self.predict is None:
@@ -326,49 +307,8 @@ class QuizService:
     def _evaluate(self, served: Served, answer: Answer, settings: QuizSettings) -> Review:
         """Score an answer and build its review (pure apart from the cached model predictions)."""
         q, s = served.question, served.sample
-        dets = self._detections(s)
-        matches: tuple[LabelMatch, ...] = ()
-        lateral = fb.lateral_direction(s.annotations)
-        if q.kind is Kind.LOCATE:
-            assert q.organ_id is not None
-            gts = gt_boxes(s, q.organ_id)
-            score = score_locate(answer.box, gts, not_visible=answer.not_visible, pass_iou=settings.pass_iou)
-            targets = tuple(a for a in s.annotations if a.organ_id == q.organ_id)
-            if answer.not_visible:
-                lines = [fb.present_missed_feedback(q.organ_id)] if gts else [fb.absent_feedback(q.organ_id)]
-            elif not gts:
-                lines = [fb.absent_feedback(q.organ_id)]
-            else:
-                assert answer.box is not None and score.matched_index is not None
-                lines = fb.locate_feedback(
-                    q.organ_id, answer.box, gts[score.matched_index], s.annotations, lateral
-                )
-            model = model_locate(dets, q.organ_id, gts, settings.pass_iou) if dets is not None else NO_MODEL
-        elif q.kind is Kind.IDENTIFY:
-            assert q.organ_id is not None and q.target_index is not None
-            if answer.choice is not None and answer.choice not in q.choices:
-                raise QuizInputError(f"choice: expected one of the offered organs, got {answer.choice}")
-            score = score_choice(answer.choice, q.organ_id)
-            target = s.annotations[q.target_index]
-            targets = (target,)
-            lines = [
-                fb.identify_feedback(q.organ_id, answer.choice if answer.choice is not None else q.organ_id)
-            ]
-            model = model_identify(dets, target.box, q.organ_id) if dets is not None else NO_MODEL
-        elif q.kind is Kind.PRESENT:
-            assert q.organ_id is not None
-            truth = q.organ_id in s.organ_ids
-            score = score_presence(answer.present, truth, q.organ_id)
-            targets = tuple(a for a in s.annotations if a.organ_id == q.organ_id)
-            lines = [fb.present_missed_feedback(q.organ_id) if truth else fb.absent_feedback(q.organ_id)]
-            model = model_present(dets, q.organ_id, truth) if dets is not None else NO_MODEL
-        else:
-            gt = [(a.organ_id, a.box) for a in s.annotations]
-            res = score_label_all(list(answer.labels), gt, pass_iou=settings.pass_iou)
-            score, matches, targets = res.score, res.matches, tuple(s.annotations)
-            lines = _label_all_lines(res.matches, settings.pass_iou)
-            model = model_label_all(dets, gt, settings.pass_iou) if dets is not None else NO_MODEL
-        return Review(served, _placeholder_attempt(), answer, score, tuple(lines), targets, model, matches)
+        ev = kind_of(q.kind).evaluate(q, s, answer, settings.pass_iou, self._detections(s))
+        return Review(served, _placeholder_attempt(), answer, ev.score, ev.feedback, ev.targets, ev.model, ev.matches)
 
     def submit(self, served: Served, answer: Answer, answered_s: float | None = None) -> tuple[Review, bool]:
         """Score an answer and store it exactly once (the question instance id is the key).
@@ -453,13 +393,8 @@ class QuizService:
         reviews = tuple(self.review(s, st.attempts[s.id]) for s in st.served if s.id in st.attempts)
         acc: dict[int, list[tuple[bool, float | None]]] = {}
         for r in reviews:
-            q = r.served.question
-            if q.kind is Kind.LABEL_ALL:
-                for m in r.matches:
-                    if m.gt_index is not None:
-                        acc.setdefault(m.organ_id, []).append((m.iou >= st.settings.pass_iou, m.iou))
-            elif q.organ_id is not None:
-                acc.setdefault(q.organ_id, []).append((r.attempt.passed, r.attempt.iou))
+            for out in kind_of(r.served.question.kind).organ_outcomes(r, st.settings.pass_iou):
+                acc.setdefault(out.organ_id, []).append((out.passed, out.iou))
         per = tuple(
             OrganResult(
                 o.id,
@@ -480,16 +415,3 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _placeholder_attempt() -> Attempt:
     return Attempt("unsaved", 0, "locate", "", None, 0.0, False, 0.0)
-
-
-def _label_all_lines(matches: Sequence[LabelMatch], pass_iou: float) -> list[str]:
-    lines = []
-    for m in matches:
-        name = ORGANS[m.organ_id].name
-        if m.student_index is None:
-            lines.append(f"Missed the {name}: it lies {fb.LANDMARKS[m.organ_id]}.")
-        elif m.gt_index is None:
-            lines.append(f"Extra box labelled {name}: no {name} there.")
-        elif m.iou < pass_iou:
-            lines.append(f"{name}: IoU {m.iou:.2f}, below {pass_iou:.2f}.")
-    return lines or ["Every organ found and well placed."]

@@ -1,4 +1,5 @@
-"""Question generation: Locate, Identify (plausible distractors), Present?, Label all; difficulty and filters."""
+"""Quiz settings, the question value, the per-dataset question index and the choices shared by the kinds
+(organ weights, difficulty, distractors); each kind generates its own question (`quiz.kinds`)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from nnus_core.dataset.images import read_image
 from nnus_core.dataset.model import Dataset, Sample
 from nnus_core.errors import QuizInputError
 from nnus_core.geometry import BoxPx
-from nnus_core.organs import N_ORGANS, ORGANS
+from nnus_core.organs import N_ORGANS
 from nnus_core.quiz.scoring import PASS_IOU_DEFAULT
 
 
 class Kind(StrEnum):
+    """The key of a question kind, stored with every question and answer (never rename a value)."""
+
     LOCATE = "locate"
     IDENTIFY = "identify"
     PRESENT = "present"
@@ -28,9 +31,14 @@ class Kind(StrEnum):
 
     @property
     def title(self) -> str:
-        return {"locate": "Locate", "identify": "Identify", "present": "Present?", "label_all": "Label all"}[
-            self.value
-        ]
+        return _kind(self).title
+
+
+def _kind(kind: Kind):
+    # The kinds build Questions from this module: their registry is imported when first asked.
+    from nnus_core.quiz.kinds import kind_of
+
+    return kind_of(kind)
 
 
 DIFFICULTIES = ("mixed", "easy", "hard")
@@ -122,15 +130,7 @@ class Question:
 
     @property
     def prompt(self) -> str:
-        name = ORGANS[self.organ_id].name.lower() if self.organ_id is not None else ""
-        if self.kind is Kind.LOCATE:
-            return f"Draw a box around the {name}."
-        if self.kind is Kind.IDENTIFY:
-            return "Which organ is outlined?"
-        if self.kind is Kind.PRESENT:
-            verb = "Are" if name.endswith("muscles") else "Is"
-            return f"{verb} the {name} visible in this image?"
-        return "Draw and name a box for every organ you can see."
+        return _kind(self.kind).prompt(self)
 
     def to_payload(self) -> dict[str, Any]:
         d = asdict(self)
@@ -249,7 +249,7 @@ def question_index(ds: Dataset) -> QuestionIndex:
 CANDIDATES_PER_QUESTION = 12
 
 
-def _weighted_choice(rng: random.Random, weights: dict[int, float]) -> int:
+def weighted_choice(rng: random.Random, weights: dict[int, float]) -> int:
     items = [(k, w) for k, w in weights.items() if w > 0]
     if not items:
         raise QuizInputError("no organ can be asked with these settings")
@@ -262,7 +262,7 @@ def _weighted_choice(rng: random.Random, weights: dict[int, float]) -> int:
     return items[-1][0]
 
 
-def _pick_by_difficulty(
+def pick_by_difficulty(
     idx: QuestionIndex, rng: random.Random, cands: Sequence[int], organ_id: int, level: str
 ) -> tuple[int, float]:
     pool = list(cands)
@@ -276,7 +276,7 @@ def _pick_by_difficulty(
     return si, d
 
 
-def _organ_bias(idx: QuestionIndex, organ_id: int, level: str) -> float:
+def organ_bias(idx: QuestionIndex, organ_id: int, level: str) -> float:
     # "hard" favours rare and small organs, "easy" common ones; "mixed" leaves the weights alone.
     if level == "mixed":
         return 1.0
@@ -332,121 +332,11 @@ def generate_question(
     Raises:
         QuizInputError: when the settings leave nothing to ask (e.g. an organ filter with no images).
     """
-    kind = Kind(settings.kinds[position % len(settings.kinds)])
-    allowed = list(settings.organ_ids) or list(range(N_ORGANS))
-    asked_set = set(asked)
-    if settings.focus_stem is not None:
-        return _focused(idx, settings, kind, position, rng, allowed, asked_set)
-    if kind is Kind.LABEL_ALL:
-        cands = [
-            si
-            for si, s in enumerate(idx.ds.samples)
-            if len(s.annotations) >= 2 and s.organ_ids & set(allowed) and (s.stem, None) not in asked_set
-        ] or [si for si, s in enumerate(idx.ds.samples) if s.annotations]
-        if not cands:
-            raise QuizInputError("Label all: no image has labelled organs")
-        pool = rng.sample(cands, min(len(cands), CANDIDATES_PER_QUESTION))
-        n_organs = {si: len(idx.ds.samples[si].organ_ids) for si in pool}
-        si = {"hard": max(pool, key=n_organs.__getitem__), "easy": min(pool, key=n_organs.__getitem__)}.get(
-            settings.difficulty, pool[0]
-        )
-        return Question(
-            kind, idx.ds.samples[si].stem, None, difficulty=min(1.0, len(idx.ds.samples[si].organ_ids) / 6)
-        )
+    from nnus_core.quiz.kinds import Request
 
-    # Adaptive practice: a due (image, organ) pair comes back half of the time.
-    if review and settings.adaptive and kind is not Kind.PRESENT and rng.random() < 0.5:
-        for stem, oid in review:
-            s = idx.sample(stem)
-            if s is not None and oid in allowed and oid in s.organ_ids and (stem, oid) not in asked_set:
-                si = idx.position[s.stem]
-                return _make(
-                    idx,
-                    kind,
-                    si,
-                    oid,
-                    True,
-                    rng,
-                    idx.difficulty(si, oid, with_contrast=False),
-                    "review: answered badly before",
-                )
-
-    usable = [o for o in allowed if idx.by_organ[o]] or []
-    if not usable:
-        raise QuizInputError("no image contains the chosen organs; widen the organ filter")
-    weights = {
-        o: (organ_weights or {}).get(o, 1.0) * _organ_bias(idx, o, settings.difficulty) for o in usable
-    }
-    oid = _weighted_choice(rng, weights)
-    reason = "weak or due organ" if organ_weights and organ_weights.get(oid, 1.0) > 1.0 else "practice"
-
-    want_present = True
-    if kind is Kind.PRESENT:
-        want_present = rng.random() < 0.5
-    elif kind is Kind.LOCATE:
-        want_present = rng.random() >= settings.absent_rate
-    if not want_present and not idx.without_organ[oid]:
-        want_present = True
-    if want_present:
-        cands = [
-            si for si in idx.by_organ[oid] if (idx.ds.samples[si].stem, oid) not in asked_set
-        ] or idx.by_organ[oid]
-        si, d = _pick_by_difficulty(idx, rng, cands, oid, settings.difficulty)
-    else:
-        cands = [si for si in idx.without_organ[oid] if idx.ds.samples[si].annotations] or idx.without_organ[
-            oid
-        ]
-        si, d = rng.choice(cands), _organ_bias(idx, oid, "hard") / 1.3
-    return _make(idx, kind, si, oid, want_present, rng, d, reason)
-
-
-def _make(
-    idx: QuestionIndex,
-    kind: Kind,
-    si: int,
-    oid: int,
-    present: bool,
-    rng: random.Random,
-    difficulty: float,
-    reason: str,
-) -> Question:
-    s = idx.ds.samples[si]
-    if kind is Kind.IDENTIFY:
-        ais = [ai for ai, a in enumerate(s.annotations) if a.organ_id == oid]
-        ai = rng.choice(ais)
-        choices = [oid, *distractors(idx, s, ai, rng)]
-        rng.shuffle(choices)
-        return Question(kind, s.stem, oid, ai, tuple(choices), True, round(difficulty, 3), reason)
-    return Question(
-        kind, s.stem, oid, expected_present=present, difficulty=round(difficulty, 3), reason=reason
-    )
-
-
-def _focused(
-    idx: QuestionIndex,
-    settings: QuizSettings,
-    kind: Kind,
-    position: int,
-    rng: random.Random,
-    allowed: list[int],
-    asked: set[tuple[str, int | None]],
-) -> Question:
-    s = idx.sample(settings.focus_stem or "")
-    if s is None:
-        raise QuizInputError(f"image {settings.focus_stem!r} is not in the active dataset")
-    si = idx.position[s.stem]
-    if kind is Kind.LABEL_ALL:
-        return Question(kind, s.stem, None, difficulty=min(1.0, len(s.organ_ids) / 6), reason="focused image")
-    present = [o for o in sorted(s.organ_ids) if o in allowed] or sorted(s.organ_ids)
-    if kind is Kind.PRESENT:
-        pool = [o for o in allowed if (s.stem, o) not in asked] or allowed
-        oid = pool[position % len(pool)]
-        return Question(kind, s.stem, oid, expected_present=oid in s.organ_ids, reason="focused image")
-    if not present:
-        raise QuizInputError(f"image {s.stem!r} has no labelled organ to ask about")
-    pool = [o for o in present if (s.stem, o) not in asked] or present
-    oid = pool[0]
-    return _make(idx, kind, si, oid, True, rng, idx.difficulty(si, oid, with_contrast=False), "focused image")
+    allowed = tuple(settings.organ_ids) or tuple(range(N_ORGANS))
+    req = Request(idx, settings, position, rng, allowed, organ_weights, review, frozenset(asked))
+    return _kind(Kind(settings.kinds[position % len(settings.kinds)])).generate(req)
 
 
 def gt_boxes(sample: Sample, organ_id: int) -> list[BoxPx]:

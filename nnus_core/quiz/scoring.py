@@ -30,6 +30,18 @@ class DragResult:
     clipped: bool = False  # part of the drag fell outside the image
     reversed: bool = False  # dragged from right to left or bottom to top (corners were sorted)
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What was done to an accepted drag, for the student (clipped to the image, corners sorted)."""
+        if self.box is None:
+            return ()
+        out = []
+        if self.clipped:
+            out.append("Your box went past the image edge: it was clipped to the image.")
+        if self.reversed:
+            out.append("Dragged backwards: the corners were sorted for you.")
+        return tuple(out)
+
 
 def box_from_drag(
     value: Mapping[str, object] | None, image_w: int, image_h: int, *, min_side_px: float = MIN_BOX_SIDE_PX

@@ -8,10 +8,11 @@ import numpy as np
 
 from nnus_core.dataset.model import Annotation
 from nnus_core.quiz.engine import Review
-from nnus_core.quiz.questions import Kind
+from nnus_core.quiz.kinds import kind_of
+from nnus_core.quiz.kinds.base import STUDENT_RGB
 from nnus_core.render import Overlay
 
-STUDENT_RGB = (255, 255, 255)  # the student's box: white with a black outline, whatever the organ
+__all__ = ["SHADE_ALPHA", "STUDENT_RGB", "review_overlays", "shade_targets"]
 SHADE_ALPHA = 0.28
 
 
@@ -38,19 +39,4 @@ def shade_targets(
 def review_overlays(rv: Review) -> list[Overlay]:
     """Ground truth (solid, organ colour), the model (dashed, with its confidence), then the
     student's box(es) last so they are never hidden (white with a black outline, no label)."""
-    q, m = rv.served.question, rv.model
-    if q.kind is Kind.LABEL_ALL:
-        out = [Overlay(a.organ_id, a.box, a.organ.short, "solid") for a in rv.targets]
-        out += [Overlay(d.organ_id, d.box, f"model {d.confidence:.2f}", "dashed") for d in m.detections]
-        out += [Overlay(o, b, "", "student", STUDENT_RGB) for o, b in rv.answer.labels]
-        return out
-    # One organ asked: the truth needs no tag (the legend names its colour); its tag would sit
-    # exactly under the model's when both boxes agree.
-    out = [Overlay(a.organ_id, a.box, "", "solid") for a in rv.targets]
-    if m.detection is not None:
-        d = m.detection
-        name = "" if d.organ_id == q.organ_id else f" {d.organ.short}"  # Identify: the organ it says
-        out.append(Overlay(d.organ_id, d.box, f"model{name} {d.confidence:.2f}", "dashed"))
-    if rv.answer.box is not None:
-        out.append(Overlay(None, rv.answer.box, "", "student", STUDENT_RGB))
-    return out
+    return kind_of(rv.served.question.kind).overlays(rv)

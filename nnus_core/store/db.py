@@ -1,14 +1,14 @@
-"""Database engine from NNUS_DB_URL (SQLite by default), the schema, and ordered self-applied migrations."""
+"""Database engine from NNUS_DB_URL (SQLite by default), the schema, and its Alembic migrations at start-up."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -26,17 +26,20 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    inspect,
-    select,
     text,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from nnus_core.errors import StoreBusyError, StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DB_ENV = "NNUS_DB_URL"
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "nnus_tutor.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # How long a write waits for another writer's lock before giving up. Writes here are single rows in
 # milliseconds, so a lock held longer than this is a stuck or long job (a backup, a bulk import):
 # the student is told at once and the answer is kept and retried, instead of a 30 s frozen page.
@@ -44,18 +47,15 @@ SQLITE_BUSY_TIMEOUT_MS = 3_000
 # Start-up (migration, health check) may wait longer: many app servers starting at once queue on
 # one lock, and nobody is waiting on a click.
 SQLITE_STARTUP_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: app servers starting together take this advisory lock, so one migrates at a time.
+PG_MIGRATION_LOCK = 4242001
 
 NAME_MAX_CHARS = 40
 
+# The tables as the code reads and writes them. The database itself is built and changed only by
+# the Alembic revisions under migrations/versions/ (written out column by column, never from this
+# metadata); tests/test_store_db.py checks that a migrated database and this metadata agree.
 metadata = MetaData()
-
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("description", String(200), nullable=False),
-    Column("applied_s", Float, nullable=False),
-)
 
 students = Table(
     "students",
@@ -76,6 +76,7 @@ quiz_sessions = Table(
     Column("dataset_key", String(200), nullable=False),
     Column("created_s", Float, nullable=False),
     Column("finished_s", Float, nullable=True),
+    Index("ix_sessions_student", "student_id"),
 )
 
 question_instances = Table(
@@ -104,7 +105,8 @@ attempts = Table(
     Column("kind", String(16), nullable=False),
     Column("image_stem", String(200), nullable=False),
     Column("organ_id", Integer, nullable=True),
-    Column("dataset_key", String(200), nullable=False, server_default=""),
+    # Defaults as SQL text ('' quoted), the form the database reports back to Alembic's comparison.
+    Column("dataset_key", String(200), nullable=False, server_default=text("''")),
     Column("answer_json", Text, nullable=False),
     Column("iou", Float, nullable=True),
     Column("credit", Float, nullable=False),
@@ -112,62 +114,21 @@ attempts = Table(
     Column("model_iou", Float, nullable=True),
     Column("model_conf", Float, nullable=True),
     Column("elapsed_s", Float, nullable=True),
-    Column("feedback", Text, nullable=False, server_default=""),
+    Column("feedback", Text, nullable=False, server_default=text("''")),
     Column("created_s", Float, nullable=False),
+    # Progress pages read a student's attempts by time, and the scheduler by organ.
+    Index("ix_attempts_student_time", "student_id", "created_s"),
+    Index("ix_attempts_student_organ", "student_id", "organ_id"),
 )
 
 
-@dataclass(frozen=True)
-class Migration:
-    """One schema step; `apply` runs inside the migration transaction."""
-
-    version: int
-    description: str
-    apply: Callable[[Connection], None]
-
-
-def _m1_base(conn: Connection) -> None:
-    for table in (students, quiz_sessions, question_instances, attempts):
-        table.create(conn, checkfirst=True)
-
-
-def _m2_history_indexes(conn: Connection) -> None:
-    # Progress pages read a student's attempts by time, and the scheduler by organ. Plain DDL with
-    # IF NOT EXISTS (SQLite and PostgreSQL): a fresh database already has them from step 1, whose
-    # tables are built from the latest Table definitions below.
-    for name, table, cols in _INDEXES:
-        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(cols)})")
-
-
-_INDEXES = (
-    ("ix_attempts_student_time", "attempts", ("student_id", "created_s")),
-    ("ix_attempts_student_organ", "attempts", ("student_id", "organ_id")),
-    ("ix_sessions_student", "quiz_sessions", ("student_id",)),
-)
-for _name, _table, _cols in _INDEXES:
-    Index(_name, *(metadata.tables[_table].c[c] for c in _cols))
-
-
-def _m3_accounts(conn: Connection) -> None:
-    from nnus_core.store.account_tables import ACCOUNT_TABLES
-
-    for table in ACCOUNT_TABLES:
-        table.create(conn, checkfirst=True)
-
-
-# Ordered; append only. A released step is never edited: add a new one instead.
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "students, quiz sessions, question instances, attempts", _m1_base),
-    Migration(2, "indexes for history and per-organ queries", _m2_history_indexes),
-    Migration(3, "accounts: users, classes, memberships, sign-in tokens and failures", _m3_accounts),
-)
-SCHEMA_VERSION = MIGRATIONS[-1].version
-
-
-def db_url(env: dict[str, str] | None = None) -> str:
-    """The database URL: $NNUS_DB_URL, else a SQLite file under data/."""
+def database_url(env: dict[str, str] | None = None) -> str:
+    """The database URL: $NNUS_DB_URL, else a SQLite file under data/ (the one place it is read)."""
     env = os.environ if env is None else env
     return env.get(DB_ENV) or f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+db_url = database_url  # the name the pages import today; one function behind both
 
 
 def _switch_to_wal(cur) -> None:  # noqa: ANN001 - a sqlite3 cursor
@@ -217,6 +178,16 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised via every PG test
+        # The counterpart of SQLite's busy timeout: a write waiting on another's lock gives up
+        # after 3 s with "lock timeout" (a StoreBusyError: the answer is kept and retried).
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        dbapi_conn.commit()
+
+
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
@@ -236,31 +207,31 @@ def make_engine(url: str) -> Engine:
             _configure_sqlite(engine)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+            if engine.dialect.name == "postgresql":
+                _configure_postgresql(engine)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(
             f"{DB_ENV}: cannot use database URL {_redact(url)!r}: {exc} "
-            "(PostgreSQL needs `pip install psycopg` and a URL like postgresql+psycopg://user@host/db)"
+            "(PostgreSQL: a URL like postgresql+psycopg://user:password@host:5432/db)"
         ) from exc
     return engine
 
 
 def _redact(url: str) -> str:
-    # Never echo a password from the URL into a page or a log.
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
+    """The URL with its password hidden: never echo one into a page or a log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not parseable as a URL: nothing in it can be shown safely
+        return "(not a database URL)"
 
 
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for `url` (default `db_url()`), migrated to the latest schema.
+    """The process-wide engine for `url` (default `database_url()`), migrated to the newest schema.
 
     Raises:
         StoreError: when the database cannot be opened or migrated.
     """
-    url = url or db_url()
+    url = url or database_url()
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
@@ -281,16 +252,28 @@ def dispose_engines() -> None:
 
 # (what the driver says, busy?, what a visitor is told). SQLite's messages are stable across versions.
 _CAUSES = (
-    (("database is locked", "database table is locked", "database schema is locked"), True,
-     "The progress database is busy (another program is writing to it)."),
-    (("readonly database", "read-only", "read only"), False,
-     "The progress database is read-only: answers cannot be saved."),
-    (("disk is full", "database or disk is full", "no space left"), False,
-     "The server's disk is full: answers cannot be saved."),
-    (("malformed", "not a database", "file is encrypted"), False,
-     "The progress database file is damaged."),
-    (("unable to open database", "could not connect", "connection refused", "server closed"), False,
-     "The progress database cannot be reached."),
+    (
+        ("database is locked", "database table is locked", "database schema is locked", "lock timeout"),
+        True,
+        "The progress database is busy (another program is writing to it).",
+    ),
+    (
+        # PostgreSQL: a role without INSERT, or a read-only server or transaction.
+        ("readonly database", "read-only", "read only", "permission denied"),
+        False,
+        "The progress database is read-only: answers cannot be saved.",
+    ),
+    (
+        ("disk is full", "database or disk is full", "no space left"),
+        False,
+        "The server's disk is full: answers cannot be saved.",
+    ),
+    (("malformed", "not a database", "file is encrypted"), False, "The progress database file is damaged."),
+    (
+        ("unable to open database", "could not connect", "connection refused", "server closed"),
+        False,
+        "The progress database cannot be reached.",
+    ),
 )
 
 
@@ -311,30 +294,55 @@ def store_error(exc: BaseException, engine: Engine, action: str) -> StoreError:
 
 
 @contextmanager
-def write_tx(engine: Engine, action: str = "write", busy_timeout_ms: int | None = None) -> Iterator[Connection]:
+def write_tx(
+    engine: Engine,
+    action: str = "write",
+    busy_timeout_ms: int | None = None,
+    *,
+    schema_change: bool = False,
+) -> Iterator[Connection]:
     """A transaction that takes the write lock at BEGIN on SQLite (plain BEGIN elsewhere).
 
     Args:
         engine: the database.
         action: what the transaction does, named in an error.
-        busy_timeout_ms: wait this long for another writer's lock (SQLite; default 3 s).
+        busy_timeout_ms: wait this long for another writer's lock (default 3 s; on PostgreSQL the
+            lock_timeout of this transaction).
+        schema_change: a migration (SQLite: foreign keys off while it runs, checked before commit).
 
     Raises:
         StoreBusyError: when another writer holds the lock past the busy timeout.
         StoreError: for any other database failure (read-only, disk full, damaged file).
     """
+    sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as conn:
-            raw = conn.connection.dbapi_connection if busy_timeout_ms and engine.dialect.name == "sqlite" else None
-            if raw is not None:  # on the driver: a statement here would open the transaction
+            raw = conn.connection.dbapi_connection if sqlite and (busy_timeout_ms or schema_change) else None
+            # On the driver: a statement through SQLAlchemy here would open the transaction.
+            if raw is not None and busy_timeout_ms:
                 raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            if raw is not None and schema_change:
+                # SQLite's recipe for rebuilding a table (what Alembic's batch mode does): foreign
+                # keys off, which only takes effect outside a transaction, then checked before
+                # commit; with them on, dropping a referenced table deletes or refuses its rows.
+                raw.execute("PRAGMA foreign_keys=OFF")
             try:
                 conn.execution_options(nnus_write=True)
                 with conn.begin():
+                    if busy_timeout_ms and engine.dialect.name == "postgresql":
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(busy_timeout_ms)}")
                     yield conn
+                    if sqlite and schema_change:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise StoreError(
+                                f"{action}: the migration left {len(broken)} row(s) whose foreign key "
+                                f"points nowhere (first: {tuple(broken[0])}); nothing was changed"
+                            )
             finally:
                 if raw is not None:
                     raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                    raw.execute("PRAGMA foreign_keys=ON")
     except SQLAlchemyError as exc:
         raise store_error(exc, engine, action) from exc
 
@@ -371,39 +379,65 @@ def check_health(engine: Engine) -> None:
                 )
     try:
         with write_tx(engine, "write a test row", SQLITE_STARTUP_BUSY_TIMEOUT_MS) as conn:
-            conn.execute(schema_version.insert().values(version=-1, description="write probe", applied_s=0.0))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('write-probe')"))
             raise _RollBack
     except _RollBack:
         pass
 
 
-def current_version(conn: Connection) -> int:
-    """The schema version recorded in the database (0 for an empty database)."""
-    if not inspect(conn).has_table("schema_version"):
-        return 0
-    return int(conn.scalar(select(schema_version.c.version).order_by(schema_version.c.version.desc())) or 0)
+def alembic_config() -> Config:
+    """Alembic's configuration for this package's migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
 
 
-def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
-    """Bring the schema up to the last migration; safe when many processes start at once.
+def head_revision(cfg: Config | None = None) -> str:
+    """The newest schema revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(cfg or alembic_config()).get_current_head()
+    assert head is not None, f"no migrations under {MIGRATIONS_DIR}"
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The schema revision recorded in the database (None for an empty one)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine, cfg: Config | None = None) -> str:
+    """Bring the schema up to the newest Alembic revision; safe when many processes start at once.
+
+    A database made by a release before Alembic (its own `schema_version` table) is taken over by
+    revision 0001, which recognises its tables and keeps every row.
 
     A busy database is tried again until the start-up timeout: when many processes create one new
     SQLite file together, SQLite can answer "locked" at once, without its busy handler, while
     another one switches the file to WAL (seen about once in 50 processes on a loaded 2-core host).
-    Every step runs in one transaction that reads the version first, so a retry is harmless.
+    Everything runs in one transaction that reads the revision first, so a retry is harmless.
+
+    Args:
+        engine: the database.
+        cfg: Alembic configuration (default `alembic_config()`; tests add revisions through it).
 
     Returns:
-        The schema version after migrating.
+        The schema revision after migrating.
 
     Raises:
-        StoreError: when the database is newer than this code, or a step fails.
+        StoreError: when the database is newer than this code, or a revision fails.
         StoreBusyError: when it stays locked for the whole start-up timeout.
     """
+    cfg = cfg or alembic_config()
     deadline = time.monotonic() + SQLITE_STARTUP_BUSY_TIMEOUT_MS / 1000
     pause = 0.01
     while True:
         try:
-            return _migrate_once(engine, migrations)
+            return _migrate_once(engine, cfg)
         except StoreBusyError:
             if time.monotonic() + pause > deadline:
                 raise
@@ -411,29 +445,36 @@ def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> i
             pause = min(pause * 2, 0.5)
 
 
-def _migrate_once(engine: Engine, migrations: tuple[Migration, ...]) -> int:
-    latest = migrations[-1].version if migrations else 0
-    try:
-        with write_tx(engine, "open or migrate the database", SQLITE_STARTUP_BUSY_TIMEOUT_MS) as conn:
-            if engine.dialect.name == "postgresql":
-                # Serialise concurrent app servers migrating the same database.
-                conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-            schema_version.create(conn, checkfirst=True)
-            have = current_version(conn)
-            if have > latest:
-                raise StoreError(
-                    f"database schema version {have} is newer than this app's {latest}: "
-                    "upgrade the app instead of downgrading the database"
-                )
-            for m in migrations:
-                if m.version <= have:
-                    continue
-                m.apply(conn)
-                conn.execute(
-                    schema_version.insert().values(
-                        version=m.version, description=m.description, applied_s=time.time()
-                    )
-                )
-            return max(have, latest)
-    except SQLAlchemyError as exc:  # pragma: no cover - write_tx converts driver errors
-        raise store_error(exc, engine, "open or migrate the database") from exc
+@contextmanager
+def migration_tx(engine: Engine) -> Iterator[Connection]:
+    """The one transaction a migration runs in: write lock (SQLite) or advisory lock (PostgreSQL)."""
+    with write_tx(
+        engine, "open or migrate the database", SQLITE_STARTUP_BUSY_TIMEOUT_MS, schema_change=True
+    ) as conn:
+        if engine.dialect.name == "postgresql":
+            # Serialise concurrent app servers migrating the same database.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+        yield conn
+
+
+def _migrate_once(engine: Engine, cfg: Config) -> str:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(cfg)
+    known = {rev.revision for rev in script.walk_revisions()}
+    head = script.get_current_head()
+    with migration_tx(engine) as conn:
+        have = current_revision(conn)
+        if have is not None and have not in known:
+            raise StoreError(
+                f"database schema revision {have!r} is newer than this app's {head!r} "
+                "(or unknown to it): upgrade the app instead of downgrading the database"
+            )
+        if have != head:
+            cfg.attributes["connection"] = conn  # env.py runs the revisions on this transaction
+            try:
+                command.upgrade(cfg, "head")
+            finally:
+                cfg.attributes.pop("connection", None)
+        return current_revision(conn) or ""
