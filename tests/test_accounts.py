@@ -19,8 +19,9 @@ from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
 
 
 @pytest.fixture()
-def engine(tmp_path):
-    eng = dbm.make_engine(f"sqlite:///{tmp_path / 'acc.db'}")
+def engine(store_url):
+    """A migrated database on each backend (SQLite file, throwaway PostgreSQL database)."""
+    eng = dbm.make_engine(store_url)
     dbm.migrate(eng)
     yield eng
     eng.dispose()

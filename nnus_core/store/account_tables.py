@@ -43,7 +43,7 @@ classes = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(CLASS_NAME_MAX * 4), nullable=False),
-    Column("term", String(TERM_MAX * 4), nullable=False, server_default=""),
+    Column("term", String(TERM_MAX * 4), nullable=False),
     Column("instructor_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("join_code", String(8), nullable=True, unique=True),  # NULL: joining is closed
     Column("created_s", Float, nullable=False),

@@ -43,7 +43,7 @@ def upgrade() -> None:
         "classes",
         sa.Column("id", sa.Integer(), nullable=False, autoincrement=True),
         sa.Column("name", sa.String(320), nullable=False),
-        sa.Column("term", sa.String(160), nullable=False, server_default=""),
+        sa.Column("term", sa.String(160), nullable=False),
         sa.Column("instructor_id", sa.Integer(), nullable=False),
         sa.Column("join_code", sa.String(8), nullable=True),
         sa.Column("created_s", sa.Float(), nullable=False),
