@@ -112,7 +112,6 @@ def test_the_starter_quiz_preset_is_five_questions_answered_by_tapping(real_data
 
     install(monkeypatch, None)
     at = quiz_page({"preset": "starter"})
-    at.text_input(key="quiz_name").input("Ana").run()
     assert at.number_input(key="quiz_n").value == 5
     assert at.multiselect(key="quiz_kinds").value == ["identify", "present"]
     assert "Starter quiz" in " ".join(i.value for i in at.info)

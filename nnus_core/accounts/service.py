@@ -635,3 +635,28 @@ def merge_record(engine: Engine, actor: Actor, record_id: int, into_user_id: int
         raise AccessDenied("This record already belongs to an account.")
     with write_tx(engine, "merge a record") as conn:
         return _move_record(conn, record_id, int(target.student_id))
+
+
+# --- progress records -----------------------------------------------------------------------------
+
+
+def record_attempts(engine: Engine, actor: Actor, student_id: int) -> list:
+    """Every stored answer of a progress record, for its student or their instructor.
+
+    Raises:
+        AccessDenied: for anyone else (a typed name, another student's id, another class's teacher).
+    """
+    from nnus_core.store.attempts import student_attempts
+
+    require(engine, actor, Action.READ_PROGRESS, student_id)
+    return student_attempts(engine, student_id)
+
+
+def taught_students(engine: Engine, actor: Actor) -> list[RosterEntry]:
+    """The students of all the acting instructor's classes (each once), for My progress."""
+    seen: dict[int, RosterEntry] = {}
+    for klass in instructor_classes(engine, actor):
+        for entry in roster(engine, actor, klass.id):
+            if entry.student_id is not None:
+                seen.setdefault(entry.user_id, entry)
+    return sorted(seen.values(), key=lambda e: e.display_name.casefold())
