@@ -24,12 +24,13 @@ from nnus_core.video import (
     process_image,
     process_video,
 )
+from nnus_core.video.detections_csv import frame_boxes, read_detections, rows_at
 from nnus_core.video.evaluate import score_clip, scores_table
-from nnus_core.video.pipeline import frame_boxes, read_frame_at
 from nnus_core.video.probe import DEFAULT_MAX_MB, IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, probe_video
 from nnus_core.video.runtime import load_video_detectors
+from nnus_core.video.seek import read_frame_at
 from nnus_core.video.sources import sweep_clip, sweep_kinds
-from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
+from nnus_core.video.timeline import timeline_figure
 from nnus_core.video.workspace import SessionWorkspace, save_upload
 from pages import _shared
 from pages._shared import get_detector, no_model_message, organ_legend_html

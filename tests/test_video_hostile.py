@@ -17,10 +17,11 @@ import pytest
 
 from nnus_core.errors import ModelError, VideoError
 from nnus_core.video import pipeline
-from nnus_core.video.pipeline import VideoOptions, process_video, sweep_part_files, working_size
+from nnus_core.video.options import VideoOptions, working_size
+from nnus_core.video.pipeline import process_video
 from nnus_core.video.probe import probe_video
 from nnus_core.video.synthetic import BlobDetector, write_test_clip
-from nnus_core.video.workspace import SessionWorkspace, save_upload
+from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_part_files
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = VideoOptions(tracker="none")
