@@ -452,3 +452,20 @@ def test_a_long_caption_fits_the_frame_whole(size):
     frame = np.full((h, w, 3), 128, np.uint8)
     burn_caption(frame, note)
     assert (frame[:, -1] != 128).any() and (frame[-1] == 128).all()  # a tag at the top, the rest untouched
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("bad.png", b"not an image"),
+        ("empty.jpg", b""),
+        ("gone.png", None),
+        ("cut.png", b"\x89PNG\r\n\x1a\n\0\0"),
+    ],
+)
+def test_a_still_image_that_cannot_be_decoded_is_refused_by_name(tmp_path, name, content):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(VideoError, match=rf"^{name} could not be read as an image: expected a JPG, PNG"):
+        process_image(path, BlobDetector())

@@ -18,6 +18,7 @@ import av
 import cv2
 import numpy as np
 
+from nnus_core.dataset.images import read_image
 from nnus_core.detection import Detection
 from nnus_core.errors import ModelError, VideoError
 from nnus_core.video.codec import END, Decoder, Encoder, Frame, get, put
@@ -434,10 +435,13 @@ def process_image(
     options = options or VideoOptions()
     if isinstance(image, (str, Path)):
         p = Path(image)
-        data = np.fromfile(str(p), dtype=np.uint8) if p.is_file() else np.zeros(0, np.uint8)
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-        if bgr is None:
-            raise VideoError(f"{p.name} could not be read as an image: expected a JPG, PNG, BMP or TIFF file")
+        try:
+            bgr = read_image(p)  # the project's one decoder
+        # Its own error (a ValueError), or a file that is gone or a folder (an OSError).
+        except (ValueError, OSError) as exc:
+            raise VideoError(
+                f"{p.name} could not be read as an image: expected a JPG, PNG, BMP or TIFF file"
+            ) from exc
     else:
         bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     wanted = set(options.organs)
