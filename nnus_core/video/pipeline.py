@@ -34,7 +34,7 @@ from nnus_core.video.drawing import annotate, burn_caption, compose
 from nnus_core.video.options import LABEL_STYLES, PRESETS, VideoOptions, working_size
 from nnus_core.video.probe import VideoInfo, probe_video
 from nnus_core.video.seek import read_frame_at
-from nnus_core.video.tracking import detector_threshold, make_tracker
+from nnus_core.video.tracking import as_columns, detector_threshold, make_tracker
 from nnus_core.video.workspace import sweep_part_files
 
 # Names other modules have always imported from here.
@@ -242,7 +242,7 @@ class _Run:
         """Track, draw, queue for the encoder and write the CSV rows; False when the run was stopped."""
         found = self._detections(item, future)
         t0 = time.perf_counter()
-        shown = self.tracker.coast() if found is None else self.tracker.update(found)
+        shown = self.tracker.coast() if found is None else self.tracker.update(as_columns(found))
         t1 = time.perf_counter()
         opts = self.options
         # The detector is done with the frame: draw on it unless the original is shown beside.
