@@ -352,25 +352,18 @@ def summary_ui(res: VideoResult) -> None:
 def downloads_ui(res: VideoResult) -> bool:
     """The download buttons; True when the per-frame CSV exists (the timeline is drawn from it)."""
     d1, d2 = st.columns(2)
-    d1.download_button(
-        "Download annotated video (MP4)",
-        res.output_path.read_bytes,
-        file_name=res.output_path.name,
-        mime="video/mp4",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    _download(d1, "Download annotated video (MP4)", res.output_path, "video/mp4", ":material/download:")
     if res.csv_path is None or not res.csv_path.is_file():
         return False
-    d2.download_button(
-        "Download per-frame detections (CSV)",
-        res.csv_path.read_bytes,
-        file_name=res.csv_path.name,
-        mime="text/csv",
-        icon=":material/table:",
-        on_click="ignore",
-    )
+    _download(d2, "Download per-frame detections (CSV)", res.csv_path, "text/csv", ":material/table:")
     return True
+
+
+def _download(column, label: str, path: Path, mime: str, icon: str) -> None:
+    # The file is read only when clicked; the click does not rerun the page.
+    column.download_button(
+        label, path.read_bytes, file_name=path.name, mime=mime, icon=icon, on_click="ignore"
+    )
 
 
 def timeline_ui(res: VideoResult, df: pd.DataFrame, gt: pd.DataFrame | None) -> float:

@@ -9,42 +9,33 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nnus_core.video import VideoOptions
+from nnus_core.video import VideoOptions, session
 from nnus_core.video.detections_csv import detections_table, read_detections, read_ground_truth
-from nnus_core.video.session import (
-    SYNTHETIC_CAPTION,
-    LockedDetector,
-    StoredResult,
-    VideoInput,
-    frame_view,
-    is_fresh,
-    options_for_input,
-    process_input,
-    process_label,
-    shared_detectors,
-    timeline_axis,
-)
 from nnus_core.video.synthetic import BRIGHT_ORGAN_ID, DARK_ORGAN_ID, BlobDetector, write_test_clip
 from nnus_core.video.workspace import SessionWorkspace
 
 OPTS = VideoOptions()
 
 
-def upload(name="scan.mp4", token="upload:1", **kw) -> VideoInput:
-    return VideoInput(Path(name), name, token, **kw)
+def upload(name="scan.mp4", token="upload:1", **kw) -> session.VideoInput:
+    return session.VideoInput(Path(name), name, token, **kw)
 
 
 def test_a_stored_result_is_fresh_only_for_its_input_options_and_model():
     inp = upload()
-    stored = StoredResult(inp.token, OPTS, "model-a", result=None)  # the result itself is not consulted
-    assert is_fresh(stored, inp, OPTS, "model-a")
-    assert process_label(stored, inp, OPTS, "model-a") == "Processed with these options"
-    assert not is_fresh(stored, inp, OPTS.update(conf=0.5), "model-a")
-    assert process_label(stored, inp, OPTS.update(conf=0.5), "model-a") == "Process again with these options"
-    assert process_label(stored, inp, OPTS, "model-b") == "Process again with these options"
-    assert process_label(stored, upload(token="upload:2"), OPTS, "model-a") == "Process video"
-    assert process_label(None, inp, OPTS, "model-a") == "Process video"
-    assert not is_fresh(None, inp, OPTS, "model-a")
+    # The result itself is not consulted.
+    stored = session.StoredResult(inp.token, OPTS, "model-a", result=None)
+    assert session.is_fresh(stored, inp, OPTS, "model-a")
+    assert session.process_label(stored, inp, OPTS, "model-a") == "Processed with these options"
+    assert not session.is_fresh(stored, inp, OPTS.update(conf=0.5), "model-a")
+    assert (
+        session.process_label(stored, inp, OPTS.update(conf=0.5), "model-a")
+        == "Process again with these options"
+    )
+    assert session.process_label(stored, inp, OPTS, "model-b") == "Process again with these options"
+    assert session.process_label(stored, upload(token="upload:2"), OPTS, "model-a") == "Process video"
+    assert session.process_label(None, inp, OPTS, "model-a") == "Process video"
+    assert not session.is_fresh(None, inp, OPTS, "model-a")
 
 
 @pytest.mark.parametrize(
@@ -65,9 +56,9 @@ def test_an_input_shows_only_under_its_own_source(inp, image_source, sweep_sourc
 
 def test_every_frame_carries_the_phantom_label_or_the_model_note():
     note = "MODEL TRAINED ON SYNTHETIC IMAGES"
-    assert options_for_input(OPTS, upload(synthetic=True), note).caption == SYNTHETIC_CAPTION
-    assert options_for_input(OPTS, upload(), note).caption == note
-    assert options_for_input(OPTS, upload(), "").caption == ""
+    assert session.options_for_input(OPTS, upload(synthetic=True), note).caption == session.SYNTHETIC_CAPTION
+    assert session.options_for_input(OPTS, upload(), note).caption == note
+    assert session.options_for_input(OPTS, upload(), "").caption == ""
 
 
 def test_a_shared_detector_runs_one_frame_at_a_time():
@@ -83,7 +74,7 @@ def test_a_shared_detector_runs_one_frame_at_a_time():
             Slow.running -= 1
             return []
 
-    (locked,) = shared_detectors([Slow()])
+    (locked,) = session.shared_detectors([Slow()])
     assert locked.input_hw == (288, 320)
     threads = [threading.Thread(target=locked.predict, args=(None,)) for _ in range(6)]
     for t in threads:
@@ -92,8 +83,8 @@ def test_a_shared_detector_runs_one_frame_at_a_time():
         t.join()
     assert Slow.most == 1
     # Two detectors get two locks: a run can use both at once.
-    a, b = shared_detectors([Slow(), Slow()])
-    assert isinstance(a, LockedDetector) and a._lock is not b._lock
+    a, b = session.shared_detectors([Slow(), Slow()])
+    assert isinstance(a, session.LockedDetector) and a._lock is not b._lock
 
 
 def test_frame_view_reads_the_frame_and_its_boxes_from_the_csv(tmp_path):
@@ -101,9 +92,9 @@ def test_frame_view_reads_the_frame_and_its_boxes_from_the_csv(tmp_path):
     truth = write_test_clip(clip, width=240, height=180, n_frames=20, fps=10)
     inp = upload(str(clip), token="upload:t")
     with SessionWorkspace("test", root=tmp_path / "ws") as ws:
-        res = process_input(inp, BlobDetector(), VideoOptions(tracker="none"), ws)
+        res = session.process_input(inp, BlobDetector(), VideoOptions(tracker="none"), ws)
         df = read_detections(res.csv_path)
-        duration, step = timeline_axis(res, df)
+        duration, step = session.timeline_axis(res, df)
         assert duration == pytest.approx(2.0, abs=0.11) and step == pytest.approx(0.1)
         gt = pd.DataFrame(
             [
@@ -121,11 +112,11 @@ def test_frame_view_reads_the_frame_and_its_boxes_from_the_csv(tmp_path):
             ]
         )
         gt.to_csv(tmp_path / "gt.csv", index=False)
-        view = frame_view(inp, res, df, read_ground_truth(tmp_path / "gt.csv"), 1.0)
+        view = session.frame_view(inp, res, df, read_ground_truth(tmp_path / "gt.csv"), 1.0)
         assert view.time_s == pytest.approx(1.0) and view.rgb.shape == (180, 240, 3)
         assert {d.organ_id for d in view.shown} == {BRIGHT_ORGAN_ID, DARK_ORGAN_ID}
         assert {a.organ_id for a in view.truth} == {BRIGHT_ORGAN_ID, DARK_ORGAN_ID}
-        assert frame_view(inp, res, df, None, 1.0).truth is None
+        assert session.frame_view(inp, res, df, None, 1.0).truth is None
         table = detections_table(view.shown)
         assert list(table.columns) == ["organ", "confidence", "x1", "y1", "x2", "y2"]
         assert set(table.organ) == {"Thyroid", "Common carotid artery"}
