@@ -99,7 +99,7 @@ def load_rgb(path: Path | str) -> np.ndarray:
     """Decode an image file as an RGB uint8 array.
 
     Raises:
-        ValueError: when the file cannot be decoded.
+        ImageReadError: (a ValueError) when the file is missing or cannot be decoded.
     """
     return to_rgb(read_image(path))
 
