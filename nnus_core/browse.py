@@ -13,7 +13,8 @@ import numpy as np
 from nnus_core.dataset.images import read_image
 from nnus_core.dataset.model import Annotation, Sample
 from nnus_core.detection import Detection
-from nnus_core.geometry import BoxPx, iou
+from nnus_core.geometry import BoxPx
+from nnus_core.matching import pair_boxes
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.render import Overlay, adjust, draw_overlays, to_rgb
 
@@ -161,18 +162,15 @@ def study_overlays(annotations: Sequence[Annotation], detections: Sequence[Detec
     confidence to that box's tag ("STR + model 0.88") and draws untagged; only the model's other
     boxes carry their own tag. Without this, "STR", "STR 0.88" and "STR 0.51" pile up on a crowded image.
     """
-    gt_conf: dict[int, float] = {}
-    merged: set[int] = set()
-    pairs = sorted(
-        ((iou(a.box, d.box), gi, di) for gi, a in enumerate(annotations) for di, d in enumerate(detections)
-         if a.organ_id == d.organ_id),
-        key=lambda t: -t[0],
-    )
-    for value, gi, di in pairs:
-        if value < SAME_BOX_IOU or gi in gt_conf or di in merged:
-            continue
-        gt_conf[gi] = detections[di].confidence
-        merged.add(di)
+    pairs = pair_boxes(
+        np.array([a.box.as_tuple() for a in annotations], dtype=float).reshape(-1, 4),
+        np.array([a.organ_id for a in annotations], dtype=int),
+        np.array([d.box.as_tuple() for d in detections], dtype=float).reshape(-1, 4),
+        np.array([d.organ_id for d in detections], dtype=int),
+        SAME_BOX_IOU,
+    ).pairs
+    gt_conf = {gi: detections[di].confidence for gi, di in pairs}
+    merged = {di for _, di in pairs}
     # ASCII only: OpenCV's font has no "·".
     out = [
         Overlay(a.organ_id, a.box, ORGANS[a.organ_id].short + (f" + model {gt_conf[gi]:.2f}" if gi in gt_conf else ""))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nnus_core.detector.evaluation import PUBLISHED
+from nnus_core.detector.metrics import confusion_diagonal as metrics_diagonal
 from nnus_core.errors import ModelError
 from nnus_core.geometry import BoxPx
 from nnus_core.matching import Outcome, outcome_rgb
@@ -184,15 +185,14 @@ def overall_comparison(report: EvalReport | None) -> pd.DataFrame:
 
 def confusion_diagonal(report: EvalReport) -> dict[int, float | None]:
     """Share of each organ's true boxes detected as that organ (column-normalised diagonal)."""
-    out: dict[int, float | None] = {}
-    c = report.confusion_counts
-    for j, name in enumerate(report.confusion_labels):
-        oid = organ_id_for(name)
-        if oid is None or j >= c.shape[1]:
-            continue
-        col = c[:, j].sum()
-        out[oid] = float(c[j, j] / col) if col else None
-    return out
+    if not report.confusion_counts.size:
+        return {}
+    values = metrics_diagonal(report.confusion_counts)
+    return {
+        oid: values[j]
+        for j, name in enumerate(report.confusion_labels[: len(values)])
+        if (oid := organ_id_for(name)) is not None
+    }
 
 
 def per_organ_comparison(report: EvalReport | None) -> pd.DataFrame:

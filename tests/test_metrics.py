@@ -13,10 +13,10 @@ from nnus_core.detector.metrics import (
     compute_metrics,
     confusion_diagonal,
     confusion_matrix,
-    greedy_match,
     image_outcome,
     precision_envelope,
 )
+from nnus_core.matching import greedy_match
 
 NAMES = ("A", "B", "C")
 

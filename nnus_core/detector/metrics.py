@@ -2,9 +2,9 @@
 
 Conventions (ultralytics-style, spelt out so that the expected values in tests can be checked by
 hand):
-  * Matching: predictions and ground truth of the same class are paired one-to-one, greedily by
-    descending IoU, among pairs with IoU >= the threshold. A prediction is a true positive at that
-    threshold when it is paired.
+  * Matching (`nnus_core.matching`, the one matcher): predictions and ground truth of the same
+    class are paired one-to-one, greedily by descending IoU, among pairs with IoU >= the threshold.
+    A prediction is a true positive at that threshold when it is paired.
   * AP: predictions of one class, over all images, sorted by descending confidence (stable, so ties
     keep input order); precision is made monotone from the right (the "envelope"), then sampled at
     the 101 recall points 0.00, 0.01, ..., 1.00 - precision at recall r is the best precision at any
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnus_core.geometry import iou_matrix
+from nnus_core.matching import greedy_match, pair_boxes
 
 IOU_THRESHOLDS = np.round(np.linspace(0.5, 0.95, 10), 2)
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
@@ -61,40 +62,6 @@ class ImagePredictions:
                 f"{self.image}: expected equal numbers of predicted boxes, confidences and classes, "
                 f"got {len(self.pred_boxes)}, {len(self.pred_conf)}, {len(self.pred_classes)}"
             )
-
-
-def greedy_match(
-    iou: np.ndarray, allowed: np.ndarray | None = None, threshold: float = 0.5, strict: bool = False
-) -> list[tuple[int, int]]:
-    """Pair rows (ground truth) with columns (predictions) one-to-one, highest IoU first.
-
-    Args:
-        iou: (N, M) IoU matrix.
-        allowed: optional (N, M) bool mask of pairs that may match (e.g. same class).
-        threshold: minimum IoU of a pair.
-        strict: require IoU > threshold instead of >=.
-
-    Returns:
-        (gt_index, pred_index) pairs in the order they were made.
-    """
-    if iou.size == 0:
-        return []
-    ok = iou > threshold if strict else iou >= threshold
-    if allowed is not None:
-        ok &= allowed
-    gi, pi = np.nonzero(ok)
-    order = np.argsort(-iou[gi, pi], kind="stable")
-    used_g: set[int] = set()
-    used_p: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    for k in order:
-        g, p = int(gi[k]), int(pi[k])
-        if g in used_g or p in used_p:
-            continue
-        used_g.add(g)
-        used_p.add(p)
-        pairs.append((g, p))
-    return pairs
 
 
 def correct_matrix(img: ImagePredictions, thresholds: np.ndarray = IOU_THRESHOLDS) -> np.ndarray:
@@ -165,19 +132,15 @@ def confusion_matrix(
     cm = np.zeros((n_classes + 1, n_classes + 1), dtype=np.int64)
     for img in images:
         keep = img.pred_conf >= conf
-        pb, pc = img.pred_boxes[keep], img.pred_classes[keep]
-        iou = iou_matrix(img.gt_boxes, pb)
-        pairs = greedy_match(iou, None, iou_threshold, strict=True)
-        matched_g = {g for g, _ in pairs}
-        matched_p = {p for _, p in pairs}
-        for g, p in pairs:
+        pc = img.pred_classes[keep]
+        m = pair_boxes(img.gt_boxes, img.gt_classes, img.pred_boxes[keep], pc, iou_threshold,
+                       any_class=True, strict=True)
+        for g, p in m.pairs:
             cm[pc[p], img.gt_classes[g]] += 1
-        for g, gc in enumerate(img.gt_classes):
-            if g not in matched_g:
-                cm[bg, gc] += 1
-        for p, c in enumerate(pc):
-            if p not in matched_p:
-                cm[c, bg] += 1
+        for g in m.missed:
+            cm[bg, img.gt_classes[g]] += 1
+        for p in m.unpaired:
+            cm[pc[p], bg] += 1
     return cm
 
 
@@ -384,42 +347,31 @@ def image_outcome(
     """
     keep = np.nonzero(img.pred_conf >= conf)[0]
     pb, pc, pf = img.pred_boxes[keep], img.pred_classes[keep], img.pred_conf[keep]
-    iou = iou_matrix(img.gt_boxes, pb)
-    same = img.gt_classes[:, None] == pc[None, :]
-    pairs = greedy_match(iou, same, iou_threshold)
-    matched_g = {g for g, _ in pairs}
-    matched_p = {p for _, p in pairs}
+    m = pair_boxes(img.gt_boxes, img.gt_classes, pb, pc, iou_threshold)
     tp = tuple(
         {
             "class_id": int(pc[p]),
             "name": class_names[int(pc[p])],
             "conf": round(float(pf[p]), 4),
-            "iou": round(float(iou[g, p]), 4),
+            "iou": round(float(m.iou[g, p]), 4),
             "box": _box(pb[p]),
             "gt_box": _box(img.gt_boxes[g]),
         }
-        for g, p in sorted(pairs, key=lambda gp: gp[1])
+        for g, p in sorted(m.pairs, key=lambda gp: gp[1])
     )
     fp = []
-    for p in range(len(pb)):
-        if p in matched_p:
-            continue
-        entry: dict[str, object] = {
+    for p in m.unpaired:
+        g, best_iou = m.best_truth(p)
+        fp.append({
             "class_id": int(pc[p]),
             "name": class_names[int(pc[p])],
             "conf": round(float(pf[p]), 4),
             "box": _box(pb[p]),
-            "best_iou": 0.0,
-            "best_gt_class": None,
-        }
-        if len(img.gt_boxes):
-            g = int(np.argmax(iou[:, p]))
-            entry["best_iou"] = round(float(iou[g, p]), 4)
-            entry["best_gt_class"] = int(img.gt_classes[g]) if iou[g, p] > 0 else None
-        fp.append(entry)
+            "best_iou": round(best_iou, 4),
+            "best_gt_class": None if g is None else int(img.gt_classes[g]),
+        })
     fn = tuple(
-        {"class_id": int(c), "name": class_names[int(c)], "box": _box(img.gt_boxes[g])}
-        for g, c in enumerate(img.gt_classes)
-        if g not in matched_g
+        {"class_id": int(img.gt_classes[g]), "name": class_names[int(img.gt_classes[g])], "box": _box(img.gt_boxes[g])}
+        for g in m.missed
     )
     return ImageOutcome(img.image, tp, tuple(fp), fn)
