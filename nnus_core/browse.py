@@ -12,7 +12,7 @@ import numpy as np
 
 from nnus_core.dataset.images import read_image
 from nnus_core.dataset.model import Annotation, Sample
-from nnus_core.detection import Detection
+from nnus_core.detection import Detection, Detections
 from nnus_core.geometry import BoxPx
 from nnus_core.matching import pair_boxes
 from nnus_core.organs import N_ORGANS, ORGANS
@@ -163,10 +163,7 @@ def study_overlays(annotations: Sequence[Annotation], detections: Sequence[Detec
     boxes carry their own tag. Without this, "STR", "STR 0.88" and "STR 0.51" pile up on a crowded image.
     """
     pairs = pair_boxes(
-        np.array([a.box.as_tuple() for a in annotations], dtype=float).reshape(-1, 4),
-        np.array([a.organ_id for a in annotations], dtype=int),
-        np.array([d.box.as_tuple() for d in detections], dtype=float).reshape(-1, 4),
-        np.array([d.organ_id for d in detections], dtype=int),
+        Detections.from_boxes((a.organ_id, a.box) for a in annotations), Detections.from_detections(detections),
         SAME_BOX_IOU,
     ).pairs
     gt_conf = {gi: detections[di].confidence for gi, di in pairs}

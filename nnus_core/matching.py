@@ -17,7 +17,7 @@ from enum import StrEnum
 import numpy as np
 
 from nnus_core.dataset.model import Annotation
-from nnus_core.detection import Detection
+from nnus_core.detection import Detection, Detections
 from nnus_core.geometry import BoxPx, iou_matrix
 from nnus_core.organs import ORGANS
 from nnus_core.render import Overlay
@@ -175,10 +175,8 @@ class Pairing:
 
 
 def pair_boxes(
-    gt_xyxy: np.ndarray,
-    gt_class: np.ndarray,
-    pred_xyxy: np.ndarray,
-    pred_class: np.ndarray,
+    truth: Detections,
+    predicted: Detections,
     iou_threshold: float,
     *,
     any_class: bool = False,
@@ -187,16 +185,14 @@ def pair_boxes(
     """Pair one image's predictions with its ground truth (see the module docstring).
 
     Args:
-        gt_xyxy, gt_class: (G, 4) ground-truth boxes in pixels and their class ids.
-        pred_xyxy, pred_class: (P, 4) predicted boxes and class ids (already filtered by confidence).
+        truth: the ground-truth boxes (rows of the result).
+        predicted: the predictions (columns), already filtered by confidence.
         iou_threshold: minimum IoU of a pair.
         any_class: pair boxes of different classes too (the confusion matrix), else same class only.
         strict: require IoU > threshold instead of >=.
     """
-    gt_class = np.asarray(gt_class, dtype=np.int64).reshape(-1)
-    pred_class = np.asarray(pred_class, dtype=np.int64).reshape(-1)
-    iou = iou_matrix(gt_xyxy, pred_xyxy)
-    same = gt_class[:, None] == pred_class[None, :]
+    iou = iou_matrix(truth.xyxy, predicted.xyxy)
+    same = truth.class_id[:, None] == predicted.class_id[None, :]
     pairs = greedy_match(iou, None if any_class else same, iou_threshold, strict)
     paired_g = {g for g, _ in pairs}
     paired_p = {p for _, p in pairs}
@@ -204,14 +200,14 @@ def pair_boxes(
         iou,
         same,
         tuple(pairs),
-        tuple(g for g in range(len(gt_class)) if g not in paired_g),
-        tuple(p for p in range(len(pred_class)) if p not in paired_p),
+        tuple(g for g in range(len(truth)) if g not in paired_g),
+        tuple(p for p in range(len(predicted)) if p not in paired_p),
     )
 
 
 def match_image(
     ground_truth: Sequence[Annotation],
-    detections: Sequence[Detection],
+    detections: Sequence[Detection] | Detections,
     *,
     iou_threshold: float = 0.5,
     min_confidence: float = 0.25,
@@ -234,10 +230,7 @@ def match_image(
         raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
     dets = [d for d in detections if d.confidence >= min_confidence]
     pairing = pair_boxes(
-        np.array([a.box.as_tuple() for a in ground_truth], dtype=float).reshape(-1, 4),
-        np.array([a.organ_id for a in ground_truth], dtype=int),
-        np.array([d.box.as_tuple() for d in dets], dtype=float).reshape(-1, 4),
-        np.array([d.organ_id for d in dets], dtype=int),
+        Detections.from_boxes((a.organ_id, a.box) for a in ground_truth), Detections.from_detections(dets),
         iou_threshold,
     )
     found = [

@@ -123,7 +123,7 @@ def test_agrees_with_the_evaluation_per_image_outcome():
                           BoxPx(a.box.x1 + d, a.box.y1 + d, a.box.x2 + d, a.box.y2 + d))
                 for a, d in zip(gts, rng.uniform(-15, 15, size=5), strict=False)]
         ours = match_image(gts, dets, min_confidence=0.25)
-        ip = metrics.ImagePredictions(
+        ip = metrics.ImagePredictions.from_arrays(
             "x", [a.box.as_tuple() for a in gts], [a.organ_id for a in gts], [d.box.as_tuple() for d in dets],
             [d.confidence for d in dets], [d.organ_id for d in dets])
         theirs = metrics.image_outcome(ip, [str(i) for i in range(8)], conf=0.25, iou_threshold=0.5)

@@ -75,7 +75,7 @@ def test_greedy_match(iou, allowed, thr, strict, expected):
 
 
 def _img(gt, gtc, pred, conf, pc, name="im"):
-    return ImagePredictions(
+    return ImagePredictions.from_arrays(
         name, np.array(gt, float), np.array(gtc), np.array(pred, float), np.array(conf), np.array(pc)
     )
 
@@ -175,4 +175,4 @@ def test_metrics_json_is_nan_free_and_complete():
 
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one class per ground-truth box"):
-        ImagePredictions("x", np.zeros((2, 4)), np.zeros(1), np.zeros((0, 4)), np.zeros(0), np.zeros(0))
+        ImagePredictions.from_arrays("x", np.zeros((2, 4)), np.zeros(1), np.zeros((0, 4)), np.zeros(0), np.zeros(0))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnus_core.dataset import load_dataset
-from nnus_core.detector.detector import RawPredictions
+from nnus_core.detection import Detections
 from nnus_core.detector.evaluation import PUBLISHED, evaluate_detector, format_comparison
 
 try:
@@ -34,7 +34,7 @@ class ScriptedDetector:
             boxes.append((400.0, 400.0, 420.0, 420.0))  # empty corner
             confs.append(0.95)
             ids.append(1)
-        return RawPredictions(np.array(boxes, float).reshape(-1, 4), np.array(confs), np.array(ids, int))
+        return Detections(np.array(boxes, float).reshape(-1, 4), np.array(confs), np.array(ids, int))
 
     def describe(self):
         return {"weights": "scripted", "backend": "none"}

@@ -31,9 +31,9 @@ CCA = (300, 150, 360, 210)
 def report_dict() -> dict:
     """Three images: all found; thyroid missed; a false strap muscle next to a found CCA."""
     images = [
-        ImagePredictions("0001.jpg", [THY, CCA], [1, 2], [THY, CCA], [0.9, 0.8], [1, 2]),
-        ImagePredictions("0002.jpg", [THY, CCA], [1, 2], [CCA], [0.8], [2]),
-        ImagePredictions("0003.jpg", [CCA], [2], [CCA, (10, 10, 60, 40)], [0.9, 0.6], [2, 6]),
+        ImagePredictions.from_arrays("0001.jpg", [THY, CCA], [1, 2], [THY, CCA], [0.9, 0.8], [1, 2]),
+        ImagePredictions.from_arrays("0002.jpg", [THY, CCA], [1, 2], [CCA], [0.8], [2]),
+        ImagePredictions.from_arrays("0003.jpg", [CCA], [2], [CCA, (10, 10, 60, 40)], [0.9, 0.6], [2, 6]),
     ]
     return evaluate_predictions(images, meta={"split": "test", "data": {"kind": "synthetic phantom",
                                                                          "synthetic": True, "n_images": 3}})

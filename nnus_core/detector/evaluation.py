@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from nnus_core.dataset import Dataset, Sample
+from nnus_core.detection import Detections
 from nnus_core.detector.metrics import ImagePredictions, compute_metrics, confusion_diagonal, image_outcome
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGAN_NAMES
@@ -39,15 +40,11 @@ PUBLISHED: dict[str, Any] = {
 
 
 class _Predictor(Protocol):
-    def predict_arrays(self, image: Any, conf: float = ..., iou: float = ..., max_det: int = ...) -> Any: ...
+    def predict_arrays(
+        self, image: Any, conf: float = ..., iou: float = ..., max_det: int = ...
+    ) -> Detections: ...
 
     def describe(self) -> dict[str, object]: ...
-
-
-def _gt(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-    boxes = np.array([a.box.as_tuple() for a in sample.annotations], dtype=float).reshape(-1, 4)
-    classes = np.array([a.organ_id for a in sample.annotations], dtype=int)
-    return boxes, classes
 
 
 def select_split(dataset: Dataset, split: str) -> tuple[Sample, ...]:
@@ -111,9 +108,9 @@ def evaluate_detector(
     samples = select_split(dataset, split)
     images = []
     for i, s in enumerate(samples):
-        gt_boxes, gt_cls = _gt(s)
-        p = detector.predict_arrays(s.image_path, conf=EVAL_CONF, iou=EVAL_NMS_IOU, max_det=300)
-        images.append(ImagePredictions(s.name, gt_boxes, gt_cls, p.boxes, p.conf, p.organ_ids))
+        truth = Detections.from_boxes((a.organ_id, a.box) for a in s.annotations)
+        predicted = detector.predict_arrays(s.image_path, conf=EVAL_CONF, iou=EVAL_NMS_IOU, max_det=300)
+        images.append(ImagePredictions(s.name, truth, predicted))
         if progress:
             progress(i + 1, len(samples))
     meta = {

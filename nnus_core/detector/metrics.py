@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from nnus_core.detection import Detections
 from nnus_core.geometry import iou_matrix
 from nnus_core.matching import greedy_match, pair_boxes
 
@@ -36,41 +38,48 @@ CONF_GRID = np.linspace(0.0, 1.0, 1000)
 
 @dataclass(frozen=True)
 class ImagePredictions:
-    """Ground truth and predictions of one image, boxes as (N, 4) xyxy arrays in pixels."""
+    """Ground truth (confidence 1) and predictions of one image."""
 
     image: str
-    gt_boxes: np.ndarray
-    gt_classes: np.ndarray
-    pred_boxes: np.ndarray
-    pred_conf: np.ndarray
-    pred_classes: np.ndarray
+    truth: Detections
+    predicted: Detections
 
-    def __post_init__(self) -> None:
-        # Normalise shapes once so every function below can trust them.
-        object.__setattr__(self, "gt_boxes", np.asarray(self.gt_boxes, float).reshape(-1, 4))
-        object.__setattr__(self, "gt_classes", np.asarray(self.gt_classes, int).reshape(-1))
-        object.__setattr__(self, "pred_boxes", np.asarray(self.pred_boxes, float).reshape(-1, 4))
-        object.__setattr__(self, "pred_conf", np.asarray(self.pred_conf, float).reshape(-1))
-        object.__setattr__(self, "pred_classes", np.asarray(self.pred_classes, int).reshape(-1))
-        if len(self.gt_boxes) != len(self.gt_classes):
+    @classmethod
+    def from_arrays(
+        cls,
+        image: str,
+        gt_boxes: ArrayLike,
+        gt_classes: ArrayLike,
+        pred_boxes: ArrayLike,
+        pred_conf: ArrayLike,
+        pred_classes: ArrayLike,
+    ) -> ImagePredictions:
+        """From (N, 4) xyxy pixel boxes and their classes (and confidences for the predictions).
+
+        Raises:
+            ValueError: naming the image, when the lengths of the arrays disagree.
+        """
+        gt = np.asarray(gt_boxes, float).reshape(-1, 4)
+        gtc = np.asarray(gt_classes, int).reshape(-1)
+        if len(gt) != len(gtc):
             raise ValueError(
-                f"{self.image}: expected one class per ground-truth box, got "
-                f"{len(self.gt_boxes)} boxes and {len(self.gt_classes)} classes"
+                f"{image}: expected one class per ground-truth box, got {len(gt)} boxes and {len(gtc)} classes"
             )
-        if not len(self.pred_boxes) == len(self.pred_conf) == len(self.pred_classes):
-            raise ValueError(
-                f"{self.image}: expected equal numbers of predicted boxes, confidences and classes, "
-                f"got {len(self.pred_boxes)}, {len(self.pred_conf)}, {len(self.pred_classes)}"
-            )
+        try:
+            predicted = Detections(pred_boxes, pred_conf, pred_classes)
+        except ValueError as exc:
+            raise ValueError(f"{image}: predictions: {exc}") from exc
+        return cls(image, Detections(gt, np.ones(len(gt)), gtc), predicted)
 
 
 def correct_matrix(img: ImagePredictions, thresholds: np.ndarray = IOU_THRESHOLDS) -> np.ndarray:
     """(M, T) bool: whether each prediction is a true positive at each IoU threshold."""
-    correct = np.zeros((len(img.pred_boxes), len(thresholds)), dtype=bool)
-    if not len(img.pred_boxes) or not len(img.gt_boxes):
+    gt, pred = img.truth, img.predicted
+    correct = np.zeros((len(pred), len(thresholds)), dtype=bool)
+    if not len(pred) or not len(gt):
         return correct
-    iou = iou_matrix(img.gt_boxes, img.pred_boxes)
-    same = img.gt_classes[:, None] == img.pred_classes[None, :]
+    iou = iou_matrix(gt.xyxy, pred.xyxy)
+    same = gt.class_id[:, None] == pred.class_id[None, :]
     for t, thr in enumerate(thresholds):
         for _, p in greedy_match(iou, same, float(thr)):
             correct[p, t] = True
@@ -131,16 +140,14 @@ def confusion_matrix(
     bg = n_classes
     cm = np.zeros((n_classes + 1, n_classes + 1), dtype=np.int64)
     for img in images:
-        keep = img.pred_conf >= conf
-        pc = img.pred_classes[keep]
-        m = pair_boxes(img.gt_boxes, img.gt_classes, img.pred_boxes[keep], pc, iou_threshold,
-                       any_class=True, strict=True)
+        gc, kept = img.truth.class_id, img.predicted[img.predicted.confidence >= conf]
+        m = pair_boxes(img.truth, kept, iou_threshold, any_class=True, strict=True)
         for g, p in m.pairs:
-            cm[pc[p], img.gt_classes[g]] += 1
+            cm[kept.class_id[p], gc[g]] += 1
         for g in m.missed:
-            cm[bg, img.gt_classes[g]] += 1
+            cm[bg, gc[g]] += 1
         for p in m.unpaired:
-            cm[pc[p], bg] += 1
+            cm[kept.class_id[p], bg] += 1
     return cm
 
 
@@ -258,9 +265,9 @@ def compute_metrics(
     nc = len(class_names)
     corrects = [correct_matrix(img) for img in images]
     tp = np.concatenate([c for c in corrects]) if corrects else np.zeros((0, len(IOU_THRESHOLDS)), bool)
-    conf = np.concatenate([img.pred_conf for img in images]) if images else np.zeros(0)
-    pcls = np.concatenate([img.pred_classes for img in images]) if images else np.zeros(0, int)
-    gcls = np.concatenate([img.gt_classes for img in images]) if images else np.zeros(0, int)
+    conf = np.concatenate([img.predicted.confidence for img in images]) if images else np.zeros(0)
+    pcls = np.concatenate([img.predicted.class_id for img in images]) if images else np.zeros(0, int)
+    gcls = np.concatenate([img.truth.class_id for img in images]) if images else np.zeros(0, int)
     n_gt = np.bincount(gcls, minlength=nc)[:nc] if len(gcls) else np.zeros(nc, int)
 
     ap = np.full((nc, len(IOU_THRESHOLDS)), np.nan)
@@ -345,17 +352,16 @@ def image_outcome(
     Same-class greedy matching at IoU >= `iou_threshold`. FPs carry the best IoU with any ground
     truth and that ground truth's class, which tells a wrong label from a box in the wrong place.
     """
-    keep = np.nonzero(img.pred_conf >= conf)[0]
-    pb, pc, pf = img.pred_boxes[keep], img.pred_classes[keep], img.pred_conf[keep]
-    m = pair_boxes(img.gt_boxes, img.gt_classes, pb, pc, iou_threshold)
+    gt, pred = img.truth, img.predicted[img.predicted.confidence >= conf]
+    m = pair_boxes(gt, pred, iou_threshold)
     tp = tuple(
         {
-            "class_id": int(pc[p]),
-            "name": class_names[int(pc[p])],
-            "conf": round(float(pf[p]), 4),
+            "class_id": int(pred.class_id[p]),
+            "name": class_names[int(pred.class_id[p])],
+            "conf": round(float(pred.confidence[p]), 4),
             "iou": round(float(m.iou[g, p]), 4),
-            "box": _box(pb[p]),
-            "gt_box": _box(img.gt_boxes[g]),
+            "box": _box(pred.xyxy[p]),
+            "gt_box": _box(gt.xyxy[g]),
         }
         for g, p in sorted(m.pairs, key=lambda gp: gp[1])
     )
@@ -363,15 +369,15 @@ def image_outcome(
     for p in m.unpaired:
         g, best_iou = m.best_truth(p)
         fp.append({
-            "class_id": int(pc[p]),
-            "name": class_names[int(pc[p])],
-            "conf": round(float(pf[p]), 4),
-            "box": _box(pb[p]),
+            "class_id": int(pred.class_id[p]),
+            "name": class_names[int(pred.class_id[p])],
+            "conf": round(float(pred.confidence[p]), 4),
+            "box": _box(pred.xyxy[p]),
             "best_iou": round(best_iou, 4),
-            "best_gt_class": None if g is None else int(img.gt_classes[g]),
+            "best_gt_class": None if g is None else int(gt.class_id[g]),
         })
     fn = tuple(
-        {"class_id": int(img.gt_classes[g]), "name": class_names[int(img.gt_classes[g])], "box": _box(img.gt_boxes[g])}
+        {"class_id": int(gt.class_id[g]), "name": class_names[int(gt.class_id[g])], "box": _box(gt.xyxy[g])}
         for g in m.missed
     )
     return ImageOutcome(img.image, tp, tuple(fp), fn)

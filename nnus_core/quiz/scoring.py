@@ -6,8 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
+from nnus_core.detection import Detections
 from nnus_core.errors import QuizInputError
 from nnus_core.geometry import BoxPx, iou
 from nnus_core.matching import pair_boxes
@@ -200,10 +199,6 @@ class LabelAllScore:
         return tuple(m for m in self.matches if m.gt_index is None)
 
 
-def _xyxy(boxes: Sequence[tuple[int, BoxPx]]) -> np.ndarray:
-    return np.array([b.as_tuple() for _, b in boxes], dtype=float).reshape(-1, 4)
-
-
 def score_label_all(
     student: Sequence[tuple[int, BoxPx]],
     gt: Sequence[tuple[int, BoxPx]],
@@ -222,7 +217,7 @@ def score_label_all(
     if not student:
         raise QuizInputError("Label at least one organ: draw a box, pick its name and press Add.")
     # The one matcher, students' boxes as rows: same organ, any overlap, highest IoU first.
-    m = pair_boxes(_xyxy(student), [o for o, _ in student], _xyxy(gt), [o for o, _ in gt], 0.0, strict=True)
+    m = pair_boxes(Detections.from_boxes(student), Detections.from_boxes(gt), 0.0, strict=True)
     used_s = {si for si, _ in m.pairs}
     used_g = {gi for _, gi in m.pairs}
     matches = [LabelMatch(gt[gi][0], si, gi, float(m.iou[si, gi])) for si, gi in m.pairs]
