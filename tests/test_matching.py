@@ -128,4 +128,4 @@ def test_agrees_with_the_evaluation_per_image_outcome():
             [d.confidence for d in dets], [d.organ_id for d in dets])
         theirs = metrics.image_outcome(ip, [str(i) for i in range(8)], conf=0.25, iou_threshold=0.5)
         assert (len(ours.tp), len(ours.fp), len(ours.fn)) == (len(theirs.tp), len(theirs.fp), len(theirs.fn))
-        assert sorted(x.iou for x in ours.tp) == pytest.approx(sorted(t["iou"] for t in theirs.tp), abs=1e-4)
+        assert sorted(x.iou for x in ours.tp) == pytest.approx(sorted(t.iou for t in theirs.tp), abs=1e-4)

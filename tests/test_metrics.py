@@ -158,7 +158,7 @@ def test_image_outcome_lists():
         [0.9, 0.8, 0.1],
         [0, 1, 1],
     )
-    out = image_outcome(img, NAMES, conf=0.25, iou_threshold=0.5).to_dict()
+    out = image_outcome(img, NAMES, conf=0.25, iou_threshold=0.5).to_json()
     assert [(e["name"], e["iou"]) for e in out["tp"]] == [("A", 1.0)]
     assert [(e["name"], e["best_iou"], e["best_gt_class"]) for e in out["fp"]] == [("B", 0.8, 0)]
     assert [e["name"] for e in out["fn"]] == ["B"]

@@ -21,8 +21,10 @@ hand):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -185,52 +187,15 @@ class DetectionMetrics:
     class_names: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready summary (NaN-free: absent values are None)."""
-        labels = [*self.class_names, "background"]
+        """The metric sections of a report file ("overall", "per_class", "confusion_matrix", "pr_curves")."""
+        from nnus_core.detector.report_schema import metric_sections  # the schema is built on this module
+
+        overall, per_class, confusion, pr_curves = metric_sections(self)
         return {
-            "overall": {
-                "map50": round(self.map50, 4),
-                "map50_95": round(self.map50_95, 4),
-                "precision": round(self.precision, 4),
-                "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4),
-                "f1_conf": round(self.f1_conf, 4),
-                "n_images": self.n_images,
-            },
-            "per_class": [
-                {
-                    "class_id": c.class_id,
-                    "name": c.name,
-                    "n_gt": c.n_gt,
-                    "n_pred": c.n_pred,
-                    "ap50": None if c.ap50 is None else round(c.ap50, 4),
-                    "ap50_95": None if c.ap50_95 is None else round(c.ap50_95, 4),
-                    "precision": round(c.precision, 4),
-                    "recall": round(c.recall, 4),
-                    "f1": round(c.f1, 4),
-                }
-                for c in self.classes
-            ],
-            "confusion_matrix": {
-                "labels": labels,
-                "rows": "predicted",
-                "columns": "true",
-                "conf": self.confusion_conf,
-                "iou": self.confusion_iou,
-                "counts": self.confusion.tolist(),
-                "recall_diagonal": {
-                    name: (round(float(v), 4) if v is not None else None)
-                    for name, v in zip(self.class_names, confusion_diagonal(self.confusion), strict=True)
-                },
-            },
-            "pr_curves": {
-                "iou": 0.5,
-                "recall": [round(float(r), 2) for r in RECALL_POINTS],
-                "precision": {
-                    name: [round(float(p), 4) for p in self.pr_precision[i]]
-                    for i, name in enumerate(self.class_names)
-                },
-            },
+            "overall": overall.to_json(),
+            "per_class": [c.to_json() for c in per_class],
+            "confusion_matrix": confusion.to_json(),
+            "pr_curves": pr_curves.to_json(),
         }
 
 
@@ -327,21 +292,78 @@ def compute_metrics(
     )
 
 
+Box4 = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class OutcomeBox:
+    """One box of a per-image list: a found (TP), false (FP) or missed (FN) box, xyxy in pixels."""
+
+    class_id: int
+    name: str
+    box: Box4
+    conf: float | None = None  # TP, FP
+    iou: float | None = None  # TP: with its ground truth
+    gt_box: Box4 | None = None  # TP
+    best_iou: float | None = None  # FP: with the ground truth (any class) it overlaps most
+    best_gt_class: int | None = None  # FP: that ground truth's class, None when it overlaps none
+
+
+_OUTCOME_KEYS = {
+    "tp": ("class_id", "name", "conf", "iou", "box", "gt_box"),
+    "fp": ("class_id", "name", "conf", "box", "best_iou", "best_gt_class"),
+    "fn": ("class_id", "name", "box"),
+}
+
+
+def _box4(v: object) -> Box4:
+    b = tuple(float(x) for x in v)  # type: ignore[union-attr]
+    if len(b) != 4:
+        raise ValueError(f"expected a box of 4 numbers, got {len(b)}")
+    return b  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class ImageOutcome:
     """True positives, false positives and misses of one image at one confidence and IoU."""
 
     image: str
-    tp: tuple[dict[str, object], ...]
-    fp: tuple[dict[str, object], ...]
-    fn: tuple[dict[str, object], ...]
+    tp: tuple[OutcomeBox, ...]
+    fp: tuple[OutcomeBox, ...]
+    fn: tuple[OutcomeBox, ...]
 
-    def to_dict(self) -> dict[str, object]:
-        return {"image": self.image, "tp": list(self.tp), "fp": list(self.fp), "fn": list(self.fn)}
+    @property
+    def stem(self) -> str:
+        return Path(self.image).stem
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"image": self.image}
+        for kind, keys in _OUTCOME_KEYS.items():
+            out[kind] = [
+                {k: (list(v) if isinstance(v, tuple) else v) for k in keys for v in [getattr(b, k)]}
+                for b in getattr(self, kind)
+            ]
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ImageOutcome:
+        """Raises KeyError, TypeError or ValueError for a malformed entry."""
+
+        def one(e: Mapping[str, Any]) -> OutcomeBox:
+            gt_box, best = e.get("gt_box"), e.get("best_gt_class")
+            return OutcomeBox(
+                int(e["class_id"]), str(e["name"]), _box4(e["box"]),
+                *(None if e.get(k) is None else float(e[k]) for k in ("conf", "iou")),
+                None if gt_box is None else _box4(gt_box),
+                None if e.get("best_iou") is None else float(e["best_iou"]),
+                None if best is None else int(best),
+            )
+
+        return cls(str(d["image"]), *(tuple(one(e) for e in d[k]) for k in ("tp", "fp", "fn")))
 
 
-def _box(b: np.ndarray) -> list[float]:
-    return [round(float(v), 1) for v in b]
+def _box(b: np.ndarray) -> Box4:
+    return _box4(round(float(v), 1) for v in b)
 
 
 def image_outcome(
@@ -354,30 +376,19 @@ def image_outcome(
     """
     gt, pred = img.truth, img.predicted[img.predicted.confidence >= conf]
     m = pair_boxes(gt, pred, iou_threshold)
+
+    def box(p: int, **extra: Any) -> OutcomeBox:
+        c = int(pred.class_id[p])
+        return OutcomeBox(c, class_names[c], _box(pred.xyxy[p]), conf=round(float(pred.confidence[p]), 4), **extra)
+
     tp = tuple(
-        {
-            "class_id": int(pred.class_id[p]),
-            "name": class_names[int(pred.class_id[p])],
-            "conf": round(float(pred.confidence[p]), 4),
-            "iou": round(float(m.iou[g, p]), 4),
-            "box": _box(pred.xyxy[p]),
-            "gt_box": _box(gt.xyxy[g]),
-        }
-        for g, p in sorted(m.pairs, key=lambda gp: gp[1])
+        box(p, iou=round(float(m.iou[g, p]), 4), gt_box=_box(gt.xyxy[g])) for g, p in sorted(m.pairs, key=lambda gp: gp[1])
     )
     fp = []
     for p in m.unpaired:
         g, best_iou = m.best_truth(p)
-        fp.append({
-            "class_id": int(pred.class_id[p]),
-            "name": class_names[int(pred.class_id[p])],
-            "conf": round(float(pred.confidence[p]), 4),
-            "box": _box(pred.xyxy[p]),
-            "best_iou": round(best_iou, 4),
-            "best_gt_class": None if g is None else int(gt.class_id[g]),
-        })
+        fp.append(box(p, best_iou=round(best_iou, 4), best_gt_class=None if g is None else int(gt.class_id[g])))
     fn = tuple(
-        {"class_id": int(gt.class_id[g]), "name": class_names[int(gt.class_id[g])], "box": _box(gt.xyxy[g])}
-        for g in m.missed
+        OutcomeBox(int(gt.class_id[g]), class_names[int(gt.class_id[g])], _box(gt.xyxy[g])) for g in m.missed
     )
     return ImageOutcome(img.image, tp, tuple(fp), fn)
