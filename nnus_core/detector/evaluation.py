@@ -19,7 +19,9 @@ from nnus_core.detector.report_schema import DataInfo, Evaluation, Settings
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGAN_NAMES
 
-AP_DEFINITION = "101-point interpolated (COCO), mean over organs with ground truth"
+AP_DEFINITION = (
+    "ultralytics ap_per_class (COCO 101-point interpolation, trapezoid), mean over organs with ground truth"
+)
 EVAL_CONF = 0.001  # keep nearly everything: AP needs the whole precision-recall curve
 EVAL_NMS_IOU = 0.7
 REPORT_CONF = 0.25  # per-image lists and the confusion matrix use the app's default threshold

@@ -1,19 +1,20 @@
-"""Detection metrics in pure numpy: AP at IoU 0.5 and 0.5:0.95, P/R at the best F1, confusion matrix.
+"""Detection metrics: AP at IoU 0.5 and 0.5:0.95, P/R at the best F1, confusion matrix, per-image lists.
 
-Conventions (ultralytics-style, spelt out so that the expected values in tests can be checked by
-hand):
-  * Matching (`nnus_core.matching`, the one matcher): predictions and ground truth of the same
-    class are paired one-to-one, greedily by descending IoU, among pairs with IoU >= the threshold.
-    A prediction is a true positive at that threshold when it is paired.
-  * AP: predictions of one class, over all images, sorted by descending confidence (stable, so ties
-    keep input order); precision is made monotone from the right (the "envelope"), then sampled at
-    the 101 recall points 0.00, 0.01, ..., 1.00 - precision at recall r is the best precision at any
-    recall >= r, 0 beyond the highest recall reached - and AP is the mean of those 101 values (the
-    COCO definition; ultralytics integrates the same envelope with the trapezoid rule, which
-    differs by well under 0.01).
+One definition, ultralytics' own: the boxes are paired by the project's one matcher
+(`nnus_core.matching`), and the resulting true-positive matrix goes to ultralytics'
+`ap_per_class`, the function behind its `val`:
+  * Matching: predictions and ground truth of the same class are paired one-to-one, greedily by
+    descending IoU, among pairs with IoU >= the threshold (0.50, 0.55, ..., 0.95). A prediction is
+    a true positive at that threshold when it is paired.
+  * AP (ultralytics `compute_ap`): per class, predictions over all images by descending
+    confidence; the precision envelope (running max from the right) with sentinels at recall 0
+    and past the highest recall, linearly interpolated at the 101 recall points 0.00 ... 1.00 and
+    integrated with the trapezoid rule ("COCO 101-point interpolation"). A perfect class scores
+    0.995, not 1.0: the last step falls to 0 at recall 1.
   * mAP is the mean over the classes that have ground truth in the evaluated images.
-  * Precision/recall are reported at the single confidence threshold (on a grid of 1000) that
-    maximises the mean F1 over classes with ground truth, at IoU 0.5.
+  * Precision/recall: at the one confidence (on a grid of 1000) where the mean F1 over classes
+    with ground truth, smoothed with a box filter 0.1 wide, is highest (ultralytics' `mp`, `mr`).
+  * PR curves: the interpolated envelope at IoU 0.5, sampled at the 101 recall points.
   * Confusion matrix: rows = predicted class (last row "background" = missed ground truth),
     columns = true class (last column "background" = false detection); detections with
     conf >= 0.25 are paired with ground truth of ANY class at IoU > 0.45, greedily by IoU.
@@ -35,7 +36,6 @@ from nnus_core.matching import greedy_match, pair_boxes
 
 IOU_THRESHOLDS = np.round(np.linspace(0.5, 0.95, 10), 2)
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
-CONF_GRID = np.linspace(0.0, 1.0, 1000)
 
 
 @dataclass(frozen=True)
@@ -88,53 +88,6 @@ def correct_matrix(img: ImagePredictions, thresholds: np.ndarray = IOU_THRESHOLD
     return correct
 
 
-def precision_envelope(tp: np.ndarray, conf: np.ndarray, n_gt: int) -> np.ndarray:
-    """Interpolated precision at RECALL_POINTS for one class (zeros when it has no ground truth).
-
-    Args:
-        tp: (M,) bool, whether each prediction is a true positive.
-        conf: (M,) confidences.
-        n_gt: number of ground-truth boxes of the class.
-    """
-    out = np.zeros(len(RECALL_POINTS))
-    if n_gt == 0 or len(tp) == 0:
-        return out
-    order = np.argsort(-np.asarray(conf, float), kind="stable")
-    tp_sorted = np.asarray(tp, bool)[order]
-    tpc = np.cumsum(tp_sorted)
-    fpc = np.cumsum(~tp_sorted)
-    recall = tpc / n_gt
-    precision = tpc / (tpc + fpc)
-    # Best precision at any recall >= r: a running max from the right.
-    envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    idx = np.searchsorted(recall, RECALL_POINTS, side="left")
-    valid = idx < len(recall)
-    out[valid] = envelope[idx[valid]]
-    return out
-
-
-def average_precision(tp: np.ndarray, conf: np.ndarray, n_gt: int) -> float:
-    """101-point interpolated AP of one class (see the module docstring)."""
-    return float(precision_envelope(tp, conf, n_gt).mean())
-
-
-def precision_recall_at(
-    tp: np.ndarray, conf: np.ndarray, n_gt: int, thresholds: np.ndarray = CONF_GRID
-) -> tuple[np.ndarray, np.ndarray]:
-    """Precision and recall of one class when keeping predictions with conf >= each threshold.
-
-    Precision is 0 where no prediction is kept.
-    """
-    conf = np.asarray(conf, float)
-    tp = np.asarray(tp, bool)
-    kept = conf[None, :] >= thresholds[:, None]
-    n_tp = (kept & tp[None, :]).sum(1)
-    n_kept = kept.sum(1)
-    precision = np.divide(n_tp, n_kept, out=np.zeros(len(thresholds)), where=n_kept > 0)
-    recall = n_tp / n_gt if n_gt else np.zeros(len(thresholds))
-    return precision, recall
-
-
 def confusion_matrix(
     images: Sequence[ImagePredictions], n_classes: int, conf: float = 0.25, iou_threshold: float = 0.45
 ) -> np.ndarray:
@@ -153,37 +106,98 @@ def confusion_matrix(
     return cm
 
 
+def _ultralytics_ap(
+    tp: np.ndarray, conf: np.ndarray, pred_cls: np.ndarray, gt_cls: np.ndarray, nc: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """ultralytics' `ap_per_class` on our matched boxes, spread over all `nc` classes.
+
+    Returns:
+        (AP (nc, T), NaN for classes without ground truth; precision envelope at RECALL_POINTS
+        (nc, 101); precision, recall and F1 (nc,) at the best mean-F1 confidence; that confidence)
+    """
+    # Imported here: it loads torch, which reading a report never needs.
+    from ultralytics.utils.metrics import ap_per_class, smooth
+
+    ap = np.full((nc, len(IOU_THRESHOLDS)), np.nan)
+    pr = np.zeros((nc, len(RECALL_POINTS)))
+    prec, rec, f1 = np.zeros(nc), np.zeros(nc), np.zeros(nc)
+    if not len(gt_cls):
+        return ap, pr, prec, rec, f1, 0.0
+    out = ap_per_class(tp.astype(float), conf, pred_cls, gt_cls)
+    p, r, f, ap_u, classes, f1_curve, x, prec_values = out[2], out[3], out[4], out[5], out[6], out[9], out[10], out[11]
+    best = int(smooth(f1_curve.mean(0), 0.1).argmax())  # the index ap_per_class reports p, r, f1 at
+    for k, c in enumerate(classes):
+        ap[c], prec[c], rec[c], f1[c] = ap_u[k], p[k], r[k], f[k]
+        pr[c] = np.interp(RECALL_POINTS, x, prec_values[k])
+    return ap, pr, prec, rec, f1, float(x[best])
+
+
 @dataclass(frozen=True)
-class ClassMetrics:
-    """Metrics of one class; AP values are None when the class has no ground truth."""
+class Overall:
+    """Figures over all organs with ground truth (the AP definition: the module docstring)."""
 
-    class_id: int
-    name: str
-    n_gt: int
-    n_pred: int  # predictions at any confidence (after NMS)
-    ap50: float | None
-    ap50_95: float | None
-    precision: float  # at the F1-optimal confidence
-    recall: float
-    f1: float
-
-
-@dataclass(frozen=True)
-class DetectionMetrics:
-    """Everything computed over a set of images."""
-
-    classes: tuple[ClassMetrics, ...]
     map50: float
     map50_95: float
     precision: float
     recall: float
     f1: float
     f1_conf: float
+    n_images: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "map50": round(self.map50, 4),
+            "map50_95": round(self.map50_95, 4),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "f1_conf": round(self.f1_conf, 4),
+            "n_images": self.n_images,
+        }
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One organ's figures; AP values are None when it has no ground truth in the evaluated images.
+
+    A model card's summaries keep only name, n_gt, AP and P/R: the other fields are then None.
+    """
+
+    name: str
+    n_gt: int
+    ap50: float | None
+    ap50_95: float | None
+    precision: float
+    recall: float
+    class_id: int | None = None
+    n_pred: int | None = None  # predictions at any confidence (after NMS)
+    f1: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        r4 = lambda v: None if v is None else round(v, 4)  # noqa: E731
+        return {
+            "class_id": self.class_id,
+            "name": self.name,
+            "n_gt": self.n_gt,
+            "n_pred": self.n_pred,
+            "ap50": r4(self.ap50),
+            "ap50_95": r4(self.ap50_95),
+            "precision": r4(self.precision),
+            "recall": r4(self.recall),
+            "f1": r4(self.f1),
+        }
+
+
+@dataclass(frozen=True)
+class DetectionMetrics:
+    """Everything computed over a set of images."""
+
+    classes: tuple[ClassResult, ...]
+    overall: Overall
     confusion: np.ndarray
     confusion_conf: float
     confusion_iou: float
     pr_precision: np.ndarray  # (n_classes, 101) envelope at IoU 0.5
-    n_images: int
     class_names: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, object]:
@@ -235,59 +249,35 @@ def compute_metrics(
     gcls = np.concatenate([img.truth.class_id for img in images]) if images else np.zeros(0, int)
     n_gt = np.bincount(gcls, minlength=nc)[:nc] if len(gcls) else np.zeros(nc, int)
 
-    ap = np.full((nc, len(IOU_THRESHOLDS)), np.nan)
-    pr = np.zeros((nc, len(RECALL_POINTS)))
-    p_curve = np.zeros((nc, len(CONF_GRID)))
-    r_curve = np.zeros((nc, len(CONF_GRID)))
-    for c in range(nc):
-        sel = pcls == c
-        if n_gt[c]:
-            for t in range(len(IOU_THRESHOLDS)):
-                ap[c, t] = average_precision(tp[sel, t], conf[sel], int(n_gt[c]))
-            pr[c] = precision_envelope(tp[sel, 0], conf[sel], int(n_gt[c]))
-        p_curve[c], r_curve[c] = precision_recall_at(tp[sel, 0], conf[sel], int(n_gt[c]))
-
+    ap, pr, prec, rec, f1, f1_conf = _ultralytics_ap(tp, conf, pcls, gcls, nc)
     present = n_gt > 0
-    f1_curve = np.divide(
-        2 * p_curve * r_curve, p_curve + r_curve, out=np.zeros_like(p_curve), where=(p_curve + r_curve) > 0
-    )
     if present.any():
-        best = int(np.argmax(f1_curve[present].mean(0)))
-        map50 = float(np.mean(ap[present, 0]))
-        map50_95 = float(np.mean(ap[present]))
-        mp = float(p_curve[present, best].mean())
-        mr = float(r_curve[present, best].mean())
-        mf1 = float(f1_curve[present, best].mean())
+        map50, map50_95 = float(np.mean(ap[present, 0])), float(np.mean(ap[present]))
+        mp, mr, mf1 = float(prec[present].mean()), float(rec[present].mean()), float(f1[present].mean())
     else:
-        best, map50, map50_95, mp, mr, mf1 = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+        map50, map50_95, mp, mr, mf1 = 0.0, 0.0, 0.0, 0.0, 0.0
 
     classes = tuple(
-        ClassMetrics(
-            class_id=c,
+        ClassResult(
             name=class_names[c],
             n_gt=int(n_gt[c]),
-            n_pred=int((pcls == c).sum()),
             ap50=float(ap[c, 0]) if present[c] else None,
             ap50_95=float(np.mean(ap[c])) if present[c] else None,
-            precision=float(p_curve[c, best]),
-            recall=float(r_curve[c, best]),
-            f1=float(f1_curve[c, best]),
+            precision=float(prec[c]),
+            recall=float(rec[c]),
+            class_id=c,
+            n_pred=int((pcls == c).sum()),
+            f1=float(f1[c]),
         )
         for c in range(nc)
     )
     return DetectionMetrics(
         classes=classes,
-        map50=map50,
-        map50_95=map50_95,
-        precision=mp,
-        recall=mr,
-        f1=mf1,
-        f1_conf=float(CONF_GRID[best]),
+        overall=Overall(map50, map50_95, mp, mr, mf1, f1_conf, len(images)),
         confusion=confusion_matrix(images, nc, confusion_conf, confusion_iou),
         confusion_conf=confusion_conf,
         confusion_iou=confusion_iou,
         pr_precision=pr,
-        n_images=len(images),
         class_names=tuple(class_names),
     )
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from nnus_core.detector.metrics import RECALL_POINTS, DetectionMetrics, ImageOutcome, confusion_diagonal
+from nnus_core.detector.metrics import (
+    RECALL_POINTS,
+    ClassResult,
+    DetectionMetrics,
+    ImageOutcome,
+    Overall,
+    confusion_diagonal,
+)
 from nnus_core.errors import ModelError
 from nnus_core.organs import organ_id_for
 
@@ -52,79 +59,23 @@ class _Field:
         return _Field(self.get(key, Mapping), f"{self.where}.{key}")
 
 
-@dataclass(frozen=True)
-class Overall:
-    """Figures over all organs with ground truth (mAP: see `Settings.ap`)."""
-
-    map50: float
-    map50_95: float
-    precision: float
-    recall: float
-    f1: float
-    f1_conf: float
-    n_images: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "map50": round(self.map50, 4),
-            "map50_95": round(self.map50_95, 4),
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
-            "f1_conf": round(self.f1_conf, 4),
-            "n_images": self.n_images,
-        }
-
-    @classmethod
-    def from_json(cls, f: _Field) -> Overall:
-        return cls(*(f.get(k, float) for k in ("map50", "map50_95", "precision", "recall", "f1", "f1_conf")),
+def _overall(f: _Field) -> Overall:
+    return Overall(*(f.get(k, float) for k in ("map50", "map50_95", "precision", "recall", "f1", "f1_conf")),
                    f.get("n_images", int))
 
 
-@dataclass(frozen=True)
-class ClassResult:
-    """One organ's figures; AP values are None when it has no ground truth in the evaluated images.
-
-    A model card's summaries keep only name, n_gt, AP and P/R: the other fields are then None.
-    """
-
-    name: str
-    n_gt: int
-    ap50: float | None
-    ap50_95: float | None
-    precision: float
-    recall: float
-    class_id: int | None = None
-    n_pred: int | None = None  # predictions at any confidence (after NMS)
-    f1: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        r4 = lambda v: None if v is None else round(v, 4)  # noqa: E731
-        return {
-            "class_id": self.class_id,
-            "name": self.name,
-            "n_gt": self.n_gt,
-            "n_pred": self.n_pred,
-            "ap50": r4(self.ap50),
-            "ap50_95": r4(self.ap50_95),
-            "precision": r4(self.precision),
-            "recall": r4(self.recall),
-            "f1": r4(self.f1),
-        }
-
-    @classmethod
-    def from_json(cls, f: _Field) -> ClassResult:
-        return cls(
-            name=f.get("name", str),
-            n_gt=f.get("n_gt", int),
-            ap50=f.get("ap50", float, optional=True),
-            ap50_95=f.get("ap50_95", float, optional=True),
-            precision=f.get("precision", float),
-            recall=f.get("recall", float),
-            class_id=f.get("class_id", int, optional=True),
-            n_pred=f.get("n_pred", int, optional=True),
-            f1=f.get("f1", float, optional=True),
-        )
+def _class_result(f: _Field) -> ClassResult:
+    return ClassResult(
+        name=f.get("name", str),
+        n_gt=f.get("n_gt", int),
+        ap50=f.get("ap50", float, optional=True),
+        ap50_95=f.get("ap50_95", float, optional=True),
+        precision=f.get("precision", float),
+        recall=f.get("recall", float),
+        class_id=f.get("class_id", int, optional=True),
+        n_pred=f.get("n_pred", int, optional=True),
+        f1=f.get("f1", float, optional=True),
+    )
 
 
 def class_results(items: Any, where: str = "per_class") -> tuple[ClassResult, ...]:
@@ -135,7 +86,7 @@ def class_results(items: Any, where: str = "per_class") -> tuple[ClassResult, ..
     """
     if not isinstance(items, Sequence) or isinstance(items, str):
         raise ModelError(f"{where}: expected a list, got {type(items).__name__}")
-    return tuple(ClassResult.from_json(_Field(c, f"{where}[{i}]")) for i, c in enumerate(items))
+    return tuple(_class_result(_Field(c, f"{where}[{i}]")) for i, c in enumerate(items))
 
 
 def card_class_results(entry: Any, name: str = "metrics") -> tuple[ClassResult, ...]:
@@ -367,7 +318,7 @@ class Evaluation:
             split=f.get("split", str),
             data=DataInfo.from_json(f.sub("data")),
             settings=Settings.from_json(f.sub("settings")),
-            overall=Overall.from_json(f.sub("overall")),
+            overall=_overall(f.sub("overall")),
             per_class=class_results(f.get("per_class", list), f"{source}.per_class"),
             confusion=Confusion.from_json(f.sub("confusion_matrix")),
             pr_curves=PrCurves.from_json(f.sub("pr_curves")),
@@ -389,11 +340,8 @@ def _image_outcome(f: _Field) -> ImageOutcome:
 def metric_sections(m: DetectionMetrics) -> tuple[Overall, tuple[ClassResult, ...], Confusion, PrCurves]:
     """The typed report sections of computed metrics."""
     return (
-        Overall(m.map50, m.map50_95, m.precision, m.recall, m.f1, m.f1_conf, m.n_images),
-        tuple(
-            ClassResult(c.name, c.n_gt, c.ap50, c.ap50_95, c.precision, c.recall, c.class_id, c.n_pred, c.f1)
-            for c in m.classes
-        ),
+        m.overall,
+        m.classes,
         Confusion((*m.class_names, "background"), m.confusion, m.confusion_conf, m.confusion_iou),
         PrCurves(0.5, RECALL_POINTS, {n: m.pr_precision[i] for i, n in enumerate(m.class_names)}),
     )
