@@ -47,7 +47,7 @@ class Detection:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: equality is defined below, element by element
 class Detections:
     """The boxes of one image as columns (in the spirit of supervision's `Detections`).
 
@@ -120,6 +120,21 @@ class Detections:
     def to_rows(self) -> list[dict[str, object]]:
         """One JSON-ready row per box (`Detection.to_dict`): for the detect CLI, CSV and pages."""
         return [d.to_dict() for d in self]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Detections):
+            return NotImplemented
+        same_tracks = (self.track_id is None) == (other.track_id is None) and (
+            self.track_id is None or np.array_equal(self.track_id, other.track_id)
+        )
+        return (
+            np.array_equal(self.xyxy, other.xyxy)
+            and np.array_equal(self.confidence, other.confidence)
+            and np.array_equal(self.class_id, other.class_id)
+            and same_tracks
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside
 
     def __len__(self) -> int:
         return len(self.class_id)

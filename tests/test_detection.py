@@ -33,6 +33,7 @@ def test_indexing_always_gives_detections(index, classes):
 def test_confidence_mask_keeps_the_confident_boxes():
     d = three()
     assert d[d.confidence >= 0.5].class_id.tolist() == [1, 7]
+    assert d[d.confidence >= 0.5] == d[[0, 2]] and d[[0, 2]] != d and d == three()
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,7 @@ def test_evaluation_json_on_a_tiny_split(tmp_path):
     assert cm[8, 0] == 1 and cm[1, 8] == 1 and cm[0, 0] == 3
     assert report["split"] == "test" and report["data"]["kind"] == "real NNUS"
     assert report["published"]["map50"] == PUBLISHED["map50"]
+    assert "AP as computed by ultralytics ap_per_class" in format_comparison(report)  # one definition, named
 
 
 def test_comparison_table_labels_differing_data(tmp_path):

@@ -254,6 +254,9 @@ def format_comparison(report: dict[str, Any]) -> str:
             f"CAUTION: the overall figures rest on {n_all}: too few to set beside the authors' "
             f"(790 images); one image moves them."
         )
+    ap_definition = (report.get("settings") or {}).get("ap")
+    if ap_definition:
+        lines.append(f"AP as computed by {ap_definition}.")
     if small:
         lines.append(
             f"* fewer than {MIN_BOXES_TO_COMPARE} boxes ({', '.join(small)}): one box moves that AP by "
