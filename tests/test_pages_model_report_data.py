@@ -177,3 +177,11 @@ def test_same_data_by_folder_or_phantom_version(tmp_path):
     assert not same_data(r, "/elsewhere", True, "1.2.0")
     assert not same_data(r, "/elsewhere", False, "")
     assert same_data(parse_eval(report_dict()), "/anywhere", False, "")  # no root recorded
+
+
+def test_a_card_summary_needs_only_names_and_ap():
+    from nnus_core.quiz.model_answer import model_ap_by_organ
+
+    assert model_ap_by_organ({"per_class": [{"name": "Thyroid", "ap50": 0.8}]}) == {1: 0.8}
+    assert model_ap_by_organ({"per_class": [{"ap50": 0.8}]}) == {}  # no name: malformed, no bars
+    assert model_ap_by_organ(None) == {}

@@ -160,15 +160,16 @@ class Overall:
 class ClassResult:
     """One organ's figures; AP values are None when it has no ground truth in the evaluated images.
 
-    A model card's summaries keep only name, n_gt, AP and P/R: the other fields are then None.
+    An evaluation fills every field. A model card's summaries keep name, n_gt, AP and P/R (older or
+    hand-written ones less): what a summary lacks is None.
     """
 
     name: str
-    n_gt: int
+    n_gt: int | None
     ap50: float | None
     ap50_95: float | None
-    precision: float
-    recall: float
+    precision: float | None
+    recall: float | None
     class_id: int | None = None
     n_pred: int | None = None  # predictions at any confidence (after NMS)
     f1: float | None = None

@@ -67,11 +67,11 @@ def _overall(f: _Field) -> Overall:
 def _class_result(f: _Field) -> ClassResult:
     return ClassResult(
         name=f.get("name", str),
-        n_gt=f.get("n_gt", int),
+        n_gt=f.get("n_gt", int, optional=True),
         ap50=f.get("ap50", float, optional=True),
         ap50_95=f.get("ap50_95", float, optional=True),
-        precision=f.get("precision", float),
-        recall=f.get("recall", float),
+        precision=f.get("precision", float, optional=True),
+        recall=f.get("recall", float, optional=True),
         class_id=f.get("class_id", int, optional=True),
         n_pred=f.get("n_pred", int, optional=True),
         f1=f.get("f1", float, optional=True),
