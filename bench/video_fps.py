@@ -8,7 +8,7 @@ Ours is `process_video` with the app's default options (tracking on, H.264 ultra
 detectors the page and the CLI load (`load_video_detectors`: OpenVINO, one inference stream per
 core, the input cut to the clip's aspect: 288x320 for 494x448 where ultralytics pads to 320x320).
 
-    python bench/video_fps.py [--seconds 12] [--model PATH] [--clip PATH]
+    python bench/video_fps.py [--seconds 12] [--model PATH] [--clip PATH] [--trackers]
 
 Without a shipped model an untrained yolov8n with 8 organ classes is built from its yaml: the
 timing of a random-weight model is the same as a trained one of the same size. Figures are printed
@@ -18,6 +18,7 @@ as `name: value`, the headline (our speed-up over the peer) last.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
@@ -32,7 +33,107 @@ import av  # noqa: E402
 
 from nnus_core.video import VideoOptions, detection_size, flicker_stats, probe_video, process_video  # noqa: E402
 from nnus_core.video.synthetic import noisy_detections, write_random_model, write_test_clip  # noqa: E402
-from nnus_core.video.tracking import detector_threshold, make_tracker  # noqa: E402
+from nnus_core.video.tracking import as_columns, detector_threshold, make_tracker  # noqa: E402
+
+
+class SupervisionTracker:
+    """The recipe supervision and `trackers` document: ByteTrackTracker -> drop tracker_id -1 ->
+    DetectionsSmoother. Only for comparison (neither package is a requirement)."""
+
+    def __init__(self, conf: float, fps: float = 30.0) -> None:
+        import supervision as sv
+        from trackers import ByteTrackTracker
+
+        self.sv = sv
+        self.tracker = ByteTrackTracker(
+            lost_track_buffer=int(round(fps)),
+            frame_rate=fps,
+            track_activation_threshold=conf,
+            minimum_consecutive_frames=2,
+            high_conf_det_threshold=conf,
+        )
+        self.smoother = sv.DetectionsSmoother(length=5)
+
+    def update(self, columns) -> list:
+        import warnings
+
+        from nnus_core.detection import Detection
+        from nnus_core.geometry import BoxPx
+
+        sv = self.sv
+        d = (
+            sv.Detections(xyxy=columns.xyxy, confidence=columns.confidence, class_id=columns.class_id)
+            if len(columns.confidence)
+            else sv.Detections.empty()
+        )
+        tracked = self.tracker.update(d)
+        if len(tracked):
+            tracked = tracked[tracked.tracker_id != -1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "smoothing skipped" on a frame without tracks
+            sm = self.smoother.update_with_detections(tracked)
+        out = []
+        for i in range(len(sm)):
+            x1, y1, x2, y2 = (float(v) for v in sm.xyxy[i])
+            c = float(min(max(sm.confidence[i], 0.0), 1.0))
+            out.append(
+                Detection(
+                    int(sm.class_id[i]), c, BoxPx(x1, y1, max(x1, x2), max(y1, y2)), int(sm.tracker_id[i])
+                )
+            )
+        return out
+
+
+def id_switches(frames) -> int:
+    """How often the most confident box of an organ changes its track id between frames it is shown in."""
+    n = 0
+    for oid in {d.organ_id for f in frames for d in f}:
+        prev = None
+        for f in frames:
+            best = max((d for d in f if d.organ_id == oid), key=lambda d: d.confidence, default=None)
+            if best is not None:
+                n += prev is not None and best.track_id != prev
+                prev = best.track_id
+    return n
+
+
+def tracker_figures(kinds: list[str], seeds: int = 5, repeats: int = 3) -> None:
+    """Flicker, ID switches and ms a frame of each tracker on the same noisy detections, interleaved."""
+    import numpy as np
+
+    from nnus_core.geometry import iou
+
+    figures: dict[str, dict[str, list[float]]] = {
+        k: {"tog": [], "jit": [], "ids": [], "iou": [], "ms": []} for k in kinds
+    }
+    for rep in range(repeats):
+        for seed in range(seeds):
+            frames, truth = noisy_detections(300, seed=seed)
+            for kind in kinds:
+                tracker = SupervisionTracker(0.25) if kind == "supervision" else make_tracker(kind, 0.25)
+                low = detector_threshold("smooth" if kind == "supervision" else kind, 0.25)
+                given = [as_columns([d for d in f if d.confidence >= low]) for f in frames]
+                t0 = time.perf_counter()
+                shown = [tracker.update(f) for f in given]
+                figures[kind]["ms"].append((time.perf_counter() - t0) * 1000 / len(frames))
+                if rep:
+                    continue
+                st = flicker_stats(shown)
+                figures[kind]["tog"].append(st.toggles_per_100_frames)
+                figures[kind]["jit"].append(st.jitter_px)
+                figures[kind]["ids"].append(id_switches(shown))
+                ious = [
+                    max((iou(d.box, box) for d in f if d.organ_id == oid), default=0.0)
+                    for f, true in zip(shown, truth, strict=True)
+                    for oid, box in true.items()
+                ]
+                figures[kind]["iou"].append(float(np.mean(ious)))
+    for kind, f in figures.items():
+        print(
+            f"flicker_{kind}: toggles/100 frames {np.mean(f['tog']):.1f}, jitter {np.mean(f['jit']):.2f} px, "
+            f"id switches {np.mean(f['ids']):.1f}/300 frames, mean IoU {np.mean(f['iou']):.3f}, "
+            f"tracker {statistics.median(f['ms']):.3f} ms/frame (synthetic noisy detections, {seeds} clips)"
+        )
 
 
 def make_clip(folder: Path, seconds: float, fps: float) -> Path:
@@ -96,6 +197,12 @@ def main() -> int:
     ap.add_argument("--clip", help="an existing video instead of a phantom sweep")
     ap.add_argument("--skip-peer", action="store_true", help="time only our pipeline")
     ap.add_argument("--pairs", type=int, default=4, help="peer runs, each followed by a run of ours")
+    ap.add_argument(
+        "--trackers",
+        action="store_true",
+        help="also compare the trackers on 5 noisy clips: flicker, ID switches, IoU, ms/frame "
+        "(with supervision's ByteTrack + smoother when supervision and trackers are installed)",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
@@ -159,11 +266,22 @@ def main() -> int:
         for kind in ("none", "smooth", "bytetrack"):
             tracker = make_tracker(kind, 0.25)
             low = detector_threshold(kind, 0.25)
-            st = flicker_stats([tracker.update([d for d in f if d.confidence >= low]) for f in frames])
+            st = flicker_stats(
+                [tracker.update(as_columns([d for d in f if d.confidence >= low])) for f in frames]
+            )
             print(
                 f"flicker_{kind}: toggles/100 frames {st.toggles_per_100_frames:.1f}, jitter {st.jitter_px:.2f} px "
                 "(synthetic noisy detections)"
             )
+        if args.trackers:
+            kinds = ["none", "smooth", "bytetrack"]
+            if importlib.util.find_spec("trackers") and importlib.util.find_spec("supervision"):
+                kinds.append("supervision")
+            else:
+                print(
+                    "supervision: not installed (pip install supervision==0.31.2 trackers==2.6.1 to compare)"
+                )
+            tracker_figures(kinds)
         with av.open(str(work / "ours_default_fps.mp4")) as c:
             s = c.streams.video[0]
             print(

@@ -12,8 +12,9 @@ import numpy as np
 
 from nnus_core.dataset.images import read_image
 from nnus_core.dataset.model import Annotation, Sample
-from nnus_core.detection import Detection
-from nnus_core.geometry import BoxPx, iou
+from nnus_core.detection import Detection, Detections
+from nnus_core.geometry import BoxPx
+from nnus_core.matching import pair_boxes
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.render import Overlay, adjust, draw_overlays, to_rgb
 
@@ -99,7 +100,7 @@ def load_rgb(path: Path | str) -> np.ndarray:
     """Decode an image file as an RGB uint8 array.
 
     Raises:
-        ValueError: when the file cannot be decoded.
+        ImageReadError: (a ValueError) when the file is missing or cannot be decoded.
     """
     return to_rgb(read_image(path))
 
@@ -161,18 +162,12 @@ def study_overlays(annotations: Sequence[Annotation], detections: Sequence[Detec
     confidence to that box's tag ("STR + model 0.88") and draws untagged; only the model's other
     boxes carry their own tag. Without this, "STR", "STR 0.88" and "STR 0.51" pile up on a crowded image.
     """
-    gt_conf: dict[int, float] = {}
-    merged: set[int] = set()
-    pairs = sorted(
-        ((iou(a.box, d.box), gi, di) for gi, a in enumerate(annotations) for di, d in enumerate(detections)
-         if a.organ_id == d.organ_id),
-        key=lambda t: -t[0],
-    )
-    for value, gi, di in pairs:
-        if value < SAME_BOX_IOU or gi in gt_conf or di in merged:
-            continue
-        gt_conf[gi] = detections[di].confidence
-        merged.add(di)
+    pairs = pair_boxes(
+        Detections.from_boxes((a.organ_id, a.box) for a in annotations), Detections.from_detections(detections),
+        SAME_BOX_IOU,
+    ).pairs
+    gt_conf = {gi: detections[di].confidence for gi, di in pairs}
+    merged = {di for _, di in pairs}
     # ASCII only: OpenCV's font has no "·".
     out = [
         Overlay(a.organ_id, a.box, ORGANS[a.organ_id].short + (f" + model {gt_conf[gi]:.2f}" if gi in gt_conf else ""))

@@ -2,6 +2,7 @@
 
     NnusError
     ├── DatasetError(ValueError)      a dataset that cannot be read at all
+    ├── ImageReadError(ValueError)    an image file that cannot be decoded
     │   └── ZipImportError            an archive refused for safety or format reasons
     ├── ClassMappingError(ValueError) class names that do not map onto the 8 organs
     ├── ModelError(RuntimeError)      weights that cannot be loaded or used
@@ -29,6 +30,10 @@ class DatasetError(NnusError, ValueError):
 
 class ZipImportError(DatasetError):
     """A zip archive was refused (unsafe member, too large, not a zip)."""
+
+
+class ImageReadError(NnusError, ValueError):
+    """An image file that is missing or cannot be decoded (see `dataset.images.read_image`)."""
 
 
 class ClassMappingError(NnusError, ValueError):

@@ -1,9 +1,11 @@
-"""Match a model's detections to one image's ground truth: true positives, misses and false alarms.
+"""The one box matcher: pairs a model's boxes with one image's ground truth (found, missed, false).
 
-The convention is the evaluation's (see `nnus_core.detector.metrics.image_outcome`): detections
-with confidence >= the threshold are paired one-to-one with ground-truth boxes of the SAME organ,
-greedily by descending IoU, among pairs with IoU >= the IoU threshold. Unpaired ground truth is a
-miss (false negative), an unpaired detection a false positive.
+Every comparison of boxes goes through `greedy_match` / `pair_boxes`: the evaluation's AP, its
+confusion matrix and per-image lists (`nnus_core.detector.metrics`), the Compare page and the model
+report (`match_image`), the quiz's Label all score and the runtime agreement check. The convention:
+detections with confidence >= the threshold are paired one-to-one with ground-truth boxes of the
+SAME organ, greedily by descending IoU, among pairs with IoU >= the IoU threshold. Unpaired ground
+truth is a miss (false negative), an unpaired detection a false positive.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from enum import StrEnum
 import numpy as np
 
 from nnus_core.dataset.model import Annotation
-from nnus_core.detection import Detection
+from nnus_core.detection import Detection, Detections
 from nnus_core.geometry import BoxPx, iou_matrix
 from nnus_core.organs import ORGANS
 from nnus_core.render import Overlay
@@ -112,27 +114,100 @@ class ImageMatch:
         return len(self.tp) / n if n else None
 
 
-def _greedy_pairs(iou: np.ndarray, allowed: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """(gt, pred) pairs, one-to-one, highest IoU first, among allowed pairs with IoU >= threshold."""
+def greedy_match(
+    iou: np.ndarray, allowed: np.ndarray | None = None, threshold: float = 0.5, strict: bool = False
+) -> list[tuple[int, int]]:
+    """Pair rows (ground truth) with columns (predictions) one-to-one, highest IoU first.
+
+    Ties keep row-major order (the lower row, then the lower column, pairs first).
+
+    Args:
+        iou: (N, M) IoU matrix.
+        allowed: optional (N, M) bool mask of pairs that may match (e.g. same class).
+        threshold: minimum IoU of a pair.
+        strict: require IoU > threshold instead of >=.
+
+    Returns:
+        (row, column) pairs in the order they were made.
+    """
     if iou.size == 0:
         return []
-    gi, pi = np.nonzero((iou >= threshold) & allowed)
+    ok = iou > threshold if strict else iou >= threshold
+    if allowed is not None:
+        ok &= allowed
+    gi, pi = np.nonzero(ok)
     order = np.argsort(-iou[gi, pi], kind="stable")
     used_g: set[int] = set()
     used_p: set[int] = set()
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for k in order:
         g, p = int(gi[k]), int(pi[k])
-        if g not in used_g and p not in used_p:
-            used_g.add(g)
-            used_p.add(p)
-            pairs.append((g, p))
+        if g in used_g or p in used_p:
+            continue
+        used_g.add(g)
+        used_p.add(p)
+        pairs.append((g, p))
     return pairs
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """How one image's ground truth (rows) and predictions (columns) were paired."""
+
+    iou: np.ndarray  # (G, P) IoU of every ground-truth box with every prediction
+    same_class: np.ndarray  # (G, P) bool: the pair has the same class
+    pairs: tuple[tuple[int, int], ...]  # (gt, prediction), highest IoU first
+    missed: tuple[int, ...]  # ground truth paired with nothing, in input order
+    unpaired: tuple[int, ...]  # predictions paired with nothing (false positives), in input order
+
+    def best_truth(self, p: int) -> tuple[int | None, float]:
+        """The ground-truth box (of any class) prediction `p` overlaps most, and that IoU; (None, 0.0)
+        when it overlaps none."""
+        if not self.iou.shape[0]:
+            return None, 0.0
+        g = int(np.argmax(self.iou[:, p]))
+        return (g, float(self.iou[g, p])) if self.iou[g, p] > 0 else (None, 0.0)
+
+    def best_same_class(self, g: int) -> float:
+        """The best IoU of ground-truth box `g` with any prediction of its class (0.0 when none)."""
+        cand = self.iou[g][self.same_class[g]]
+        return float(cand.max()) if cand.size else 0.0
+
+
+def pair_boxes(
+    truth: Detections,
+    predicted: Detections,
+    iou_threshold: float,
+    *,
+    any_class: bool = False,
+    strict: bool = False,
+) -> Pairing:
+    """Pair one image's predictions with its ground truth (see the module docstring).
+
+    Args:
+        truth: the ground-truth boxes (rows of the result).
+        predicted: the predictions (columns), already filtered by confidence.
+        iou_threshold: minimum IoU of a pair.
+        any_class: pair boxes of different classes too (the confusion matrix), else same class only.
+        strict: require IoU > threshold instead of >=.
+    """
+    iou = iou_matrix(truth.xyxy, predicted.xyxy)
+    same = truth.class_id[:, None] == predicted.class_id[None, :]
+    pairs = greedy_match(iou, None if any_class else same, iou_threshold, strict)
+    paired_g = {g for g, _ in pairs}
+    paired_p = {p for _, p in pairs}
+    return Pairing(
+        iou,
+        same,
+        tuple(pairs),
+        tuple(g for g in range(len(truth)) if g not in paired_g),
+        tuple(p for p in range(len(predicted)) if p not in paired_p),
+    )
 
 
 def match_image(
     ground_truth: Sequence[Annotation],
-    detections: Sequence[Detection],
+    detections: Sequence[Detection] | Detections,
     *,
     iou_threshold: float = 0.5,
     min_confidence: float = 0.25,
@@ -154,37 +229,25 @@ def match_image(
     if not 0.0 < iou_threshold <= 1.0:
         raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
     dets = [d for d in detections if d.confidence >= min_confidence]
-    gt_xyxy = np.array([a.box.as_tuple() for a in ground_truth], dtype=float).reshape(-1, 4)
-    pr_xyxy = np.array([d.box.as_tuple() for d in dets], dtype=float).reshape(-1, 4)
-    gt_cls = np.array([a.organ_id for a in ground_truth], dtype=int)
-    pr_cls = np.array([d.organ_id for d in dets], dtype=int)
-    iou = iou_matrix(gt_xyxy, pr_xyxy)
-    same = gt_cls[:, None] == pr_cls[None, :]
-    pairs = _greedy_pairs(iou, same, iou_threshold)
-    paired_g = {g for g, _ in pairs}
-    paired_p = {p for _, p in pairs}
-
+    pairing = pair_boxes(
+        Detections.from_boxes((a.organ_id, a.box) for a in ground_truth), Detections.from_detections(dets),
+        iou_threshold,
+    )
     found = [
         BoxMatch(Outcome.TP, ground_truth[g].organ_id, ground_truth[g].box, dets[p].box,
-                 float(iou[g, p]), dets[p].confidence)
-        for g, p in pairs
+                 float(pairing.iou[g, p]), dets[p].confidence)
+        for g, p in pairing.pairs
     ]
-    missed = []
-    for g, a in enumerate(ground_truth):
-        if g in paired_g:
-            continue
-        cand = iou[g][same[g]] if len(dets) else np.zeros(0)
-        missed.append(BoxMatch(Outcome.FN, a.organ_id, a.box, None, float(cand.max()) if cand.size else 0.0, None))
+    missed = [
+        BoxMatch(Outcome.FN, ground_truth[g].organ_id, ground_truth[g].box, None, pairing.best_same_class(g), None)
+        for g in pairing.missed
+    ]
     false_pos = []
-    for p, d in enumerate(dets):
-        if p in paired_p:
-            continue
-        best_iou, best_organ = 0.0, None
-        if len(ground_truth):
-            g = int(np.argmax(iou[:, p]))
-            if iou[g, p] > 0:
-                best_iou, best_organ = float(iou[g, p]), ground_truth[g].organ_id
-        false_pos.append(BoxMatch(Outcome.FP, d.organ_id, None, d.box, best_iou, d.confidence, best_organ))
+    for p in pairing.unpaired:
+        g, best_iou = pairing.best_truth(p)
+        d = dets[p]
+        false_pos.append(BoxMatch(Outcome.FP, d.organ_id, None, d.box, best_iou, d.confidence,
+                                  None if g is None else ground_truth[g].organ_id))
 
     def by_organ(ms: list[BoxMatch]) -> list[BoxMatch]:
         return sorted(ms, key=lambda m: (m.organ_id, -(m.confidence or 0.0)))

@@ -1,16 +1,14 @@
-"""Read a detector evaluation JSON into tables for the model report, beside the authors' published figures.
+"""Tables and overlays for the model report, from an evaluation beside the authors' published figures.
 
-The evaluation file is written by `python -m nnus_core.evaluate` (data/models/<name>/eval_<split>.json).
-Its sections follow `nnus_core.detector.metrics.DetectionMetrics.to_dict` ("overall", "per_class",
-"confusion_matrix", "pr_curves") plus per-image outcomes (`ImageOutcome.to_dict`). Reading is
-tolerant: a missing section gives an empty table, so the page shows what there is.
+Evaluation files (data/models/<name>/eval_<split>.json, the page's cache) are read by the one
+reader, `nnus_core.detector.report_schema.read_evaluation`; this module turns the typed value
+into the page's tables.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,145 +16,106 @@ import numpy as np
 import pandas as pd
 
 from nnus_core.detector.evaluation import PUBLISHED
-from nnus_core.errors import ModelError
+from nnus_core.detector.metrics import ImageOutcome
+from nnus_core.detector.report_schema import Evaluation, card_class_results, read_evaluation
 from nnus_core.geometry import BoxPx
 from nnus_core.matching import Outcome, outcome_rgb
 from nnus_core.organs import ORGAN_NAMES, ORGANS, organ_id_for
 from nnus_core.render import Overlay
 
 PER_CLASS_COLUMNS = ["organ_id", "organ", "n_gt", "n_pred", "ap50", "ap50_95", "precision", "recall", "f1"]
-_IMAGES_KEYS = ("images", "per_image", "image_outcomes", "outcomes")
-
-
-@dataclass(frozen=True)
-class ImageOutcomes:
-    """One evaluated image: found, false-positive and missed boxes as the evaluation recorded them."""
-
-    image: str  # as written in the file (a stem, a file name or a path)
-    tp: tuple[dict[str, Any], ...]
-    fp: tuple[dict[str, Any], ...]
-    fn: tuple[dict[str, Any], ...]
-
-    @property
-    def stem(self) -> str:
-        return Path(self.image).stem
 
 
 @dataclass(frozen=True)
 class EvalReport:
-    """An evaluation file, parsed."""
+    """An evaluation as the model report page shows it: the typed evaluation plus its tables."""
 
     path: Path
-    split: str
-    data: dict[str, Any]  # what the evaluation says about its data (kind, synthetic, generator_version)
-    overall: dict[str, Any]
-    per_class: pd.DataFrame  # PER_CLASS_COLUMNS
-    confusion_labels: tuple[str, ...]
-    confusion_counts: np.ndarray  # rows predicted, columns true; the last label is "background"
-    confusion_conf: float | None
-    pr_recall: np.ndarray
+    evaluation: Evaluation
+    per_class: pd.DataFrame  # PER_CLASS_COLUMNS, one row per organ of the catalogue
     pr_precision: dict[int, np.ndarray]  # organ id -> precision at each recall point (IoU 0.5)
-    images: tuple[ImageOutcomes, ...] = field(default=())
-    published: dict[str, Any] = field(default_factory=lambda: dict(PUBLISHED))
+
+    @property
+    def split(self) -> str:
+        return self.evaluation.split
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """What the evaluation says about its data (kind, synthetic, root, generator_version, n_images)."""
+        return self.evaluation.data.to_json()
+
+    @property
+    def overall(self) -> dict[str, Any]:
+        return self.evaluation.overall.to_json()
+
+    @property
+    def published(self) -> dict[str, Any]:
+        return self.evaluation.published
+
+    @property
+    def confusion_labels(self) -> tuple[str, ...]:
+        return self.evaluation.confusion.labels
+
+    @property
+    def confusion_counts(self) -> np.ndarray:
+        """Rows predicted, columns true; the last label is "background"."""
+        return self.evaluation.confusion.counts
+
+    @property
+    def confusion_conf(self) -> float:
+        return self.evaluation.confusion.conf
+
+    @property
+    def pr_recall(self) -> np.ndarray:
+        return self.evaluation.pr_curves.recall
+
+    @property
+    def images(self) -> tuple[ImageOutcome, ...]:
+        return self.evaluation.per_image
 
     @property
     def synthetic(self) -> bool | None:
         """True/False when the file says what it was measured on, None when it does not."""
-        v = self.data.get("synthetic")
-        if v is None and "kind" in self.data:
-            return "synthetic" in str(self.data["kind"]).lower() or "phantom" in str(self.data["kind"]).lower()
-        return None if v is None else bool(v)
+        d = self.evaluation.data
+        if d.synthetic is None and d.kind != "?":
+            return "synthetic" in d.kind.lower() or "phantom" in d.kind.lower()
+        return d.synthetic
 
 
-def _organ_id(entry: Mapping[str, Any], fallback: int | None = None) -> int | None:
-    name = entry.get("name") or entry.get("organ")
-    if isinstance(name, str):
-        oid = organ_id_for(name)
-        if oid is not None:
-            return oid
-    cid = entry.get("class_id", entry.get("organ_id", fallback))
-    return int(cid) if isinstance(cid, int | np.integer) and 0 <= int(cid) < len(ORGANS) else None
-
-
-def _per_class(items: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def _per_class(ev: Evaluation) -> pd.DataFrame:
     rows = []
-    for i, c in enumerate(items):
-        oid = _organ_id(c, i)
+    for c in ev.per_class:
+        oid = organ_id_for(c.name)
         if oid is None:
             continue
-        rows.append({"organ_id": oid, "organ": ORGAN_NAMES[oid], **{k: c.get(k) for k in PER_CLASS_COLUMNS[2:]}})
+        rows.append({"organ_id": oid, "organ": ORGAN_NAMES[oid], "n_gt": c.n_gt, "n_pred": c.n_pred,
+                     "ap50": c.ap50, "ap50_95": c.ap50_95, "precision": c.precision, "recall": c.recall, "f1": c.f1})
     df = pd.DataFrame(rows, columns=PER_CLASS_COLUMNS)
     return df.sort_values("organ_id").reset_index(drop=True)
 
 
-def _images(d: Mapping[str, Any]) -> tuple[ImageOutcomes, ...]:
-    raw: Any = None
-    for k in _IMAGES_KEYS:
-        if k in d:
-            raw = d[k]
-            break
-    if isinstance(raw, Mapping):  # {image: {"tp": [...], ...}}
-        raw = [{"image": k, **v} for k, v in raw.items()]
-    out = []
-    for e in raw or []:
-        if isinstance(e, Mapping) and "image" in e:
-            out.append(ImageOutcomes(str(e["image"]), tuple(e.get("tp") or ()), tuple(e.get("fp") or ()),
-                                     tuple(e.get("fn") or ())))
-    return tuple(out)
+def report_view(ev: Evaluation, path: Path | str = "<memory>") -> EvalReport:
+    """The page's view of a typed evaluation."""
+    pr = {oid: v for name, v in ev.pr_curves.precision.items() if (oid := organ_id_for(name)) is not None}
+    return EvalReport(Path(path), ev, _per_class(ev), pr)
 
 
-def parse_eval(d: Mapping[str, Any], path: Path = Path("<memory>")) -> EvalReport:
-    """Parse an evaluation dict (see the module docstring); absent sections become empty.
+def parse_eval(d: Mapping[str, Any], path: Path | str = "<memory>") -> EvalReport:
+    """Parse an evaluation report dict (see `report_schema.Evaluation.from_json`).
 
     Raises:
-        ModelError: when `d` is not a mapping or a present section has the wrong shape.
+        ModelError: for an unknown schema version or a missing or malformed field.
     """
-    if not isinstance(d, Mapping):
-        raise ModelError(f"{path}: expected a JSON object, got {type(d).__name__}")
-    try:
-        metrics = d.get("metrics") if isinstance(d.get("metrics"), Mapping) else d
-        cm = metrics.get("confusion_matrix") or {}
-        counts = np.asarray(cm.get("counts") or np.zeros((0, 0)), dtype=float)
-        labels = tuple(cm.get("labels") or ())
-        if counts.size and counts.shape != (len(labels), len(labels)):
-            raise ModelError(f"{path}: confusion_matrix: expected {len(labels)}x{len(labels)} counts, got {counts.shape}")
-        pr = metrics.get("pr_curves") or {}
-        pr_prec: dict[int, np.ndarray] = {}
-        for name, values in (pr.get("precision") or {}).items():
-            oid = organ_id_for(name)
-            if oid is not None:
-                pr_prec[oid] = np.asarray(values, dtype=float)
-        data = d.get("data") or d.get("dataset") or {}
-        return EvalReport(
-            path=Path(path),
-            split=str(d.get("split") or metrics.get("split") or data.get("split") or "test"),
-            data=dict(data) if isinstance(data, Mapping) else {},
-            overall=dict(metrics.get("overall") or {}),
-            per_class=_per_class(metrics.get("per_class") or []),
-            confusion_labels=labels,
-            confusion_counts=counts,
-            confusion_conf=cm.get("conf"),
-            pr_recall=np.asarray(pr.get("recall") or [], dtype=float),
-            pr_precision=pr_prec,
-            images=_images(d) or _images(metrics),
-            published=dict(d["published"]) if isinstance(d.get("published"), Mapping) else dict(PUBLISHED),
-        )
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ModelError(f"{path}: unexpected evaluation format: {exc}") from exc
+    return report_view(Evaluation.from_json(d, str(path)), path)
 
 
 def read_eval(path: Path | str) -> EvalReport:
-    """Read and parse an evaluation JSON file.
+    """Read an evaluation JSON file.
 
     Raises:
         ModelError: when the file cannot be read or parsed.
     """
-    p = Path(path)
-    try:
-        d = json.loads(p.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{p}: cannot read the evaluation JSON: {exc}") from exc
-    return parse_eval(d, p)
+    return report_view(read_evaluation(path), path)
 
 
 def find_eval_file(model_dir: Path | None, split: str = "test") -> Path | None:
@@ -184,15 +143,11 @@ def overall_comparison(report: EvalReport | None) -> pd.DataFrame:
 
 def confusion_diagonal(report: EvalReport) -> dict[int, float | None]:
     """Share of each organ's true boxes detected as that organ (column-normalised diagonal)."""
-    out: dict[int, float | None] = {}
-    c = report.confusion_counts
-    for j, name in enumerate(report.confusion_labels):
-        oid = organ_id_for(name)
-        if oid is None or j >= c.shape[1]:
-            continue
-        col = c[:, j].sum()
-        out[oid] = float(c[j, j] / col) if col else None
-    return out
+    return {
+        oid: v
+        for name, v in report.evaluation.confusion.recall_diagonal().items()
+        if (oid := organ_id_for(name)) is not None
+    }
 
 
 def per_organ_comparison(report: EvalReport | None) -> pd.DataFrame:
@@ -227,8 +182,8 @@ def failure_table(report: EvalReport) -> pd.DataFrame:
             "misses": len(im.fn),
             "false_positives": len(im.fp),
             "found": len(im.tp),
-            "missed_organs": sorted({oid for e in im.fn if (oid := _organ_id(e)) is not None}),
-            "fp_organs": sorted({oid for e in im.fp if (oid := _organ_id(e)) is not None}),
+            "missed_organs": sorted({e.class_id for e in im.fn}),
+            "fp_organs": sorted({e.class_id for e in im.fp}),
         })
     df = pd.DataFrame(rows, columns=["stem", "misses", "false_positives", "found", "missed_organs", "fp_organs"])
     if df.empty:
@@ -237,34 +192,22 @@ def failure_table(report: EvalReport) -> pd.DataFrame:
     return df.sort_values(["errors", "stem"], ascending=[False, True]).reset_index(drop=True)
 
 
-def _box(e: Mapping[str, Any], key: str = "box") -> BoxPx | None:
-    b = e.get(key)
-    if not isinstance(b, Sequence) or len(b) != 4:
-        return None
-    try:
-        return BoxPx.from_corners(*map(float, b))
-    except (TypeError, ValueError):
-        return None
-
-
-def outcome_overlays(im: ImageOutcomes) -> list[Overlay]:
+def outcome_overlays(im: ImageOutcome) -> list[Overlay]:
     """The evaluation's boxes of one image, drawn like the Compare page (outcome colours and tags)."""
     out: list[Overlay] = []
     for kind, entries in ((Outcome.TP, im.tp), (Outcome.FN, im.fn), (Outcome.FP, im.fp)):
         color = outcome_rgb(kind)
         for e in entries:
-            oid, box = _organ_id(e), _box(e)
-            if oid is None or box is None:
+            if not 0 <= e.class_id < len(ORGANS):
                 continue
-            short = ORGANS[oid].short
-            conf = e.get("conf", e.get("confidence"))
-            conf_s = f" {float(conf):.2f}" if isinstance(conf, int | float) else ""
+            box, short = BoxPx.from_corners(*e.box), ORGANS[e.class_id].short
+            conf_s = "" if e.conf is None else f" {e.conf:.2f}"
             if kind is Outcome.TP:
-                out.append(Overlay(oid, box, f"OK {short}{conf_s}", "dashed", color))
+                out.append(Overlay(e.class_id, box, f"OK {short}{conf_s}", "dashed", color))
             elif kind is Outcome.FN:
-                out.append(Overlay(oid, box, f"MISS {short}", "solid", color))
+                out.append(Overlay(e.class_id, box, f"MISS {short}", "solid", color))
             else:
-                out.append(Overlay(oid, box, f"FP {short}{conf_s}", "dashed", color))
+                out.append(Overlay(e.class_id, box, f"FP {short}{conf_s}", "dashed", color))
     return out
 
 
@@ -300,9 +243,9 @@ def held_out_table(report: EvalReport | None, evaluations: dict[str, Any]) -> pd
             name = ORGAN_NAMES[int(c["organ_id"])]
             rows[name].update({f"n ({report.split} split)": c["n_gt"], f"AP@0.5 ({report.split} split)": c["ap50"]})
     for name, ev in evaluations.items():
-        for c in ev.get("per_class") or []:
-            if c.get("name") in rows:
-                rows[c["name"]].update({f"n ({name})": c.get("n_gt"), f"AP@0.5 ({name})": c.get("ap50")})
+        for c in card_class_results(ev, name):
+            if c.name in rows:
+                rows[c.name].update({f"n ({name})": c.n_gt, f"AP@0.5 ({name})": c.ap50})
         overall = (ev.get("overall") or {}).get("map50")
         rows.setdefault("all organs (mAP)", {"organ": "all organs (mAP)"})[f"AP@0.5 ({name})"] = overall
     if report is not None and "all organs (mAP)" in rows:

@@ -10,9 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from nnus_core.browse import gt_overlays, model_overlays
-from nnus_core.dataset.model import Annotation
 from nnus_core.errors import NnusError, VideoError
-from nnus_core.geometry import BoxPx
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.text import md_escape
 from nnus_core.video import (
@@ -22,14 +20,25 @@ from nnus_core.video import (
     detection_size,
     max_upload_mb,
     process_image,
-    process_video,
 )
+from nnus_core.video.detections_csv import detections_table, read_detections, read_ground_truth
 from nnus_core.video.evaluate import score_clip, scores_table
-from nnus_core.video.pipeline import frame_boxes, read_frame_at
 from nnus_core.video.probe import DEFAULT_MAX_MB, IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, probe_video
 from nnus_core.video.runtime import load_video_detectors
+from nnus_core.video.session import (
+    LockedDetector,
+    StoredResult,
+    VideoInput,
+    frame_view,
+    is_fresh,
+    options_for_input,
+    process_input,
+    process_label,
+    shared_detectors,
+    timeline_axis,
+)
 from nnus_core.video.sources import sweep_clip, sweep_kinds
-from nnus_core.video.timeline import read_detections, rows_at, timeline_figure
+from nnus_core.video.timeline import timeline_figure
 from nnus_core.video.workspace import SessionWorkspace, save_upload
 from pages import _shared
 from pages._shared import get_detector, no_model_message, organ_legend_html
@@ -45,34 +54,10 @@ LABEL_NAMES = {
 }
 WS_KEY = "video_workspace"
 INPUT_KEY = "video_input"  # the current input (VideoInput); tests may set it directly
-RESULT_KEY = "video_result"  # (input token, (options, model id), VideoResult | ImageResult)
+RESULT_KEY = "video_result"  # StoredResult
 PICK_KEY = "video_time"
 SEEN_SEL_KEY = "video_seen_selection"
 DEFAULTS = VideoOptions()
-
-
-@dataclass(frozen=True)
-class VideoInput:
-    """What will be processed: a file in the session folder or the sweep cache."""
-
-    path: Path
-    name: str
-    token: str  # changes when the input changes (upload id, sweep parameters)
-    is_image: bool = False
-    synthetic: bool = False
-    gt_csv: Path | None = None
-
-
-class _Locked:
-    """The shared detector, one frame at a time: it is used by every session and is not thread-safe."""
-
-    def __init__(self, detector, lock: threading.Lock) -> None:
-        self._detector, self._lock = detector, lock
-        self.input_hw = getattr(detector, "input_hw", None)  # lets the pipeline pre-scale frames
-
-    def predict(self, image, conf: float = 0.25, iou: float = 0.7):
-        with self._lock:
-            return self._detector.predict(image, conf=conf, iou=iou)
 
 
 def workspace() -> SessionWorkspace:
@@ -231,9 +216,9 @@ def model_folders() -> list[Path]:
 
 
 @st.cache_resource(show_spinner="Preparing the detector for this video size…", max_entries=4)
-def _video_detectors(weights: str, frame_size: tuple[int, int]) -> list[tuple[object, threading.Lock]]:
-    # Shared by every session, each with its own lock. The input is cut to the frame's aspect.
-    return [(d, threading.Lock()) for d in load_video_detectors(weights, frame_size=frame_size)]
+def _video_detectors(weights: str, frame_size: tuple[int, int]) -> list[LockedDetector]:
+    # Shared by every session. The input is cut to the frame's aspect.
+    return shared_detectors(load_video_detectors(weights, frame_size=frame_size))
 
 
 @dataclass(frozen=True)
@@ -244,16 +229,20 @@ class ModelChoice:
     weights: Path | None
     model_id: str
 
-    def video_detectors(self, frame_size: tuple[int, int] = (320, 320)) -> list[_Locked]:
+    def video_detectors(self, frame_size: tuple[int, int] = (320, 320)) -> list[LockedDetector]:
         """Detectors for frames of `frame_size` (width, height)."""
         if self.weights is None:
-            return [_Locked(self.detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))]
-        return [_Locked(d, lock) for d, lock in _video_detectors(str(self.weights), tuple(frame_size))]
+            return [self._app_detector()]
+        return _video_detectors(str(self.weights), tuple(frame_size))
 
-    def image_detector(self) -> _Locked:
+    def image_detector(self) -> LockedDetector:
         if self.detector is not None:
-            return _Locked(self.detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))
+            return self._app_detector()
         return self.video_detectors()[0]
+
+    def _app_detector(self) -> LockedDetector:
+        # The app's detector is shared with the other pages, behind their lock.
+        return LockedDetector(self.detector, getattr(_shared, "_PREDICT_LOCK", threading.Lock()))
 
 
 def model_ui() -> ModelChoice | None:
@@ -289,12 +278,8 @@ def run_video(
     def progress(p) -> None:
         bar.progress(p.fraction, text=f"Processing: {p.text()}")
 
-    out = ws.file(f"{Path(inp.name).stem}_annotated.mp4")
-    csv_path = ws.file(f"{Path(inp.name).stem}_detections.csv")
     try:
-        result = process_video(
-            inp.path, out, detector, options, csv_path=csv_path, progress=progress, info=info
-        )
+        result = process_input(inp, detector, options, ws, info=info, progress=progress)
     except NnusError as exc:  # a bad video, or a model that fails on it
         slot.empty()
         st.error(md_escape(exc), icon=":material/error:")
@@ -310,7 +295,7 @@ def _detections(csv_path: str, mtime: float) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _gt(csv_path: str, mtime: float) -> pd.DataFrame:
-    return pd.read_csv(csv_path)
+    return read_ground_truth(csv_path)
 
 
 def model_legend_html(detections) -> str:
@@ -332,26 +317,21 @@ def show_image_result(inp: VideoInput, res) -> None:
         caption=f"{md_escape(inp.name, 120)}: {len(res.detections)} organ(s) detected",
     )
     if res.detections:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "organ": d.organ_name,
-                        "confidence": round(d.confidence, 3),
-                        **dict(
-                            zip(
-                                ("x1", "y1", "x2", "y2"), (round(v, 1) for v in d.box.as_tuple()), strict=True
-                            )
-                        ),
-                    }
-                    for d in res.detections
-                ]
-            ),
-            hide_index=True,
-        )
+        st.dataframe(detections_table(res.detections), hide_index=True)
 
 
 def show_video_result(inp: VideoInput, res: VideoResult) -> None:
+    summary_ui(res)
+    if downloads_ui(res):
+        df = _detections(str(res.csv_path), res.csv_path.stat().st_mtime)
+        gt = _gt(str(inp.gt_csv), inp.gt_csv.stat().st_mtime) if inp.gt_csv and inp.gt_csv.is_file() else None
+        t = timeline_ui(res, df, gt)
+        frame_ui(inp, res, df, gt, t)
+        if gt is not None:
+            truth_ui(inp, res)
+
+
+def summary_ui(res: VideoResult) -> None:
     if res.cancelled:
         st.warning(f"Cancelled after {res.frames_out} frames: the video below stops there.")
     m = st.columns(4)
@@ -367,37 +347,34 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
         "session: anyone given the link could play it while this page shows it. The link is a "
         "fingerprint of the video, not guessable, and your uploaded file itself is never served."
     )
-    d1, d2 = st.columns(2)
-    d1.download_button(
-        "Download annotated video (MP4)",
-        res.output_path.read_bytes,
-        file_name=res.output_path.name,
-        mime="video/mp4",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    if res.csv_path is not None and res.csv_path.is_file():
-        d2.download_button(
-            "Download per-frame detections (CSV)",
-            res.csv_path.read_bytes,
-            file_name=res.csv_path.name,
-            mime="text/csv",
-            icon=":material/table:",
-            on_click="ignore",
-        )
-    else:
-        return
-    df = _detections(str(res.csv_path), res.csv_path.stat().st_mtime)
-    gt = _gt(str(inp.gt_csv), inp.gt_csv.stat().st_mtime) if inp.gt_csv and inp.gt_csv.is_file() else None
-    duration = res.info.duration_s or (float(df.time_s.max()) if len(df) else 1.0)
 
+
+def downloads_ui(res: VideoResult) -> bool:
+    """The download buttons; True when the per-frame CSV exists (the timeline is drawn from it)."""
+    d1, d2 = st.columns(2)
+    _download(d1, "Download annotated video (MP4)", res.output_path, "video/mp4", ":material/download:")
+    if res.csv_path is None or not res.csv_path.is_file():
+        return False
+    _download(d2, "Download per-frame detections (CSV)", res.csv_path, "text/csv", ":material/table:")
+    return True
+
+
+def _download(column, label: str, path: Path, mime: str, icon: str) -> None:
+    # The file is read only when clicked; the click does not rerun the page.
+    column.download_button(
+        label, path.read_bytes, file_name=path.name, mime=mime, icon=icon, on_click="ignore"
+    )
+
+
+def timeline_ui(res: VideoResult, df: pd.DataFrame, gt: pd.DataFrame | None) -> float:
+    """The timeline and the frame slider; returns the time picked (a click on the chart moves the slider)."""
+    duration, step = timeline_axis(res, df)
     st.subheader("Timeline", anchor="timeline")
     st.caption(
         "Which organs the detector shows when (brighter = more confident"
         + ("; grey = ground truth" if gt is not None else "")
         + "). Click a point to see that frame."
     )
-    step = 1.0 / res.info.fps if res.info.fps else 0.04
     event = st.plotly_chart(
         timeline_figure(df, duration, gt, st.session_state.get(PICK_KEY)),
         key="video_timeline",
@@ -410,7 +387,7 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
         if st.session_state.get(SEEN_SEL_KEY) != sel:  # apply a new click once; the slider may move on
             st.session_state[SEEN_SEL_KEY] = sel
             st.session_state[PICK_KEY] = min(max(sel, 0.0), duration)
-    t = st.slider(
+    return st.slider(
         "Frame at time (s)",
         0.0,
         float(max(duration - step, step)),
@@ -418,34 +395,117 @@ def show_video_result(inp: VideoInput, res: VideoResult) -> None:
         step=float(step),
         format="%.2f",
     )
+
+
+def frame_ui(inp: VideoInput, res: VideoResult, df: pd.DataFrame, gt: pd.DataFrame | None, t: float) -> None:
     try:
-        frame, t_exact = read_frame_at(inp.path, t, res.info.rotation_deg)
+        view = frame_view(inp, res, df, gt, t)
     except VideoError as exc:
         st.error(md_escape(exc))
         return
-    shown = frame_boxes(rows_at(df, t_exact).to_dict("records"))
-    overlays = model_overlays(shown)
-    if gt is not None:
-        g = gt[(gt.time_s - t_exact).abs() <= 1e-3]
-        overlays = (
-            gt_overlays([Annotation(int(r.organ_id), BoxPx(r.x1, r.y1, r.x2, r.y2)) for r in g.itertuples()])
-            + overlays
-        )
+    overlays = model_overlays(view.shown)
+    if view.truth is not None:
+        overlays = gt_overlays(view.truth) + overlays
     image_viewer(
-        frame,
+        view.rgb,
         overlays,
-        legend_html=None if gt is not None else model_legend_html(shown),
+        legend_html=None if gt is not None else model_legend_html(view.shown),
         key="video_frame_viewer",
-        caption=f"Frame at {t_exact:.2f} s: {len(shown)} organ(s) shown"
+        caption=f"Frame at {view.time_s:.2f} s: {len(view.shown)} organ(s) shown"
         + (" · solid = ground truth, dashed = model" if gt is not None else ""),
     )
-    if gt is not None:
-        st.subheader("Against the phantom's ground truth", anchor="ground-truth")
-        st.caption(
-            "Detection rate: share of the frames showing an organ where the model boxed it at IoU ≥ 0.5. "
-            "Mean IoU: overlap with the true box in the frames where the model showed the organ."
+
+
+def truth_ui(inp: VideoInput, res: VideoResult) -> None:
+    st.subheader("Against the phantom's ground truth", anchor="ground-truth")
+    st.caption(
+        "Detection rate: share of the frames showing an organ where the model boxed it at IoU ≥ 0.5. "
+        "Mean IoU: overlap with the true box in the frames where the model showed the organ."
+    )
+    st.dataframe(scores_table(score_clip(res.csv_path, inp.gt_csv, res.options.organs)), hide_index=True)
+
+
+def input_ui(ws: SessionWorkspace) -> VideoInput | None:
+    """The input chooser; returns the input of the chosen source, if there is one."""
+    source = st.radio("Input", SOURCES, horizontal=True, key="video_source", label_visibility="collapsed")
+    if source == SOURCES[1]:
+        sweep_ui()
+    else:
+        upload_ui(ws, images=source == SOURCES[2])
+    inp: VideoInput | None = st.session_state.get(INPUT_KEY)
+    if inp is not None and not inp.belongs_to(
+        image_source=source == SOURCES[2], sweep_source=source == SOURCES[1]
+    ):
+        inp = None
+    if inp is not None and inp.synthetic:
+        st.markdown(
+            ":orange-badge[:material/science: SYNTHETIC phantom sweep] — a generated scan of a virtual "
+            "volunteer, not a real patient. Its ground truth is known for every frame."
         )
-        st.dataframe(scores_table(score_clip(res.csv_path, inp.gt_csv, res.options.organs)), hide_index=True)
+    return inp
+
+
+def image_ui(inp: VideoInput, model: ModelChoice, options: VideoOptions, stored: StoredResult | None) -> None:
+    if not is_fresh(stored, inp, options, model.model_id):
+        try:
+            res = process_image(inp.path, model.image_detector(), options)
+        except NnusError as exc:
+            st.error(md_escape(exc))
+            return
+        st.session_state[RESULT_KEY] = stored = StoredResult(inp.token, options, model.model_id, res)
+    show_image_result(inp, stored.result)
+
+
+def prepare(inp: VideoInput, model: ModelChoice, options: VideoOptions, *, quiet: bool):
+    """(probe, detectors) for a run, or None with the reason shown (unless `quiet`)."""
+    try:
+        info = probe_video(inp.path, name=inp.name)
+    except VideoError as exc:
+        if not quiet:
+            st.error(md_escape(exc), icon=":material/error:")
+        return None
+    try:
+        return info, model.video_detectors(detection_size(info, options))
+    except NnusError as exc:
+        if not quiet:
+            st.error(f"Cannot load the model: {md_escape(exc)}")
+        return None
+
+
+def process_ui(
+    inp: VideoInput,
+    model: ModelChoice,
+    options: VideoOptions,
+    ws: SessionWorkspace,
+    stored: StoredResult | None,
+) -> None:
+    """The process button, the run, and the stored result below it."""
+    fresh = is_fresh(stored, inp, options, model.model_id)
+    label = process_label(stored, inp, options, model.model_id)
+    # Prepared before the click, while the options are read: loading the detectors (and, for a
+    # new video size, exporting them) is then not part of the run. Cached: reruns are free.
+    prepared = None if fresh else prepare(inp, model, options, quiet=True)  # the click says why it failed
+    if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
+        prepared = prepared or prepare(inp, model, options, quiet=False)
+        if prepared is None:
+            return
+        info, detectors = prepared
+        res = run_video(inp, detectors, options, ws, info)
+        if res is None:
+            return
+        st.session_state[RESULT_KEY] = StoredResult(inp.token, options, model.model_id, res)
+        st.rerun()  # draw the page afresh around the stored result
+    if stored is not None and stored.is_for(inp):
+        res = stored.result
+        if not res.output_path.is_file():
+            st.session_state.pop(RESULT_KEY, None)
+            st.warning(
+                "The processed video is gone (the session was idle for a long time): process it again."
+            )
+            return
+        if not fresh:
+            st.caption(":material/info: The options changed since this video was processed.")
+        show_video_result(inp, res)
 
 
 def main() -> None:
@@ -461,21 +521,7 @@ def main() -> None:
             icon=":material/cancel:",
         )
     ws = workspace()
-    source = st.radio("Input", SOURCES, horizontal=True, key="video_source", label_visibility="collapsed")
-    if source == SOURCES[1]:
-        sweep_ui()
-    else:
-        upload_ui(ws, images=source == SOURCES[2])
-    inp: VideoInput | None = st.session_state.get(INPUT_KEY)
-    if inp is not None and inp.is_image != (source == SOURCES[2]):
-        inp = None
-    if inp is not None and inp.token.startswith("sweep") != (source == SOURCES[1]):
-        inp = None
-    if inp is not None and inp.synthetic:
-        st.markdown(
-            ":orange-badge[:material/science: SYNTHETIC phantom sweep] — a generated scan of a virtual "
-            "volunteer, not a real patient. Its ground truth is known for every frame."
-        )
+    inp = input_ui(ws)
     options = options_ui()
     model = model_ui()
     if model is None:
@@ -487,73 +533,16 @@ def main() -> None:
         set_input(None)
         st.warning("The input file is gone (the session was idle for a long time): upload it again.")
         return
-    if inp.synthetic:  # the label travels with a downloaded video
-        options = options.update(caption="SYNTHETIC PHANTOM - not a patient")
     # A phantom-trained model on a real scan: the card's note beside the result and in every frame.
     card = _shared.model_card_of(model.weights)
-    note = card.burn_note(inp.synthetic) if card is not None else ""
-    if note and not inp.synthetic:
-        options = options.update(caption=note)
+    options = options_for_input(options, inp, card.burn_note(inp.synthetic) if card is not None else "")
     if card is not None:
         _shared.show_model_domain_note(inp.synthetic, card)
-    model_id = model.model_id
-    stored = st.session_state.get(RESULT_KEY)
-    fresh = stored is not None and stored[0] == inp.token and stored[1] == (options, model_id)
+    stored: StoredResult | None = st.session_state.get(RESULT_KEY)
     if inp.is_image:
-        if not fresh:
-            try:
-                res = process_image(inp.path, model.image_detector(), options)
-            except (VideoError, NnusError) as exc:
-                st.error(md_escape(exc))
-                return
-            st.session_state[RESULT_KEY] = stored = (inp.token, (options, model_id), res)
-        show_image_result(inp, stored[2])
-        return
-    if fresh:
-        label = "Processed with these options"
-    elif stored is not None and stored[0] == inp.token:
-        label = "Process again with these options"
+        image_ui(inp, model, options, stored)
     else:
-        label = "Process video"
-    prepared = None
-    if not fresh:
-        # Prepared before the click, while the options are read: loading the detectors (and, for a
-        # new video size, exporting them) is then not part of the run. Cached: reruns are free.
-        try:
-            info = probe_video(inp.path, name=inp.name)
-            prepared = info, model.video_detectors(detection_size(info, options))
-        except NnusError:
-            prepared = None  # the click says why
-    if st.button(label, type="primary", icon=":material/play_arrow:", key="video_process", disabled=fresh):
-        if prepared is not None:
-            info, detectors = prepared
-        else:
-            try:
-                info = probe_video(inp.path, name=inp.name)
-            except VideoError as exc:
-                st.error(md_escape(exc), icon=":material/error:")
-                return
-            try:
-                detectors = model.video_detectors(detection_size(info, options))
-            except NnusError as exc:
-                st.error(f"Cannot load the model: {md_escape(exc)}")
-                return
-        res = run_video(inp, detectors, options, ws, info)
-        if res is None:
-            return
-        st.session_state[RESULT_KEY] = (inp.token, (options, model_id), res)
-        st.rerun()  # draw the page afresh around the stored result
-    if stored is not None and stored[0] == inp.token:
-        res = stored[2]
-        if not res.output_path.is_file():
-            st.session_state.pop(RESULT_KEY, None)
-            st.warning(
-                "The processed video is gone (the session was idle for a long time): process it again."
-            )
-            return
-        if not fresh:
-            st.caption(":material/info: The options changed since this video was processed.")
-        show_video_result(inp, res)
+        process_ui(inp, model, options, ws, stored)
 
 
 main()

@@ -14,11 +14,12 @@ import pytest
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+from nnus_core.browse import load_rgb  # noqa: E402
 from nnus_core.detector import Detector, default_model_dir, default_weights  # noqa: E402
 from nnus_core.detector.detector import MODEL_ENV  # noqa: E402
 from nnus_core.detector.fast import CACHE_ENV  # noqa: E402
 from nnus_core.detector.processing import as_bgr, decode, letterbox  # noqa: E402
-from nnus_core.errors import ClassMappingError, ModelError  # noqa: E402
+from nnus_core.errors import ClassMappingError, ImageReadError, ModelError  # noqa: E402
 from nnus_core.organs import ORGAN_NAMES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,13 +151,15 @@ def test_as_bgr_refuses_other_inputs(bad, match):
         as_bgr(bad)
 
 
-def test_unreadable_file_is_a_model_error(tmp_path):
+def test_unreadable_file_is_the_one_image_error(tmp_path):
     f = tmp_path / "broken.jpg"
     f.write_bytes(b"not a jpeg")
-    with pytest.raises(ModelError, match="broken.jpg"):
+    with pytest.raises(ImageReadError, match="broken.jpg"):
         as_bgr(f)
-    with pytest.raises(ModelError, match="missing.png"):
+    with pytest.raises(ImageReadError, match="missing.png"):
         as_bgr(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="missing.png"):  # callers that catch ValueError keep working
+        load_rgb(tmp_path / "missing.png")
 
 
 # ---------------------------------------------------------------- the Detector
@@ -373,3 +376,13 @@ def test_shipped_model_parity_on_phantom_images(tmp_path):
             assert iou(best.box, d.box) >= min_iou and abs(best.confidence - d.confidence) <= max_dconf
             ious.append(iou(best.box, d.box))
     assert ious and float(np.mean(ious)) >= 0.9
+
+
+def test_read_image_keeps_depth_and_alpha_only_when_asked(tmp_path):
+    from nnus_core.dataset.images import read_image
+
+    png16 = tmp_path / "deep.png"
+    cv2.imwrite(str(png16), (_image(9, 5).astype(np.uint16) << 8))
+    assert read_image(png16, unchanged=True).dtype == np.uint16
+    assert read_image(png16).shape == (5, 9, 3) and read_image(png16).dtype == np.uint8
+    assert read_image(png16, grayscale=True).shape == (5, 9)

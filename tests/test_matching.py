@@ -123,9 +123,24 @@ def test_agrees_with_the_evaluation_per_image_outcome():
                           BoxPx(a.box.x1 + d, a.box.y1 + d, a.box.x2 + d, a.box.y2 + d))
                 for a, d in zip(gts, rng.uniform(-15, 15, size=5), strict=False)]
         ours = match_image(gts, dets, min_confidence=0.25)
-        ip = metrics.ImagePredictions(
+        ip = metrics.ImagePredictions.from_arrays(
             "x", [a.box.as_tuple() for a in gts], [a.organ_id for a in gts], [d.box.as_tuple() for d in dets],
             [d.confidence for d in dets], [d.organ_id for d in dets])
         theirs = metrics.image_outcome(ip, [str(i) for i in range(8)], conf=0.25, iou_threshold=0.5)
         assert (len(ours.tp), len(ours.fp), len(ours.fn)) == (len(theirs.tp), len(theirs.fp), len(theirs.fn))
-        assert sorted(x.iou for x in ours.tp) == pytest.approx(sorted(t["iou"] for t in theirs.tp), abs=1e-4)
+        assert sorted(x.iou for x in ours.tp) == pytest.approx(sorted(t.iou for t in theirs.tp), abs=1e-4)
+
+
+def test_pair_boxes_same_class_or_any_class_and_strict():
+    from nnus_core.detection import Detections
+    from nnus_core.matching import pair_boxes
+
+    truth = Detections([[0, 0, 10, 10], [20, 0, 30, 10]], [1, 1], [0, 1])
+    pred = Detections([[0, 0, 10, 10], [20, 0, 30, 5], [50, 50, 60, 60]], [0.9, 0.8, 0.7], [1, 1, 2])
+    same = pair_boxes(truth, pred, 0.5)  # pred 0 sits on truth 0 but names another class
+    assert same.pairs == ((1, 1),) and same.missed == (0,) and same.unpaired == (0, 2)
+    assert same.best_truth(0) == (0, 1.0) and same.best_truth(2) == (None, 0.0)
+    assert same.best_same_class(0) == 0.0
+    anyc = pair_boxes(truth, pred, 0.5, any_class=True)  # the confusion matrix's pairing
+    assert anyc.pairs == ((0, 0), (1, 1)) and anyc.unpaired == (2,)
+    assert pair_boxes(truth, pred, 0.5, strict=True).pairs == ()  # IoU of pred 1 is exactly 0.5

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnus_core.dataset import load_dataset
-from nnus_core.detector.detector import RawPredictions
+from nnus_core.detection import Detections
 from nnus_core.detector.evaluation import PUBLISHED, evaluate_detector, format_comparison
 
 try:
@@ -34,7 +34,7 @@ class ScriptedDetector:
             boxes.append((400.0, 400.0, 420.0, 420.0))  # empty corner
             confs.append(0.95)
             ids.append(1)
-        return RawPredictions(np.array(boxes, float).reshape(-1, 4), np.array(confs), np.array(ids, int))
+        return Detections(np.array(boxes, float).reshape(-1, 4), np.array(confs), np.array(ids, int))
 
     def describe(self):
         return {"weights": "scripted", "backend": "none"}
@@ -48,13 +48,14 @@ def test_evaluation_json_on_a_tiny_split(tmp_path):
     report = evaluate_detector(det, ds, "test")
     json.dumps(report, allow_nan=False)
     ap = {c["name"]: c["ap50"] for c in report["per_class"]}
-    # Trachea: 3 of 4 found at precision 1 -> recall points 0.00..0.75 -> 76/101.
-    assert ap["Trachea"] == pytest.approx(76 / 101, abs=1e-4)
+    # ultralytics' AP (trapezoid over the 101 recall points of the envelope; a perfect organ 0.995).
+    # Trachea: 3 of 4 found at precision 1 -> 1 up to recall 0.74, a half-step to 0 at 0.75 -> 0.745.
+    assert ap["Trachea"] == pytest.approx(0.745, abs=1e-4)
     # Thyroid: the false box (0.95) ranks first, then 4 hits: precision 0, 1/2, 2/3, 3/4, 4/5 at
-    # recall 0, 1/4 .. 1 -> envelope 0.8 at every recall point -> 0.8.
-    assert ap["Thyroid"] == pytest.approx(0.8, abs=1e-4)
-    assert all(ap[n] == pytest.approx(1.0) for n in list(ap)[2:])
-    assert report["overall"]["map50"] == pytest.approx((76 / 101 + 0.8 + 6) / 8, abs=1e-4)
+    # recall 0, 1/4 .. 1 -> envelope 0.8 up to recall 1, less half a step at each end -> 0.796.
+    assert ap["Thyroid"] == pytest.approx(0.796, abs=1e-4)
+    assert all(ap[n] == pytest.approx(0.995) for n in list(ap)[2:])
+    assert report["overall"]["map50"] == pytest.approx((0.745 + 0.796 + 6 * 0.995) / 8, abs=1e-4)
     # per-image lists
     first = next(p for p in report["per_image"] if p["image"] == test[0].name)
     assert [f["name"] for f in first["fn"]] == ["Trachea"] and len(first["tp"]) == 7
@@ -66,6 +67,7 @@ def test_evaluation_json_on_a_tiny_split(tmp_path):
     assert cm[8, 0] == 1 and cm[1, 8] == 1 and cm[0, 0] == 3
     assert report["split"] == "test" and report["data"]["kind"] == "real NNUS"
     assert report["published"]["map50"] == PUBLISHED["map50"]
+    assert "AP as computed by ultralytics ap_per_class" in format_comparison(report)  # one definition, named
 
 
 def test_comparison_table_labels_differing_data(tmp_path):

@@ -80,7 +80,7 @@ def write_eval(folder: Path, dataset) -> Path:
     images = []
     for s in dataset.split("test") or dataset.samples:
         preds = det.predict(str(s.image_path), conf=0.001)
-        images.append(ImagePredictions(
+        images.append(ImagePredictions.from_arrays(
             s.name, [a.box.as_tuple() for a in s.annotations], [a.organ_id for a in s.annotations],
             [d.box.as_tuple() for d in preds], [d.confidence for d in preds], [d.organ_id for d in preds]))
     meta = {"split": "test", "data": {"kind": dataset.kind, "synthetic": dataset.synthetic,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,8 @@ from nnus_core.model_report import (
 )
 from nnus_core.organs import ORGAN_NAMES
 
+ROOT = Path(__file__).resolve().parents[1]
+
 THY = (100, 100, 200, 200)
 CCA = (300, 150, 360, 210)
 
@@ -31,9 +34,9 @@ CCA = (300, 150, 360, 210)
 def report_dict() -> dict:
     """Three images: all found; thyroid missed; a false strap muscle next to a found CCA."""
     images = [
-        ImagePredictions("0001.jpg", [THY, CCA], [1, 2], [THY, CCA], [0.9, 0.8], [1, 2]),
-        ImagePredictions("0002.jpg", [THY, CCA], [1, 2], [CCA], [0.8], [2]),
-        ImagePredictions("0003.jpg", [CCA], [2], [CCA, (10, 10, 60, 40)], [0.9, 0.6], [2, 6]),
+        ImagePredictions.from_arrays("0001.jpg", [THY, CCA], [1, 2], [THY, CCA], [0.9, 0.8], [1, 2]),
+        ImagePredictions.from_arrays("0002.jpg", [THY, CCA], [1, 2], [CCA], [0.8], [2]),
+        ImagePredictions.from_arrays("0003.jpg", [CCA], [2], [CCA, (10, 10, 60, 40)], [0.9, 0.6], [2, 6]),
     ]
     return evaluate_predictions(images, meta={"split": "test", "data": {"kind": "synthetic phantom",
                                                                          "synthetic": True, "n_images": 3}})
@@ -94,10 +97,19 @@ def test_comparison_tables_put_published_figures_beside_ours():
     assert overall_comparison(None)["this model"].isna().all()
 
 
-def test_missing_sections_give_empty_tables():
-    r = parse_eval({"overall": {"map50": 0.5}})
-    assert r.per_class.empty and r.confusion_counts.size == 0 and not r.images and r.synthetic is None
-    assert failure_table(r).empty
+def test_a_file_of_no_known_schema_is_refused_with_the_command_that_writes_one():
+    with pytest.raises(ModelError, match=r"schema version 2.*python -m nnus_core.evaluate"):
+        parse_eval({"overall": {"map50": 0.5}})
+    d = report_dict()
+    del d["per_image"]
+    with pytest.raises(ModelError, match="expected field 'per_image'"):
+        parse_eval(d)
+
+
+def _broken_counts() -> str:
+    d = report_dict()
+    d["confusion_matrix"] = {**d["confusion_matrix"], "labels": ["a", "b"], "counts": [[1, 2, 3]]}
+    return json.dumps(d)
 
 
 @pytest.mark.parametrize(
@@ -105,14 +117,43 @@ def test_missing_sections_give_empty_tables():
     [
         ("{not json", "cannot read"),
         ("[1, 2]", "expected a JSON object"),
-        (json.dumps({"confusion_matrix": {"labels": ["a", "b"], "counts": [[1, 2, 3]]}}), "2x2"),
+        (_broken_counts, "2x2"),
     ],
 )
 def test_bad_files_raise_model_error(tmp_path, content, match):
     p = tmp_path / "eval_test.json"
-    p.write_text(content)
+    p.write_text(content if isinstance(content, str) else content())
     with pytest.raises(ModelError, match=match):
         read_eval(p)
+
+
+def test_the_written_report_reads_back_unchanged():
+    d = report_dict()
+    assert d["schema_version"] == 2
+    assert parse_eval(d).evaluation.to_json() == json.loads(json.dumps(d))
+
+
+def test_version_1_files_still_read(tmp_path):
+    d = report_dict()
+    del d["schema_version"]
+    d["schema"] = "nnus-eval/1"
+    r = parse_eval(d)
+    assert r.evaluation.schema_version == 1 and r.overall["map50"] == report_dict()["overall"]["map50"]
+
+
+@pytest.mark.parametrize("model", ["phantom-yolov8n-320", "phantom-yolov8n-416"])
+def test_the_shipped_evaluations_and_cards_read(model):
+    from nnus_core.detector.card import read_model_card
+    from nnus_core.quiz.model_answer import model_ap_by_organ, read_eval_ap
+
+    folder = ROOT / "data" / "models" / model
+    r = read_eval(folder / "eval_test.json")
+    assert r.split == "test" and r.synthetic is True and len(r.images) == r.overall["n_images"]
+    ap, synthetic = read_eval_ap(folder / "eval_test.json")
+    assert synthetic is True and set(ap) == set(range(8))
+    card = read_model_card(folder)
+    assert model_ap_by_organ(card.metrics) == ap  # the card carries the same test-split figures
+    assert not held_out_table(r, card.evaluations).empty
 
 
 def test_find_eval_file_prefers_the_test_split(tmp_path):
@@ -125,15 +166,6 @@ def test_find_eval_file_prefers_the_test_split(tmp_path):
     assert find_eval_file(tmp_path).name == "eval_test.json"
 
 
-def test_tolerates_a_mapping_of_images_and_misspelt_class_names():
-    d = {"per_class": [{"name": "Internal juglar vein", "n_gt": 3, "ap50": 0.2}],
-         "per_image": {"0007.jpg": {"fn": [{"name": "Logus coli muscle", "box": [1, 2, 30, 40]}]}}}
-    r = parse_eval(d)
-    assert list(r.per_class["organ_id"]) == [3]
-    assert [o.organ_id for o in outcome_overlays(r.images[0])] == [5]
-    assert np.isnan(r.confusion_counts).sum() == 0
-
-
 def test_same_data_by_folder_or_phantom_version(tmp_path):
     from nnus_core.model_report import same_data
 
@@ -144,4 +176,12 @@ def test_same_data_by_folder_or_phantom_version(tmp_path):
     assert same_data(r, "/elsewhere", True, "1.1.0")  # the same phantom on another checkout
     assert not same_data(r, "/elsewhere", True, "1.2.0")
     assert not same_data(r, "/elsewhere", False, "")
-    assert same_data(parse_eval({"overall": {}}), "/anywhere", False, "")
+    assert same_data(parse_eval(report_dict()), "/anywhere", False, "")  # no root recorded
+
+
+def test_a_card_summary_needs_only_names_and_ap():
+    from nnus_core.quiz.model_answer import model_ap_by_organ
+
+    assert model_ap_by_organ({"per_class": [{"name": "Thyroid", "ap50": 0.8}]}) == {1: 0.8}
+    assert model_ap_by_organ({"per_class": [{"ap50": 0.8}]}) == {}  # no name: malformed, no bars
+    assert model_ap_by_organ(None) == {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from nnus_core.dataset import load_dataset
@@ -44,12 +43,9 @@ class ArrayDetector(FakeDetector):
     """FakeDetector's answers through the evaluation's interface (predict_arrays, describe)."""
 
     def predict_arrays(self, image, conf=0.001, iou=0.7, max_det=300):
-        from types import SimpleNamespace
+        from nnus_core.detection import Detections
 
-        dets = self.predict(image, conf=conf)
-        return SimpleNamespace(boxes=np.array([d.box.as_tuple() for d in dets], float).reshape(-1, 4),
-                               conf=np.array([d.confidence for d in dets], float),
-                               organ_ids=np.array([d.organ_id for d in dets], int))
+        return Detections.from_detections(self.predict(image, conf=conf))
 
     def describe(self):
         return {"backend": "fake", "precision": "fp32", "imgsz": 320, "sha256": self.weights_sha256}

@@ -97,7 +97,7 @@ def test_model_card_records_data_split_recipe_and_metrics(trained):
     md = (res.model_dir / "MODEL_CARD.md").read_text()
     assert "## Data" in md and "test-train" in md and "Sternocleidomastoid" in md
     ev = json.loads((res.model_dir / "eval_test.json").read_text())
-    assert ev["split"] == "test" and ev["data"]["n_images"] == 4 and ev["schema"] == "nnus-eval/1"
+    assert ev["split"] == "test" and ev["data"]["n_images"] == 4 and ev["schema_version"] == 2
 
 
 def test_resume_of_a_finished_run_does_not_train_again(trained):

@@ -7,9 +7,9 @@ import pytest
 
 from nnus_core.errors import VideoError
 from nnus_core.organs import ORGANS
+from nnus_core.video.detections_csv import CSV_COLUMNS, rows_at
 from nnus_core.video.evaluate import score_clip, scores_table
-from nnus_core.video.pipeline import CSV_COLUMNS
-from nnus_core.video.timeline import rows_at, timeline_figure
+from nnus_core.video.timeline import timeline_figure
 
 
 def write(path, rows, columns):

@@ -17,10 +17,11 @@ import pytest
 
 from nnus_core.errors import ModelError, VideoError
 from nnus_core.video import pipeline
-from nnus_core.video.pipeline import VideoOptions, process_video, sweep_part_files, working_size
+from nnus_core.video.options import VideoOptions, working_size
+from nnus_core.video.pipeline import process_video
 from nnus_core.video.probe import probe_video
 from nnus_core.video.synthetic import BlobDetector, write_test_clip
-from nnus_core.video.workspace import SessionWorkspace, save_upload
+from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_part_files
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = VideoOptions(tracker="none")
@@ -130,7 +131,16 @@ def test_sigterm_of_the_cli_leaves_no_partial_files(tmp_path):
     src = tmp_path / "long.mp4"
     write_test_clip(src, width=120, height=90, n_frames=300)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-c", SLOW_CLI, str(src), str(out / "o.mp4"), "--csv", str(out / "o.csv"), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-c",
+        SLOW_CLI,
+        str(src),
+        str(out / "o.mp4"),
+        "--csv",
+        str(out / "o.csv"),
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while time.time() < deadline and not (out.is_dir() and any(out.glob(".*part*"))):
@@ -165,7 +175,9 @@ def test_a_stuck_detector_fails_the_run_with_a_message(tmp_path, monkeypatch):
     stuck = _Stuck()
     t0 = time.perf_counter()
     with pytest.raises(VideoError, match=r"no answer for frame \d+ within 1 s"):
-        process_video(src, tmp_path / "out" / "o.mp4", [stuck, stuck], RAW, csv_path=tmp_path / "out" / "o.csv")
+        process_video(
+            src, tmp_path / "out" / "o.mp4", [stuck, stuck], RAW, csv_path=tmp_path / "out" / "o.csv"
+        )
     assert time.perf_counter() - t0 < 10
     stuck.release.set()
     assert list((tmp_path / "out").iterdir()) == []
@@ -220,7 +232,7 @@ def test_per_frame_openvino_calls_release_the_gil():
     setup = list(req.calls)
     out = rt(np.full((4, 4, 3), 2, np.uint8))
     assert setup == ["get_input_tensor", "get_output_tensor"]
-    assert req.calls[len(setup):] == ["start_async", "wait_for"]
+    assert req.calls[len(setup) :] == ["start_async", "wait_for"]
     assert out.shape == (12, 5) and out[0, 0] == 96
 
 

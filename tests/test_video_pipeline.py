@@ -15,7 +15,9 @@ from nnus_core.detection import Detection
 from nnus_core.errors import VideoError
 from nnus_core.geometry import BoxPx, iou
 from nnus_core.video import VideoOptions, probe_video, process_image, process_video, read_frame_at
-from nnus_core.video.pipeline import CSV_COLUMNS, annotate, label_for, working_size
+from nnus_core.video.detections_csv import CSV_COLUMNS
+from nnus_core.video.drawing import annotate, label_for
+from nnus_core.video.options import working_size
 from nnus_core.video.synthetic import BRIGHT_ORGAN_ID, DARK_ORGAN_ID, BlobDetector, write_test_clip
 
 RAW = VideoOptions(tracker="none", preset="ultrafast")
@@ -344,7 +346,7 @@ def test_several_detectors_share_the_frames_and_order_is_kept(tmp_path):
 def test_frames_are_prescaled_for_a_detector_that_names_its_input(tmp_path, rotation):
     """A detector with `input_hw` gets the frame already shrunk to fit it; boxes come back in the
     frame's pixels, as with a full-size frame."""
-    from nnus_core.video.pipeline import detector_fit
+    from nnus_core.video.detecting import detector_fit
 
     src = tmp_path / "in.mp4"
     truth = write_test_clip(src, width=320, height=240, n_frames=6, rotation_ccw_deg=-rotation)
@@ -378,7 +380,7 @@ def test_frames_are_prescaled_for_a_detector_that_names_its_input(tmp_path, rota
 
 
 def test_frames_are_drawn_in_bgr_with_the_same_pixels_as_in_rgb():
-    from nnus_core.video.pipeline import burn_caption
+    from nnus_core.video.drawing import burn_caption
 
     rng = np.random.default_rng(0)
     bgr = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
@@ -439,7 +441,7 @@ def test_a_long_caption_fits_the_frame_whole(size):
     """The phantom-model note once ran off the right edge of a 494-px video ("... UNRELIA")."""
     import cv2
 
-    from nnus_core.video.pipeline import burn_caption, caption_layout
+    from nnus_core.video.drawing import burn_caption, caption_layout
 
     note = "MODEL TRAINED ON SYNTHETIC IMAGES: BOXES ON REAL SCANS UNRELIABLE"
     w, h = size
@@ -450,3 +452,20 @@ def test_a_long_caption_fits_the_frame_whole(size):
     frame = np.full((h, w, 3), 128, np.uint8)
     burn_caption(frame, note)
     assert (frame[:, -1] != 128).any() and (frame[-1] == 128).all()  # a tag at the top, the rest untouched
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("bad.png", b"not an image"),
+        ("empty.jpg", b""),
+        ("gone.png", None),
+        ("cut.png", b"\x89PNG\r\n\x1a\n\0\0"),
+    ],
+)
+def test_a_still_image_that_cannot_be_decoded_is_refused_by_name(tmp_path, name, content):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(VideoError, match=rf"^{name} could not be read as an image: expected a JPG, PNG"):
+        process_image(path, BlobDetector())

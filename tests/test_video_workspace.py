@@ -86,8 +86,9 @@ def test_a_start_removes_what_a_dead_server_left_but_not_a_live_ones(tmp_path):
     import subprocess
     import sys
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = tmp_path / f"p{gone.stdout.strip()}"
     SessionWorkspace("s1", root=dead)
     mine = SessionWorkspace("s2", root=tmp_path / f"p{os.getpid()}")

@@ -13,6 +13,8 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
+from nnus_core.errors import ImageReadError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 # An NNUS frame is 494x447 (0.22 MP); 50 MP is a 8000x6250 photograph. Larger headers are refused
 # before any pixel is decoded (a 20000x20000 header in a few bytes would need 400 MB to decode).
@@ -166,15 +168,26 @@ def _lacks_end(path: Path, fmt: str | None) -> bool:
     return b"IEND" not in data
 
 
-def read_image(path: Path | str, *, grayscale: bool = False) -> np.ndarray:
-    """Decode an image file to a uint8 array (BGR, or single-channel when `grayscale`).
+def read_image(path: Path | str, *, grayscale: bool = False, unchanged: bool = False) -> np.ndarray:
+    """Decode an image file: the project's one decoder for still images.
+
+    Args:
+        path: a JPG, PNG or BMP file.
+        grayscale: one uint8 channel.
+        unchanged: the file's own channels and depth (grayscale, BGRA, 16-bit PNG); else 3-channel
+            uint8 BGR.
 
     Raises:
-        ValueError: when the file cannot be decoded.
+        ImageReadError: when the file is missing, unreadable or cannot be decoded.
     """
-    data = np.fromfile(str(path), dtype=np.uint8)
-    flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR
+    if grayscale and unchanged:
+        raise ValueError("read_image: grayscale and unchanged exclude each other")
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read the image file ({exc.strerror or exc})") from exc
+    flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_UNCHANGED if unchanged else cv2.IMREAD_COLOR
     img = cv2.imdecode(data, flag) if data.size else None
     if img is None:
-        raise ValueError(f"{path}: cannot decode image (expected JPG/PNG/BMP)")
+        raise ImageReadError(f"{path}: expected a readable JPG, PNG or BMP image, could not decode it")
     return img

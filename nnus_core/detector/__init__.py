@@ -5,7 +5,6 @@ from __future__ import annotations
 from nnus_core.detector.card import ModelCard, read_model_card, write_model_card
 from nnus_core.detector.detector import (
     Detector,
-    RawPredictions,
     default_model_dir,
     default_weights,
     load_default_detector,
@@ -14,7 +13,6 @@ from nnus_core.detector.detector import (
 __all__ = [
     "Detector",
     "ModelCard",
-    "RawPredictions",
     "default_model_dir",
     "default_weights",
     "load_default_detector",

@@ -158,6 +158,8 @@ class ModelCard:
                 f"precision {overall.get('precision')}, recall {overall.get('recall')} "
                 f"(at confidence {overall.get('f1_conf')})"
             )
+        if m.get("ap_definition"):
+            lines.append(f"- AP: {m['ap_definition']}")
         lines += _per_class_table(m.get("per_class") or [])
         for name, ev in self.evaluations.items():
             ed, eo = ev.get("data") or {}, ev.get("overall") or {}
@@ -178,6 +180,8 @@ class ModelCard:
                 f"- mAP@0.5 {eo.get('map50')}, mAP@0.5:0.95 {eo.get('map50_95')}, "
                 f"precision {eo.get('precision')}, recall {eo.get('recall')}"
             )
+            if ev.get("ap_definition"):
+                lines.append(f"- AP: {ev['ap_definition']}")
             lines += _per_class_table(ev.get("per_class") or [])
         if self.variants:
             from nnus_core.detector.gate import describe_entry
@@ -220,6 +224,7 @@ def evaluation_entry(report: dict[str, Any], command: str, note: str = "") -> di
         "command": command,
         "note": note,
         "overall": report.get("overall") or {},
+        "ap_definition": (report.get("settings") or {}).get("ap"),
         "per_class": [{k: c.get(k) for k in keep} for c in report.get("per_class") or []],
     }
 

@@ -232,17 +232,16 @@ def measure(runtimes: dict[Config, fast.Runtime], x: np.ndarray) -> dict[Config,
 
 def box_agreement(a: fast.Runtime, b: fast.Runtime, inputs: list[np.ndarray], conf: float = 0.25) -> float:
     """F1 of matching the boxes of two runtimes (same class, IoU >= 0.5) over letterboxed inputs."""
-    from nnus_core.detector.metrics import greedy_match
+    from nnus_core.detection import Detections
     from nnus_core.detector.processing import Letterbox, decode
-    from nnus_core.geometry import iou_matrix
+    from nnus_core.matching import pair_boxes
 
     matched = total = 0
     for x in inputs:
         lb = Letterbox(x.shape[1], x.shape[0], 1.0, 0, 0)
-        ba, _, ca = decode(a(x), lb, conf)
-        bb, _, cb = decode(b(x), lb, conf)
-        total += len(ba) + len(bb)
-        matched += len(greedy_match(iou_matrix(ba, bb), ca[:, None] == cb[None, :], 0.5))
+        da, db = Detections(*decode(a(x), lb, conf)), Detections(*decode(b(x), lb, conf))
+        total += len(da) + len(db)
+        matched += len(pair_boxes(da, db, 0.5).pairs)
     return 1.0 if total == 0 else 2 * matched / total
 
 

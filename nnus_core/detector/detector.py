@@ -6,18 +6,16 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nnus_core.detection import Detection
+from nnus_core.detection import Detection, Detections
 from nnus_core.detector import fast
 from nnus_core.detector.card import ModelCard, read_model_card
 from nnus_core.detector.choice import Config, RuntimeChoice, choose, pick
 from nnus_core.detector.processing import NNUS_IMAGE_WH, decode, preprocess, tight_input_hw
 from nnus_core.errors import ClassMappingError, ModelError
-from nnus_core.geometry import BoxPx
 from nnus_core.organs import ORGAN_NAMES, map_class_names
 
 MODELS_DIR = fast.PROJECT_ROOT / "data" / "models"
@@ -80,21 +78,6 @@ def default_weights(models_dir: Path | None = None) -> Path:
             "train one with `python -m nnus_core.train --data DIR`"
         )
     return folder / WEIGHTS_NAME
-
-
-@dataclass(frozen=True)
-class RawPredictions:
-    """Detections of one image as arrays: boxes (N, 4) xyxy in image pixels, conf, organ ids."""
-
-    boxes: np.ndarray
-    conf: np.ndarray
-    organ_ids: np.ndarray
-
-    def detections(self) -> list[Detection]:
-        return [
-            Detection(int(o), float(min(max(c, 0.0), 1.0)), BoxPx(*map(float, b)))
-            for b, c, o in zip(self.boxes, self.conf, self.organ_ids, strict=True)
-        ]
 
 
 class Detector:
@@ -201,11 +184,11 @@ class Detector:
 
     def predict_arrays(
         self, image: ImageInput, conf: float = 0.25, iou: float = 0.7, max_det: int = 300
-    ) -> RawPredictions:
-        """Detections of one image as arrays (fast path for evaluation and video)."""
+    ) -> Detections:
+        """Detections of one image as columns (the evaluation's fast path); see `predict`."""
         boxed, lb = preprocess(image, self.input_hw)
         boxes, scores, cls = decode(self._runtime(boxed), lb, conf, iou, max_det)
-        return RawPredictions(boxes, scores, self._lut[cls] if len(cls) else cls)
+        return Detections(boxes, scores, self._lut[cls] if len(cls) else cls)
 
     def predict(
         self, image: ImageInput, conf: float = 0.25, iou: float = 0.7, max_det: int = 300
@@ -222,9 +205,10 @@ class Detector:
             Detections by descending confidence, boxes in the input image's pixels.
 
         Raises:
-            ModelError: for an image that cannot be read.
+            ImageReadError: for an image file that cannot be read.
+            ModelError: for an array of another shape or type.
         """
-        return self.predict_arrays(image, conf, iou, max_det).detections()
+        return list(self.predict_arrays(image, conf, iou, max_det))
 
     def predict_batch(
         self, images: Iterable[ImageInput], conf: float = 0.25, iou: float = 0.7, max_det: int = 300

@@ -13,11 +13,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from nnus_core.dataset import Dataset, Sample
+from nnus_core.detection import Detections
 from nnus_core.detector.metrics import ImagePredictions, compute_metrics, confusion_diagonal, image_outcome
+from nnus_core.detector.report_schema import DataInfo, Evaluation, Settings
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGAN_NAMES
 
-SCHEMA = "nnus-eval/1"
+AP_DEFINITION = (
+    "ultralytics ap_per_class (COCO 101-point interpolation, trapezoid), mean over organs with ground truth"
+)
 EVAL_CONF = 0.001  # keep nearly everything: AP needs the whole precision-recall curve
 EVAL_NMS_IOU = 0.7
 REPORT_CONF = 0.25  # per-image lists and the confusion matrix use the app's default threshold
@@ -39,15 +43,11 @@ PUBLISHED: dict[str, Any] = {
 
 
 class _Predictor(Protocol):
-    def predict_arrays(self, image: Any, conf: float = ..., iou: float = ..., max_det: int = ...) -> Any: ...
+    def predict_arrays(
+        self, image: Any, conf: float = ..., iou: float = ..., max_det: int = ...
+    ) -> Detections: ...
 
     def describe(self) -> dict[str, object]: ...
-
-
-def _gt(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-    boxes = np.array([a.box.as_tuple() for a in sample.annotations], dtype=float).reshape(-1, 4)
-    classes = np.array([a.organ_id for a in sample.annotations], dtype=int)
-    return boxes, classes
 
 
 def select_split(dataset: Dataset, split: str) -> tuple[Sample, ...]:
@@ -67,32 +67,41 @@ def select_split(dataset: Dataset, split: str) -> tuple[Sample, ...]:
     return samples
 
 
+def build_evaluation(
+    images: Sequence[ImagePredictions],
+    *,
+    meta: dict[str, Any] | None = None,
+    report_conf: float = REPORT_CONF,
+) -> Evaluation:
+    """The typed evaluation of predictions already made (canonical organ ids).
+
+    Args:
+        images: ground truth and predictions per image.
+        meta: "split", "data" (see `DataInfo`), "model" and "created_utc" of the run.
+        report_conf: confidence of the confusion matrix and the per-image lists.
+    """
+    meta = meta or {}
+    m = compute_metrics(images, ORGAN_NAMES, confusion_conf=report_conf)
+    return Evaluation.from_metrics(
+        m,
+        [image_outcome(im, ORGAN_NAMES, report_conf) for im in images],
+        split=str(meta.get("split", "?")),
+        data=DataInfo.from_mapping(meta.get("data") or {}),
+        settings=Settings(EVAL_CONF, EVAL_NMS_IOU, report_conf, 0.5, AP_DEFINITION),
+        published=PUBLISHED,
+        created_utc=str(meta.get("created_utc", "")),
+        model=meta.get("model"),
+    )
+
+
 def evaluate_predictions(
     images: Sequence[ImagePredictions],
     *,
     meta: dict[str, Any] | None = None,
     report_conf: float = REPORT_CONF,
 ) -> dict[str, Any]:
-    """The JSON-ready evaluation report of predictions already made (canonical organ ids)."""
-    m = compute_metrics(images, ORGAN_NAMES, confusion_conf=report_conf)
-    d = m.to_dict()
-    return {
-        "schema": SCHEMA,
-        **(meta or {}),
-        "settings": {
-            "eval_conf": EVAL_CONF,
-            "nms_iou": EVAL_NMS_IOU,
-            "report_conf": report_conf,
-            "match_iou": 0.5,
-            "ap": "101-point interpolated (COCO), mean over organs with ground truth",
-        },
-        "overall": d["overall"],
-        "per_class": d["per_class"],
-        "confusion_matrix": d["confusion_matrix"],
-        "pr_curves": d["pr_curves"],
-        "per_image": [image_outcome(im, ORGAN_NAMES, report_conf).to_dict() for im in images],
-        "published": PUBLISHED,
-    }
+    """The JSON-ready evaluation report (schema version 2) of predictions already made."""
+    return build_evaluation(images, meta=meta, report_conf=report_conf).to_json()
 
 
 def evaluate_detector(
@@ -111,9 +120,9 @@ def evaluate_detector(
     samples = select_split(dataset, split)
     images = []
     for i, s in enumerate(samples):
-        gt_boxes, gt_cls = _gt(s)
-        p = detector.predict_arrays(s.image_path, conf=EVAL_CONF, iou=EVAL_NMS_IOU, max_det=300)
-        images.append(ImagePredictions(s.name, gt_boxes, gt_cls, p.boxes, p.conf, p.organ_ids))
+        truth = Detections.from_boxes((a.organ_id, a.box) for a in s.annotations)
+        predicted = detector.predict_arrays(s.image_path, conf=EVAL_CONF, iou=EVAL_NMS_IOU, max_det=300)
+        images.append(ImagePredictions(s.name, truth, predicted))
         if progress:
             progress(i + 1, len(samples))
     meta = {
@@ -245,6 +254,9 @@ def format_comparison(report: dict[str, Any]) -> str:
             f"CAUTION: the overall figures rest on {n_all}: too few to set beside the authors' "
             f"(790 images); one image moves them."
         )
+    ap_definition = (report.get("settings") or {}).get("ap")
+    if ap_definition:
+        lines.append(f"AP as computed by {ap_definition}.")
     if small:
         lines.append(
             f"* fewer than {MIN_BOXES_TO_COMPARE} boxes ({', '.join(small)}): one box moves that AP by "

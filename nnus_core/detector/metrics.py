@@ -1,19 +1,20 @@
-"""Detection metrics in pure numpy: AP at IoU 0.5 and 0.5:0.95, P/R at the best F1, confusion matrix.
+"""Detection metrics: AP at IoU 0.5 and 0.5:0.95, P/R at the best F1, confusion matrix, per-image lists.
 
-Conventions (ultralytics-style, spelt out so that the expected values in tests can be checked by
-hand):
+One definition, ultralytics' own: the boxes are paired by the project's one matcher
+(`nnus_core.matching`), and the resulting true-positive matrix goes to ultralytics'
+`ap_per_class`, the function behind its `val`:
   * Matching: predictions and ground truth of the same class are paired one-to-one, greedily by
-    descending IoU, among pairs with IoU >= the threshold. A prediction is a true positive at that
-    threshold when it is paired.
-  * AP: predictions of one class, over all images, sorted by descending confidence (stable, so ties
-    keep input order); precision is made monotone from the right (the "envelope"), then sampled at
-    the 101 recall points 0.00, 0.01, ..., 1.00 - precision at recall r is the best precision at any
-    recall >= r, 0 beyond the highest recall reached - and AP is the mean of those 101 values (the
-    COCO definition; ultralytics integrates the same envelope with the trapezoid rule, which
-    differs by well under 0.01).
+    descending IoU, among pairs with IoU >= the threshold (0.50, 0.55, ..., 0.95). A prediction is
+    a true positive at that threshold when it is paired.
+  * AP (ultralytics `compute_ap`): per class, predictions over all images by descending
+    confidence; the precision envelope (running max from the right) with sentinels at recall 0
+    and past the highest recall, linearly interpolated at the 101 recall points 0.00 ... 1.00 and
+    integrated with the trapezoid rule ("COCO 101-point interpolation"). A perfect class scores
+    0.995, not 1.0: the last step falls to 0 at recall 1.
   * mAP is the mean over the classes that have ground truth in the evaluated images.
-  * Precision/recall are reported at the single confidence threshold (on a grid of 1000) that
-    maximises the mean F1 over classes with ground truth, at IoU 0.5.
+  * Precision/recall: at the one confidence (on a grid of 1000) where the mean F1 over classes
+    with ground truth, smoothed with a box filter 0.1 wide, is highest (ultralytics' `mp`, `mr`).
+  * PR curves: the interpolated envelope at IoU 0.5, sampled at the 101 recall points.
   * Confusion matrix: rows = predicted class (last row "background" = missed ground truth),
     columns = true class (last column "background" = false detection); detections with
     conf >= 0.25 are paired with ground truth of ANY class at IoU > 0.45, greedily by IoU.
@@ -21,140 +22,70 @@ hand):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from nnus_core.detection import Detections
 from nnus_core.geometry import iou_matrix
+from nnus_core.matching import greedy_match, pair_boxes
 
 IOU_THRESHOLDS = np.round(np.linspace(0.5, 0.95, 10), 2)
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
-CONF_GRID = np.linspace(0.0, 1.0, 1000)
 
 
 @dataclass(frozen=True)
 class ImagePredictions:
-    """Ground truth and predictions of one image, boxes as (N, 4) xyxy arrays in pixels."""
+    """Ground truth (confidence 1) and predictions of one image."""
 
     image: str
-    gt_boxes: np.ndarray
-    gt_classes: np.ndarray
-    pred_boxes: np.ndarray
-    pred_conf: np.ndarray
-    pred_classes: np.ndarray
+    truth: Detections
+    predicted: Detections
 
-    def __post_init__(self) -> None:
-        # Normalise shapes once so every function below can trust them.
-        object.__setattr__(self, "gt_boxes", np.asarray(self.gt_boxes, float).reshape(-1, 4))
-        object.__setattr__(self, "gt_classes", np.asarray(self.gt_classes, int).reshape(-1))
-        object.__setattr__(self, "pred_boxes", np.asarray(self.pred_boxes, float).reshape(-1, 4))
-        object.__setattr__(self, "pred_conf", np.asarray(self.pred_conf, float).reshape(-1))
-        object.__setattr__(self, "pred_classes", np.asarray(self.pred_classes, int).reshape(-1))
-        if len(self.gt_boxes) != len(self.gt_classes):
+    @classmethod
+    def from_arrays(
+        cls,
+        image: str,
+        gt_boxes: ArrayLike,
+        gt_classes: ArrayLike,
+        pred_boxes: ArrayLike,
+        pred_conf: ArrayLike,
+        pred_classes: ArrayLike,
+    ) -> ImagePredictions:
+        """From (N, 4) xyxy pixel boxes and their classes (and confidences for the predictions).
+
+        Raises:
+            ValueError: naming the image, when the lengths of the arrays disagree.
+        """
+        gt = np.asarray(gt_boxes, float).reshape(-1, 4)
+        gtc = np.asarray(gt_classes, int).reshape(-1)
+        if len(gt) != len(gtc):
             raise ValueError(
-                f"{self.image}: expected one class per ground-truth box, got "
-                f"{len(self.gt_boxes)} boxes and {len(self.gt_classes)} classes"
+                f"{image}: expected one class per ground-truth box, got {len(gt)} boxes and {len(gtc)} classes"
             )
-        if not len(self.pred_boxes) == len(self.pred_conf) == len(self.pred_classes):
-            raise ValueError(
-                f"{self.image}: expected equal numbers of predicted boxes, confidences and classes, "
-                f"got {len(self.pred_boxes)}, {len(self.pred_conf)}, {len(self.pred_classes)}"
-            )
-
-
-def greedy_match(
-    iou: np.ndarray, allowed: np.ndarray | None = None, threshold: float = 0.5, strict: bool = False
-) -> list[tuple[int, int]]:
-    """Pair rows (ground truth) with columns (predictions) one-to-one, highest IoU first.
-
-    Args:
-        iou: (N, M) IoU matrix.
-        allowed: optional (N, M) bool mask of pairs that may match (e.g. same class).
-        threshold: minimum IoU of a pair.
-        strict: require IoU > threshold instead of >=.
-
-    Returns:
-        (gt_index, pred_index) pairs in the order they were made.
-    """
-    if iou.size == 0:
-        return []
-    ok = iou > threshold if strict else iou >= threshold
-    if allowed is not None:
-        ok &= allowed
-    gi, pi = np.nonzero(ok)
-    order = np.argsort(-iou[gi, pi], kind="stable")
-    used_g: set[int] = set()
-    used_p: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    for k in order:
-        g, p = int(gi[k]), int(pi[k])
-        if g in used_g or p in used_p:
-            continue
-        used_g.add(g)
-        used_p.add(p)
-        pairs.append((g, p))
-    return pairs
+        try:
+            predicted = Detections(pred_boxes, pred_conf, pred_classes)
+        except ValueError as exc:
+            raise ValueError(f"{image}: predictions: {exc}") from exc
+        return cls(image, Detections(gt, np.ones(len(gt)), gtc), predicted)
 
 
 def correct_matrix(img: ImagePredictions, thresholds: np.ndarray = IOU_THRESHOLDS) -> np.ndarray:
     """(M, T) bool: whether each prediction is a true positive at each IoU threshold."""
-    correct = np.zeros((len(img.pred_boxes), len(thresholds)), dtype=bool)
-    if not len(img.pred_boxes) or not len(img.gt_boxes):
+    gt, pred = img.truth, img.predicted
+    correct = np.zeros((len(pred), len(thresholds)), dtype=bool)
+    if not len(pred) or not len(gt):
         return correct
-    iou = iou_matrix(img.gt_boxes, img.pred_boxes)
-    same = img.gt_classes[:, None] == img.pred_classes[None, :]
+    iou = iou_matrix(gt.xyxy, pred.xyxy)
+    same = gt.class_id[:, None] == pred.class_id[None, :]
     for t, thr in enumerate(thresholds):
         for _, p in greedy_match(iou, same, float(thr)):
             correct[p, t] = True
     return correct
-
-
-def precision_envelope(tp: np.ndarray, conf: np.ndarray, n_gt: int) -> np.ndarray:
-    """Interpolated precision at RECALL_POINTS for one class (zeros when it has no ground truth).
-
-    Args:
-        tp: (M,) bool, whether each prediction is a true positive.
-        conf: (M,) confidences.
-        n_gt: number of ground-truth boxes of the class.
-    """
-    out = np.zeros(len(RECALL_POINTS))
-    if n_gt == 0 or len(tp) == 0:
-        return out
-    order = np.argsort(-np.asarray(conf, float), kind="stable")
-    tp_sorted = np.asarray(tp, bool)[order]
-    tpc = np.cumsum(tp_sorted)
-    fpc = np.cumsum(~tp_sorted)
-    recall = tpc / n_gt
-    precision = tpc / (tpc + fpc)
-    # Best precision at any recall >= r: a running max from the right.
-    envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    idx = np.searchsorted(recall, RECALL_POINTS, side="left")
-    valid = idx < len(recall)
-    out[valid] = envelope[idx[valid]]
-    return out
-
-
-def average_precision(tp: np.ndarray, conf: np.ndarray, n_gt: int) -> float:
-    """101-point interpolated AP of one class (see the module docstring)."""
-    return float(precision_envelope(tp, conf, n_gt).mean())
-
-
-def precision_recall_at(
-    tp: np.ndarray, conf: np.ndarray, n_gt: int, thresholds: np.ndarray = CONF_GRID
-) -> tuple[np.ndarray, np.ndarray]:
-    """Precision and recall of one class when keeping predictions with conf >= each threshold.
-
-    Precision is 0 where no prediction is kept.
-    """
-    conf = np.asarray(conf, float)
-    tp = np.asarray(tp, bool)
-    kept = conf[None, :] >= thresholds[:, None]
-    n_tp = (kept & tp[None, :]).sum(1)
-    n_kept = kept.sum(1)
-    precision = np.divide(n_tp, n_kept, out=np.zeros(len(thresholds)), where=n_kept > 0)
-    recall = n_tp / n_gt if n_gt else np.zeros(len(thresholds))
-    return precision, recall
 
 
 def confusion_matrix(
@@ -164,103 +95,122 @@ def confusion_matrix(
     bg = n_classes
     cm = np.zeros((n_classes + 1, n_classes + 1), dtype=np.int64)
     for img in images:
-        keep = img.pred_conf >= conf
-        pb, pc = img.pred_boxes[keep], img.pred_classes[keep]
-        iou = iou_matrix(img.gt_boxes, pb)
-        pairs = greedy_match(iou, None, iou_threshold, strict=True)
-        matched_g = {g for g, _ in pairs}
-        matched_p = {p for _, p in pairs}
-        for g, p in pairs:
-            cm[pc[p], img.gt_classes[g]] += 1
-        for g, gc in enumerate(img.gt_classes):
-            if g not in matched_g:
-                cm[bg, gc] += 1
-        for p, c in enumerate(pc):
-            if p not in matched_p:
-                cm[c, bg] += 1
+        gc, kept = img.truth.class_id, img.predicted[img.predicted.confidence >= conf]
+        m = pair_boxes(img.truth, kept, iou_threshold, any_class=True, strict=True)
+        for g, p in m.pairs:
+            cm[kept.class_id[p], gc[g]] += 1
+        for g in m.missed:
+            cm[bg, gc[g]] += 1
+        for p in m.unpaired:
+            cm[kept.class_id[p], bg] += 1
     return cm
 
 
+def _ultralytics_ap(
+    tp: np.ndarray, conf: np.ndarray, pred_cls: np.ndarray, gt_cls: np.ndarray, nc: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """ultralytics' `ap_per_class` on our matched boxes, spread over all `nc` classes.
+
+    Returns:
+        (AP (nc, T), NaN for classes without ground truth; precision envelope at RECALL_POINTS
+        (nc, 101); precision, recall and F1 (nc,) at the best mean-F1 confidence; that confidence)
+    """
+    # Imported here: it loads torch, which reading a report never needs.
+    from ultralytics.utils.metrics import ap_per_class, smooth
+
+    ap = np.full((nc, len(IOU_THRESHOLDS)), np.nan)
+    pr = np.zeros((nc, len(RECALL_POINTS)))
+    prec, rec, f1 = np.zeros(nc), np.zeros(nc), np.zeros(nc)
+    if not len(gt_cls):
+        return ap, pr, prec, rec, f1, 0.0
+    out = ap_per_class(tp.astype(float), conf, pred_cls, gt_cls)
+    p, r, f, ap_u, classes, f1_curve, x, prec_values = out[2], out[3], out[4], out[5], out[6], out[9], out[10], out[11]
+    best = int(smooth(f1_curve.mean(0), 0.1).argmax())  # the index ap_per_class reports p, r, f1 at
+    for k, c in enumerate(classes):
+        ap[c], prec[c], rec[c], f1[c] = ap_u[k], p[k], r[k], f[k]
+        pr[c] = np.interp(RECALL_POINTS, x, prec_values[k])
+    return ap, pr, prec, rec, f1, float(x[best])
+
+
 @dataclass(frozen=True)
-class ClassMetrics:
-    """Metrics of one class; AP values are None when the class has no ground truth."""
+class Overall:
+    """Figures over all organs with ground truth (the AP definition: the module docstring)."""
 
-    class_id: int
-    name: str
-    n_gt: int
-    n_pred: int  # predictions at any confidence (after NMS)
-    ap50: float | None
-    ap50_95: float | None
-    precision: float  # at the F1-optimal confidence
-    recall: float
-    f1: float
-
-
-@dataclass(frozen=True)
-class DetectionMetrics:
-    """Everything computed over a set of images."""
-
-    classes: tuple[ClassMetrics, ...]
     map50: float
     map50_95: float
     precision: float
     recall: float
     f1: float
     f1_conf: float
+    n_images: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "map50": round(self.map50, 4),
+            "map50_95": round(self.map50_95, 4),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "f1_conf": round(self.f1_conf, 4),
+            "n_images": self.n_images,
+        }
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One organ's figures; AP values are None when it has no ground truth in the evaluated images.
+
+    An evaluation fills every field. A model card's summaries keep name, n_gt, AP and P/R (older or
+    hand-written ones less): what a summary lacks is None.
+    """
+
+    name: str
+    n_gt: int | None
+    ap50: float | None
+    ap50_95: float | None
+    precision: float | None
+    recall: float | None
+    class_id: int | None = None
+    n_pred: int | None = None  # predictions at any confidence (after NMS)
+    f1: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        r4 = lambda v: None if v is None else round(v, 4)  # noqa: E731
+        return {
+            "class_id": self.class_id,
+            "name": self.name,
+            "n_gt": self.n_gt,
+            "n_pred": self.n_pred,
+            "ap50": r4(self.ap50),
+            "ap50_95": r4(self.ap50_95),
+            "precision": r4(self.precision),
+            "recall": r4(self.recall),
+            "f1": r4(self.f1),
+        }
+
+
+@dataclass(frozen=True)
+class DetectionMetrics:
+    """Everything computed over a set of images."""
+
+    classes: tuple[ClassResult, ...]
+    overall: Overall
     confusion: np.ndarray
     confusion_conf: float
     confusion_iou: float
     pr_precision: np.ndarray  # (n_classes, 101) envelope at IoU 0.5
-    n_images: int
     class_names: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready summary (NaN-free: absent values are None)."""
-        labels = [*self.class_names, "background"]
+        """The metric sections of a report file ("overall", "per_class", "confusion_matrix", "pr_curves")."""
+        from nnus_core.detector.report_schema import metric_sections  # the schema is built on this module
+
+        overall, per_class, confusion, pr_curves = metric_sections(self)
         return {
-            "overall": {
-                "map50": round(self.map50, 4),
-                "map50_95": round(self.map50_95, 4),
-                "precision": round(self.precision, 4),
-                "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4),
-                "f1_conf": round(self.f1_conf, 4),
-                "n_images": self.n_images,
-            },
-            "per_class": [
-                {
-                    "class_id": c.class_id,
-                    "name": c.name,
-                    "n_gt": c.n_gt,
-                    "n_pred": c.n_pred,
-                    "ap50": None if c.ap50 is None else round(c.ap50, 4),
-                    "ap50_95": None if c.ap50_95 is None else round(c.ap50_95, 4),
-                    "precision": round(c.precision, 4),
-                    "recall": round(c.recall, 4),
-                    "f1": round(c.f1, 4),
-                }
-                for c in self.classes
-            ],
-            "confusion_matrix": {
-                "labels": labels,
-                "rows": "predicted",
-                "columns": "true",
-                "conf": self.confusion_conf,
-                "iou": self.confusion_iou,
-                "counts": self.confusion.tolist(),
-                "recall_diagonal": {
-                    name: (round(float(v), 4) if v is not None else None)
-                    for name, v in zip(self.class_names, confusion_diagonal(self.confusion), strict=True)
-                },
-            },
-            "pr_curves": {
-                "iou": 0.5,
-                "recall": [round(float(r), 2) for r in RECALL_POINTS],
-                "precision": {
-                    name: [round(float(p), 4) for p in self.pr_precision[i]]
-                    for i, name in enumerate(self.class_names)
-                },
-            },
+            "overall": overall.to_json(),
+            "per_class": [c.to_json() for c in per_class],
+            "confusion_matrix": confusion.to_json(),
+            "pr_curves": pr_curves.to_json(),
         }
 
 
@@ -295,66 +245,73 @@ def compute_metrics(
     nc = len(class_names)
     corrects = [correct_matrix(img) for img in images]
     tp = np.concatenate([c for c in corrects]) if corrects else np.zeros((0, len(IOU_THRESHOLDS)), bool)
-    conf = np.concatenate([img.pred_conf for img in images]) if images else np.zeros(0)
-    pcls = np.concatenate([img.pred_classes for img in images]) if images else np.zeros(0, int)
-    gcls = np.concatenate([img.gt_classes for img in images]) if images else np.zeros(0, int)
+    conf = np.concatenate([img.predicted.confidence for img in images]) if images else np.zeros(0)
+    pcls = np.concatenate([img.predicted.class_id for img in images]) if images else np.zeros(0, int)
+    gcls = np.concatenate([img.truth.class_id for img in images]) if images else np.zeros(0, int)
     n_gt = np.bincount(gcls, minlength=nc)[:nc] if len(gcls) else np.zeros(nc, int)
 
-    ap = np.full((nc, len(IOU_THRESHOLDS)), np.nan)
-    pr = np.zeros((nc, len(RECALL_POINTS)))
-    p_curve = np.zeros((nc, len(CONF_GRID)))
-    r_curve = np.zeros((nc, len(CONF_GRID)))
-    for c in range(nc):
-        sel = pcls == c
-        if n_gt[c]:
-            for t in range(len(IOU_THRESHOLDS)):
-                ap[c, t] = average_precision(tp[sel, t], conf[sel], int(n_gt[c]))
-            pr[c] = precision_envelope(tp[sel, 0], conf[sel], int(n_gt[c]))
-        p_curve[c], r_curve[c] = precision_recall_at(tp[sel, 0], conf[sel], int(n_gt[c]))
-
+    ap, pr, prec, rec, f1, f1_conf = _ultralytics_ap(tp, conf, pcls, gcls, nc)
     present = n_gt > 0
-    f1_curve = np.divide(
-        2 * p_curve * r_curve, p_curve + r_curve, out=np.zeros_like(p_curve), where=(p_curve + r_curve) > 0
-    )
     if present.any():
-        best = int(np.argmax(f1_curve[present].mean(0)))
-        map50 = float(np.mean(ap[present, 0]))
-        map50_95 = float(np.mean(ap[present]))
-        mp = float(p_curve[present, best].mean())
-        mr = float(r_curve[present, best].mean())
-        mf1 = float(f1_curve[present, best].mean())
+        map50, map50_95 = float(np.mean(ap[present, 0])), float(np.mean(ap[present]))
+        mp, mr, mf1 = float(prec[present].mean()), float(rec[present].mean()), float(f1[present].mean())
     else:
-        best, map50, map50_95, mp, mr, mf1 = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+        map50, map50_95, mp, mr, mf1 = 0.0, 0.0, 0.0, 0.0, 0.0
 
     classes = tuple(
-        ClassMetrics(
-            class_id=c,
+        ClassResult(
             name=class_names[c],
             n_gt=int(n_gt[c]),
-            n_pred=int((pcls == c).sum()),
             ap50=float(ap[c, 0]) if present[c] else None,
             ap50_95=float(np.mean(ap[c])) if present[c] else None,
-            precision=float(p_curve[c, best]),
-            recall=float(r_curve[c, best]),
-            f1=float(f1_curve[c, best]),
+            precision=float(prec[c]),
+            recall=float(rec[c]),
+            class_id=c,
+            n_pred=int((pcls == c).sum()),
+            f1=float(f1[c]),
         )
         for c in range(nc)
     )
     return DetectionMetrics(
         classes=classes,
-        map50=map50,
-        map50_95=map50_95,
-        precision=mp,
-        recall=mr,
-        f1=mf1,
-        f1_conf=float(CONF_GRID[best]),
+        overall=Overall(map50, map50_95, mp, mr, mf1, f1_conf, len(images)),
         confusion=confusion_matrix(images, nc, confusion_conf, confusion_iou),
         confusion_conf=confusion_conf,
         confusion_iou=confusion_iou,
         pr_precision=pr,
-        n_images=len(images),
         class_names=tuple(class_names),
     )
+
+
+Box4 = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class OutcomeBox:
+    """One box of a per-image list: a found (TP), false (FP) or missed (FN) box, xyxy in pixels."""
+
+    class_id: int
+    name: str
+    box: Box4
+    conf: float | None = None  # TP, FP
+    iou: float | None = None  # TP: with its ground truth
+    gt_box: Box4 | None = None  # TP
+    best_iou: float | None = None  # FP: with the ground truth (any class) it overlaps most
+    best_gt_class: int | None = None  # FP: that ground truth's class, None when it overlaps none
+
+
+_OUTCOME_KEYS = {
+    "tp": ("class_id", "name", "conf", "iou", "box", "gt_box"),
+    "fp": ("class_id", "name", "conf", "box", "best_iou", "best_gt_class"),
+    "fn": ("class_id", "name", "box"),
+}
+
+
+def _box4(v: object) -> Box4:
+    b = tuple(float(x) for x in v)  # type: ignore[union-attr]
+    if len(b) != 4:
+        raise ValueError(f"expected a box of 4 numbers, got {len(b)}")
+    return b  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -362,16 +319,42 @@ class ImageOutcome:
     """True positives, false positives and misses of one image at one confidence and IoU."""
 
     image: str
-    tp: tuple[dict[str, object], ...]
-    fp: tuple[dict[str, object], ...]
-    fn: tuple[dict[str, object], ...]
+    tp: tuple[OutcomeBox, ...]
+    fp: tuple[OutcomeBox, ...]
+    fn: tuple[OutcomeBox, ...]
 
-    def to_dict(self) -> dict[str, object]:
-        return {"image": self.image, "tp": list(self.tp), "fp": list(self.fp), "fn": list(self.fn)}
+    @property
+    def stem(self) -> str:
+        return Path(self.image).stem
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"image": self.image}
+        for kind, keys in _OUTCOME_KEYS.items():
+            out[kind] = [
+                {k: (list(v) if isinstance(v, tuple) else v) for k in keys for v in [getattr(b, k)]}
+                for b in getattr(self, kind)
+            ]
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ImageOutcome:
+        """Raises KeyError, TypeError or ValueError for a malformed entry."""
+
+        def one(e: Mapping[str, Any]) -> OutcomeBox:
+            gt_box, best = e.get("gt_box"), e.get("best_gt_class")
+            return OutcomeBox(
+                int(e["class_id"]), str(e["name"]), _box4(e["box"]),
+                *(None if e.get(k) is None else float(e[k]) for k in ("conf", "iou")),
+                None if gt_box is None else _box4(gt_box),
+                None if e.get("best_iou") is None else float(e["best_iou"]),
+                None if best is None else int(best),
+            )
+
+        return cls(str(d["image"]), *(tuple(one(e) for e in d[k]) for k in ("tp", "fp", "fn")))
 
 
-def _box(b: np.ndarray) -> list[float]:
-    return [round(float(v), 1) for v in b]
+def _box(b: np.ndarray) -> Box4:
+    return _box4(round(float(v), 1) for v in b)
 
 
 def image_outcome(
@@ -382,44 +365,21 @@ def image_outcome(
     Same-class greedy matching at IoU >= `iou_threshold`. FPs carry the best IoU with any ground
     truth and that ground truth's class, which tells a wrong label from a box in the wrong place.
     """
-    keep = np.nonzero(img.pred_conf >= conf)[0]
-    pb, pc, pf = img.pred_boxes[keep], img.pred_classes[keep], img.pred_conf[keep]
-    iou = iou_matrix(img.gt_boxes, pb)
-    same = img.gt_classes[:, None] == pc[None, :]
-    pairs = greedy_match(iou, same, iou_threshold)
-    matched_g = {g for g, _ in pairs}
-    matched_p = {p for _, p in pairs}
+    gt, pred = img.truth, img.predicted[img.predicted.confidence >= conf]
+    m = pair_boxes(gt, pred, iou_threshold)
+
+    def box(p: int, **extra: Any) -> OutcomeBox:
+        c = int(pred.class_id[p])
+        return OutcomeBox(c, class_names[c], _box(pred.xyxy[p]), conf=round(float(pred.confidence[p]), 4), **extra)
+
     tp = tuple(
-        {
-            "class_id": int(pc[p]),
-            "name": class_names[int(pc[p])],
-            "conf": round(float(pf[p]), 4),
-            "iou": round(float(iou[g, p]), 4),
-            "box": _box(pb[p]),
-            "gt_box": _box(img.gt_boxes[g]),
-        }
-        for g, p in sorted(pairs, key=lambda gp: gp[1])
+        box(p, iou=round(float(m.iou[g, p]), 4), gt_box=_box(gt.xyxy[g])) for g, p in sorted(m.pairs, key=lambda gp: gp[1])
     )
     fp = []
-    for p in range(len(pb)):
-        if p in matched_p:
-            continue
-        entry: dict[str, object] = {
-            "class_id": int(pc[p]),
-            "name": class_names[int(pc[p])],
-            "conf": round(float(pf[p]), 4),
-            "box": _box(pb[p]),
-            "best_iou": 0.0,
-            "best_gt_class": None,
-        }
-        if len(img.gt_boxes):
-            g = int(np.argmax(iou[:, p]))
-            entry["best_iou"] = round(float(iou[g, p]), 4)
-            entry["best_gt_class"] = int(img.gt_classes[g]) if iou[g, p] > 0 else None
-        fp.append(entry)
+    for p in m.unpaired:
+        g, best_iou = m.best_truth(p)
+        fp.append(box(p, best_iou=round(best_iou, 4), best_gt_class=None if g is None else int(gt.class_id[g])))
     fn = tuple(
-        {"class_id": int(c), "name": class_names[int(c)], "box": _box(img.gt_boxes[g])}
-        for g, c in enumerate(img.gt_classes)
-        if g not in matched_g
+        OutcomeBox(int(gt.class_id[g]), class_names[int(gt.class_id[g])], _box(gt.xyxy[g])) for g in m.missed
     )
     return ImageOutcome(img.image, tp, tuple(fp), fn)

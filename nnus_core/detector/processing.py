@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from nnus_core.dataset.images import read_image
 from nnus_core.errors import ModelError
 
 PAD_VALUE = 114  # ultralytics' letterbox grey: keeps the exported model on its training distribution
@@ -22,14 +23,11 @@ def as_bgr(image: np.ndarray | str | Path) -> np.ndarray:
     """A 3-channel uint8 BGR image from a path or a grayscale / BGR / BGRA uint8 array.
 
     Raises:
-        ModelError: for an unreadable file or an array of another shape or type.
+        ImageReadError: for a missing or undecodable file.
+        ModelError: for an array of another shape or type.
     """
     if isinstance(image, (str, Path)):
-        data = np.fromfile(str(image), dtype=np.uint8) if Path(image).is_file() else None
-        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data is not None and data.size else None
-        if arr is None:
-            raise ModelError(f"{image}: expected a readable JPG or PNG image, could not decode it")
-        image = arr
+        image = read_image(image, unchanged=True)  # keeps 16-bit depth and alpha for the branches below
     if not isinstance(image, np.ndarray):
         raise ModelError(f"expected an image path or a numpy array, got {type(image).__name__}")
     if image.dtype != np.uint8:

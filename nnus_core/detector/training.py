@@ -418,7 +418,8 @@ def finalize_model(
         report = evaluate_detector(det, dataset, "test", progress=None)
         eval_json = model_dir / "eval_test.json"
         eval_json.write_text(json.dumps(report, indent=1) + "\n")
-        metrics = {"split": "test", "overall": report["overall"], "per_class": report["per_class"]}
+        metrics = {"split": "test", "overall": report["overall"], "per_class": report["per_class"],
+                   "ap_definition": report["settings"]["ap"]}
         emit(format_comparison(report))
     else:
         emit("[nnus-train] no test split (fewer than 3 subjects): the card carries no test metrics")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnus_core.detection import Detection
+from nnus_core.detector.report_schema import ap50_by_organ, card_class_results, read_evaluation
+from nnus_core.errors import ModelError
 from nnus_core.geometry import BoxPx, iou
-from nnus_core.organs import ORGANS, organ_id_for
+from nnus_core.organs import ORGANS
 from nnus_core.quiz.scoring import credit_for_iou, score_label_all
 
 MODEL_CONF_MIN = 0.25  # the detector's usual display threshold: what it would "say"
@@ -123,28 +124,20 @@ def model_label_all(
 
 
 def model_ap_by_organ(metrics: dict[str, Any] | None) -> dict[int, float]:
-    """Per-organ AP@0.5 from an evaluation/model-card `metrics` dict ("per_class" list)."""
-    out: dict[int, float] = {}
-    for c in (metrics or {}).get("per_class") or []:
-        oid = organ_id_for(str(c.get("name", "")))
-        ap = c.get("ap50")
-        if oid is not None and ap is not None:
-            out[oid] = float(ap)
-    return out
+    """Per-organ AP@0.5 from a model card's `metrics` entry; {} when it has none or is malformed."""
+    try:
+        return ap50_by_organ(card_class_results(metrics or {}))
+    except ModelError:
+        return {}
 
 
 def read_eval_ap(path: Path) -> tuple[dict[int, float], bool | None]:
-    """Per-organ AP@0.5 from an evaluation JSON file, and whether it was measured on synthetic data.
+    """Per-organ AP@0.5 from an evaluation file, and whether it was measured on synthetic data.
 
     Returns ({}, None) for a missing or unreadable file: the summary then shows no model bars.
     """
     try:
-        d = json.loads(path.read_text())
-    except (OSError, ValueError):
+        ev = read_evaluation(path)
+    except ModelError:
         return {}, None
-    if not isinstance(d, dict):
-        return {}, None
-    data = d.get("data") or d.get("dataset") or {}
-    synthetic = data.get("synthetic") if isinstance(data, dict) else None
-    metrics = d.get("metrics") if isinstance(d.get("metrics"), dict) else d
-    return model_ap_by_organ(metrics), None if synthetic is None else bool(synthetic)
+    return ap50_by_organ(ev.per_class), ev.data.synthetic

@@ -6,8 +6,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from nnus_core.detection import Detections
 from nnus_core.errors import QuizInputError
 from nnus_core.geometry import BoxPx, iou
+from nnus_core.matching import pair_boxes
 from nnus_core.organs import ORGANS
 
 PASS_IOU_DEFAULT = 0.5
@@ -226,24 +228,11 @@ def score_label_all(
     _check_pass_iou(pass_iou)
     if not student:
         raise QuizInputError("Label at least one organ: draw a box, pick its name and press Add.")
-    pairs = sorted(
-        (
-            (iou(sb, gb), si, gi)
-            for si, (so, sb) in enumerate(student)
-            for gi, (go, gb) in enumerate(gt)
-            if so == go
-        ),
-        key=lambda t: (-t[0], t[1], t[2]),
-    )
-    used_s: set[int] = set()
-    used_g: set[int] = set()
-    matches: list[LabelMatch] = []
-    for value, si, gi in pairs:
-        if value <= 0 or si in used_s or gi in used_g:
-            continue
-        used_s.add(si)
-        used_g.add(gi)
-        matches.append(LabelMatch(gt[gi][0], si, gi, value))
+    # The one matcher, students' boxes as rows: same organ, any overlap, highest IoU first.
+    m = pair_boxes(Detections.from_boxes(student), Detections.from_boxes(gt), 0.0, strict=True)
+    used_s = {si for si, _ in m.pairs}
+    used_g = {gi for _, gi in m.pairs}
+    matches = [LabelMatch(gt[gi][0], si, gi, float(m.iou[si, gi])) for si, gi in m.pairs]
     matches += [LabelMatch(o, None, gi, 0.0) for gi, (o, _) in enumerate(gt) if gi not in used_g]
     matches += [LabelMatch(o, si, None, 0.0) for si, (o, _) in enumerate(student) if si not in used_s]
     denom = max(len(gt), len(student))

@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnus_core.errors import VideoError
 from nnus_core.geometry import iou_matrix
 from nnus_core.organs import N_ORGANS, ORGANS
+from nnus_core.video.detections_csv import GT_COLUMNS, read_csv_checked
 
 MATCH_IOU = 0.5
-GT_COLUMNS = ("frame", "organ_id", "x1", "y1", "x2", "y2")
 
 
 @dataclass(frozen=True)
@@ -39,24 +38,6 @@ class OrganClipScore:
             "mean IoU": None if self.mean_iou is None else round(self.mean_iou, 3),
             "frames with a false box": self.false_frames,
         }
-
-
-def read_csv_checked(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
-    """A CSV as a frame, with the columns we need.
-
-    Raises:
-        VideoError: when it cannot be read or lacks a column.
-    """
-    try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise VideoError(f"{Path(path).name}: cannot read CSV ({exc})") from exc
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise VideoError(
-            f"{Path(path).name}: expected columns {', '.join(required)}; missing {', '.join(missing)}"
-        )
-    return df
 
 
 def score_clip(

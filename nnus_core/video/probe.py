@@ -186,7 +186,9 @@ def probe_video(path: str | Path, max_mb: int | None = None, *, name: str | None
         stream = container.streams.video[0]
         codec = stream.codec_context.name if stream.codec_context is not None else None
         if not codec:  # a track FFmpeg has no decoder for (a damaged header or an unknown codec)
-            raise VideoError(f"{shown}: its video track uses a codec that cannot be decoded; expected H.264, HEVC, VP9 or similar")
+            raise VideoError(
+                f"{shown}: its video track uses a codec that cannot be decoded; expected H.264, HEVC, VP9 or similar"
+            )
         if fmt in _REFUSED_FORMATS or codec in _REFUSED_CODECS:
             raise VideoError(f"{shown} is not a video recording (FFmpeg reads it as {fmt}/{codec} text)")
         first = None

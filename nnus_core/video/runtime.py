@@ -62,8 +62,14 @@ class ThroughputOpenVino:
 
     name = "openvino"
 
-    def __init__(self, xml: Path, imgsz: int | tuple[int, int], streams: int, precision: str = "f32",
-                 requests: int | None = None) -> None:
+    def __init__(
+        self,
+        xml: Path,
+        imgsz: int | tuple[int, int],
+        streams: int,
+        precision: str = "f32",
+        requests: int | None = None,
+    ) -> None:
         from nnus_core.detector.fast import openvino_config, openvino_model_with_preprocessing
 
         core, model = openvino_model_with_preprocessing(xml)

@@ -1,31 +1,13 @@
-"""The organs-over-time chart of a processed video (plotly), and the per-frame rows behind it."""
+"""The organs-over-time chart of a processed video (plotly), from its per-frame detections CSV."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from nnus_core.organs import ORGANS
-from nnus_core.video.evaluate import read_csv_checked
-from nnus_core.video.pipeline import CSV_COLUMNS
 
 MAX_POINTS_PER_ORGAN = 4000  # thinned beyond this: a browser chart with 100k markers stutters
-
-
-def read_detections(csv_path: str | Path) -> pd.DataFrame:
-    """The per-frame detections CSV written by `process_video`.
-
-    Raises:
-        VideoError: when it cannot be read or lacks a column.
-    """
-    return read_csv_checked(csv_path, CSV_COLUMNS)
-
-
-def rows_at(df: pd.DataFrame, time_s: float, tol_s: float = 1e-3) -> pd.DataFrame:
-    """The detections of the frame shown at time_s (exact frame time, as `read_frame_at` returns)."""
-    return df[(df.time_s - time_s).abs() <= tol_s]
 
 
 def timeline_figure(
@@ -37,7 +19,7 @@ def timeline_figure(
     """Which organs are shown when, coloured by organ, opacity by confidence; ground truth as grey bars.
 
     Args:
-        df: per-frame detections (read_detections).
+        df: per-frame detections (`detections_csv.read_detections`).
         duration_s: x-axis length; default the last detection time.
         gt: optional ground truth with frame/time_s/organ_id (phantom sweeps).
         marker_time_s: draws a vertical line at the picked time.

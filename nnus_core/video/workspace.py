@@ -1,4 +1,4 @@
-"""Per-session temporary folders for uploads and results, removed when the session ends or goes stale.
+"""Per-session temporary folders for uploads and results, and the sweep of what ended sessions and killed runs left.
 
 Layout: <root>/p<pid>/<session id>-<random>/. A server process owns its p<pid> folder, so a start
 can remove what a dead process left (a crash, a kill) without touching another live server's files.
@@ -24,6 +24,7 @@ STALE_AFTER_S = 6 * 3600  # a folder untouched this long belongs to a session th
 # kept a little longer than that.
 ENDED_GRACE_S = 180
 _PROCESS_DIR = re.compile(r"^p(\d+)$")
+_PART_RE = re.compile(r"^\..+\.part(\d+)-[0-9a-f]{8}(\.mp4)?$")  # a run's partial output
 _CHUNK = 1 << 20
 
 
@@ -148,9 +149,32 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # alive, another user's
+    except OSError:  # EPERM: alive, another user's
         return True
     return True
+
+
+def sweep_part_files(folder: Path) -> int:
+    """Delete partial outputs (`.NAME.partPID-XXXXXXXX[.mp4]`) of runs whose process is gone.
+
+    A run removes its own partial files on an error, a cancel or SIGTERM; only a process killed
+    outright (SIGKILL, a crash, a power cut) leaves them, and the next run in the folder sweeps
+    them. Returns how many were deleted.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        m = _PART_RE.match(e.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            try:
+                os.unlink(e.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def sweep_stale(root: Path | None = None, max_age_s: float = STALE_AFTER_S) -> int:
@@ -182,8 +206,9 @@ def sweep_stale(root: Path | None = None, max_age_s: float = STALE_AFTER_S) -> i
     return removed
 
 
-def sweep_ended(is_alive: Callable[[str], bool], root: Path | None = None,
-                grace_s: float = ENDED_GRACE_S) -> int:
+def sweep_ended(
+    is_alive: Callable[[str], bool], root: Path | None = None, grace_s: float = ENDED_GRACE_S
+) -> int:
     """Delete this process's session folders whose session has ended; returns how many.
 
     Args:
