@@ -103,6 +103,21 @@ def test_instructor_class_students_and_privacy(browser, accounts_server):
     bp.get_by_text("The class code, name or PIN is not right").wait_for()
     _join(bp, url, code, "Ben", "5678")
 
+    # A starts a quiz; B opens A's quiz URL in B's own browser and gets nothing of it.
+    open_app_page(ap, url, "quiz", marker="New quiz")
+    ap.get_by_text("Studying as").first.wait_for()
+    ap.get_by_role("button", name="Start quiz").click()
+    ap.wait_for_url(re.compile(r".*[?&]quiz="))
+    quiz_url = ap.url
+    bp.goto(quiz_url)
+    bp.get_by_text("belongs to another student").wait_for()
+    assert bp.get_by_role("button", name="Submit").count() == 0
+    # My progress shows B's own (empty) record, never A's, and has no name box to type A's name into.
+    open_app_page(bp, url, "progress", marker="Progress of")
+    assert "Ben" in bp.get_by_text("Progress of").first.inner_text()
+    assert "Ana" not in bp.locator('[data-testid="stMain"]').inner_text()
+    assert bp.get_by_label("Your display name").count() == 0
+
     # The instructor sees both on the roster.
     open_app_page(tp, url, "classes", marker="Roster")
     tp.get_by_text("2 student(s)").wait_for()
