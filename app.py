@@ -18,18 +18,48 @@ PAGES = [
     ("pages/progress.py", "My progress", ":material/trending_up:", "Practice"),
     ("pages/model_report.py", "Model report", ":material/analytics:", "Model"),
     ("pages/video.py", "Video demo", ":material/movie:", "Teach"),
+    ("pages/classes.py", "Classes", ":material/groups:", "Teach"),
+    ("pages/signin.py", "Sign in", ":material/login:", "Account"),
 ]
+# Pages only an instructor may use: left out of everyone else's navigation; their URL shows
+# "instructors only" instead of the page (the policy in nnus_core refuses the actions anyway).
+INSTRUCTOR_PAGES = {"pages/classes.py"}
+
+
+def _instructors_only() -> None:
+    st.warning("**Instructors only.** Sign in as an instructor to use this page.", icon=":material/lock:")
+    st.page_link("pages/signin.py", label="Sign in", icon=":material/login:")
+
+
+def _requested_path() -> str:
+    url = st.context.url or ""
+    return url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def main() -> None:
     st.set_page_config(page_title="NNUS Tutor", page_icon=":material/neurology:", layout="wide")
+    from nnus_core.text import plain
+    from pages import _auth
+
+    _auth.redeem_link_from_url()
+    actor = _auth.current_actor()
     sections: dict[str, list] = {}
     for file, title, icon, section in PAGES:
-        if (HERE / file).is_file():
-            sections.setdefault(section, []).append(
-                st.Page(file, title=title, icon=icon, default=file == "pages/home.py")
-            )
+        if not (HERE / file).is_file():
+            continue
+        if file in INSTRUCTOR_PAGES and not actor.is_instructor:
+            if _requested_path() == Path(file).stem:
+                sections.setdefault(section, []).append(
+                    st.Page(_instructors_only, title=title, icon=":material/lock:", url_path=Path(file).stem)
+                )
+            continue
+        if file == "pages/signin.py" and actor.user is not None and actor.role.value != "guest":
+            title, icon = f"{plain(actor.user.display_name, 24)} (sign out)", ":material/account_circle:"
+        sections.setdefault(section, []).append(
+            st.Page(file, title=title, icon=icon, default=file == "pages/home.py")
+        )
     page = st.navigation(sections)
+    _auth.sync_cookie()
     from pages._shared import run_guarded, start_upload_janitor  # after st.navigation: see _shared
 
     start_upload_janitor()

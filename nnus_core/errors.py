@@ -8,8 +8,11 @@
     ├── ModelError(RuntimeError)      weights that cannot be loaded or used
     ├── VideoError(ValueError)        a video that cannot be decoded or written
     ├── QuizInputError(ValueError)    a student answer that cannot be scored
-    └── StoreError                    the progress database cannot be read or written
-        └── StoreBusyError            it is locked by another writer right now (retry later)
+    ├── StoreError                    the progress database cannot be read or written
+    │   └── StoreBusyError            it is locked by another writer right now (retry later)
+    ├── AccessDenied(PermissionError) the acting user may not do this (policy.py says who may)
+    └── SignInError(ValueError)       a sign-in, join code or PIN that is not accepted
+        └── RateLimited               too many failed tries from this client or for this account
 
 Messages name the field or file, what was expected and what came.
 """
@@ -63,3 +66,19 @@ class StoreError(NnusError, RuntimeError):
 
 class StoreBusyError(StoreError):
     """The database is locked by another writer: the same write may succeed a moment later."""
+
+
+class AccessDenied(NnusError, PermissionError):
+    """The acting user may not do this. `str()` is safe to show: it names the rule, never a path."""
+
+
+class SignInError(NnusError, ValueError):
+    """A sign-in, join code, name or PIN that is not accepted (the message never says which part)."""
+
+
+class RateLimited(SignInError):
+    """Too many failed tries from this client or for this account; `retry_after_s` says when to try."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

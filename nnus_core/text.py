@@ -59,3 +59,9 @@ def md_escape(text: object, max_chars: int | None = None) -> str:
 def html_escape(text: object, max_chars: int | None = None) -> str:
     """Text safe between HTML tags and in attribute values (and in plotly's label markup)."""
     return html.escape(plain(text, max_chars), quote=True)
+
+
+def csv_cell(text: object, max_chars: int | None = None) -> str:
+    """A CSV cell a spreadsheet shows as text: one that starts like a formula (= + - @) is prefixed with '."""
+    s = plain(text, max_chars)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s

@@ -1,4 +1,4 @@
-"""Streamlit glue of the quiz and progress pages: store and service wiring, the student, which quiz is
+"""Streamlit glue of the quiz and progress pages: store and service wiring, who answers, which quiz is
 running, the setup form, and answers kept while the database cannot take them. Views: `_quiz_views`."""
 
 from __future__ import annotations
@@ -9,18 +9,18 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy import Engine
 
+from nnus_core.accounts import Actor, Role
 from nnus_core.dataset import Dataset
-from nnus_core.errors import QuizInputError, StoreError
+from nnus_core.errors import AccessDenied, QuizInputError, StoreError
 from nnus_core.organs import ORGANS
 from nnus_core.quiz import Answer, QuizService, QuizSettings, Served
 from nnus_core.quiz.kinds import REGISTRY
 from nnus_core.quiz.pending import RETRY_EVERY_S, PendingAnswer
 from nnus_core.quiz.questions import DIFFICULTIES, MAX_QUESTIONS
 from nnus_core.quiz.report import summary_model_ap
-from nnus_core.store import db_url, get_or_create_student
-from nnus_core.store.students import Student, find_student
+from nnus_core.store import db_url
 from nnus_core.text import md_escape
-from pages import _cache, _shared
+from pages import _auth, _cache, _shared
 from pages._state import QuizKeys, pop, state
 
 KIND_LABELS = {k.value: spec.title for k, spec in REGISTRY.items()}
@@ -80,52 +80,23 @@ def quiz_service(ds: Dataset) -> tuple[QuizService, bool]:
     ), detector is not None
 
 
-# --- the student ----------------------------------------------------------------------------------
+# --- who answers ----------------------------------------------------------------------------------
 
 
-def current_student() -> Student | None:
-    cur = state.quiz.student
-    return Student(int(cur[0]), str(cur[1])) if cur else None
+def acting_user(*, create_guest: bool = False) -> Actor:
+    """Who answers: the signed-in user, else (with `create_guest`) a guest whose private record is
+    tied to this browser by its sign-in cookie. Never a name anyone can type."""
+    return _auth.guest_actor() if create_guest else _auth.current_actor()
 
 
-def set_student(student: Student | None) -> None:
-    if student is None:
-        del state.quiz.student
-    else:
-        state.quiz.student = (student.id, student.display_name)
-
-
-def name_ui(db: Engine, *, create: bool) -> Student | None:
-    """Ask for a display name; returns the student (created on first use when `create`)."""
-    raw = st.text_input(
-        "Your display name",
-        key="quiz_name",
-        placeholder="e.g. Ana R. (no password: self-study)",
-        help="Shown on your progress page only. At most 40 characters; HTML is shown as plain text.",
-    )
-    if not raw.strip():
-        return None
-    try:
-        student = get_or_create_student(db, raw) if create else find_student(db, raw)
-    except QuizInputError as exc:
-        st.error(md_escape(exc), icon=":material/badge:")
-        return None
-    if student is None:
-        st.warning("Nobody has answered under this name yet. Take a quiz first.")
-        return None
-    if "<" in raw or ">" in raw or "&" in raw:
-        st.info("Your name contains HTML characters: it is stored and shown as plain text, never as markup.")
-    return student
-
-
-def signed_in_line(student: Student) -> None:
+def signed_in_line(actor: Actor) -> None:
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
-    c1.markdown(f"Studying as **{md_escape(student.display_name)}**")
-    if c2.button("Change name", key="quiz_change_name", icon=":material/logout:"):
-        set_student(None)
-        del state.quiz.session_id
-        st.query_params.clear()
-        st.rerun()
+    if actor.user is None or actor.role is Role.GUEST:
+        c1.markdown("Practising as a **guest**: your answers are kept for this browser only. "
+                    "Join your class to keep them in your own record.")
+        c2.page_link("pages/signin.py", label="Join a class", icon=":material/login:")
+    else:
+        c1.markdown(f"Studying as **{md_escape(actor.user.display_name)}**")
 
 
 def flash(message: str) -> None:
@@ -184,18 +155,13 @@ def leave_quiz() -> None:
     st.query_params.clear()
 
 
-def resume_student(svc: QuizService, session_id: str) -> Student | None:
-    """After a reload the URL names the quiz: its student becomes the current one."""
-    return svc.student_of(session_id)
-
-
 # --- setup ----------------------------------------------------------------------------------------
 
 
-def resume_offer(svc: QuizService, student: Student) -> str | None:
-    """Offer the student's latest unfinished quiz on this dataset (a closed browser loses nothing);
-    returns its id when the student chooses to resume it."""
-    unfinished = svc.unfinished(student.id)
+def resume_offer(svc: QuizService, actor: Actor) -> str | None:
+    """Offer the acting user's latest unfinished quiz on this dataset (a closed browser loses nothing);
+    returns its id when they choose to resume it."""
+    unfinished = svc.unfinished(actor)
     if unfinished is None:
         return None
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(unfinished.session.created_s))
@@ -302,8 +268,8 @@ def submit(svc: QuizService, served: Served, answer: Answer) -> None:
     """Score and store an answer, then show its feedback; an answer the database cannot take is kept."""
     answered_s = svc.clock()
     try:
-        _, wrote = svc.submit(served, answer, answered_s=answered_s)
-    except QuizInputError as exc:
+        _, wrote = svc.submit(served, answer, acting_user(), answered_s=answered_s)
+    except (QuizInputError, AccessDenied) as exc:
         st.error(md_escape(exc), icon=":material/error:")
         return
     except StoreError as exc:  # busy, read-only, full: the answer is kept, never lost
@@ -342,7 +308,7 @@ def _retry_fragment(svc: QuizService, served: Served) -> None:
         return
     answer = Answer.from_dict(kept.answer)
     try:
-        svc.submit(served, answer, answered_s=kept.answered_s)
+        svc.submit(served, answer, acting_user(), answered_s=kept.answered_s)
     except StoreError as exc:
         _keep(served, answer, kept.answered_s, exc)
         st.caption(f":material/sync: Tried {kept.tries + 1} time(s); trying again every {RETRY_EVERY_S} s.")

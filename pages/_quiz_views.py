@@ -16,7 +16,7 @@ from nnus_core.quiz.view import STUDENT_RGB, review_overlays, shade_targets
 from nnus_core.render import Overlay
 from nnus_core.text import html_escape, md_escape
 from pages import _shared
-from pages._quiz_ui import flash, show_flash, submit
+from pages._quiz_ui import acting_user, flash, show_flash, submit
 from pages._state import state
 
 DRAW_WIDTH_PX = 760  # the drawing image is rendered at this width; the browser may scale it
@@ -356,7 +356,7 @@ def summary_chart(summary: QuizSummary) -> go.Figure:
 
 
 def summary_ui(svc: QuizService, session_id: str, *, model_available: bool) -> None:
-    sm = svc.summary(session_id)
+    sm = svc.summary(session_id, acting_user())
     st.header("Quiz complete", anchor=False)
     c1, c2, c3 = st.columns(3)
     c1.metric("Score", f"{sm.score / max(sm.answered, 1):.0%}", help="Sum of the credits over the questions")

@@ -9,15 +9,18 @@ from pathlib import Path
 
 import streamlit as st
 
+from nnus_core.accounts import Action
 from nnus_core.browse import first_image
 from nnus_core.dataset import load_dataset
 from nnus_core.dataset.active import DATA_DIR, activation_check
+from nnus_core.dataset.roots import data_roots, offered_folders, resolve_below_roots
 from nnus_core.dataset.zipimport import import_archive
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGANS
 from nnus_core.text import md_escape
 from nnus_core.uploads import DATASET_ZIP, copy_to_disk
-from pages import _shared
+from nnus_core.video.workspace import default_root as default_video_root
+from pages import _auth, _shared
 from pages._shared import (
     dataset_badge,
     get_dataset,
@@ -68,7 +71,12 @@ def load_real_dataset_ui() -> None:
         "environment variable `NNUS_DATA=/path/to/NNUS`, or load it here for this session. "
         "The validation report is shown before the dataset becomes active."
     )
-    path_in = st.text_input("Folder on the server", placeholder="/path/to/NNUS", key="home_path")
+    roots = data_roots(DATA_DIR)
+    exclude = [IMPORTS_DIR, default_video_root()]
+    offered = offered_folders(roots, exclude=exclude)
+    st.caption("Data folders on this server: " + ", ".join(f"`{md_escape(r)}`" for r in roots)
+               + (" — datasets found: " + ", ".join(f"`{md_escape(p.name)}`" for p in offered) if offered else ""))
+    path_in = st.text_input("Folder on the server", placeholder="e.g. NNUS (inside a data folder)", key="home_path")
     zip_cap_mb = DATASET_ZIP.mb()
     upload = st.file_uploader(f"…or upload a .zip of the folder (up to {zip_cap_mb} MB)", type=["zip"],
                               key=f"home_zip_{state.home.zip_widget}",
@@ -95,7 +103,7 @@ def load_real_dataset_ui() -> None:
         elif done is not None and done[1] and not path_in.strip():
             candidate = Path(done[1])
         elif path_in.strip():
-            candidate = Path(path_in.strip()).expanduser()
+            candidate = resolve_below_roots(path_in, roots, exclude=exclude)
         if candidate is not None:
             new = load_dataset(candidate)
             st.markdown(f"**{md_escape(new.kind)}** — {len(new)} images, {new.n_boxes} boxes; "
@@ -131,7 +139,8 @@ def technical_details(ds) -> None:
     c2.metric("Boxes", ds.n_boxes)
     c3.metric("Subjects", len(ds.subjects))
     c4.metric("Validation", "OK" if ds.report.ok else f"{len(ds.report.errors)} errors")
-    st.caption(f"Path: {md_escape(ds.root)}")
+    if _auth.allowed_here(Action.LOAD_SERVER_DATASET):  # server paths are for instructors' eyes only
+        st.caption(f"Path: {md_escape(ds.root)}")
     if ds.report.issues:
         st.markdown(f"Validation report — {md_escape(ds.report.summary())}")
         st.code(ds.report.format(max_lines=300), language=None)
@@ -168,10 +177,14 @@ st.markdown(
 )
 ds = get_dataset()
 dataset_badge(ds)
+_auth.next_steps()
 guided_path(ds)
 st.markdown("**The eight organs and their colours**")
 st.markdown(organ_legend_html(with_short=True), unsafe_allow_html=True)
 with st.expander("Technical details: dataset, model, data sources", icon=":material/info:"):
     technical_details(ds)
-with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
-    load_real_dataset_ui()
+if _auth.allowed_here(Action.LOAD_SERVER_DATASET):
+    with st.expander("Use the real NNUS dataset", icon=":material/folder_open:"):
+        load_real_dataset_ui()
+else:
+    st.caption("The real NNUS images are not public: an instructor can load them for the class (Sign in).")

@@ -5,23 +5,31 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from nnus_core.store.attempts import student_attempts
+from nnus_core.accounts import service as acc
 from nnus_core.store.progress import progress_report
 from nnus_core.text import md_escape
 from pages import _quiz_ui as ui
 
 st.title("My progress")
 db = ui.get_store()
-student = ui.current_student()
-if student is None:
-    st.markdown("Enter the display name you use in the quiz.")
-    student = ui.name_ui(db, create=False)
-    if student is None:
+actor = ui.acting_user()
+record, whose = actor.student_id, actor.user.display_name if actor.user else ""
+if actor.is_instructor:  # an instructor reads the progress of their own classes' students
+    students = acc.taught_students(db, actor)
+    if not students:
+        st.info("No student has joined your classes yet.")
+        st.page_link("pages/classes.py", label="Classes", icon=":material/groups:")
         st.stop()
-    ui.set_student(student)
-st.markdown(f"Progress of **{md_escape(student.display_name)}**")
+    pick = st.selectbox("Student", students, format_func=lambda e: e.display_name, key="progress_student")
+    record, whose = pick.student_id, pick.display_name
+elif record is None:
+    st.info("No answers stored yet: take a quiz, every answer is saved at once. Answers are kept in "
+            "your own record: as a guest for this browser, or in your class account once you join.")
+    st.page_link("pages/quiz.py", label="Go to the quiz", icon=":material/quiz:")
+    st.stop()
+st.markdown(f"Progress of **{md_escape(whose)}**")
 
-rep = progress_report(student_attempts(db, student.id))
+rep = progress_report(acc.record_attempts(db, actor, record))
 if not rep.answers:
     st.info("No answers stored yet: take a quiz, every answer is saved at once.")
     st.page_link("pages/quiz.py", label="Go to the quiz", icon=":material/quiz:")
@@ -128,7 +136,7 @@ st.dataframe(
         "credit": st.column_config.ProgressColumn("credit", min_value=0.0, max_value=1.0, format="%.2f"),
     },
 )
-safe = "".join(ch if ch.isalnum() else "_" for ch in student.display_name)[:40] or "student"
+safe = "".join(ch if ch.isalnum() else "_" for ch in whose)[:40] or "student"
 st.download_button(
     "Download my answers (CSV)",
     rep.csv,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnus_core.errors import QuizInputError
+from nnus_core.errors import AccessDenied, QuizInputError
 from nnus_core.text import md_escape
 from pages import _quiz_ui as ui
 from pages import _quiz_views as views
@@ -15,7 +15,7 @@ st.title("Quiz")
 ds = get_dataset()
 dataset_badge(ds)
 svc, model_available = ui.quiz_service(ds)
-db = svc.db
+
 
 session_id = ui.active_session_id()
 focus = ui.focus_request(ds)
@@ -26,30 +26,21 @@ if focus:
         ui.leave_quiz()
         session_id = None
 
-student = ui.current_student()
-if student is None and session_id:
-    student = ui.resume_student(svc, session_id)
-    ui.set_student(student)
-if student is None:
-    st.markdown("Pick a display name to keep your answers and progress (no password: self-study).")
-    student = ui.name_ui(db, create=True)
-    if student is not None:
-        ui.set_student(student)
-if student is None:
-    st.stop()
-ui.signed_in_line(student)
+actor = ui.acting_user()
+ui.signed_in_line(actor)
 
 if not session_id:
-    resumed = None if focus else ui.resume_offer(svc, student)
+    resumed = None if focus else ui.resume_offer(svc, actor)
     if resumed:
         ui.activate(resumed)
         st.rerun()
     settings = ui.setup_ui(focus)
     if settings is not None:
+        actor = ui.acting_user(create_guest=True)  # a guest's private record starts with their first quiz
         try:
-            sess = svc.start(student.id, settings)
-            svc.next_question(sess.id)
-        except QuizInputError as exc:
+            sess = svc.start(actor, settings)
+            svc.next_question(sess.id, actor)
+        except (QuizInputError, AccessDenied) as exc:
             st.error(md_escape(exc))
             st.stop()
         ui.activate(sess.id)
@@ -57,24 +48,28 @@ if not session_id:
     st.stop()
 
 try:
-    quiz = svc.state(session_id)
+    quiz = svc.state(session_id, actor)
+except AccessDenied:
+    # A quiz URL is not a sign-in: another student's quiz stays theirs, whoever holds its link.
+    st.error("This quiz belongs to another student. Start your own quiz.")
+    if st.button("Start a new quiz", key="quiz_new_foreign"):
+        ui.leave_quiz()
+        st.rerun()
+    st.stop()
 except QuizInputError as exc:
     st.error(md_escape(exc))
     if st.button("Start a new quiz", key="quiz_new_after_error"):
         ui.leave_quiz()
         st.rerun()
     st.stop()
-if quiz.session.student_id != student.id:
-    st.error("This quiz belongs to another student. Start your own quiz.")
-    if st.button("Start a new quiz", key="quiz_new_foreign"):
-        ui.leave_quiz()
-        st.rerun()
+if quiz.session.student_id != actor.student_id:  # an instructor looking: they read, never answer
+    st.info("This is a student's quiz: you can read it, but only its student answers.")
     st.stop()
 ui.keep_in_url(session_id)
 
 waiting = quiz.awaiting_answer
 if waiting is None and not quiz.finished and quiz.last is None:
-    waiting = svc.next_question(session_id)
+    waiting = svc.next_question(session_id, actor)
 if waiting is not None:
     ui.show_flash()
     if waiting.id in ui.pending_answers():  # answered, but the database has not taken it yet
@@ -95,7 +90,7 @@ else:
             state.quiz.show_summary = True
             st.rerun()
     elif st.button("Next question", type="primary", key="quiz_next", icon=":material/arrow_forward:"):
-        svc.next_question(session_id)
+        svc.next_question(session_id, actor)
         st.rerun()
 c1, c2 = st.columns(2)
 if c1.button("New quiz", key="quiz_new", icon=":material/add:"):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nnus_core.accounts import Role, User
 from nnus_core.dataset import load_dataset
 from nnus_core.dataset.images import read_image
 from nnus_core.detection import Detection
@@ -130,8 +131,13 @@ def app() -> AppTest:
     return at
 
 
-def goto(page: str, **query) -> AppTest:
+INSTRUCTOR = User(1, Role.INSTRUCTOR, "Dr T")
+
+
+def goto(page: str, *, as_user: User | None = None, **query) -> AppTest:
     at = app()
+    if as_user is not None:  # signed in, as the cookie would have done (pages/_auth)
+        at.session_state["nnus_auth_user"] = as_user
     at.switch_page(page)
     for k, v in query.items():
         at.query_params[k] = v

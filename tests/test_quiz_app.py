@@ -62,9 +62,36 @@ def quiz_page(query: dict | None = None) -> AppTest:
     return at
 
 
-def start(at: AppTest, name: str = "Ana", n: int = 2, kinds=("locate",), **widgets) -> AppTest:
+def student_user(name: str):
+    """The student `name` of a class in the test database (joined with a PIN on first use)."""
+    import os
+
+    from nnus_core.accounts import Actor
+    from nnus_core.accounts import service as acc
+    from nnus_core.errors import SignInError
+
+    engine = get_engine(os.environ["NNUS_DB_URL"])
+    if acc.instructor_count(engine) == 0:
+        acc.create_instructor(engine, None, "t@school.edu", "Dr T", "correct horse battery", first_run=True)
+    teacher, _ = acc.sign_in_password(engine, Actor(client="t"), "t@school.edu", "correct horse battery")
+    classes = acc.instructor_classes(engine, Actor(teacher)) or [acc.create_class(engine, Actor(teacher), "Anatomy")]
+    try:
+        user, _ = acc.join_class(engine, Actor(client="t"), classes[0].join_code, name, "1234")
+    except SignInError:
+        user, _ = acc.sign_in_pin(engine, Actor(client="t"), classes[0].join_code, name, "1234")
+    return user
+
+
+def sign_in(at: AppTest, name: str) -> AppTest:
+    """This browser session signed in as the student `name`, as the sign-in cookie would do."""
+    at.session_state["nnus_auth_user"] = student_user(name)
+    at.run()
+    return at
+
+
+def start(at: AppTest, name: str | None = "Ana", n: int = 2, kinds=("locate",), **widgets) -> AppTest:
     if name is not None:
-        at.text_input(key="quiz_name").input(name).run()
+        sign_in(at, name)
     at.number_input(key="quiz_n").set_value(n).run()
     at.multiselect(key="quiz_kinds").set_value(list(kinds)).run()
     for key, value in widgets.items():
@@ -110,16 +137,15 @@ def answer_locate(at, env, *, right=True):
     return q
 
 
-def test_name_input_handles_html_and_overlong_names(env):
+def test_a_guest_practises_without_a_name_and_a_students_html_name_is_text(env):
     at = quiz_page()
-    assert "Pick a display name" in texts(at)
-    at.text_input(key="quiz_name").input("x" * 500).run()
-    assert any("at most 40 characters, got 500" in e.value for e in at.error)
-    assert not any(b.key == "quiz_start" for b in at.button)  # no quiz without a valid name
-    at.text_input(key="quiz_name").input("<b>Ana</b>").run()
-    assert not at.exception
-    assert any("plain text" in i.value for i in at.info)
-    line = next(m.value for m in at.markdown if m.value.startswith("Studying as"))
+    assert "Practising as a **guest**" in texts(at) and not at.text_input  # no name anyone could type
+    start(at, name=None, n=1)
+    answer_locate(at, env)
+    assert count_attempts(get_engine(env["url"])) == 1  # into the guest's own record
+    assert at.session_state["nnus_auth_user"].role.value == "guest"
+    named = sign_in(quiz_page(), "<b>Ana</b>")
+    line = next(m.value for m in named.markdown if m.value.startswith("Studying as"))
     assert "<b>" not in line and "Ana" in line  # escaped: never rendered as markup
 
 
@@ -181,15 +207,19 @@ def test_reload_mid_question_resumes_and_reload_after_submit_does_not_double_wri
     iid, q = current(at, env)
     sid = at.session_state[SESSION_KEY]
     assert at.query_params["quiz"] == [sid] or at.query_params["quiz"] == sid
-    # a reload: a new browser session with only the URL
-    again = quiz_page({"quiz": sid})
+    # someone else with the quiz's URL (a fresh browser, not signed in as Ana) gets nothing of it
+    stranger = quiz_page({"quiz": sid})
+    assert any("belongs to another student" in e.value for e in stranger.error)
+    assert not any(b.key == "quiz_submit" for b in stranger.button)
+    # a reload: a new browser session with the URL and Ana's sign-in cookie
+    again = sign_in(quiz_page({"quiz": sid}), "Ana")
     assert again.session_state[CURRENT_KEY] == iid
     assert any(m.value.startswith("Studying as **Ana**") for m in again.markdown)
     answer_locate(again, env)
     db = get_engine(env["url"])
     assert count_attempts(db) == 1
     # reload after submitting: the feedback again, no second write; a stale tab submitting too
-    third = quiz_page({"quiz": sid})
+    third = sign_in(quiz_page({"quiz": sid}), "Ana")
     assert any("quiz-headline" in m.value for m in third.markdown)
     # the first tab still shows the question; its next interaction finds the stored answer
     at.session_state[box_key(iid)] = drag_value((10, 10, 60, 60))
@@ -262,25 +292,23 @@ def test_progress_page_shows_the_answer(env):
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Answers"] == "1"
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 1
-    # a fresh session finds the progress by name
+    # Bo signed in again (another device) finds the progress; nobody else does, by any name
     fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     fresh.switch_page("pages/progress.py").run()
-    fresh.text_input(key="quiz_name").input("bo").run()
+    sign_in(fresh, "bo")
     assert {m.label: m.value for m in fresh.metric}["Answers"] == "1"
     other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     other.switch_page("pages/progress.py").run()
-    other.text_input(key="quiz_name").input("Nobody Yet").run()
-    assert any("Nobody has answered" in w.value for w in other.warning)
-    assert not other.metric
+    assert not other.text_input and not other.metric  # no name box: a record is never found by name
+    assert any("No answers stored yet" in i.value for i in other.info)
 
 
 def test_closed_browser_loses_nothing_the_unfinished_quiz_is_offered(env):
     at = start(quiz_page(), name="Cy", n=3)
     answer_locate(at, env)
     sid = at.session_state[SESSION_KEY]
-    # the browser was closed: a new session without the URL, the student types the name again
-    fresh = quiz_page()
-    fresh.text_input(key="quiz_name").input("cy").run()
+    # the browser was closed: a new session without the URL, the student signs in again
+    fresh = sign_in(quiz_page(), "cy")
     assert any("unfinished quiz" in i.value and "1 of 3 answered" in i.value for i in fresh.info)
     fresh.button(key="quiz_resume").click().run()
     assert not fresh.exception, fresh.exception

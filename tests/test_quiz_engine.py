@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from nnus_core.accounts import Actor, Role, User
 from nnus_core.dataset import load_dataset
 from nnus_core.detection import Detection
-from nnus_core.errors import QuizInputError
+from nnus_core.errors import AccessDenied, QuizInputError
 from nnus_core.geometry import BoxPx
 from nnus_core.quiz import Answer, Kind, QuizService, QuizSettings
 from nnus_core.quiz.questions import gt_boxes
@@ -33,6 +34,12 @@ def db(tmp_path):
     return get_engine(f"sqlite:///{tmp_path / 'quiz.db'}")
 
 
+def learner(db, name: str) -> Actor:
+    """A student acting for their own progress record (made under this name)."""
+    rec = get_or_create_student(db, name)
+    return Actor(User(rec.id, Role.STUDENT, rec.display_name, rec.id))
+
+
 def fake_model(sample):
     """A 'detector' that returns each ground-truth box shifted by 6 px, confidence 0.9."""
     return [
@@ -55,44 +62,44 @@ def right_answer(served):
 def test_a_reload_mid_question_resumes_the_same_question(ds, db):
     clock = Clock()
     svc = QuizService(db, ds, clock=clock)
-    st = get_or_create_student(db, "Ana")
-    sess = svc.start(st.id, QuizSettings(n_questions=3))
-    first = svc.next_question(sess.id)
+    st = learner(db, "Ana")
+    sess = svc.start(st, QuizSettings(n_questions=3))
+    first = svc.next_question(sess.id, st)
     clock.t += 30
     # a reload: a brand-new service (new Streamlit session) finds the same stored question
-    again = QuizService(db, ds, clock=clock).next_question(sess.id)
+    again = QuizService(db, ds, clock=clock).next_question(sess.id, st)
     assert again.id == first.id and again.question == first.question
     assert again.instance.served_s == first.instance.served_s  # the timer is not reset by reloading
 
 
 def test_each_answer_is_stored_exactly_once(ds, db):
     svc = QuizService(db, ds, predict=fake_model, clock=Clock())
-    st = get_or_create_student(db, "Ben")
-    sess = svc.start(st.id, QuizSettings(n_questions=2, kinds=("locate",), absent_rate=0))
-    served = svc.next_question(sess.id)
+    st = learner(db, "Ben")
+    sess = svc.start(st, QuizSettings(n_questions=2, kinds=("locate",), absent_rate=0))
+    served = svc.next_question(sess.id, st)
     good = right_answer(served)
-    rv1, wrote1 = svc.submit(served, good)
+    rv1, wrote1 = svc.submit(served, good, st)
     # double click, reload-and-resubmit, and another tab with a different answer: all ignored
-    rv2, wrote2 = svc.submit(served, good)
-    rv3, wrote3 = QuizService(db, ds, clock=Clock()).submit(served, Answer(box=BoxPx(0, 0, 20, 20)))
+    rv2, wrote2 = svc.submit(served, good, st)
+    rv3, wrote3 = QuizService(db, ds, clock=Clock()).submit(served, Answer(box=BoxPx(0, 0, 20, 20)), st)
     assert (wrote1, wrote2, wrote3) == (True, False, False)
     assert count_attempts(db) == 1
     assert rv3.score.passed and rv3.attempt.id == rv1.attempt.id
     # after the answer, the state shows its review; "next" serves position 1 exactly once
-    state = svc.state(sess.id)
+    state = svc.state(sess.id, st)
     assert state.awaiting_answer is None and state.answered == 1
-    nxt1, nxt2 = svc.next_question(sess.id), svc.next_question(sess.id)
+    nxt1, nxt2 = svc.next_question(sess.id, st), svc.next_question(sess.id, st)
     assert nxt1.id == nxt2.id and nxt1.position == 1
 
 
 @pytest.mark.parametrize("kind", ["locate", "identify", "present", "label_all"])
 def test_every_kind_scores_and_compares_with_the_model(ds, db, kind):
     svc = QuizService(db, ds, predict=fake_model, clock=Clock())
-    st = get_or_create_student(db, f"kind {kind}")
-    sess = svc.start(st.id, QuizSettings(n_questions=3, kinds=(kind,), absent_rate=0))
+    st = learner(db, f"kind {kind}")
+    sess = svc.start(st, QuizSettings(n_questions=3, kinds=(kind,), absent_rate=0))
     for _ in range(3):
-        served = svc.next_question(sess.id)
-        rv, wrote = svc.submit(served, right_answer(served))
+        served = svc.next_question(sess.id, st)
+        rv, wrote = svc.submit(served, right_answer(served), st)
         assert wrote and rv.score.passed and rv.attempt.credit == 1.0
         assert rv.model.available and rv.model.passed
         assert rv.feedback
@@ -100,46 +107,46 @@ def test_every_kind_scores_and_compares_with_the_model(ds, db, kind):
             assert rv.headline.startswith("you 1.00, model 0.")
             assert rv.model.detection.confidence == pytest.approx(0.9)
             assert rv.attempt.model_iou == pytest.approx(rv.model.iou, abs=1e-4)
-    assert svc.next_question(sess.id) is None
-    summary = svc.summary(sess.id)
+    assert svc.next_question(sess.id, st) is None
+    summary = svc.summary(sess.id, st)
     assert summary.answered == 3 and summary.passes == 3 and not summary.mistakes
 
 
 def test_no_model_still_scores_and_says_so(ds, db):
     svc = QuizService(db, ds, clock=Clock())
-    st = get_or_create_student(db, "Cleo")
-    sess = svc.start(st.id, QuizSettings(n_questions=1, absent_rate=0))
-    served = svc.next_question(sess.id)
-    rv, _ = svc.submit(served, Answer(box=BoxPx(0, 0, 30, 30)))
+    st = learner(db, "Cleo")
+    sess = svc.start(st, QuizSettings(n_questions=1, absent_rate=0))
+    served = svc.next_question(sess.id, st)
+    rv, _ = svc.submit(served, Answer(box=BoxPx(0, 0, 30, 30)), st)
     assert not rv.model.available and "no model available" in rv.headline
     assert not rv.score.passed and rv.attempt.feedback
 
 
 def test_bad_answers_are_refused_without_writing(ds, db):
     svc = QuizService(db, ds, clock=Clock())
-    st = get_or_create_student(db, "Dan")
-    sess = svc.start(st.id, QuizSettings(n_questions=2, kinds=("locate", "identify"), absent_rate=0))
-    served = svc.next_question(sess.id)
+    st = learner(db, "Dan")
+    sess = svc.start(st, QuizSettings(n_questions=2, kinds=("locate", "identify"), absent_rate=0))
+    served = svc.next_question(sess.id, st)
     for bad in (Answer(), Answer(box=BoxPx(10, 10, 10, 40))):
         with pytest.raises(QuizInputError):
-            svc.submit(served, bad)
+            svc.submit(served, bad, st)
     assert count_attempts(db) == 0
-    svc.submit(served, right_answer(served))
-    ident = svc.next_question(sess.id)
+    svc.submit(served, right_answer(served), st)
+    ident = svc.next_question(sess.id, st)
     with pytest.raises(QuizInputError, match="offered"):
-        svc.submit(ident, Answer(choice=next(o for o in range(8) if o not in ident.question.choices)))
+        svc.submit(ident, Answer(choice=next(o for o in range(8) if o not in ident.question.choices)), st)
     with pytest.raises(QuizInputError, match="Pick one"):
-        svc.submit(ident, Answer())
+        svc.submit(ident, Answer(), st)
 
 
 def test_timer_zeroes_a_late_answer_and_the_review_keeps_saying_why(ds, db):
     clock = Clock()
     svc = QuizService(db, ds, clock=clock)
-    st = get_or_create_student(db, "Eve")
-    sess = svc.start(st.id, QuizSettings(n_questions=1, time_limit_s=20, absent_rate=0))
-    served = svc.next_question(sess.id)
+    st = learner(db, "Eve")
+    sess = svc.start(st, QuizSettings(n_questions=1, time_limit_s=20, absent_rate=0))
+    served = svc.next_question(sess.id, st)
     clock.t += 45
-    rv, _ = svc.submit(served, right_answer(served))
+    rv, _ = svc.submit(served, right_answer(served), st)
     assert rv.timed_out and rv.attempt.credit == 0.0 and not rv.attempt.passed
     assert "Time's up: answered after 45 s (limit 20 s)" in rv.score.verdict
     again = svc.review(served, rv.attempt)
@@ -148,12 +155,12 @@ def test_timer_zeroes_a_late_answer_and_the_review_keeps_saying_why(ds, db):
 
 def test_summary_per_organ_beside_model_ap_and_mistakes(ds, db):
     svc = QuizService(db, ds, model_ap={2: 0.81, 1: 0.9}, model_ap_label="AP@0.5 (synthetic)", clock=Clock())
-    st = get_or_create_student(db, "Fay")
-    sess = svc.start(st.id, QuizSettings(n_questions=4, absent_rate=0))
+    st = learner(db, "Fay")
+    sess = svc.start(st, QuizSettings(n_questions=4, absent_rate=0))
     for i in range(4):
-        served = svc.next_question(sess.id)
-        svc.submit(served, right_answer(served) if i % 2 == 0 else Answer(box=BoxPx(0, 0, 20, 20)))
-    sm = svc.summary(sess.id)
+        served = svc.next_question(sess.id, st)
+        svc.submit(served, right_answer(served) if i % 2 == 0 else Answer(box=BoxPx(0, 0, 20, 20)), st)
+    sm = svc.summary(sess.id, st)
     assert sm.answered == 4 and sm.passes == 2 and len(sm.mistakes) == 2
     assert sm.model_ap_label == "AP@0.5 (synthetic)"
     by = {r.organ_id: r for r in sm.per_organ}
@@ -163,24 +170,24 @@ def test_summary_per_organ_beside_model_ap_and_mistakes(ds, db):
 def _ijv_count_after_a_miss(ds, db, adaptive: bool) -> list[int]:
     clock = Clock()
     svc = QuizService(db, ds, clock=clock)
-    st = get_or_create_student(db, f"Gus {adaptive}")
+    st = learner(db, f"Gus {adaptive}")
     # first quizzes: the IJV is missed, every other organ answered perfectly
     for oid in range(8):
-        sess = svc.start(st.id, QuizSettings(n_questions=1, organ_ids=(oid,), absent_rate=0))
-        served = svc.next_question(sess.id)
-        svc.submit(served, Answer(box=BoxPx(0, 0, 15, 15)) if oid == 3 else right_answer(served))
+        sess = svc.start(st, QuizSettings(n_questions=1, organ_ids=(oid,), absent_rate=0))
+        served = svc.next_question(sess.id, st)
+        svc.submit(served, Answer(box=BoxPx(0, 0, 15, 15)) if oid == 3 else right_answer(served), st)
         clock.t += 1
     clock.t += 200  # the miss is due again, the passes are not
     # a fixed session id fixes the random draws, so both runs differ only by the scheduler
     sess = svc.start(
-        st.id, QuizSettings(n_questions=12, absent_rate=0, adaptive=adaptive), f"fixed{adaptive}"
+        st, QuizSettings(n_questions=12, absent_rate=0, adaptive=adaptive), f"fixed{adaptive}"
     )
     organs = []
     for _ in range(12):
-        served = svc.next_question(sess.id)
+        served = svc.next_question(sess.id, st)
         organs.append(served.question.organ_id)
         missed = served.question.organ_id == 3
-        svc.submit(served, Answer(box=BoxPx(0, 0, 15, 15)) if missed else right_answer(served))
+        svc.submit(served, Answer(box=BoxPx(0, 0, 15, 15)) if missed else right_answer(served), st)
         clock.t += 15  # a realistic pace: a missed organ is due again a few questions later
     return organs
 
@@ -197,23 +204,24 @@ def test_missed_organ_comes_back_sooner(ds, db):
 
 def test_unknown_or_foreign_sessions_are_reported(ds, db, tmp_path):
     svc = QuizService(db, ds, clock=Clock())
+    hal = learner(db, "Hal")
     with pytest.raises(QuizInputError, match="not found"):
-        svc.state("nope")
+        svc.state("nope", hal)
     other = load_dataset(varied_nnus_folder(tmp_path / "OTHER"))
-    sess = QuizService(db, other, clock=Clock()).start(get_or_create_student(db, "Hal").id, QuizSettings())
+    sess = QuizService(db, other, clock=Clock()).start(hal, QuizSettings())
     with pytest.raises(QuizInputError, match="another dataset"):
-        svc.state(sess.id)
+        svc.state(sess.id, hal)
     with pytest.raises(QuizInputError, match="not in the active dataset"):
-        svc.start(get_or_create_student(db, "Hal").id, QuizSettings(focus_stem="9999"))
+        svc.start(hal, QuizSettings(focus_stem="9999"))
 
 
 def test_history_records_what_the_progress_page_needs(ds, db):
     svc = QuizService(db, ds, predict=fake_model, clock=Clock())
-    st = get_or_create_student(db, "Ivy")
-    sess = svc.start(st.id, QuizSettings(n_questions=1, absent_rate=0))
-    served = svc.next_question(sess.id)
-    svc.submit(served, right_answer(served))
-    (a,) = student_attempts(db, st.id)
+    st = learner(db, "Ivy")
+    sess = svc.start(st, QuizSettings(n_questions=1, absent_rate=0))
+    served = svc.next_question(sess.id, st)
+    svc.submit(served, right_answer(served), st)
+    (a,) = student_attempts(db, st.student_id)
     assert a.session_id == sess.id and a.instance_id == served.id and a.kind == "locate"
     assert a.iou == 1.0 and a.model_conf == 0.9 and a.dataset_key.startswith("real:")
 
@@ -224,9 +232,10 @@ def test_feedback_image_keeps_the_truth_visible_under_a_perfect_box(ds, db):
     from nnus_core.quiz.view import review_overlays, shade_targets
 
     svc = QuizService(db, ds, predict=fake_model, clock=Clock())
-    sess = svc.start(get_or_create_student(db, "Joy").id, QuizSettings(n_questions=1, absent_rate=0))
-    served = svc.next_question(sess.id)
-    rv, _ = svc.submit(served, right_answer(served))
+    joy = learner(db, "Joy")
+    sess = svc.start(joy, QuizSettings(n_questions=1, absent_rate=0))
+    served = svc.next_question(sess.id, joy)
+    rv, _ = svc.submit(served, right_answer(served), joy)
     styles = [o.style for o in review_overlays(rv)]
     assert styles == ["solid", "dashed", "student"]  # the student's box is drawn last, on top
     assert review_overlays(rv)[1].label == "model 0.90"
@@ -240,17 +249,23 @@ def test_feedback_image_keeps_the_truth_visible_under_a_perfect_box(ds, db):
 def test_the_unfinished_quiz_on_this_dataset_is_offered_and_a_quiz_knows_its_student(ds, db):
     clock = Clock()
     svc = QuizService(db, ds, clock=clock)
-    ana = get_or_create_student(db, "Ana")
-    assert svc.unfinished(ana.id) is None
-    done = svc.start(ana.id, QuizSettings(n_questions=1))
-    svc.submit(svc.next_question(done.id), Answer(not_visible=True))
-    assert svc.unfinished(ana.id) is None  # a finished quiz is not offered
+    ana = learner(db, "Ana")
+    assert svc.unfinished(ana) is None
+    done = svc.start(ana, QuizSettings(n_questions=1))
+    svc.submit(svc.next_question(done.id, ana), Answer(not_visible=True), ana)
+    assert svc.unfinished(ana) is None  # a finished quiz is not offered
     clock.t += 10
-    open_one = svc.start(ana.id, QuizSettings(n_questions=3))
-    svc.submit(svc.next_question(open_one.id), Answer(not_visible=True))
-    offer = svc.unfinished(ana.id)
+    open_one = svc.start(ana, QuizSettings(n_questions=3))
+    svc.submit(svc.next_question(open_one.id, ana), Answer(not_visible=True), ana)
+    offer = svc.unfinished(ana)
     assert offer is not None and offer.session.id == open_one.id and offer.answered == 1
-    assert svc.student_of(open_one.id) == ana and svc.student_of("no-such-quiz") is None
+    bob = learner(db, "Bob")  # another student: neither offered Ana's quiz nor allowed into it
+    assert svc.unfinished(bob) is None
+    with pytest.raises(AccessDenied, match="private"):
+        svc.state(open_one.id, bob)
+    with pytest.raises(AccessDenied, match="own record"):
+        svc.submit(svc.next_question(open_one.id, ana), Answer(not_visible=True), bob)
+    assert svc.state(open_one.id, ana).answered == 1  # nothing was written into Ana's record
 
 
 def test_a_kept_answer_counts_its_tries_and_is_not_retried_twice_in_a_row():

@@ -27,7 +27,7 @@ def test_fresh_database_is_created_migrated_and_uses_wal(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'tutor.db'}"  # the folder is created too
     engine = dbm.make_engine(url)
     head = dbm.head_revision()
-    assert dbm.migrate(engine) == head == "0001"
+    assert dbm.migrate(engine) == head == "0002"
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == dbm.SQLITE_BUSY_TIMEOUT_MS
@@ -35,7 +35,8 @@ def test_fresh_database_is_created_migrated_and_uses_wal(tmp_path):
         assert dbm.current_revision(conn) == head
         names = set(inspect(conn).get_table_names())
         idx = {i["name"] for i in inspect(conn).get_indexes("attempts")}
-    assert names == {"alembic_version", "students", "quiz_sessions", "question_instances", "attempts"}
+    assert names == {"alembic_version", "students", "quiz_sessions", "question_instances", "attempts",
+                     "users", "classes", "memberships", "auth_tokens", "signin_failures"}
     assert {"ix_attempts_student_time", "ix_attempts_student_organ"} <= idx
     # migrating again changes nothing
     assert dbm.migrate(engine) == head
@@ -54,7 +55,7 @@ def test_a_fresh_database_on_each_backend_matches_the_code(store_url):
             )
             assert compare_metadata(ctx, dbm.metadata) == []
             assert set(inspect(conn).get_table_names()) == {"alembic_version", *dbm.metadata.tables}
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [dbm.head_revision()]
     finally:
         engine.dispose()
 

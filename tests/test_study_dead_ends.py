@@ -11,7 +11,15 @@ from nnus_core.dataset import load_dataset
 from nnus_core.detector.card import ModelCard
 from nnus_core.text import md_escape
 from tests.fixtures import make_nnus_folder
-from tests.test_pages_app import FakeDetector, goto, make_study_dataset, organs_of, text_of, write_eval
+from tests.test_pages_app import (
+    INSTRUCTOR,
+    FakeDetector,
+    goto,
+    make_study_dataset,
+    organs_of,
+    text_of,
+    write_eval,
+)
 
 pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
@@ -58,6 +66,7 @@ def real_data(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("NNUS_DATA", str(data))
     monkeypatch.setenv("NNUS_DB_URL", f"sqlite:///{tmp_path / 'tutor.db'}")
     monkeypatch.setenv("NNUS_EVAL_CACHE", str(tmp_path / "eval-cache"))
+    monkeypatch.setenv("NNUS_DATA_ROOTS", str(tmp_path))  # folders typed on Home must lie below a root
     return data
 
 
@@ -78,8 +87,13 @@ def test_home_leads_a_first_time_student_and_keeps_the_technical_details_one_cli
     assert "organ=" in links[card_link].proto.query_string
     # The path and the model's recipe sit in an expander below the guided path, not above it.
     assert [e.label for e in at.expander][0].startswith("Technical details")
-    assert md_escape(real_data) in " ".join(c.value for c in at.expander[0].caption)  # shown escaped
     assert "Start here" in [s.value for s in at.subheader][0]
+    # Server paths are for instructors' eyes only, and only they may load another dataset.
+    assert str(real_data) not in " ".join(c.value for c in at.expander[0].caption)
+    assert not [e for e in at.expander if e.label.startswith("Use the real NNUS")]
+    at = goto("pages/home.py", as_user=INSTRUCTOR)
+    assert md_escape(real_data) in " ".join(c.value for c in at.expander[0].caption)  # shown escaped
+    assert [e for e in at.expander if e.label.startswith("Use the real NNUS")]
 
 
 def test_the_organ_card_link_opens_browse_on_that_organs_card(real_data, monkeypatch):
@@ -94,7 +108,6 @@ def test_the_starter_quiz_preset_is_five_questions_answered_by_tapping(real_data
 
     install(monkeypatch, None)
     at = quiz_page({"preset": "starter"})
-    at.text_input(key="quiz_name").input("Ana").run()
     assert at.number_input(key="quiz_n").value == 5
     assert at.multiselect(key="quiz_kinds").value == ["identify", "present"]
     assert "Starter quiz" in " ".join(i.value for i in at.info)
@@ -129,7 +142,7 @@ def _misspelt(root: Path, *, every_name: bool) -> Path:
 def test_a_dataset_with_validation_errors_needs_an_explained_override(real_data, monkeypatch, tmp_path, every_name):
     install(monkeypatch, None)
     bad = _misspelt(tmp_path / "bad", every_name=every_name)
-    at = goto("pages/home.py")
+    at = goto("pages/home.py", as_user=INSTRUCTOR)
     at.text_input(key="home_path").input(str(bad)).run()
     errors = " ".join(e.value for e in at.error)
     assert "should not be used as it is" in errors and "unknown-class-name" in errors
@@ -145,7 +158,7 @@ def test_a_dataset_with_validation_errors_needs_an_explained_override(real_data,
 def test_a_clean_dataset_activates_without_an_override(real_data, monkeypatch, tmp_path):
     install(monkeypatch, None)
     good = make_nnus_folder(tmp_path / "good", n=3)
-    at = goto("pages/home.py")
+    at = goto("pages/home.py", as_user=INSTRUCTOR)
     at.text_input(key="home_path").input(str(good)).run()
     assert not at.error
     assert not [c for c in at.checkbox if c.key == "home_override"]
@@ -292,3 +305,15 @@ def test_evaluate_cached_runs_once_per_dataset_and_model(tmp_path):
     assert det.calls == len(ds)
     assert cached_evaluation_file("k2", "m", "all", tmp_path / "c") != path  # a changed dataset: new file
     assert cached_evaluation_file("k1", "m2", "all", tmp_path / "c") != path  # another model: new file
+
+
+def test_server_folders_outside_the_data_roots_read_the_same_and_name_no_path(real_data, monkeypatch):
+    install(monkeypatch, None)
+    at = goto("pages/home.py", as_user=INSTRUCTOR)
+    said = []
+    for probe in ("/etc", "/nonexistent", "../../etc"):
+        at.text_input(key="home_path").input(probe).run()
+        errors = " ".join(e.value for e in at.error)
+        assert "not one this server offers" in errors and "etc" not in errors and "nonexistent" not in errors
+        said.append(errors)
+    assert len(set(said)) == 1  # the same sentence whether the folder exists or not

@@ -40,3 +40,11 @@ def test_plain_removes_invisible_and_bidi_characters_and_cuts_long_text():
     assert plain("Ærøskøbing مرحبا") == "Ærøskøbing مرحبا"  # real names in any script are kept
     assert md_escape("0001.jpg") == "0001.jpg" and md_escape("ana-maria") == "ana-maria"
     assert md_escape("1. x") == "1\\. x" and md_escape("# h") == "\\# h"
+
+
+def test_csv_cell_neutralises_formulas():
+    from nnus_core.text import csv_cell
+
+    assert csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)" and csv_cell("Ana") == "Ana"
+    assert csv_cell("-1+2") == "'-1+2" and csv_cell("a\u202eb") == "ab"

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from nnus_core.accounts import Action, Actor, require
 from nnus_core.dataset.model import Annotation, Dataset, Sample
 from nnus_core.detection import Detection
 from nnus_core.errors import QuizInputError
@@ -23,7 +24,6 @@ from nnus_core.quiz.scoring import LabelMatch, Score
 from nnus_core.store import quizzes
 from nnus_core.store.attempts import Attempt, attempts_for_keys, record_attempt, student_attempts
 from nnus_core.store.quizzes import StoredInstance, StoredSession
-from nnus_core.store.students import Student, student_by_id
 
 Predict = Callable[[Sample], Sequence[Detection]]
 TIMER_GRACE_S = 2.0  # network and rerun latency are not the student's fault
@@ -199,27 +199,37 @@ class QuizService:
         self.dataset_key = dataset_key(ds)
 
     # -- sessions -----------------------------------------------------------------------------
-    def start(self, student_id: int, settings: QuizSettings, session_id: str | None = None) -> StoredSession:
-        """Store a new quiz session (`session_id`: a fixed id for reproducible tests; default random).
+    def start(self, actor: Actor, settings: QuizSettings, session_id: str | None = None) -> StoredSession:
+        """Store a new quiz session in the acting user's own record (`session_id`: a fixed id for
+        reproducible tests; default random).
 
         Raises:
+            AccessDenied: for an actor without a record of their own (nobody signed in).
             QuizInputError: when the focused image is not in the dataset.
         """
+        require(self.db, actor, Action.ANSWER, actor.student_id)
+        student_id = int(actor.student_id)
         if settings.focus_stem is not None and self.ds.get(settings.focus_stem) is None:
             raise QuizInputError(f"image {settings.focus_stem!r} is not in the active dataset")
         return quizzes.create_session(
             self.db, student_id, settings.to_dict(), self.dataset_key, self.clock(), session_id
         )
 
-    def state(self, session_id: str) -> QuizState:
-        """The stored state of a session.
+    def state(self, session_id: str, actor: Actor) -> QuizState:
+        """The stored state of a session, for its student or their instructor.
 
         Raises:
             QuizInputError: for an unknown session, or one made on another dataset.
+            AccessDenied: when the quiz is another student's (the message names no one).
         """
         sess = quizzes.get_session(self.db, session_id)
         if sess is None:
             raise QuizInputError(f"quiz {session_id!r} not found; start a new quiz")
+        require(self.db, actor, Action.READ_PROGRESS, sess.student_id)
+        return self._state(sess)
+
+    def _state(self, sess: StoredSession) -> QuizState:
+        session_id = sess.id
         if sess.dataset_key != self.dataset_key:
             raise QuizInputError(
                 f"quiz {session_id!r} was made on another dataset ({sess.dataset_key}); start a new quiz"
@@ -235,12 +245,16 @@ class QuizService:
             raise QuizInputError(f"image {inst.image_stem!r} of this quiz is no longer in the dataset")
         return Served(inst, Question.from_payload(inst.payload), sample, settings.n_questions)
 
-    def next_question(self, session_id: str) -> Served | None:
+    def next_question(self, session_id: str, actor: Actor) -> Served | None:
         """The question to show now: the unanswered one if any, else a new one; None when finished.
 
         Serving is idempotent per position: two tabs asking at once get the same stored question.
+
+        Raises:
+            AccessDenied: when the quiz is not the acting user's own.
         """
-        st = self.state(session_id)
+        st = self.state(session_id, actor)
+        require(self.db, actor, Action.ANSWER, st.session.student_id)
         if st.awaiting_answer is not None:
             return st.awaiting_answer
         if st.finished:
@@ -279,24 +293,21 @@ class QuizService:
         stored, _ = quizzes.add_instance(self.db, inst)
         return self._served(stored, st.settings)
 
-    def unfinished(self, student_id: int, *, look_back: int = 5) -> QuizState | None:
-        """The student's latest unfinished quiz on this dataset (among the last `look_back`), to offer
-        resuming it: a closed browser loses nothing."""
-        for sess in quizzes.student_sessions(self.db, student_id)[:look_back]:
+    def unfinished(self, actor: Actor, *, look_back: int = 5) -> QuizState | None:
+        """The acting user's latest unfinished quiz on this dataset (among the last `look_back`), to
+        offer resuming it: a closed browser loses nothing."""
+        if actor.student_id is None:
+            return None
+        for sess in quizzes.student_sessions(self.db, actor.student_id)[:look_back]:
             if sess.finished_s is not None or sess.dataset_key != self.dataset_key:
                 continue
             try:
-                st = self.state(sess.id)
+                st = self.state(sess.id, actor)
             except QuizInputError:  # its images are gone: nothing to resume
                 continue
             if not st.finished:
                 return st
         return None
-
-    def student_of(self, session_id: str) -> Student | None:
-        """The student a quiz belongs to (after a reload the URL names the quiz, not the student)."""
-        sess = quizzes.get_session(self.db, session_id)
-        return student_by_id(self.db, sess.student_id) if sess else None
 
     # -- answers ------------------------------------------------------------------------------
     def _detections(self, sample: Sample) -> Sequence[Detection] | None:
@@ -310,7 +321,9 @@ class QuizService:
         ev = kind_of(q.kind).evaluate(q, s, answer, settings.pass_iou, self._detections(s))
         return Review(served, _placeholder_attempt(), answer, ev.score, ev.feedback, ev.targets, ev.model, ev.matches)
 
-    def submit(self, served: Served, answer: Answer, answered_s: float | None = None) -> tuple[Review, bool]:
+    def submit(
+        self, served: Served, answer: Answer, actor: Actor, answered_s: float | None = None
+    ) -> tuple[Review, bool]:
         """Score an answer and store it exactly once (the question instance id is the key).
 
         Returns:
@@ -321,20 +334,23 @@ class QuizService:
         Args:
             served: the question answered.
             answer: the student's answer.
+            actor: who answers; only into their own record.
             answered_s: when the student answered (default now): a retry of an answer that could not
                 be stored at once keeps its own time, so the timer does not count the wait.
 
         Raises:
+            AccessDenied: the question is in another student's quiz (nothing is stored).
             QuizInputError: an answer that cannot be scored (no box, no choice ...).
             StoreBusyError: the database is locked by another writer (keep the answer, retry).
             StoreError: the database cannot take the answer at all.
         """
-        existing = attempts_for_keys(self.db, [served.id]).get(served.id)
-        if existing is not None:
-            return self.review(served, existing), False
         sess = quizzes.get_session(self.db, served.instance.session_id)
         if sess is None:
             raise QuizInputError("this quiz no longer exists; start a new quiz")
+        require(self.db, actor, Action.ANSWER, sess.student_id)
+        existing = attempts_for_keys(self.db, [served.id]).get(served.id)
+        if existing is not None:
+            return self.review(served, existing), False
         settings = QuizSettings.from_dict(sess.settings)
         rv = self._evaluate(served, answer, settings)
         now = self.clock() if answered_s is None else answered_s
@@ -387,9 +403,9 @@ class QuizService:
         return Review(served, attempt, answer, score, rv.feedback, rv.targets, model, rv.matches, timed_out)
 
     # -- summary ------------------------------------------------------------------------------
-    def summary(self, session_id: str) -> QuizSummary:
+    def summary(self, session_id: str, actor: Actor) -> QuizSummary:
         """Score, per-organ accuracy beside the model's AP, and every answer for review."""
-        st = self.state(session_id)
+        st = self.state(session_id, actor)
         reviews = tuple(self.review(s, st.attempts[s.id]) for s in st.served if s.id in st.attempts)
         acc: dict[int, list[tuple[bool, float | None]]] = {}
         for r in reviews:

@@ -1,7 +1,9 @@
-"""Progress store: students, quiz sessions, answers written exactly once, progress queries (SQLAlchemy)."""
+"""Progress store: students, accounts, quiz sessions, answers written exactly once, progress queries (SQLAlchemy)."""
 
 from __future__ import annotations
 
+# The accounts' tables join the store's metadata here, so migrations and checks see every table.
+from nnus_core.store import account_tables  # noqa: F401
 from nnus_core.store.attempts import Attempt, get_attempt, record_attempt, student_attempts
 from nnus_core.store.db import (
     DB_ENV,

@@ -52,9 +52,11 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run app.py` on a free port with NNUS_DATA=data_dir; wait for health."""
-    port = _free_port()
+def start_server(
+    data_dir: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run app.py` on `port` (a free one by default) with NNUS_DATA=data_dir; wait for health."""
+    port = port or _free_port()
     env = {**os.environ, "NNUS_DATA": str(data_dir), "YOLO_OFFLINE": "1", **(extra_env or {})}
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
