@@ -15,10 +15,10 @@ from nnus_core.dataset import Dataset, load_dataset
 from nnus_core.dataset.active import ActiveDataset, resolve_active
 from nnus_core.errors import DatasetError, NnusError, StoreError
 from nnus_core.organs import ORGANS
+from nnus_core.settings import get_settings
 from nnus_core.text import html_escape, md_escape
 
 DATASET_OVERRIDE_KEY = "nnus_dataset_override"  # session: a folder the user activated on Home
-ERROR_DETAILS_ENV = "NNUS_ERROR_DETAILS"  # "1": unexpected errors propagate (tests, development)
 
 
 def server_log() -> logging.Logger:
@@ -150,7 +150,7 @@ def run_guarded(run) -> None:
     try:
         run()
     except Exception as exc:
-        if os.environ.get(ERROR_DETAILS_ENV) == "1":
+        if get_settings().error_details:
             raise
         report_error(exc)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -11,10 +10,11 @@ import streamlit as st
 
 from nnus_core.browse import first_image
 from nnus_core.dataset import load_dataset
-from nnus_core.dataset.active import DATA_DIR, activation_check
+from nnus_core.dataset.active import activation_check
 from nnus_core.dataset.zipimport import import_archive
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGANS
+from nnus_core.settings import get_settings
 from nnus_core.text import md_escape
 from nnus_core.uploads import DATASET_ZIP, copy_to_disk
 from pages import _shared
@@ -26,7 +26,6 @@ from pages._shared import (
     organ_legend_html,
 )
 
-IMPORTS_DIR = Path(os.environ.get("NNUS_IMPORTS_DIR") or DATA_DIR / "imports")
 ZIP_DONE_KEY = "home_zip_imported"  # (upload id, folder or None, error): import once, then free it
 ZIP_WIDGET_KEY = "home_zip_widget"  # a new uploader after each import drops the old one's bytes
 GUIDE_ORGAN = 1  # the thyroid: the organ every neck scan is about, and the easiest to see first
@@ -85,7 +84,7 @@ def load_real_dataset_ui() -> None:
                 with tempfile.TemporaryDirectory(prefix="nnus-zip-") as tmp:
                     zpath = Path(tmp) / f"{stem}.zip"
                     copy_to_disk(upload, zpath, zip_cap_mb * 1024 * 1024)
-                    done = (upload.file_id, str(import_archive(zpath, IMPORTS_DIR)), "")
+                    done = (upload.file_id, str(import_archive(zpath, get_settings().imports_dir)), "")
             except DatasetError as exc:
                 done = (upload.file_id, None, str(exc))
             st.session_state[ZIP_DONE_KEY] = done

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +15,7 @@ from nnus_core.dataset import Dataset, Sample
 from nnus_core.detector.metrics import ImagePredictions, compute_metrics, confusion_diagonal, image_outcome
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGAN_NAMES
+from nnus_core.settings import get_settings
 
 SCHEMA = "nnus-eval/1"
 EVAL_CONF = 0.001  # keep nearly everything: AP needs the whole precision-recall curve
@@ -132,15 +132,9 @@ def evaluate_detector(
     return evaluate_predictions(images, meta=meta, report_conf=report_conf)
 
 
-EVAL_CACHE_ENV = "NNUS_EVAL_CACHE"
-
-
 def eval_cache_dir() -> Path:
     """Where evaluations run from the app are kept: $NNUS_EVAL_CACHE, else data/cache/eval."""
-    from nnus_core.dataset.active import DATA_DIR
-
-    env = os.environ.get(EVAL_CACHE_ENV)
-    return Path(env) if env else DATA_DIR / "cache" / "eval"
+    return get_settings().eval_cache_dir
 
 
 def cached_evaluation_file(dataset_key: str, model_id: str, split: str, cache_dir: Path | None = None) -> Path:
