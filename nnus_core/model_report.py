@@ -1,6 +1,6 @@
 """Read a detector evaluation JSON into tables for the model report, beside the authors' published figures.
 
-The evaluation file is written by `python -m nnus_core.evaluate` (data/models/<name>/eval_<split>.json).
+The evaluation file is written by `python -m nnus_core.detector evaluate` (data/models/<name>/eval_<split>.json).
 Its sections follow `nnus_core.detector.metrics.DetectionMetrics.to_dict` ("overall", "per_class",
 "confusion_matrix", "pr_curves") plus per-image outcomes (`ImageOutcome.to_dict`). Reading is
 tolerant: a missing section gives an empty table, so the page shows what there is.

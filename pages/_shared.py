@@ -392,7 +392,7 @@ def no_model_message(what: str = "model predictions") -> None:
     """The one way pages say that no trained detector is available."""
     st.info(
         f"No model available: {what} cannot be shown. Train one with "
-        "`python -m nnus_core.train --data DIR` (see the README), or set `NNUS_MODEL` to a weights file.",
+        "`python -m nnus_core.detector train --data DIR` (see the README), or set `NNUS_MODEL` to a weights file.",
         icon=":material/model_training:",
     )
 

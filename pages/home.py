@@ -148,7 +148,7 @@ def technical_details(ds) -> None:
         st.markdown(f"A model is shipped in {md_escape(_shared.model_folder())} but has no model card.")
     else:
         st.info("No trained model is shipped yet: the pages show the ground truth only. Train one with "
-                "`python -m nnus_core.train --data DIR` (see the README).", icon=":material/model_training:")
+                "`python -m nnus_core.detector train --data DIR` (see the README).", icon=":material/model_training:")
     st.markdown("**About the data**")
     st.markdown(
         "**NNUS** — 790 normal neck ultrasound images (494×447, GE LOGIQ P6, linear probe) from 25 "

@@ -74,7 +74,7 @@ def default_weights(models_dir: Path | None = None) -> Path:
     if folder is None or not (folder / WEIGHTS_NAME).is_file():
         raise ModelError(
             f"no trained model found under {models_dir or MODELS_DIR} (expected <name>/{WEIGHTS_NAME}); "
-            "train one with `python -m nnus_core.train --data DIR`"
+            "train one with `python -m nnus_core.detector train --data DIR`"
         )
     return folder / WEIGHTS_NAME
 

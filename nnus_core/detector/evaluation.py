@@ -155,7 +155,7 @@ def evaluate_cached(
 ) -> Path:
     """Evaluate once per (dataset version, model, split) and return the report file.
 
-    The same evaluation as `python -m nnus_core.evaluate`; a second call with the same keys reads
+    The same evaluation as `python -m nnus_core.detector evaluate`; a second call with the same keys reads
     the file instead of running the model again.
 
     Raises:

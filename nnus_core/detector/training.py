@@ -272,7 +272,7 @@ def train(
     out_dir, runs_dir = Path(out_dir), Path(runs_dir)
     work = runs_dir / name
     command = command or " ".join(
-        shlex.quote(a) for a in [Path(sys.executable).name, "-m", "nnus_core.train", *sys.argv[1:]]
+        shlex.quote(a) for a in [Path(sys.executable).name, "-m", "nnus_core.detector", "train", *sys.argv[1:]]
     )
 
     t0 = time.time()
