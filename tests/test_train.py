@@ -18,11 +18,7 @@ from nnus_core.detector import Detector, read_model_card  # noqa: E402
 from nnus_core.detector.fast import CACHE_ENV  # noqa: E402
 from nnus_core.detector.training import RECIPES, train, write_yolo_view  # noqa: E402
 from nnus_core.organs import ORGAN_NAMES  # noqa: E402
-
-try:
-    from test_detector_data import make_nnus_folder
-except ImportError:  # tests/ imported as a package
-    from tests.test_detector_data import make_nnus_folder
+from tests.fixtures import make_learnable_folder as make_nnus_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
