@@ -171,10 +171,11 @@ def override(**fields: object) -> Iterator[Settings]:
     """Use the current settings with `fields` replaced inside the `with` block (tests, benches)."""
     changed = replace(get_settings(), **fields)  # type: ignore[arg-type]
     _overrides.append(changed)
+    depth = len(_overrides)
     try:
         yield changed
     finally:
-        _overrides.remove(changed)
+        del _overrides[depth - 1 :]  # this block's value and any a nested block left behind
 
 
 def ultralytics_offline() -> None:

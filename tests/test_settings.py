@@ -83,6 +83,9 @@ def test_override_replaces_fields_inside_the_block(tmp_path):
         from nnus_core.uploads import DATASET_ZIP
 
         assert DATASET_ZIP.mb() == 3
+        with override(zip_max_mb=4):
+            assert get_settings().zip_max_mb == 4 and get_settings().imports_dir == tmp_path
+        assert get_settings() is s
     assert get_settings() == before
 
 
