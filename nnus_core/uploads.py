@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from nnus_core.errors import DatasetError
+from nnus_core.settings import ZIP_MAX_MB_ENV, Settings, get_settings
 
 CHUNK_BYTES = 1 << 20
 
@@ -17,19 +17,18 @@ class UploadCap:
     """The largest upload accepted for one purpose, overridable by an environment variable."""
 
     env: str
-    default_mb: int
+    setting: str  # the Settings field that holds the cap (its default is the settings' default)
     who: str  # who uploads this, for the message
 
     def mb(self, env: dict[str, str] | None = None) -> int:
         """The cap in MB; a value that is not a positive whole number falls back to the default."""
-        raw = (os.environ if env is None else env).get(self.env, "").strip()
-        return int(raw) if raw.isdigit() and int(raw) > 0 else self.default_mb
+        return getattr(get_settings() if env is None else Settings.from_env(env), self.setting)
 
 
 # The server-wide ceiling is server.maxUploadSize in .streamlit/config.toml (the largest of these);
 # each uploader passes its own cap to the browser, which refuses a larger file before sending it.
 # The real NNUS folder zipped is ~60 MB; scan videos are capped by nnus_core.video.probe.
-DATASET_ZIP = UploadCap("NNUS_ZIP_MAX_MB", 1024, "an instructor loading a dataset")
+DATASET_ZIP = UploadCap(ZIP_MAX_MB_ENV, "zip_max_mb", "an instructor loading a dataset")
 
 
 def copy_to_disk(data: BinaryIO, target: Path, max_bytes: int | None = None) -> int:

@@ -16,6 +16,7 @@ from nnus_core.accounts import Action, Actor, Role, User, allowed
 from nnus_core.accounts import service as acc
 from nnus_core.accounts.oidc import SsoRule, identity
 from nnus_core.errors import NnusError, SignInError
+from nnus_core.settings import get_settings
 from nnus_core.text import md_escape
 
 COOKIE = "nnus_signin"
@@ -90,7 +91,8 @@ def _sso_user(engine) -> User | None:  # noqa: ANN001
         return cached
     claims = st.user.to_dict()
     issuer, subject, name = identity(claims)
-    rule = SsoRule.parse(st.secrets.get("nnus_sso_instructor_groups"), st.secrets.get("nnus_sso_instructor_emails"))
+    cfg = get_settings()
+    rule = SsoRule.parse(cfg.sso_instructor_groups, cfg.sso_instructor_emails)
     user = acc.sign_in_oidc(engine, issuer, subject, name, instructor=rule.is_instructor(claims))
     st.session_state[_SSO_KEY] = user
     return user

@@ -18,7 +18,7 @@ from nnus_core.quiz.kinds import REGISTRY
 from nnus_core.quiz.pending import RETRY_EVERY_S, PendingAnswer
 from nnus_core.quiz.questions import DIFFICULTIES, MAX_QUESTIONS
 from nnus_core.quiz.report import summary_model_ap
-from nnus_core.store import db_url
+from nnus_core.store import database_url
 from nnus_core.text import md_escape
 from pages import _auth, _cache, _shared
 from pages._state import QuizKeys, pop, state
@@ -45,7 +45,7 @@ def get_store() -> Engine:
     so a repaired database works without a restart.
     """
     try:
-        return _cache.store_engine(db_url())
+        return _cache.store_engine(database_url())
     except StoreError as exc:
         _shared.report_error(exc, "The progress database cannot be used")
         st.caption("Nothing can be saved until whoever runs this server fixes it; the study pages still work.")

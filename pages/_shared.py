@@ -15,11 +15,10 @@ from nnus_core.dataset import Dataset
 from nnus_core.dataset.active import ActiveDataset, resolve_active
 from nnus_core.errors import DatasetError, NnusError, StoreError
 from nnus_core.organs import ORGANS
+from nnus_core.settings import get_settings
 from nnus_core.text import html_escape, md_escape
 from pages import _cache
 from pages._state import state
-
-ERROR_DETAILS_ENV = "NNUS_ERROR_DETAILS"  # "1": unexpected errors propagate (tests, development)
 
 
 def server_log() -> logging.Logger:
@@ -100,10 +99,10 @@ _janitor_lock = threading.Lock()
 
 def _check_store_at_start() -> None:
     """Say in the server log, at start, whether the progress database is usable (and why not)."""
-    from nnus_core.store import db_url, get_engine
+    from nnus_core.store import database_url, get_engine
 
     try:
-        get_engine(db_url())  # migrated, integrity-checked and write-probed; cached for the pages
+        get_engine(database_url())  # migrated, integrity-checked and write-probed; cached for the pages
     except StoreError as exc:
         server_log().error("progress database NOT usable: %s (%s)", exc.plain, exc)
         return
@@ -151,7 +150,7 @@ def run_guarded(run) -> None:
     try:
         run()
     except Exception as exc:
-        if os.environ.get(ERROR_DETAILS_ENV) == "1":
+        if get_settings().error_details:
             raise
         report_error(exc)
 
@@ -376,7 +375,7 @@ def no_model_message(what: str = "model predictions") -> None:
     """The one way pages say that no trained detector is available."""
     st.info(
         f"No model available: {what} cannot be shown. Train one with "
-        "`python -m nnus_core.train --data DIR` (see the README), or set `NNUS_MODEL` to a weights file.",
+        "`python -m nnus_core.detector train --data DIR` (see the README), or set `NNUS_MODEL` to a weights file.",
         icon=":material/model_training:",
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -12,14 +11,14 @@ import streamlit as st
 from nnus_core.accounts import Action
 from nnus_core.browse import first_image
 from nnus_core.dataset import load_dataset
-from nnus_core.dataset.active import DATA_DIR, activation_check
-from nnus_core.dataset.roots import data_roots, offered_folders, resolve_below_roots
+from nnus_core.dataset.active import activation_check
+from nnus_core.dataset.roots import offered_folders, resolve_below_roots
 from nnus_core.dataset.zipimport import import_archive
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGANS
+from nnus_core.settings import get_settings
 from nnus_core.text import md_escape
 from nnus_core.uploads import DATASET_ZIP, copy_to_disk
-from nnus_core.video.workspace import default_root as default_video_root
 from pages import _auth, _shared
 from pages._shared import (
     dataset_badge,
@@ -29,7 +28,6 @@ from pages._shared import (
 )
 from pages._state import state
 
-IMPORTS_DIR = Path(os.environ.get("NNUS_IMPORTS_DIR") or DATA_DIR / "imports")
 GUIDE_ORGAN = 1  # the thyroid: the organ every neck scan is about, and the easiest to see first
 
 
@@ -71,8 +69,8 @@ def load_real_dataset_ui() -> None:
         "environment variable `NNUS_DATA=/path/to/NNUS`, or load it here for this session. "
         "The validation report is shown before the dataset becomes active."
     )
-    roots = data_roots(DATA_DIR)
-    exclude = [IMPORTS_DIR, default_video_root()]
+    roots = list(get_settings().data_roots)
+    exclude = [get_settings().imports_dir, get_settings().video_tmp_dir]
     offered = offered_folders(roots, exclude=exclude)
     st.caption("Data folders on this server: " + ", ".join(f"`{md_escape(r)}`" for r in roots)
                + (" — datasets found: " + ", ".join(f"`{md_escape(p.name)}`" for p in offered) if offered else ""))
@@ -91,7 +89,7 @@ def load_real_dataset_ui() -> None:
                 with tempfile.TemporaryDirectory(prefix="nnus-zip-") as tmp:
                     zpath = Path(tmp) / f"{stem}.zip"
                     copy_to_disk(upload, zpath, zip_cap_mb * 1024 * 1024)
-                    done = (upload.file_id, str(import_archive(zpath, IMPORTS_DIR)), "")
+                    done = (upload.file_id, str(import_archive(zpath, get_settings().imports_dir)), "")
             except DatasetError as exc:
                 done = (upload.file_id, None, str(exc))
             state.home.zip_done = done
@@ -156,7 +154,7 @@ def technical_details(ds) -> None:
         st.markdown(f"A model is shipped in {md_escape(_shared.model_folder())} but has no model card.")
     else:
         st.info("No trained model is shipped yet: the pages show the ground truth only. Train one with "
-                "`python -m nnus_core.train --data DIR` (see the README).", icon=":material/model_training:")
+                "`python -m nnus_core.detector train --data DIR` (see the README).", icon=":material/model_training:")
     st.markdown("**About the data**")
     st.markdown(
         "**NNUS** — 790 normal neck ultrasound images (494×447, GE LOGIQ P6, linear probe) from 25 "

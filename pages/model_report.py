@@ -259,7 +259,7 @@ def _model_key(folder, card) -> str:
 def evaluate_here_ui(ds, folder, card, shipped: EvalReport | None) -> EvalReport | None:
     """Offer to evaluate the model on the active dataset; returns that evaluation once it exists.
 
-    Runs the project's evaluation (as `python -m nnus_core.evaluate`) with a progress bar, cached per
+    Runs the project's evaluation (as `python -m nnus_core.detector evaluate`) with a progress bar, cached per
     dataset version, model and split, so it runs once and every later visit reads the file.
     """
     splits = [("test", len(ds.split("test")))] if ds.split("test") else []
@@ -334,7 +334,7 @@ if folder is not None and ds is not None and len(ds) and not (
 if report is None:
     if folder is not None and eval_path is None:
         st.info(f"The model in {md_escape(folder)} has no evaluation file yet. Create it with "
-                f"`python -m nnus_core.evaluate --data DIR --out {plain(folder).replace('`', '')}/eval_test.json`.",
+                f"`python -m nnus_core.detector evaluate --data DIR --out {plain(folder).replace('`', '')}/eval_test.json`.",
                 icon=":material/analytics:")
     st.subheader("The authors' published result", anchor="published")
     st.dataframe(overall_comparison(None).drop(columns=["this model"]), hide_index=True)

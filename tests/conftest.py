@@ -9,7 +9,19 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("NNUS_ERROR_DETAILS", "1")
 os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402 - after the environment the imports below read
+
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: it reads the markers added here
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/browser/ carries the `browser` marker (a conftest's pytestmark marks nothing)."""
+    for item in items:
+        if BROWSER_DIR in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

@@ -1,11 +1,24 @@
-"""Builders of small NNUS-format datasets for tests (no real images are ever needed)."""
+"""The one builder of small NNUS-format dataset folders for tests and benches (no real images needed).
+
+`make_nnus_folder` writes the layout (images/, labels/, classes.txt, optionally subjects.csv); a
+frame painter decides what each image shows and which boxes it carries: `fixed_frame` (the same
+plausible boxes on speckle-like noise, the default) or `ellipse_frame` (one ellipse per organ, in
+its own place and brightness, so a detector learns it in an epoch: `make_learnable_folder`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from nnus_core.organs import ORGAN_NAMES
+
+Box = tuple[int, float, float, float, float]  # class, cx, cy, w, h (normalised)
+# Paints image i (1-based) with the builder's random generator: (grayscale image, its boxes).
+FramePainter = Callable[[int, np.random.Generator], tuple[np.ndarray, Sequence[Box]]]
 
 # The authors' classes.txt spellings, in their order.
 AUTHORS_CLASSES = [
@@ -28,9 +41,14 @@ DEFAULT_BOXES = [
 ]
 
 
-def write_image(path: Path, width: int = 494, height: int = 447, seed: int = 0) -> None:
+def noise_image(width: int = 494, height: int = 447, seed: int = 0) -> np.ndarray:
+    """Rayleigh noise, a stand-in for speckle."""
     rng = np.random.default_rng(seed)
-    img = (rng.rayleigh(40, (height, width))).clip(0, 255).astype(np.uint8)
+    return (rng.rayleigh(40, (height, width))).clip(0, 255).astype(np.uint8)
+
+
+def write_image(path: Path, width: int = 494, height: int = 447, seed: int = 0, img: np.ndarray | None = None) -> None:
+    img = noise_image(width, height, seed) if img is None else img
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, buf = cv2.imencode(path.suffix or ".jpg", img)
     assert ok
@@ -42,12 +60,84 @@ def yolo_lines(boxes, crlf: bool = True) -> bytes:
     return "".join(f"{c} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}{eol}" for c, cx, cy, w, h in boxes).encode()
 
 
-def make_nnus_folder(root: Path, n: int = 10, *, boxes=DEFAULT_BOXES, crlf: bool = True) -> Path:
-    """An NNUS folder exactly as the authors publish it: images/NNNN.jpg, labels/NNNN.txt, classes."""
+def fixed_frame(boxes: Sequence[Box] = DEFAULT_BOXES) -> FramePainter:
+    """Every image: noise seeded by its number, carrying `boxes`."""
+    return lambda i, _rng: (noise_image(seed=i), boxes)
+
+
+def ellipse_frame(size: tuple[int, int] = (494, 447), all_organs: bool = False) -> FramePainter:
+    """One bright ellipse per organ at its own place and size; each organ is left out 1 time in 5
+    unless `all_organs`."""
+    w, h = size
+
+    def paint(_i: int, rng: np.random.Generator) -> tuple[np.ndarray, list[Box]]:
+        img = rng.normal(40, 12, (h, w)).clip(0, 255).astype(np.uint8)
+        boxes: list[Box] = []
+        for c in range(8):
+            if not all_organs and rng.random() < 0.2:
+                continue
+            cx = (0.1 + 0.11 * c) * w + rng.uniform(-8, 8)
+            cy = (0.25 + 0.15 * (c % 4)) * h + rng.uniform(-8, 8)
+            ax, ay = 14 + 3 * c, 12 + 2 * (c % 3)
+            cv2.ellipse(img, (int(cx), int(cy)), (ax, ay), 0, 0, 360, int(110 + 18 * c), -1)
+            boxes.append((c, cx / w, cy / h, 2 * ax / w, 2 * ay / h))
+        return img, boxes
+
+    return paint
+
+
+def make_nnus_folder(
+    root: Path,
+    n: int = 10,
+    *,
+    boxes: Sequence[Box] = DEFAULT_BOXES,
+    crlf: bool = True,
+    frame: FramePainter | None = None,
+    classes: Sequence[str] = AUTHORS_CLASSES,
+    n_subjects: int | None = None,
+    seed: int = 0,
+) -> Path:
+    """An NNUS folder as the authors publish it: images/NNNN.jpg, labels/NNNN.txt, labels/classes.txt.
+
+    Args:
+        boxes: the boxes of every image when no `frame` is given.
+        crlf: the authors' Windows line ends.
+        frame: paints each image and gives its boxes (default `fixed_frame(boxes)`).
+        classes: classes.txt, in id order (default the authors' spellings).
+        n_subjects: also write subjects.csv with this many volunteers in consecutive blocks.
+        seed: of the generator handed to `frame`.
+    """
     (root / "labels").mkdir(parents=True, exist_ok=True)
     eol = "\r\n" if crlf else "\n"
-    (root / "labels" / "classes.txt").write_bytes(eol.join(AUTHORS_CLASSES).encode() + eol.encode())
+    (root / "labels" / "classes.txt").write_bytes(eol.join(classes).encode() + eol.encode())
+    paint = frame or fixed_frame(boxes)
+    rng = np.random.default_rng(seed)
+    rows = ["image,subject"]
     for i in range(1, n + 1):
-        write_image(root / "images" / f"{i:04d}.jpg", seed=i)
-        (root / "labels" / f"{i:04d}.txt").write_bytes(yolo_lines(boxes, crlf))
+        img, its_boxes = paint(i, rng)
+        write_image(root / "images" / f"{i:04d}.jpg", img=img)
+        (root / "labels" / f"{i:04d}.txt").write_bytes(yolo_lines(its_boxes, crlf))
+        if n_subjects:
+            rows.append(f"{i:04d}.jpg,V{(i - 1) * n_subjects // n + 1}")
+    if n_subjects:
+        (root / "subjects.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def make_learnable_folder(
+    root: Path,
+    n_images: int = 16,
+    n_subjects: int = 4,
+    *,
+    size: tuple[int, int] = (494, 447),
+    all_organs: bool = False,
+    seed: int = 0,
+) -> Path:
+    """Images a detector learns quickly (`ellipse_frame`), the catalogue's class names, subjects.csv.
+
+    Subjects are consecutive blocks, so 4 subjects give a train/val/test split of 2/1/1.
+    """
+    return make_nnus_folder(
+        root, n_images, crlf=False, frame=ellipse_frame(size, all_organs), classes=ORGAN_NAMES,
+        n_subjects=n_subjects, seed=seed,
+    )

@@ -254,7 +254,7 @@ def test_detect_cli_without_a_model_says_how_to_get_one(tmp_path):
     cv2.imwrite(str(img), _image(20, 20))
     run_env = {**os.environ, MODEL_ENV: str(tmp_path / "no-model")}
     out = subprocess.run(
-        [sys.executable, "-m", "nnus_core.detect", str(img)],
+        [sys.executable, "-m", "nnus_core.detector", "detect", str(img)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -315,7 +315,7 @@ def test_detect_cli_prints_json_lines_without_torch(weights, env, tmp_path):
     img = tmp_path / "frame.png"
     cv2.imwrite(str(img), _image())
     code = (
-        "import sys; from nnus_core.detect import main; rc = main(sys.argv[1:]); "
+        "import sys; from nnus_core.detector.cli_detect import main; rc = main(sys.argv[1:]); "
         "assert 'torch' not in sys.modules and 'ultralytics' not in sys.modules, 'torch imported'; "
         "sys.exit(rc)"
     )

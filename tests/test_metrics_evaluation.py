@@ -10,11 +10,7 @@ import pytest
 from nnus_core.dataset import load_dataset
 from nnus_core.detection import Detections
 from nnus_core.detector.evaluation import PUBLISHED, evaluate_detector, format_comparison
-
-try:
-    from test_detector_data import make_nnus_folder
-except ImportError:  # tests/ imported as a package
-    from tests.test_detector_data import make_nnus_folder
+from tests.fixtures import make_learnable_folder as make_nnus_folder
 
 
 class ScriptedDetector:

@@ -72,7 +72,7 @@ class FakeDetector:
 
 
 def write_eval(folder: Path, dataset) -> Path:
-    """An evaluation file in the format `python -m nnus_core.evaluate` writes, from FakeDetector answers."""
+    """An evaluation file in the format `python -m nnus_core.detector evaluate` writes, from FakeDetector answers."""
     from nnus_core.detector.evaluation import evaluate_predictions
     from nnus_core.detector.metrics import ImagePredictions
 

@@ -98,7 +98,7 @@ def test_comparison_tables_put_published_figures_beside_ours():
 
 
 def test_a_file_of_no_known_schema_is_refused_with_the_command_that_writes_one():
-    with pytest.raises(ModelError, match=r"schema version 2.*python -m nnus_core.evaluate"):
+    with pytest.raises(ModelError, match=r"schema version 2.*python -m nnus_core.detector evaluate"):
         parse_eval({"overall": {"map50": 0.5}})
     d = report_dict()
     del d["per_image"]

@@ -28,7 +28,7 @@ def phantom_card(synthetic: bool = True) -> ModelCard:
     """A model card as the shipped phantom models carry (trained on the synthetic phantom)."""
     kind = "synthetic phantom" if synthetic else "real NNUS"
     return ModelCard("phantom-test", "2026-01-01T00:00:00+00:00", {"kind": kind, "synthetic": synthetic},
-                     {"name": "cpu"}, "python -m nnus_core.train", tuple(), {}, {})
+                     {"name": "cpu"}, "python -m nnus_core.detector train", tuple(), {}, {})
 
 
 class NoneFound(FakeDetector):

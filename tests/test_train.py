@@ -18,11 +18,7 @@ from nnus_core.detector import Detector, read_model_card  # noqa: E402
 from nnus_core.detector.fast import CACHE_ENV  # noqa: E402
 from nnus_core.detector.training import RECIPES, train, write_yolo_view  # noqa: E402
 from nnus_core.organs import ORGAN_NAMES  # noqa: E402
-
-try:
-    from test_detector_data import make_nnus_folder
-except ImportError:  # tests/ imported as a package
-    from tests.test_detector_data import make_nnus_folder
+from tests.fixtures import make_learnable_folder as make_nnus_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -174,7 +170,7 @@ def test_recipes_are_what_the_docs_say():
 
 def test_training_and_evaluation_clis_import_no_ui_or_export_packages():
     code = (
-        "import sys, nnus_core.train, nnus_core.evaluate, nnus_core.detector.training, "
+        "import sys, nnus_core.detector.cli_train, nnus_core.detector.cli_evaluate, nnus_core.detector.training, "
         "nnus_core.detector.evaluation; "
         "bad = {'streamlit', 'plotly', 'openvino', 'onnxruntime', 'torch', 'ultralytics'} & set(sys.modules); "
         "assert not bad, bad"
@@ -182,7 +178,7 @@ def test_training_and_evaluation_clis_import_no_ui_or_export_packages():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     helptext = subprocess.run(
-        [sys.executable, "-m", "nnus_core.train", "--help"],
+        [sys.executable, "-m", "nnus_core.detector", "train", "--help"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -192,9 +188,9 @@ def test_training_and_evaluation_clis_import_no_ui_or_export_packages():
 
 
 def _evaluate_cli(base: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run `python -m nnus_core.evaluate ARGS` with the tiny model's export cache."""
+    """Run `python -m nnus_core.detector evaluate ARGS` with the tiny model's export cache."""
     return subprocess.run(
-        [sys.executable, "-m", "nnus_core.evaluate", *args],
+        [sys.executable, "-m", "nnus_core.detector", "evaluate", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

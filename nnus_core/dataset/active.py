@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from nnus_core.dataset.model import PHANTOM_MARKER, Dataset
+from nnus_core.settings import DATASET_ENV, Settings, get_settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = REPO_ROOT / "data"
-REAL_DIR = DATA_DIR / "NNUS"
-PHANTOM_DIR = DATA_DIR / "phantom"
-ENV_VAR = "NNUS_DATA"
+ENV_VAR = DATASET_ENV
 
 
 @dataclass(frozen=True)
@@ -38,13 +34,13 @@ class ActiveDataset:
 
 def resolve_active(env: dict[str, str] | None = None) -> ActiveDataset:
     """Resolve the active dataset location (it may not exist yet: the phantom is generated on demand)."""
-    env = os.environ if env is None else env
-    if env.get(ENV_VAR):
-        p = Path(env[ENV_VAR]).expanduser()
-        return ActiveDataset(p, "env", p.exists())
-    if (REAL_DIR / "images").is_dir() or any(REAL_DIR.glob("*/images")):
-        return ActiveDataset(REAL_DIR, "local", True)
-    return ActiveDataset(PHANTOM_DIR, "phantom", (PHANTOM_DIR / PHANTOM_MARKER).is_file())
+    s = get_settings() if env is None else Settings.from_env(env)
+    if s.dataset_dir is not None:
+        return ActiveDataset(s.dataset_dir, "env", s.dataset_dir.exists())
+    real = s.real_dir
+    if (real / "images").is_dir() or any(real.glob("*/images")):
+        return ActiveDataset(real, "local", True)
+    return ActiveDataset(s.phantom_dir, "phantom", (s.phantom_dir / PHANTOM_MARKER).is_file())
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ sentence, so the messages do not tell a visitor which paths exist on the server.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from nnus_core.errors import DatasetError
@@ -16,16 +15,6 @@ NOT_OFFERED = (
     "That folder is not one this server offers. Use a folder inside the data folders listed below, "
     "or ask the administrator to add one (NNUS_DATA_ROOTS)."
 )
-
-
-ROOTS_ENV = "NNUS_DATA_ROOTS"
-
-
-def data_roots(default: Path, env: Mapping[str, str] | None = None) -> list[Path]:
-    """The data roots: $NNUS_DATA_ROOTS (separated by the OS path separator), else `default`."""
-    raw = (os.environ if env is None else env).get(ROOTS_ENV, "")
-    roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
-    return roots or [default]
 
 
 def resolve_below_roots(raw: str, roots: Sequence[Path], *, exclude: Sequence[Path] = ()) -> Path:

@@ -378,14 +378,14 @@ def runtime_line(weights: Path, frame_size: tuple[int, int] | None = None) -> st
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m nnus_core.detector.choice [--model M] [--remeasure]`: this CPU and the choice."""
+    """`python -m nnus_core.detector choice [--model M] [--remeasure]`: this CPU and the choice."""
     import argparse
 
     from nnus_core.detector.card import read_model_card
     from nnus_core.detector.detector import WEIGHTS_NAME, default_weights
     from nnus_core.detector.processing import NNUS_IMAGE_WH, tight_input_hw
 
-    ap = argparse.ArgumentParser(prog="python -m nnus_core.detector.choice", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m nnus_core.detector choice", description=main.__doc__)
     ap.add_argument("--model", help="weights .pt or model folder (default: the shipped model)")
     ap.add_argument("--remeasure", action="store_true", help="measure again (e.g. after a busy first start)")
     args = ap.parse_args(argv)
@@ -404,7 +404,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}")
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -17,9 +16,9 @@ from nnus_core.detector.choice import Config, RuntimeChoice, choose, pick
 from nnus_core.detector.processing import NNUS_IMAGE_WH, decode, preprocess, tight_input_hw
 from nnus_core.errors import ClassMappingError, ModelError
 from nnus_core.organs import ORGAN_NAMES, map_class_names
+from nnus_core.settings import MODEL_ENV, get_settings
 
-MODELS_DIR = fast.PROJECT_ROOT / "data" / "models"
-MODEL_ENV = "NNUS_MODEL"  # a weights file or model folder that overrides the shipped default
+MODELS_DIR = get_settings().models_dir
 DEFAULT_FILE = "DEFAULT"  # optional data/models/DEFAULT naming the default model folder
 WEIGHTS_NAME = "best.pt"
 
@@ -33,9 +32,8 @@ def default_model_dir(models_dir: Path | None = None) -> Path | None:
     Order: $NNUS_MODEL (a folder, or a weights file whose folder is used); the folder named in
     data/models/DEFAULT; the only folder holding best.pt; else the one whose card is newest.
     """
-    env = os.environ.get(MODEL_ENV)
-    if env and models_dir is None:
-        p = Path(env)
+    p = get_settings().model
+    if p and models_dir is None:
         return p.parent if p.is_file() else p
     root = models_dir or MODELS_DIR
     marker = root / DEFAULT_FILE
@@ -62,20 +60,19 @@ def default_weights(models_dir: Path | None = None) -> Path:
     Raises:
         ModelError: when no model is shipped.
     """
-    env = os.environ.get(MODEL_ENV)
-    if env and models_dir is None:
-        p = Path(env)
+    p = get_settings().model
+    if p and models_dir is None:
         if p.is_file():
             return p
         if not (p / WEIGHTS_NAME).is_file():
             raise ModelError(
-                f"${MODEL_ENV} = {env}: expected a weights file or a folder holding {WEIGHTS_NAME}"
+                f"${MODEL_ENV} = {p}: expected a weights file or a folder holding {WEIGHTS_NAME}"
             )
     folder = default_model_dir(models_dir)
     if folder is None or not (folder / WEIGHTS_NAME).is_file():
         raise ModelError(
             f"no trained model found under {models_dir or MODELS_DIR} (expected <name>/{WEIGHTS_NAME}); "
-            "train one with `python -m nnus_core.train --data DIR`"
+            "train one with `python -m nnus_core.detector train --data DIR`"
         )
     return folder / WEIGHTS_NAME
 

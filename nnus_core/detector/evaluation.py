@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from nnus_core.detector.metrics import ImagePredictions, compute_metrics, confus
 from nnus_core.detector.report_schema import DataInfo, Evaluation, Settings
 from nnus_core.errors import DatasetError
 from nnus_core.organs import ORGAN_NAMES
+from nnus_core.settings import get_settings
 
 AP_DEFINITION = (
     "ultralytics ap_per_class (COCO 101-point interpolation, trapezoid), mean over organs with ground truth"
@@ -141,15 +141,9 @@ def evaluate_detector(
     return evaluate_predictions(images, meta=meta, report_conf=report_conf)
 
 
-EVAL_CACHE_ENV = "NNUS_EVAL_CACHE"
-
-
 def eval_cache_dir() -> Path:
     """Where evaluations run from the app are kept: $NNUS_EVAL_CACHE, else data/cache/eval."""
-    from nnus_core.dataset.active import DATA_DIR
-
-    env = os.environ.get(EVAL_CACHE_ENV)
-    return Path(env) if env else DATA_DIR / "cache" / "eval"
+    return get_settings().eval_cache_dir
 
 
 def cached_evaluation_file(dataset_key: str, model_id: str, split: str, cache_dir: Path | None = None) -> Path:
@@ -170,7 +164,7 @@ def evaluate_cached(
 ) -> Path:
     """Evaluate once per (dataset version, model, split) and return the report file.
 
-    The same evaluation as `python -m nnus_core.evaluate`; a second call with the same keys reads
+    The same evaluation as `python -m nnus_core.detector evaluate`; a second call with the same keys reads
     the file instead of running the model again.
 
     Raises:

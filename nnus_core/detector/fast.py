@@ -22,11 +22,11 @@ import numpy as np
 from nnus_core.detector.cpu import cpu_threads
 from nnus_core.detector.processing import to_tensor
 from nnus_core.errors import ModelError
+from nnus_core.settings import MODEL_CACHE_ENV as CACHE_ENV  # noqa: F401 - its old home, still imported
+from nnus_core.settings import get_settings, ultralytics_offline
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CACHE_ENV = "NNUS_MODEL_CACHE"
 BACKENDS = ("openvino", "onnx", "torch")
 PRECISIONS = ("f32", "bf16", "int8")  # what a runtime computes in; int8 is an OpenVINO NNCF model
 CACHE_FORMAT = 1  # bump when the layout or the export settings change
@@ -58,8 +58,7 @@ def sha256_file(path: Path) -> str:
 
 def cache_root() -> Path:
     """Folder for exported models: $NNUS_MODEL_CACHE, else data/cache/models, else a temp folder."""
-    env = os.environ.get(CACHE_ENV)
-    candidates = [Path(env)] if env else [PROJECT_ROOT / "data" / "cache" / "models"]
+    candidates = [get_settings().model_cache_dir]
     candidates.append(Path(tempfile.gettempdir()) / "nnus_model_cache")
     for c in candidates:
         try:
@@ -92,7 +91,7 @@ class WeightsInfo:
 
 
 def _load_torch_model(path: Path):  # -> (torch.nn.Module, dict)
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    ultralytics_offline()
     try:
         from ultralytics.nn.tasks import load_checkpoint
     except ImportError as exc:  # pragma: no cover - ultralytics is a runtime dependency
@@ -269,7 +268,7 @@ def _export(
     info: WeightsInfo, fmt: str, imgsz: int | Shape, target: Path, produced: Callable[[Path], Path]
 ) -> None:
     """Export with ultralytics into a temp folder, then move the result to `target` atomically."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    ultralytics_offline()
     from ultralytics import YOLO
 
     target.parent.mkdir(parents=True, exist_ok=True)

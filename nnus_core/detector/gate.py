@@ -60,7 +60,7 @@ def gate_status(entry: dict[str, Any] | None, *, required: bool, recipe: str = "
         recipe: the recipe the check must have measured (a check of another recipe does not count).
     """
     if entry is None:
-        return (not required), "no accuracy check in the model card (python -m nnus_core.evaluate --gate)"
+        return (not required), "no accuracy check in the model card (python -m nnus_core.detector evaluate --gate)"
     if recipe and entry.get("recipe") != recipe:
         return False, f"the card's accuracy check measured recipe {entry.get('recipe')!r}, not {recipe!r}"
     if not entry.get("accepted"):

@@ -1,6 +1,6 @@
 """The evaluation report's one versioned schema: typed values, their JSON, and the one reader.
 
-`python -m nnus_core.evaluate`, training and the Model report page's "Evaluate on this dataset"
+`python -m nnus_core.detector evaluate`, training and the Model report page's "Evaluate on this dataset"
 write `Evaluation.to_json()`; the Model report and the quiz's model bars read files back with
 `read_evaluation` (a model card's per-organ figures with `class_results`). Version 2 has the
 layout of version 1 ("schema": "nnus-eval/1", written before the version number) plus
@@ -31,7 +31,7 @@ from nnus_core.organs import organ_id_for
 
 SCHEMA_VERSION = 2
 LEGACY_SCHEMA = "nnus-eval/1"  # version 1 named itself this way; same layout
-REWRITE_HINT = "write a current one with `python -m nnus_core.evaluate --data DIR --out FILE`"
+REWRITE_HINT = "write a current one with `python -m nnus_core.detector evaluate --data DIR --out FILE`"
 
 
 class _Field:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
 import shlex
 import shutil
@@ -24,12 +23,13 @@ from typing import Any
 
 from nnus_core.dataset import Dataset, load_dataset
 from nnus_core.detector.card import ModelCard, write_model_card
-from nnus_core.detector.fast import PROJECT_ROOT, sha256_file
+from nnus_core.detector.fast import sha256_file
 from nnus_core.errors import DatasetError, ModelError
 from nnus_core.organs import ORGAN_NAMES
+from nnus_core.settings import get_settings, ultralytics_offline
 
-RUNS_DIR = PROJECT_ROOT / "runs"
-MODELS_DIR = PROJECT_ROOT / "data" / "models"
+RUNS_DIR = get_settings().runs_dir
+MODELS_DIR = get_settings().models_dir
 MAX_WEIGHTS_MB = 15.0
 SPLITS = ("train", "val", "test")
 
@@ -254,7 +254,7 @@ def train(
         DatasetError: the dataset cannot be read or has no training images.
         ModelError: training produced no weights, or weights over the size limit.
     """
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    ultralytics_offline()
     if isinstance(recipe, str) and recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
     rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
@@ -272,7 +272,7 @@ def train(
     out_dir, runs_dir = Path(out_dir), Path(runs_dir)
     work = runs_dir / name
     command = command or " ".join(
-        shlex.quote(a) for a in [Path(sys.executable).name, "-m", "nnus_core.train", *sys.argv[1:]]
+        shlex.quote(a) for a in [Path(sys.executable).name, "-m", "nnus_core.detector", "train", *sys.argv[1:]]
     )
 
     t0 = time.time()

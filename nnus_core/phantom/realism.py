@@ -16,6 +16,7 @@ import numpy as np
 
 from nnus_core.geometry import BoxPx
 from nnus_core.organs import ORGANS
+from nnus_core.settings import REFERENCE_ENV, get_settings
 
 # Published NNUS box instances (label_instances figure) over 790 images.
 PUBLISHED_COUNTS = {0: 242, 1: 552, 2: 622, 3: 32, 4: 76, 5: 311, 6: 548, 7: 585}
@@ -225,9 +226,13 @@ def _real_frames(real_dir: Path):
         yield name, img, (box.scale(s, s) if box is not None else None)
 
 
-def default_real_dir() -> Path:
-    """`../shared/reference/real-ultrasound` beside the repository root."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "real-ultrasound"
+def default_real_dir() -> Path | None:
+    """The real reference images named by $NNUS_REFERENCE_DIR; None (no default) when unset.
+
+    They live outside the repository and are never copied into it, so a dev bench passes the
+    folder explicitly (`--real`) or through the variable.
+    """
+    return get_settings().reference_dir
 
 
 def _fmt(v: list[float], nd: int = 2) -> str:
@@ -272,7 +277,7 @@ def run_report(data_dir: Path, out_dir: Path, real_dir: Path | None = None, max_
     Args:
         data_dir: NNUS-format folder to measure (labels give organ regions).
         out_dir: folder for `realism_report.txt` and `contact_sheet.png`.
-        real_dir: real reference images; default `default_real_dir()`, skipped when absent.
+        real_dir: real reference images; default `default_real_dir()` ($NNUS_REFERENCE_DIR), skipped when absent.
         max_images: at most this many frames are measured from `data_dir`.
 
     Returns:
@@ -287,7 +292,7 @@ def run_report(data_dir: Path, out_dir: Path, real_dir: Path | None = None, max_
             sheet.append((f"phantom {name}", img))
     real_dir = default_real_dir() if real_dir is None else Path(real_dir)
     rl: FrameStats | None = None
-    if real_dir.is_dir():
+    if real_dir is not None and real_dir.is_dir():
         rl = FrameStats("real")
         real_sheet: list[tuple[str, np.ndarray]] = []
         for name, img, box in _real_frames(real_dir):
@@ -306,12 +311,13 @@ def run_report(data_dir: Path, out_dir: Path, real_dir: Path | None = None, max_
     return text
 
 
-def _report_lines(ph: FrameStats, rl: FrameStats | None, real_dir: Path) -> list[str]:
+def _report_lines(ph: FrameStats, rl: FrameStats | None, real_dir: Path | None) -> list[str]:
     srcs = [ph] + ([rl] if rl is not None else [])
     L = [f"Realism report (gray->dB assumes a {ASSUMED_DR_DB:.0f} dB display range)", ""]
     L.append("images: " + ", ".join(f"{s.name} {s.n_images}" for s in srcs))
     if rl is None:
-        L.append(f"real references: none at {real_dir} (skipped)")
+        where = f"at {real_dir}" if real_dir is not None else f"given (--real or ${REFERENCE_ENV})"
+        L.append(f"real references: none {where} (skipped)")
     L += ["", "Speckle in the most homogeneous 32x32 tissue windows (median, IQR):"]
     targets = {
         "envelope SNR (1.91 single look, 2.75 two, 3.40 three)": "env_snr",

@@ -8,7 +8,6 @@ from nnus_core.store.attempts import Attempt, get_attempt, record_attempt, stude
 from nnus_core.store.db import (
     DB_ENV,
     database_url,
-    db_url,
     dispose_engines,
     get_engine,
     head_revision,
@@ -23,7 +22,6 @@ __all__ = [
     "Student",
     "clean_display_name",
     "database_url",
-    "db_url",
     "dispose_engines",
     "find_student",
     "get_attempt",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -32,13 +31,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from nnus_core.errors import StoreBusyError, StoreError
+from nnus_core.settings import DB_URL_ENV, Settings, get_settings
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DB_ENV = "NNUS_DB_URL"
-DEFAULT_DB_PATH = REPO_ROOT / "data" / "nnus_tutor.db"
+DB_ENV = DB_URL_ENV
+DEFAULT_DB_PATH = Settings.from_env({}).data_dir / "nnus_tutor.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # How long a write waits for another writer's lock before giving up. Writes here are single rows in
 # milliseconds, so a lock held longer than this is a stuck or long job (a backup, a bulk import):
@@ -123,12 +122,8 @@ attempts = Table(
 
 
 def database_url(env: dict[str, str] | None = None) -> str:
-    """The database URL: $NNUS_DB_URL, else a SQLite file under data/ (the one place it is read)."""
-    env = os.environ if env is None else env
-    return env.get(DB_ENV) or f"sqlite:///{DEFAULT_DB_PATH}"
-
-
-db_url = database_url  # the name the pages import today; one function behind both
+    """The database URL (settings: $NNUS_DB_URL, else a SQLite file under data/)."""
+    return (get_settings() if env is None else Settings.from_env(env)).database_url
 
 
 def _switch_to_wal(cur) -> None:  # noqa: ANN001 - a sqlite3 cursor

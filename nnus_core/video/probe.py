@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -10,11 +9,12 @@ from pathlib import Path
 import av
 
 from nnus_core.errors import VideoError
+from nnus_core.settings import DEFAULT_VIDEO_MAX_MB, VIDEO_MAX_MB_ENV, get_settings
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-MAX_MB_ENV = "NNUS_VIDEO_MAX_MB"
-DEFAULT_MAX_MB = 500
+MAX_MB_ENV = VIDEO_MAX_MB_ENV
+DEFAULT_MAX_MB = DEFAULT_VIDEO_MAX_MB
 MAX_SIDE_PX = 8192  # above 8K a frame alone is >200 MB as BGR: refuse rather than swap
 MIN_SIDE_PX = 16
 # A scan recording is 4:3 to 21:9, a phone held upright 9:16; 8:1 is no screen at all, and scaled
@@ -33,16 +33,10 @@ def max_upload_mb() -> int:
     Raises:
         VideoError: when the variable is set to something other than a positive integer.
     """
-    raw = os.environ.get(MAX_MB_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_MB
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise VideoError(f"{MAX_MB_ENV} must be a positive whole number of MB, got {raw!r}")
-    return value
+    s = get_settings()
+    if s.video_max_mb is None:
+        raise VideoError(s.problem(MAX_MB_ENV) or f"{MAX_MB_ENV} is not a positive whole number of MB")
+    return s.video_max_mb
 
 
 def check_size(size_bytes: int, name: str, max_mb: int | None = None) -> None:

@@ -9,16 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnus_core.errors import VideoError
+from nnus_core.settings import get_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SWEEP_CACHE_ENV = "NNUS_SWEEP_CACHE"
 SWEEP_FPS = 25.0
 
 
 def sweep_cache_root() -> Path:
     """Where generated sweep clips are kept: $NNUS_SWEEP_CACHE, else data/cache/sweeps."""
-    env = os.environ.get(SWEEP_CACHE_ENV)
-    return Path(env) if env else PROJECT_ROOT / "data" / "cache" / "sweeps"
+    return get_settings().sweep_cache_dir
 
 
 def sweep_kinds() -> tuple[str, ...]:

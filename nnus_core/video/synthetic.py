@@ -16,6 +16,7 @@ import numpy as np
 
 from nnus_core.detection import Detection
 from nnus_core.geometry import BoxPx
+from nnus_core.settings import ultralytics_offline
 
 BRIGHT_ORGAN_ID = 1  # drawn as a bright ellipse ("thyroid")
 DARK_ORGAN_ID = 2  # drawn as a dark ellipse ("carotid")
@@ -151,9 +152,7 @@ def write_random_model(path: str | Path, arch: str = "yolov8n.yaml", imgsz: int 
     Its boxes are meaningless: it exists to time the detection path and to exercise the app when no
     trained model is shipped.
     """
-    import os
-
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    ultralytics_offline()
     import torch
     from ultralytics.nn.tasks import DetectionModel
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nnus_core.errors import VideoError
+from nnus_core.settings import get_settings
 from nnus_core.video.probe import IMAGE_SUFFIXES, VIDEO_SUFFIXES, check_size
 
-ROOT_ENV = "NNUS_VIDEO_TMP"
 STALE_AFTER_S = 6 * 3600  # a folder untouched this long belongs to a session that is gone
 # A closed tab's session lives on for 120 s in case it reconnects (Streamlit's default); its folder is
 # kept a little longer than that.
@@ -30,8 +30,7 @@ _CHUNK = 1 << 20
 
 def default_root() -> Path:
     """Parent of the session folders: $NNUS_VIDEO_TMP, else <system temp>/nnus-video."""
-    env = os.environ.get(ROOT_ENV)
-    return Path(env) if env else Path(tempfile.gettempdir()) / "nnus-video"
+    return get_settings().video_tmp_dir
 
 
 def process_root(root: Path | None = None) -> Path:

@@ -1,5 +1,15 @@
-"""Real-browser harness: one Streamlit server per test module on a free port, Debian's Chromium
-driven by Playwright, screenshots under test-artifacts/."""
+"""Real-browser harness: Debian's Chromium driven by Playwright against real Streamlit servers.
+
+Servers are shared: one app server for the whole session (`app_server`), started on first use,
+and a separate one only where a test needs its own database or dataset. Tests wait on the app
+itself, never on the clock: `settle` waits until Streamlit's script run has finished (the
+`data-test-script-state` of `stApp`) and its elements and images are drawn, `settle_after` until
+a run that an event inside a component's iframe asked for has finished. Screenshots go to
+test-artifacts/.
+
+Without Chromium the browser tests fail with a message; `NNUS_SKIP_BROWSER=1` skips them on a
+local machine (never where $CI is set). `NNUS_CHROMIUM` names another Chromium binary.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +18,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,22 +30,55 @@ from tests.fixtures import make_nnus_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("NNUS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SKIP_ENV = "NNUS_SKIP_BROWSER"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
+START_TIMEOUT_S = 60
 
-pytestmark = pytest.mark.browser
+# Counts the app's finished script runs (`window.__appRuns`): an app-run marker for events that
+# reach Streamlit asynchronously (a drag or click inside a component's iframe).
+RUN_COUNTER_JS = """(() => {
+  window.__appRuns = 0;
+  let last = null;
+  new MutationObserver(() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = app && app.getAttribute('data-test-script-state');
+    if (state && state !== last) {
+      if (state === 'notRunning' && last !== null) window.__appRuns += 1;
+      last = state;
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+})();"""
+
+# The run has finished, nothing is stale or a skeleton, images are loaded and Plotly has drawn.
+SETTLED_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+    && !document.querySelector('[data-testid="stSkeleton"]')
+    && !document.querySelector('[data-stale="true"]')
+    && [...document.images].every(i => i.complete)
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'));
+}"""
 
 
-def pytest_collection_modifyitems(items):
-    if not Path(CHROMIUM).exists():
-        skip = pytest.mark.skip(reason="Debian's chromium is not installed (make test installs it as root)")
-        for item in items:
-            if "browser" in str(item.fspath):
-                item.add_marker(skip)
+@pytest.fixture(scope="session", autouse=True)
+def _chromium() -> str:
+    """Debian's Chromium, or a failure that says how to get it (a skip only when asked, locally)."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if os.environ.get(SKIP_ENV) == "1" and not os.environ.get("CI"):
+        pytest.skip(f"Chromium not found at {CHROMIUM}; browser tests skipped because {SKIP_ENV}=1")
+    pytest.fail(
+        f"Chromium not found at {CHROMIUM}: the browser tests need Debian's chromium "
+        f"(sudo apt-get install chromium; `make test` run as root installs it). To skip them on a local "
+        f"machine, set {SKIP_ENV}=1 (ignored where $CI is set).",
+        pytrace=False,
+    )
 
 
 def _free_port() -> int:
@@ -55,33 +99,48 @@ def stop_server(proc: subprocess.Popen) -> None:
 def start_server(
     data_dir: Path, extra_env: dict[str, str] | None = None, port: int | None = None
 ) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run app.py` on `port` (a free one by default) with NNUS_DATA=data_dir; wait for health."""
+    """Start `streamlit run app.py` on `port` (a free one by default) with NNUS_DATA=data_dir; return once it is healthy.
+
+    Streamlit prints its URL when it listens: the log is read line by line (copied to
+    test-artifacts/server-PORT.log) and the health endpoint asked once, so nothing polls a clock.
+    """
     port = port or _free_port()
-    env = {**os.environ, "NNUS_DATA": str(data_dir), "YOLO_OFFLINE": "1", **(extra_env or {})}
-    log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
+    env = {**os.environ, "NNUS_DATA": str(data_dir), "YOLO_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+           **(extra_env or {})}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"server-{port}.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
+    listening = threading.Event()
+
+    def copy_log() -> None:
+        with log_path.open("w") as log:
+            for line in proc.stdout:  # ends when the server exits
+                log.write(line)
+                log.flush()
+                if f":{port}" in line:
+                    listening.set()
+        listening.set()  # exited: stop waiting
+
+    threading.Thread(target=copy_log, daemon=True).start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    if listening.wait(START_TIMEOUT_S) and proc.poll() is None:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as r:
                 if r.status == 200:
                     return proc, url
         except OSError:
-            time.sleep(0.3)
-        if proc.poll() is not None:
-            break
+            pass
     proc.kill()
-    raise RuntimeError(f"streamlit did not start on {url}; see {log.name}")
+    raise RuntimeError(f"streamlit did not start on {url}; see {log_path}")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _prepared_default_model():
+def _prepared_default_model(_chromium):
     """The shipped model's exports and runtime choice, made before any server starts.
 
     On a clean clone the first load exports the model, quantises it to INT8 and times the variants
@@ -99,9 +158,9 @@ def _prepared_default_model():
         pass  # no shipped model: the servers run an untrained one
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser_data_dir(tmp_path_factory) -> Path:
-    """A small dataset for the server: the phantom when the generator exists, else a plain fixture."""
+    """A small dataset for the servers (read only): the phantom when the generator exists, else a plain fixture."""
     root = tmp_path_factory.mktemp("browser-data") / "data"
     try:
         from nnus_core.phantom import generate_dataset
@@ -112,32 +171,87 @@ def browser_data_dir(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def server_url(browser_data_dir, tmp_path_factory) -> Iterator[str]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    db = tmp_path_factory.mktemp("db") / "tutor.db"
-    proc, url = start_server(browser_data_dir, {"NNUS_DB_URL": f"sqlite:///{db}"})
-    yield url
-    stop_server(proc)
+@dataclass(frozen=True)
+class AppServer:
+    """A running app: its URL, its progress database and the parent of its video session folders."""
+
+    url: str
+    db: Path
+    video_tmp: Path
 
 
-@pytest.fixture(scope="module")
-def browser():
+def server_with_model(data_dir: Path, base: Path, extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
+    """Run a server on `data_dir` with its own database and video folders under `base`, and a
+    detector: the shipped model, else an untrained 8-organ one (the tests check views, not accuracy)."""
+    from nnus_core.detector import default_model_dir
+
+    env = {"NNUS_DB_URL": f"sqlite:///{base / 'tutor.db'}", "NNUS_VIDEO_TMP": str(base / "sessions")}
+    if default_model_dir() is None:
+        from nnus_core.video.synthetic import write_random_model
+
+        env["NNUS_MODEL"] = str(write_random_model(base / "model" / "best.pt"))
+        env["NNUS_MODEL_CACHE"] = str(base / "cache")  # keeps an untrained model's exports out of data/cache
+    env.update(extra_env or {})
+    (base / "sessions").mkdir(parents=True, exist_ok=True)
+    proc, url = start_server(data_dir, env)
+    try:
+        yield AppServer(url, base / "tutor.db", base / "sessions")
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def app_server(browser_data_dir, tmp_path_factory) -> Iterator[AppServer]:
+    """The app server the browser tests share (each test opens its own browser context = session)."""
+    yield from server_with_model(browser_data_dir, tmp_path_factory.mktemp("app-server"))
+
+
+@pytest.fixture(scope="session")
+def server_url(app_server) -> str:
+    return app_server.url
+
+
+@pytest.fixture(scope="session")
+def browser(_chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=_chromium, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
 
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+def new_app_page(browser, **context_args):
+    """A fresh browser context (a new Streamlit session) with the run counter, and its page."""
+    ctx = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context_args})
+    ctx.add_init_script(RUN_COUNTER_JS)
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)
+    return ctx, pg
+
+
+@pytest.fixture
+def page(browser):
+    ctx, pg = new_app_page(browser)
     yield pg
     ctx.close()
+
+
+def settle(page, timeout: float = 60_000) -> None:
+    """Wait until the app's script run has finished and its elements, images and charts are drawn."""
+    page.wait_for_function(SETTLED_JS, timeout=timeout)
+
+
+def app_runs(page) -> int:
+    """How many script runs of this page's session have finished (see RUN_COUNTER_JS)."""
+    return page.evaluate("() => window.__appRuns")
+
+
+def settle_after(page, runs_before: int, timeout: float = 60_000) -> None:
+    """Wait for a run that started after `app_runs` read `runs_before` to finish, then `settle`."""
+    page.wait_for_function(
+        f"(n) => window.__appRuns > n && ({SETTLED_JS})()", arg=runs_before, timeout=timeout
+    )
 
 
 def open_app_page(page, url: str, path: str = "", marker: str | None = None) -> None:
@@ -146,11 +260,7 @@ def open_app_page(page, url: str, path: str = "", marker: str | None = None) -> 
     page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
     if marker:
         page.get_by_text(marker, exact=False).first.wait_for(timeout=60_000)
-    # Wait until the script run has finished (no running indicator).
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')",
-        timeout=60_000,
-    )
+    settle(page)
 
 
 def assert_no_error(page) -> None:

@@ -10,11 +10,7 @@ import pytest
 
 from nnus_core.browse import first_image
 from nnus_core.dataset import load_dataset
-from tests.browser.conftest import assert_no_error, open_app_page, screenshot
-
-SETTLED_JS = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
-    && !document.querySelector('[data-testid="stSkeleton"]')
-    && [...document.images].every(i => i.complete)"""
+from tests.browser.conftest import assert_no_error, new_app_page, open_app_page, screenshot, settle
 
 VIEWPORTS = {
     "desktop": dict(viewport={"width": 1440, "height": 900}),
@@ -24,16 +20,9 @@ VIEWPORTS = {
 
 @pytest.fixture(params=list(VIEWPORTS))
 def device(request, browser):
-    ctx = browser.new_context(**VIEWPORTS[request.param])
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
+    ctx, pg = new_app_page(browser, **VIEWPORTS[request.param])
     yield request.param, pg
     ctx.close()
-
-
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED_JS, timeout=60_000)
 
 
 def _press(page, locator, touch: bool) -> None:
@@ -58,7 +47,7 @@ def test_first_time_student_goes_from_home_to_a_finished_quiz(server_url, device
 
     # Home: what this is and where to start, before any technical detail.
     open_app_page(page, server_url, "", marker="Start here")
-    _idle(page)
+    settle(page)
     assert_no_error(page)
     assert page.get_by_text("Learn to recognise the organs").first.is_visible()
     assert not page.get_by_text(str(browser_data_dir)).first.is_visible(), "the server path is one click away"
@@ -69,20 +58,20 @@ def test_first_time_student_goes_from_home_to_a_finished_quiz(server_url, device
     _press(page, page.get_by_role("link", name="Open a labelled image"), touch)
     page.get_by_role("heading", name=f"{first.stem}.jpg").wait_for()
     page.get_by_text("Teaching card").first.wait_for()
-    _idle(page)
+    settle(page)
     assert_no_error(page)
     assert f"image={first.stem}" in page.url
     screenshot(page, f"journey-{name}-2-image")
 
     # Step 2: an organ card (from Home, as the guided path offers it).
     open_app_page(page, server_url, "", marker="Start here")
-    _idle(page)
+    settle(page)
     _press(page, page.get_by_role("link", name=re.compile(r"^Read the .+ card$")), touch)
     page.wait_for_function(
         "() => (document.querySelector('[data-testid=\"teaching-card-title\"]') || {}).innerText?.includes('Thyroid')",
         timeout=30_000,
     )
-    _idle(page)
+    settle(page)
     card = page.get_by_test_id("teaching-card-title").first
     card.scroll_into_view_if_needed()
     assert page.get_by_text("Scanning tip.").first.is_visible()
@@ -91,32 +80,32 @@ def test_first_time_student_goes_from_home_to_a_finished_quiz(server_url, device
 
     # Step 3: the starter quiz, answered by tapping.
     open_app_page(page, server_url, "", marker="Start here")
-    _idle(page)
+    settle(page)
     _press(page, page.get_by_role("link", name="Start the 5-question quiz"), touch)
     page.get_by_text("Pick a display name").first.wait_for()
     box = page.get_by_role("textbox", name="Your display name")
     box.fill(f"First {name}")
     box.press("Enter")
     page.get_by_text("Starter quiz").first.wait_for()
-    _idle(page)
+    settle(page)
     assert page.get_by_role("spinbutton", name="Questions").input_value() == "5"
     screenshot(page, f"journey-{name}-4-quiz-setup")
     _press(page, page.get_by_role("button", name="Start quiz"), touch)
     for i in range(5):
         page.get_by_text(f"Question {i + 1} of 5").first.wait_for()
-        _idle(page)
+        settle(page)
         # Either question kind: wait until its answer widget is on screen.
         page.locator('[role="radiogroup"], button:has-text("Yes, visible")').first.wait_for()
         screenshot(page, f"journey-{name}-q{i + 1}")
         radio = page.get_by_role("radiogroup")
         if radio.count():  # Identify: name the outlined organ (any answer: the point is the feedback)
             _press(page, radio.first.locator("label").first, touch)
-            _idle(page)
+            settle(page)
             _press(page, page.get_by_role("button", name="Submit answer"), touch)
         else:  # Present?: yes or no
             _press(page, page.get_by_role("button", name="Yes, visible"), touch)
         page.get_by_test_id("quiz-headline").first.wait_for()
-        _idle(page)
+        settle(page)
         # A wrong answer's verdict is an error box by design: only an exception is a failure here.
         assert page.get_by_test_id("stException").count() == 0
         if i == 0:
@@ -125,7 +114,7 @@ def test_first_time_student_goes_from_home_to_a_finished_quiz(server_url, device
             _press(page, page.get_by_role("button", name="Next question"), touch)
     _press(page, page.get_by_role("button", name="See the summary"), touch)
     page.get_by_text("Quiz complete").first.wait_for()
-    _idle(page)
+    settle(page)
     assert_no_error(page)
     assert _fits_the_width(page)
     screenshot(page, f"journey-{name}-6-summary")
@@ -137,7 +126,7 @@ def test_crowded_detail_view_with_truth_and_model(server_url, page, browser_data
     crowded = max(ds.samples, key=lambda s: len(s.annotations))
     page.set_viewport_size({"width": 1440, "height": 900})
     open_app_page(page, server_url, f"browse?image={crowded.stem}", marker="Teaching card")
-    _idle(page)
+    settle(page)
     assert_no_error(page)
     model = page.get_by_role("switch", name="Model boxes")
     if model.is_enabled():
@@ -153,13 +142,12 @@ def test_crowded_detail_view_with_truth_and_model(server_url, page, browser_data
 
 
 def test_phone_browse_points_to_the_hidden_filters(server_url, browser):
-    ctx = browser.new_context(**VIEWPORTS["phone"])
-    page = ctx.new_page()
+    ctx, page = new_app_page(browser, **VIEWPORTS["phone"])
     try:
         open_app_page(page, server_url, "browse", marker="images match")
         hint = page.get_by_test_id("browse-filter-hint").first
         hint.wait_for()
-        _idle(page)
+        settle(page)
         assert "sidebar" in hint.inner_text()
         filters = page.get_by_text("Organs present (all of)").first
         box = filters.bounding_box()
@@ -188,35 +176,35 @@ def test_label_all_remove_buttons_are_not_cut_off(server_url, page, browser_data
     box.fill("Labeller")
     box.press("Enter")
     page.get_by_text("Studying as").first.wait_for()
-    _idle(page)
+    settle(page)
     kinds = page.get_by_test_id("stMultiSelect").filter(has_text="Question types").first
     kinds.locator("input").first.click()
     page.get_by_role("option", name="Label all").first.click()
     page.keyboard.press("Escape")
-    _idle(page)
+    settle(page)
     # Drop the default Locate: its chip's delete cross.
     page.get_by_role("button", name="Remove Locate").first.click()
-    _idle(page)
+    settle(page)
     n = page.get_by_role("spinbutton", name="Questions")
     n.fill("1")
     n.press("Enter")
-    _idle(page)
+    settle(page)
     page.get_by_role("button", name="Start quiz").click()
     page.get_by_role("button", name="Submit labels").wait_for()
-    _idle(page)
+    settle(page)
     stem = re.search(r"image (\S+)", page.get_by_text(re.compile(r"^image \S+$")).first.inner_text()).group(1)
     sample = ds.get(stem)
     a = sample.annotations[0]
     _drag(page, sample, (a.box.x1 + 2, a.box.y1 + 2), (a.box.x2 - 2, a.box.y2 - 2))
-    _idle(page)
+    settle(page)
     screenshot(page, "journey-label-all-drawn")
     page.get_by_test_id("stSelectbox").filter(has_text="Organ of the new box").first.locator("input").first.click()
     page.get_by_role("option", name=a.organ.name).first.click()
-    _idle(page)
+    settle(page)
     page.get_by_role("button", name="Add box").click()
     remove = page.get_by_role("button", name="Remove").first
     remove.wait_for()
-    _idle(page)
+    settle(page)
     assert "Remove" in remove.inner_text()
     label = remove.locator("p").first
     assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the Remove label is cut off"

@@ -12,10 +12,10 @@ from urllib.parse import quote, urlparse
 import pytest
 
 from tests.browser.conftest import (
-    ARTIFACTS,
     assert_no_error,
     open_app_page,
     screenshot,
+    settle,
     start_server,
     stop_server,
 )
@@ -28,18 +28,9 @@ def hostile_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile")
     data = hostile_dataset(base / "NNUS")
     db = base / "tutor.db"
-    ARTIFACTS.mkdir(exist_ok=True)
     proc, url = start_server(data, {"NNUS_DB_URL": f"sqlite:///{db}", "NNUS_MODEL": str(base / "no-model.pt")})
     yield url, db
     stop_server(proc)
-
-
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
-        timeout=60_000,
-    )
 
 
 def _count(db) -> int:
@@ -57,10 +48,10 @@ def test_locked_database_keeps_the_answer_and_stores_it_once_the_lock_clears(hos
     n = page.get_by_role("spinbutton", name="Questions")
     n.fill("1")
     n.press("Enter")
-    _idle(page)
+    settle(page)
     page.get_by_role("button", name="Start quiz").click()
     page.get_by_role("button", name="Not visible here").wait_for()
-    _idle(page)
+    settle(page)
 
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the database
@@ -74,8 +65,10 @@ def test_locked_database_keeps_the_answer_and_stores_it_once_the_lock_clears(hos
     assert_no_error(page)
     screenshot(page, "hardening-locked-db")
     assert _count(db) == 0
-    page.wait_for_timeout(4000)  # an automatic retry happens while it is still locked
+    # An automatic retry happens while it is still locked (every 3 s; its caption counts the tries).
+    page.get_by_text(re.compile(r"Tried ([2-9]|\d\d+) time\(s\)")).first.wait_for(timeout=30_000)
     assert page.get_by_text("Your answer is not saved yet").count() >= 1
+    assert _count(db) == 0
 
     holder.execute("ROLLBACK")
     holder.close()
@@ -85,7 +78,7 @@ def test_locked_database_keeps_the_answer_and_stores_it_once_the_lock_clears(hos
     assert page.get_by_text("Your answer is not saved yet").count() == 0
     assert _count(db) == 1
     page.reload()
-    _idle(page)
+    settle(page)
     assert _count(db) == 1
     print(f"locked submit: message after {shown_after_s:.1f} s; stored {saved_after_s:.1f} s after the lock cleared")
 
@@ -123,10 +116,9 @@ def test_hostile_text_makes_no_request_and_renders_no_link(hostile_server, page)
                for name, text in PAYLOADS if name in ("md-image", "md-link", "bare-url")]
     for path, marker in visits:
         open_app_page(page, url, path, marker=marker)
-        page.wait_for_timeout(500)
+        page.wait_for_load_state("networkidle")  # whatever the page would fetch has been asked for
         live = _live_payload_elements(page)
         assert not live, (path, live)
-    page.wait_for_timeout(1000)
     assert not leaks, leaks
     # The payloads are there, as text.
     open_app_page(page, url, "browse", marker="Browse")

@@ -9,7 +9,15 @@ import pytest
 from nnus_core.browse import organ_at
 from nnus_core.dataset import load_dataset
 from nnus_core.organs import ORGANS
-from tests.browser.conftest import assert_no_error, open_app_page, screenshot
+from tests.browser.conftest import (
+    app_runs,
+    assert_no_error,
+    open_app_page,
+    screenshot,
+    server_with_model,
+    settle,
+    settle_after,
+)
 
 PAGES = [
     ("browse", "Filter images", "pages-browse-grid"),
@@ -19,26 +27,21 @@ PAGES = [
 ]
 
 
-SETTLED_JS = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
-    && !document.querySelector('[data-testid="stSkeleton"]')
-    && [...document.images].every(i => i.complete)"""
+@pytest.fixture
+def fresh_server_url(browser_data_dir, tmp_path):
+    """A server nobody has asked anything yet (the shared one has served other tests)."""
+    for server in server_with_model(browser_data_dir, tmp_path):
+        yield server.url
 
 
-def _idle(page) -> None:
-    """Wait until the script run has finished and its widgets and images have been drawn."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED_JS, timeout=60_000)
-
-
-def test_deep_link_on_a_fresh_server_keeps_the_app_navigation(server_url, page, browser_data_dir):
-    """First request of the module's fresh server: a shared link straight to an image.
+def test_deep_link_on_a_fresh_server_keeps_the_app_navigation(fresh_server_url, page, browser_data_dir):
+    """First request of a fresh server: a shared link straight to an image.
 
     Streamlit would run pages/browse.py without app.py here (legacy `pages/` folder mode, listing
     every file of pages/ in the sidebar); pages._shared sends the run through app.py instead.
     """
     stem = load_dataset(browser_data_dir).samples[2].stem
-    open_app_page(page, server_url, f"browse?image={stem}", marker="Teaching card")
-    _idle(page)
+    open_app_page(page, fresh_server_url, f"browse?image={stem}", marker="Teaching card")
     assert_no_error(page)
     nav = page.locator('[data-testid="stSidebarNav"]')
     assert nav.get_by_text("Atlas & statistics").count() == 1
@@ -53,10 +56,8 @@ def test_page_renders_without_error(server_url, page, path, marker, shot):
     open_app_page(page, server_url, path, marker=marker)
     elapsed_s = time.perf_counter() - t0
     print(f"first load of {path}: {elapsed_s:.2f} s")
-    _idle(page)
     assert_no_error(page)
-    page.wait_for_timeout(500)  # plotly draws after its element is mounted
-    screenshot(page, shot)
+    screenshot(page, shot)  # open_app_page waited for images and Plotly's drawing too
     # Loose bound: the < 3 s target is for a quiet machine; this one is shared while tests run.
     assert elapsed_s < 20, f"{path} took {elapsed_s:.1f} s to render"
 
@@ -64,13 +65,12 @@ def test_page_renders_without_error(server_url, page, path, marker, shot):
 def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir):
     ds = load_dataset(browser_data_dir)
     open_app_page(page, server_url, "browse", marker="images match")
-    _idle(page)
 
     # Filter by an organ: the thyroid must be present.
     page.get_by_label("Organs present (all of)").first.click()
     page.get_by_role("option", name="Thyroid").first.click()
     page.keyboard.press("Escape")
-    _idle(page)
+    settle(page)
     n_thyroid = sum(1 for s in ds.samples if 1 in s.organ_ids)
     page.get_by_text(f"{n_thyroid} of {len(ds)} images match").first.wait_for()
     assert_no_error(page)
@@ -80,7 +80,7 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
     first = next(s for s in ds.samples if 1 in s.organ_ids)
     page.get_by_role("button", name=f"Open {first.stem}").first.click()
     page.get_by_text("Teaching card").first.wait_for()
-    _idle(page)
+    settle(page)
     assert f"image={first.stem}" in page.url
     assert_no_error(page)
     screenshot(page, "pages-browse-detail")
@@ -90,16 +90,16 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
     if model_toggle.is_enabled():
         was = model_toggle.is_checked()
         page.get_by_text("Model boxes", exact=True).click()
-        _idle(page)
+        settle(page)
         assert model_toggle.is_checked() != was
         screenshot(page, "pages-browse-detail-model-toggled")
     else:
         assert page.get_by_text("No model available").first.is_visible()
     page.get_by_text("Ground truth", exact=True).click()
-    _idle(page)
+    settle(page)
     assert not page.get_by_role("switch", name="Ground truth").is_checked()
     page.get_by_text("Ground truth", exact=True).click()
-    _idle(page)
+    settle(page)
     assert_no_error(page)
 
     # Clicking inside a labelled box opens that organ's teaching card (the card starts on the lowest id).
@@ -110,8 +110,9 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
     ib = img.bounding_box()
     assert ib
     cx, cy = target.box.center
+    runs = app_runs(page)
     page.mouse.click(ib["x"] + cx / first.width * ib["width"], ib["y"] + cy / first.height * ib["height"])
-    _idle(page)
+    settle_after(page, runs)  # the click reaches the app from the image's iframe
     name = ORGANS[target.organ_id].name
     page.wait_for_function(
         "(name) => (document.querySelector('[data-testid=\"teaching-card-title\"]') || {}).innerText?.includes(name)",
@@ -124,7 +125,7 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
     assert track
     page.mouse.click(track["x"] + track["width"] * 0.5, track["y"] + track["height"] / 2)
     page.get_by_text("Pan left").first.wait_for()
-    _idle(page)
+    settle(page)
     assert_no_error(page)
     screenshot(page, "pages-browse-detail-zoomed")
     page.get_by_role("button", name="Reset").first.click()

@@ -3,7 +3,6 @@ feedback, reload (same answer, nothing doubled), finish with the summary, find t
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -13,12 +12,13 @@ import pytest
 from nnus_core.dataset import load_dataset
 from nnus_core.organs import ORGANS
 from tests.browser.conftest import (
-    ARTIFACTS,
+    app_runs,
     assert_no_error,
     open_app_page,
     screenshot,
-    start_server,
-    stop_server,
+    server_with_model,
+    settle,
+    settle_after,
 )
 
 COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
@@ -45,26 +45,16 @@ def _lively_model(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def quiz_server(browser_data_dir, tmp_path_factory):
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    base = tmp_path_factory.mktemp("quiz-browser")
-    db = base / "tutor.db"
-    env = {"NNUS_DB_URL": f"sqlite:///{db}", "NNUS_MODEL_CACHE": str(base / "cache")}
+    """A server of its own: the journey counts every answer stored in its database."""
     from nnus_core.detector import default_model_dir
 
+    base = tmp_path_factory.mktemp("quiz-browser")
+    env = {}
     if default_model_dir() is None:  # no shipped model: a random one still exercises the three-way view
         env["NNUS_MODEL"] = str(_lively_model(base / "model" / "best.pt"))
-    ARTIFACTS.mkdir(exist_ok=True)
-    proc, url = start_server(browser_data_dir, env)
-    yield url, db
-    stop_server(proc)
-
-
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
-        timeout=60_000,
-    )
+        env["NNUS_MODEL_CACHE"] = str(base / "cache")
+    for server in server_with_model(browser_data_dir, base, env):
+        yield server.url, server.db
 
 
 def _question(page, ds):
@@ -88,13 +78,16 @@ def _image_origin(page, sample) -> tuple[float, float, float]:
 
 
 def _drag(page, sample, start: tuple[float, float], end: tuple[float, float]) -> None:
-    """Press at `start`, move and release at `end` (image pixels; `end` may lie outside the image)."""
+    """Press at `start`, move and release at `end` (image pixels; `end` may lie outside the image);
+    return once the run the drawn box started has finished (it reaches the app from the iframe)."""
     x0, y0, s = _image_origin(page, sample)
+    runs = app_runs(page)
     page.mouse.move(x0 + start[0] * s, y0 + start[1] * s)
     page.mouse.down()
     page.mouse.move(x0 + (start[0] + end[0]) / 2 * s, y0 + (start[1] + end[1]) / 2 * s, steps=5)
     page.mouse.move(x0 + end[0] * s, y0 + end[1] * s, steps=5)
     page.mouse.up()
+    settle_after(page, runs)
 
 
 def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
@@ -119,10 +112,10 @@ def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
     n = page.get_by_role("spinbutton", name="Questions")
     n.fill(str(N_QUESTIONS))
     n.press("Enter")
-    _idle(page)
+    settle(page)
     page.get_by_role("button", name="Start quiz").click()
     page.get_by_role("heading", name=re.compile(r"^Draw a box around the ")).first.wait_for()
-    _idle(page)
+    settle(page)
 
     # Submitting without a box is refused with a message.
     page.get_by_role("button", name="Submit box").click()
@@ -135,28 +128,28 @@ def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
         page.get_by_role("button", name="Not visible here").click()
         page.get_by_role("button", name="Next question").click()
         page.get_by_role("button", name="Submit box").wait_for()
-        _idle(page)
+        settle(page)
         absent_before += 1
         organ, sample = _question(page, ds)
         gts = [a.box for a in sample.annotations if a.organ_id == organ.id]
     assert gts, f"{N_QUESTIONS} absent-organ questions in a row"
-    _idle(page)
+    settle(page)
     gt = gts[0]
     # A drag released past the image's bottom-right edge is clipped to the image.
     _drag(page, sample, (gt.x1 + 2, gt.y1 + 2), (sample.width + 60, sample.height + 40))
     page.get_by_text("clipped to the image").first.wait_for()
-    _idle(page)
+    settle(page)
     # Redo: a reversed drag (bottom-right to top-left), pressed just inside the image's edge.
     _drag(page, sample, (min(gt.x2, sample.width - 2), min(gt.y2, sample.height - 2)), (gt.x1, gt.y1))
     page.get_by_text("corners were sorted").first.wait_for()
     page.get_by_text(re.compile(r"Your box: \d+ × \d+ px")).first.wait_for()
-    _idle(page)
+    settle(page)
     screenshot(page, "quiz-question-box-drawn")
 
     page.get_by_role("button", name="Submit box").click()
     headline = page.get_by_test_id("quiz-headline").first
     headline.wait_for()
-    _idle(page)
+    settle(page)
     text = headline.inner_text()
     assert re.match(r"you (0\.\d\d|1\.00), (model \d\.\d\d|model found none)", text), text
     you_iou = float(text.split(",")[0].split()[1])
@@ -165,13 +158,12 @@ def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
     assert page.get_by_text("Model IoU").first.is_visible()
     assert page.get_by_text("ground truth (organ colour, shaded)").first.is_visible()
     assert_no_error(page)
-    page.wait_for_timeout(500)
     screenshot(page, "quiz-feedback")
 
     # Reload: the same answer is shown again and nothing is written twice.
     page.reload()
     page.get_by_test_id("quiz-headline").first.wait_for(timeout=60_000)
-    _idle(page)
+    settle(page)
     assert page.get_by_test_id("quiz-headline").first.inner_text() == text
     with sqlite3.connect(db) as conn:  # the drawn answer (and the "not visible" one before it, if any)
         assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1 + absent_before
@@ -180,23 +172,23 @@ def test_locate_quiz_journey_in_chromium(quiz_server, page, browser_data_dir):
     for _ in range(N_QUESTIONS - 1 - absent_before):
         page.get_by_role("button", name="Next question").click()
         page.get_by_role("button", name="Submit box").wait_for()  # only the question view has it
-        _idle(page)
+        settle(page)
         page.get_by_role("button", name="Not visible here").click()
     page.get_by_role("button", name="See the summary").click()
     page.get_by_text("Quiz complete").first.wait_for()
-    _idle(page)
+    settle(page)
     mistakes = page.get_by_test_id("stExpander")
     if mistakes.count():
         mistakes.first.click()  # open the first mistake's review
-    page.wait_for_timeout(800)
+        mistakes.first.get_by_test_id("stExpanderDetails").wait_for()
+        settle(page)
     assert_no_error(page)
     screenshot(page, "quiz-summary")
 
     # My progress lists the answers.
     page.get_by_role("link", name="My progress").first.click()
     page.get_by_text("Mastery per organ").first.wait_for()
-    _idle(page)
-    page.wait_for_timeout(800)
+    settle(page)
     assert_no_error(page)
     assert page.get_by_text(organ.name).first.is_visible()
     screenshot(page, "quiz-progress")

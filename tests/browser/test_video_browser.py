@@ -12,8 +12,7 @@ from tests.browser.conftest import (
     assert_no_error,
     open_app_page,
     screenshot,
-    start_server,
-    stop_server,
+    settle,
 )
 
 SECONDS = 3.0
@@ -27,22 +26,10 @@ def sweep_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def video_server(browser_data_dir, tmp_path_factory):
-    """The app with a detector: the shipped model when there is one, else an untrained 8-organ model
-    (the test is about playback, not accuracy)."""
-    from nnus_core.detector import default_model_dir
-    from nnus_core.video.synthetic import write_random_model
-
-    env = {
-        "NNUS_VIDEO_TMP": str(tmp_path_factory.mktemp("sessions")),
-        "NNUS_DB_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 'tutor.db'}",
-    }
-    if default_model_dir() is None:
-        env["NNUS_MODEL"] = str(write_random_model(tmp_path_factory.mktemp("model") / "best.pt"))
-    ARTIFACTS.mkdir(exist_ok=True)
-    proc, url = start_server(browser_data_dir, env)
-    yield url, Path(env["NNUS_VIDEO_TMP"])
-    stop_server(proc)
+def video_server(app_server):
+    """The shared app (it has a detector: the shipped model, else an untrained 8-organ one; the
+    tests are about playback, not accuracy) and the parent of its video session folders."""
+    return app_server.url, app_server.video_tmp
 
 
 def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_file):
@@ -55,29 +42,36 @@ def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_
     process.click()
     # First use loads (and may export) the model, then 75 frames are processed.
     page.locator("video").first.wait_for(state="attached", timeout=180_000)
+    settle(page)  # the run has drawn the sections below the player too: the player stays as it is
     assert_no_error(page)
 
+    # HAVE_FUTURE_DATA: Chromium decodes the H.264 we wrote (a decoding error fails at once).
+    page.wait_for_function("() => { const v = document.querySelector('video'); return v.error || v.readyState >= 3; }",
+                           timeout=20_000)
     state = page.evaluate(
         """async () => {
             const v = document.querySelector('video');
             v.muted = true;
-            const t0 = Date.now();
-            while (v.readyState < 3 && Date.now() - t0 < 20000) await new Promise(r => setTimeout(r, 100));
             const ready = v.readyState;
-            const duration = v.duration;
             await v.play();
-            const start = v.currentTime;
-            await new Promise(r => setTimeout(r, 1200));
-            const later = v.currentTime;
-            v.pause();
-            return {ready, duration, start, later, error: v.error ? v.error.code : null,
+            window.__playedFrom = v.currentTime;
+            window.__playedAt = performance.now();
+            return {ready, duration: v.duration, start: window.__playedFrom, error: v.error ? v.error.code : null,
                     width: v.videoWidth, height: v.videoHeight, src: v.currentSrc};
         }"""
     )
     assert state["error"] is None, state
-    assert state["ready"] >= 3, state  # HAVE_FUTURE_DATA: Chromium decodes the H.264 we wrote
+    assert state["ready"] >= 3, state
     assert state["duration"] == pytest.approx(SECONDS, abs=0.1), state
-    assert state["later"] > state["start"] + 0.5, state  # playback advances
+    # Playback advances: more than half a second of the clip within 1.2 s of wall time.
+    page.wait_for_function(
+        """() => { const v = document.querySelector('video');
+            if (v.currentTime <= window.__playedFrom + 0.5) return false;
+            window.__advancedAfterMs = performance.now() - window.__playedAt; return true; }""",
+        timeout=20_000,
+    )
+    advanced_after_ms = page.evaluate("() => { document.querySelector('video').pause(); return window.__advancedAfterMs; }")
+    assert advanced_after_ms < 1200, (advanced_after_ms, state)
     assert (state["width"], state["height"]) == (494, 448), state
 
     page.evaluate("() => { const v = document.querySelector('video'); v.currentTime = 1.5; }")
@@ -86,10 +80,10 @@ def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_
     timeline.first.wait_for(timeout=30_000)  # plotly's bundle can mount after the text under load
     assert timeline.count() == 1
     page.locator("video").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    page.wait_for_function("() => document.querySelector('video').readyState >= 2")  # the frame is shown
     page.locator("video").first.screenshot(path=str(ARTIFACTS / "video-player.png"))
     page.set_viewport_size({"width": 1400, "height": 3000})  # the whole page in one picture
-    page.wait_for_timeout(1500)
+    settle(page)
     screenshot(page, "video-after-processing")
     # The session's upload and results live in its own folder, never in a shared one.
     files = sorted(p.name for p in sessions.rglob("*") if p.is_file())
@@ -105,15 +99,13 @@ def test_built_in_phantom_sweep_shows_synthetic_label_and_ground_truth_scores(vi
     page.get_by_text("Against the phantom's ground truth").first.wait_for(timeout=180_000)
     # The player can mount a moment after the sections below it on a busy machine.
     page.locator("video").first.wait_for(state="attached", timeout=30_000)
+    settle(page)
     assert_no_error(page)
-    ready = page.evaluate(
-        """async () => { const v = document.querySelector('video'); const t0 = Date.now();
-            while (v.readyState < 3 && Date.now() - t0 < 20000) await new Promise(r => setTimeout(r, 100));
-            return v.readyState; }"""
-    )
-    assert ready >= 3
+    page.wait_for_function("() => { const v = document.querySelector('video'); return v.error || v.readyState >= 3; }",
+                           timeout=20_000)
+    assert page.evaluate("() => document.querySelector('video').readyState") >= 3
     page.set_viewport_size({"width": 1400, "height": 3700})
-    page.wait_for_timeout(1500)
+    settle(page)
     screenshot(page, "video-phantom-sweep")
 
 

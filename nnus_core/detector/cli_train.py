@@ -1,4 +1,4 @@
-"""CLI: train an organ detector on an NNUS-format dataset (`python -m nnus_core.train --data DIR`)."""
+"""CLI: train an organ detector on an NNUS-format dataset (`python -m nnus_core.detector train --data DIR`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from nnus_core.errors import NnusError
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m nnus_core.train",
+        prog="python -m nnus_core.detector train",
         description="Train a YOLO organ detector (ultralytics) on a dataset folder or zip, then write "
         "best.pt, eval_test.json and the model card under --out/<name>/.",
     )
@@ -69,7 +69,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"[nnus-train] done in {res.wall_s / 60:.1f} min: {res.weights}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""CLI: detect organs in images and print one JSON line per image (`python -m nnus_core.detect IMG...`)."""
+"""CLI: detect organs in images and print one JSON line per image (`python -m nnus_core.detector detect IMG...`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m nnus_core.detect",
+        prog="python -m nnus_core.detector detect",
         description='Print {"image": ..., "detections": [...]} per image, boxes in image pixels.',
     )
     p.add_argument("images", nargs="+", help="JPG/PNG files")
@@ -46,7 +46,3 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"image": image, "error": str(exc)}), flush=True)
             status = 1
     return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,7 +20,7 @@ def _shape(text: str) -> int | tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m nnus_core.evaluate",
+        prog="python -m nnus_core.detector evaluate",
         description="Per-organ AP@0.5 and AP@0.5:0.95, P/R, confusion matrix, PR curves and per-image "
         "TP/FP/FN of a model on one split, with the dataset authors' figures beside ours.",
     )
@@ -165,7 +165,7 @@ def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Pa
     card = read_model_card(weights)
     if card is None:
         raise ModelError(f"{weights.parent}: no model card to record the evaluation in")
-    command = " ".join(shlex.quote(a) for a in ["python", "-m", "nnus_core.evaluate", *sys.argv[1:]])
+    command = " ".join(shlex.quote(a) for a in ["python", "-m", "nnus_core.detector", "evaluate", *sys.argv[1:]])
     entry = evaluation_entry(report, command, note)
     seed = _phantom_seed(Path(entry["data"].get("root", "")))
     if seed is not None:  # a phantom's seed says which virtual volunteers it holds
@@ -173,7 +173,3 @@ def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Pa
     card = dataclasses.replace(card, evaluations={**card.evaluations, name: entry})
     write_model_card(card, weights.parent)
     return weights.parent / CARD_JSON
-
-
-if __name__ == "__main__":
-    sys.exit(main())
