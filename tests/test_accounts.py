@@ -218,3 +218,23 @@ def test_unclaimed_records_from_before_accounts_merge_into_a_student(engine, roo
         acc.merge_record(engine, room["o"], old.id, room["a"].user_id)  # not O's student
     assert acc.merge_record(engine, room["t"], old.id, room["a"].user_id) == 1
     assert len(student_attempts(engine, room["a"].student_id)) == 1
+
+
+def test_the_command_line_creates_instructors_with_a_password_from_stdin(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    cmd = [sys.executable, "-m", "nnus_core.accounts", "create-instructor", "--login", "T@X.org", "--name", "Dr T",
+           "--password-stdin"]
+    env = {"NNUS_DB_URL": url, "PATH": "/usr/bin:/bin"}
+    made = subprocess.run(cmd, input="a long password 123\n", capture_output=True, text=True, env=env, timeout=120)
+    assert made.returncode == 0 and "created instructor t@x.org" in made.stdout
+    again = subprocess.run(cmd, input="a long password 123\n", capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 2 and "already taken" in again.stderr
+    short = subprocess.run([*cmd[:5], "u@x", *cmd[6:]], input="short\n", capture_output=True, text=True, env=env,
+                           timeout=120)
+    assert short.returncode == 2 and "password: expected 10 to 256 characters" in short.stderr
+    engine = dbm.make_engine(url)
+    user, _ = acc.sign_in_password(engine, Actor(client="c"), "t@x.org", "a long password 123")
+    assert user.role is Role.INSTRUCTOR

@@ -393,13 +393,11 @@ def test_first_start_shows_the_phantom_progress_without_blocking_then_the_page(t
     import threading
 
     import nnus_core.phantom as phantom
-    from nnus_core.dataset import active
     from nnus_core.dataset.model import PHANTOM_MARKER
     from pages import _cache
 
     monkeypatch.delenv("NNUS_DATA", raising=False)
-    monkeypatch.setattr(active, "REAL_DIR", tmp_path / "no-real")
-    monkeypatch.setattr(active, "PHANTOM_DIR", tmp_path / "phantom")
+    monkeypatch.setenv("NNUS_DATA_DIR", str(tmp_path))  # no real folder there, and no phantom yet
     release, calls = threading.Event(), []
 
     def slow_generate(path, progress=None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 
 from nnus_core.accounts import service as acc
@@ -19,13 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("--login", required=True, help="sign-in name, e.g. an e-mail address")
     make.add_argument("--name", required=True, help="display name shown to students")
     make.add_argument(
-        "--password-env",
-        metavar="VAR",
-        help="read the password from this environment variable (for scripts); otherwise it is asked twice",
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (for scripts); otherwise it is asked twice",
     )
     args = parser.parse_args(argv)
-    if args.password_env:
-        password = os.environ.get(args.password_env, "")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("Password (at least 10 characters): ")
         if password != getpass.getpass("Repeat the password: "):
