@@ -288,7 +288,7 @@ def image_refused(name: str) -> Callable[[object], bool]:
 
 # ---------------------------------------------------------------- videos
 def write_clip(path: Path, **kw) -> Path:
-    from nnus_core.video.synthetic import write_test_clip
+    from tests.synthetic_video import write_test_clip
 
     write_test_clip(path, **kw)
     return path
@@ -298,7 +298,7 @@ def thin_video(w: int, h: int) -> Callable[[Path], object]:
     def run(tmp: Path):
         from nnus_core.video.pipeline import process_video
         from nnus_core.video.probe import probe_video
-        from nnus_core.video.synthetic import BlobDetector
+        from tests.synthetic_video import BlobDetector
 
         src = write_clip(tmp / "thin.mp4", width=w, height=h, n_frames=3, codec="libx264", pix_fmt="yuv444p")
         info = probe_video(src)

@@ -68,8 +68,11 @@ def is_local_visitor() -> bool:
         headers = set()
     if headers & {"x-forwarded-for", "x-real-ip", "forwarded"}:
         return False
+    addr = client_address()
+    if not addr:  # Streamlit gives no address for 127.0.0.1 and ::1 (a browser on this machine)
+        return True
     try:
-        ip = ipaddress.ip_address(client_address())
+        ip = ipaddress.ip_address(addr)
     except ValueError:
         return False
     mapped = getattr(ip, "ipv4_mapped", None)

@@ -304,7 +304,7 @@ def test_zip_import_refuses_or_loads_and_never_escapes(dataset_members, extra, k
 # ---------------------------------------------------------------- the video probe and pipeline
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    from nnus_core.video.synthetic import write_test_clip
+    from tests.synthetic_video import write_test_clip
 
     d = tmp_path_factory.mktemp("clips")
     out = {}
@@ -324,7 +324,7 @@ def clips(tmp_path_factory):
 def test_video_probe_and_pipeline_give_a_video_error_or_a_result(clips, which, edits, cut, run):
     from nnus_core.video.pipeline import VideoOptions, process_video
     from nnus_core.video.probe import probe_video
-    from nnus_core.video.synthetic import BlobDetector
+    from tests.synthetic_video import BlobDetector
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / which

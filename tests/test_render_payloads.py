@@ -135,7 +135,7 @@ def test_uploaded_file_name_is_inert_on_the_video_page(tmp_path, monkeypatch, na
 
     import nnus_core.detector.detector as detector_module
     import pages._shared as shared
-    from nnus_core.video.synthetic import BlobDetector, write_test_clip
+    from tests.synthetic_video import BlobDetector, write_test_clip
 
     monkeypatch.setenv("NNUS_DATA", str(make_study_dataset(tmp_path / "NNUS", n=4)))
     monkeypatch.setenv("NNUS_VIDEO_TMP", str(tmp_path / "sessions"))

@@ -8,8 +8,8 @@ import pytest
 
 from nnus_core.errors import VideoError
 from nnus_core.video import VideoOptions, probe_video, process_video
-from nnus_core.video.synthetic import BlobDetector, write_test_clip
 from nnus_core.video.workspace import SessionWorkspace, save_upload
+from tests.synthetic_video import BlobDetector, write_test_clip
 
 RAW = VideoOptions(tracker="none", preset="ultrafast")
 

@@ -11,7 +11,7 @@ import pytest
 from nnus_core.geometry import BoxPx, iou
 from nnus_core.video import VideoOptions, process_video
 from nnus_core.video.borders import ScanArea, sample_gray, scan_area
-from nnus_core.video.synthetic import BRIGHT_ORGAN_ID, BlobDetector, write_test_clip
+from tests.synthetic_video import BRIGHT_ORGAN_ID, BlobDetector, write_test_clip
 
 RAW = VideoOptions(tracker="none", preset="ultrafast")
 

@@ -14,7 +14,7 @@ import pytest
 
 from nnus_core.video import runtime
 from nnus_core.video.__main__ import main, parse_organs
-from nnus_core.video.synthetic import BlobDetector, write_random_model, write_test_clip
+from tests.synthetic_video import BlobDetector, write_random_model, write_test_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,8 +20,8 @@ from nnus_core.video import pipeline
 from nnus_core.video.options import VideoOptions, working_size
 from nnus_core.video.pipeline import process_video
 from nnus_core.video.probe import probe_video
-from nnus_core.video.synthetic import BlobDetector, write_test_clip
 from nnus_core.video.workspace import SessionWorkspace, save_upload, sweep_part_files
+from tests.synthetic_video import BlobDetector, write_test_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = VideoOptions(tracker="none")
@@ -114,7 +114,7 @@ SLOW_CLI = textwrap.dedent(
     import sys, time
     from nnus_core.video import runtime
     from nnus_core.video.__main__ import main
-    from nnus_core.video.synthetic import BlobDetector
+    from tests.synthetic_video import BlobDetector
 
     class Slow(BlobDetector):
         def predict(self, image, conf=0.25, iou=0.7):

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import pages._shared as shared
-from nnus_core.video.synthetic import BlobDetector, write_test_clip
 from tests.fixtures import make_nnus_folder
+from tests.synthetic_video import BlobDetector, write_test_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 

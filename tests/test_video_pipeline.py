@@ -18,7 +18,7 @@ from nnus_core.video import VideoOptions, probe_video, process_image, process_vi
 from nnus_core.video.detections_csv import CSV_COLUMNS
 from nnus_core.video.drawing import annotate, label_for
 from nnus_core.video.options import working_size
-from nnus_core.video.synthetic import BRIGHT_ORGAN_ID, DARK_ORGAN_ID, BlobDetector, write_test_clip
+from tests.synthetic_video import BRIGHT_ORGAN_ID, DARK_ORGAN_ID, BlobDetector, write_test_clip
 
 RAW = VideoOptions(tracker="none", preset="ultrafast")
 

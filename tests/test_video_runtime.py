@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnus_core.geometry import iou
-from nnus_core.video.synthetic import iter_clip_frames
+from tests.synthetic_video import iter_clip_frames
 
 
 @pytest.fixture(scope="module")

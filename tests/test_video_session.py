@@ -11,8 +11,8 @@ import pytest
 
 from nnus_core.video import VideoOptions, session
 from nnus_core.video.detections_csv import detections_table, read_detections, read_ground_truth
-from nnus_core.video.synthetic import BRIGHT_ORGAN_ID, DARK_ORGAN_ID, BlobDetector, write_test_clip
 from nnus_core.video.workspace import SessionWorkspace
+from tests.synthetic_video import BRIGHT_ORGAN_ID, DARK_ORGAN_ID, BlobDetector, write_test_clip
 
 OPTS = VideoOptions()
 

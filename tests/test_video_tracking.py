@@ -7,7 +7,6 @@ import pytest
 
 from nnus_core.detection import Detection
 from nnus_core.geometry import BoxPx, iou
-from nnus_core.video.synthetic import noisy_detections
 from nnus_core.video.tracking import (
     PassThrough,
     SmoothTracker,
@@ -16,6 +15,7 @@ from nnus_core.video.tracking import (
     flicker_stats,
     make_tracker,
 )
+from tests.synthetic_video import noisy_detections
 
 CONF = 0.25
 

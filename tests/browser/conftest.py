@@ -187,7 +187,7 @@ def server_with_model(data_dir: Path, base: Path, extra_env: dict[str, str] | No
 
     env = {"NNUS_DB_URL": f"sqlite:///{base / 'tutor.db'}", "NNUS_VIDEO_TMP": str(base / "sessions")}
     if default_model_dir() is None:
-        from nnus_core.video.synthetic import write_random_model
+        from tests.synthetic_video import write_random_model
 
         env["NNUS_MODEL"] = str(write_random_model(base / "model" / "best.pt"))
         env["NNUS_MODEL_CACHE"] = str(base / "cache")  # keeps an untrained model's exports out of data/cache

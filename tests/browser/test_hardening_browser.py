@@ -40,11 +40,7 @@ def _count(db) -> int:
 
 def test_locked_database_keeps_the_answer_and_stores_it_once_the_lock_clears(hostile_server, page):
     url, db = hostile_server
-    open_app_page(page, url, "quiz", marker="Pick a display name")
-    box = page.get_by_role("textbox", name="Your display name")
-    box.fill("Ana")
-    box.press("Enter")
-    page.get_by_text("Studying as").first.wait_for()
+    open_app_page(page, url, "quiz", marker="Practising as a")
     n = page.get_by_role("spinbutton", name="Questions")
     n.fill("1")
     n.press("Enter")

@@ -110,7 +110,7 @@ def test_built_in_phantom_sweep_shows_synthetic_label_and_ground_truth_scores(vi
 
 
 def test_cancel_stops_processing_and_leaves_only_the_upload(video_server, page, tmp_path):
-    from nnus_core.video.synthetic import write_test_clip
+    from tests.synthetic_video import write_test_clip
 
     url, sessions = video_server
     clip = tmp_path / "long_scan.mp4"
