@@ -110,7 +110,9 @@ def main() -> int:
                         times.append(time.perf_counter() - t)
                         ctx.close()
                     worst = max(worst, times[-1])
-                    print(f"warm_load_{path or 'home'}_s: {times[-1]:.2f}   (loads: {', '.join(f'{x:.2f}' for x in times)})")
+                    print(
+                        f"warm_load_{path or 'home'}_s: {times[-1]:.2f}   (loads: {', '.join(f'{x:.2f}' for x in times)})"
+                    )
                 print(f"warm_load_worst_s: {worst:.2f}   (goal <= 3 s)")
             finally:
                 for proc in procs:

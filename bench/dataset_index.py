@@ -48,10 +48,14 @@ def main() -> None:
             f"from nnus_core.dataset import index_folder; ds=index_folder({str(data)!r});"
             "print(time.perf_counter()-t, len(ds), ds.n_boxes, len(ds.report.errors))"
         )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
         cold_s = float(out[0])
         print(f"images: {out[1]}  boxes: {out[2]}  errors: {out[3]}")
-        print(f"cold index incl. imports (fresh process{', page cache dropped' if dropped else ', page cache NOT dropped'}): {cold_s:.3f} s")
+        print(
+            f"cold index incl. imports (fresh process{', page cache dropped' if dropped else ', page cache NOT dropped'}): {cold_s:.3f} s"
+        )
 
         from nnus_core.dataset import index_folder
 

@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     fast_1t = Detector.load(weights, backend=fast.backend, imgsz=shape, threads=1, precision=fast.precision)
     candidates[f"Detector {fast.backend} {fast.precision}, 1 thread"] = fast_1t.predict
     square = Detector.load(weights, imgsz=imgsz)
-    candidates[f"Detector chosen, square {imgsz}x{imgsz} ({square.backend} {square.precision})"] = square.predict
+    candidates[f"Detector chosen, square {imgsz}x{imgsz} ({square.backend} {square.precision})"] = (
+        square.predict
+    )
     candidates[
         f"Detector fast path (chosen: {fast.backend} {fast.precision}, {fast.threads} threads, {shape[0]}x{shape[1]})"
     ] = fast.predict
@@ -213,14 +215,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {c['name']:<24} n={c['n_gt']:<4} AP@0.5 {c['ap50']}  AP@0.5:0.95 {c['ap50_95']}")
     else:
         print("\nno held-out metrics: no shipped model with eval_test.json")
-    card = json.loads((card_dir / "model_card.json").read_text()) if (card_dir / "model_card.json").is_file() else {}
+    card = (
+        json.loads((card_dir / "model_card.json").read_text())
+        if (card_dir / "model_card.json").is_file()
+        else {}
+    )
     for name, e in (card.get("evaluations") or {}).items() if shipped else ():
         o = e["overall"]
         print(
             f"\nfurther held-out set from the model card, {name!r} ({e['data'].get('kind')}, "
             f"{e['data'].get('n_images')} images, {len(e['data'].get('subjects') or [])} volunteers not trained on):"
         )
-        print(f"  mAP@0.5 {o['map50']:.3f}  mAP@0.5:0.95 {o['map50_95']:.3f}  P {o['precision']:.3f}  R {o['recall']:.3f}")
+        print(
+            f"  mAP@0.5 {o['map50']:.3f}  mAP@0.5:0.95 {o['map50_95']:.3f}  P {o['precision']:.3f}  R {o['recall']:.3f}"
+        )
         for c in e["per_class"]:
             print(f"  {c['name']:<24} n={c['n_gt']:<4} AP@0.5 {c['ap50']}  AP@0.5:0.95 {c['ap50_95']}")
     print(f"speedup_vs_ultralytics_default: {base / fast_med:.2f}")

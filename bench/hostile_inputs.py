@@ -328,7 +328,16 @@ def cli_signal(sig: int) -> Callable[[Path], object]:
     def run(tmp: Path):
         src = write_clip(tmp / "long.mp4", width=494, height=447, n_frames=900, fps=30.0)
         out = tmp / "out" / "o.mp4"
-        cmd = [sys.executable, "-m", "nnus_core.video", str(src), str(out), "--quiet", "--csv", str(tmp / "out" / "o.csv")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "nnus_core.video",
+            str(src),
+            str(out),
+            "--quiet",
+            "--csv",
+            str(tmp / "out" / "o.csv"),
+        ]
         env = {**os.environ, "YOLO_OFFLINE": "1"}
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
@@ -341,7 +350,12 @@ def cli_signal(sig: int) -> Callable[[Path], object]:
             small = write_clip(tmp / "short.mp4", width=120, height=90, n_frames=3)
             subprocess.run(
                 [sys.executable, "-m", "nnus_core.video", str(small), str(out), "--quiet"],
-                cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
+                cwd=ROOT,
+                env=env,
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=60,
             )
         left = [p.name for p in (tmp / "out").iterdir() if "part" in p.name]
         return ("video", not left)
@@ -376,52 +390,145 @@ def cases(video_runs: int) -> list[Case]:
     ]
     for stems in (["0001²"], ["١٢٣"], ["𝟙𝟚"], ["½1"], ["٣a", "a٣"], ["0003③", "0004"], ["1²3", "13"]):
         out.append(Case("tracebacks", f"stem-{'-'.join(stems)}", odd_stems(stems), lambda ds: len(ds) >= 3))
-    for field, value in [("x1", "nan"), ("x2", "inf"), ("w", "inf"), ("h", "nan"), ("x1", "1e999"),
-                         ("w", "-5"), ("x2", "-inf"), ("y1", "0x10"), ("w", "1e30")]:
-        out.append(Case("tracebacks", f"voc-{field}={value}", voc_case(**{field: value}), any_issue_on("0001.xml")))
+    for field, value in [
+        ("x1", "nan"),
+        ("x2", "inf"),
+        ("w", "inf"),
+        ("h", "nan"),
+        ("x1", "1e999"),
+        ("w", "-5"),
+        ("x2", "-inf"),
+        ("y1", "0x10"),
+        ("w", "1e30"),
+    ]:
+        out.append(
+            Case("tracebacks", f"voc-{field}={value}", voc_case(**{field: value}), any_issue_on("0001.xml"))
+        )
     out += [
-        Case("tracebacks", "subjects-200k-field",
-             side_file("subjects.csv", b"image,subject\n0001.jpg," + b"x" * 200_000 + b"\n"), any_issue_on("subjects.csv")),
-        Case("tracebacks", "subjects-nul-byte",
-             side_file("subjects.csv", b"image,subject\n0001.jpg,\x00S1\n"), lambda ds: len(ds) == 3),
-        Case("tracebacks", "phantom-json-deep", side_file("phantom.json", b"[" * 200_000 + b"]" * 200_000),
-             any_issue_on("phantom.json")),
-        Case("tracebacks", "phantom-json-not-object", side_file("phantom.json", b"[1, 2]"), any_issue_on("phantom.json")),
-        Case("tracebacks", "data-yaml-deep", side_file("data.yaml", b"names: " + b"[" * 100_000 + b"]" * 100_000),
-             lambda ds: True),
-        Case("tracebacks", "data-yaml-deep-map", side_file("data.yaml", b"names:\n" + b"".join(
-            b" " * i + b"a:\n" for i in range(1, 3000))), lambda ds: True),
-        Case("tracebacks", "data-yaml-names-nested", side_file("data.yaml", b"names: [[1, [2]], {a: b}]\n"),
-             lambda ds: True),
-        Case("tracebacks", "voc-deep-xml", side_file("labels/0002.xml", b"<a>" * 100_000 + b"</a>" * 100_000),
-             lambda ds: True),
+        Case(
+            "tracebacks",
+            "subjects-200k-field",
+            side_file("subjects.csv", b"image,subject\n0001.jpg," + b"x" * 200_000 + b"\n"),
+            any_issue_on("subjects.csv"),
+        ),
+        Case(
+            "tracebacks",
+            "subjects-nul-byte",
+            side_file("subjects.csv", b"image,subject\n0001.jpg,\x00S1\n"),
+            lambda ds: len(ds) == 3,
+        ),
+        Case(
+            "tracebacks",
+            "phantom-json-deep",
+            side_file("phantom.json", b"[" * 200_000 + b"]" * 200_000),
+            any_issue_on("phantom.json"),
+        ),
+        Case(
+            "tracebacks",
+            "phantom-json-not-object",
+            side_file("phantom.json", b"[1, 2]"),
+            any_issue_on("phantom.json"),
+        ),
+        Case(
+            "tracebacks",
+            "data-yaml-deep",
+            side_file("data.yaml", b"names: " + b"[" * 100_000 + b"]" * 100_000),
+            lambda ds: True,
+        ),
+        Case(
+            "tracebacks",
+            "data-yaml-deep-map",
+            side_file("data.yaml", b"names:\n" + b"".join(b" " * i + b"a:\n" for i in range(1, 3000))),
+            lambda ds: True,
+        ),
+        Case(
+            "tracebacks",
+            "data-yaml-names-nested",
+            side_file("data.yaml", b"names: [[1, [2]], {a: b}]\n"),
+            lambda ds: True,
+        ),
+        Case(
+            "tracebacks",
+            "voc-deep-xml",
+            side_file("labels/0002.xml", b"<a>" * 100_000 + b"</a>" * 100_000),
+            lambda ds: True,
+        ),
     ]
     # hangs
     out += [
-        Case("hangs", "label-4k-distinct-boxes", side_file("labels/0001.txt", distinct_boxes(4000)), lambda ds: True),
-        Case("hangs", "label-10MB-distinct-boxes", side_file("labels/0001.txt", lambda: distinct_boxes(300_000)),
-             any_issue_on("labels/0001.txt")),
+        Case(
+            "hangs",
+            "label-4k-distinct-boxes",
+            side_file("labels/0001.txt", distinct_boxes(4000)),
+            lambda ds: True,
+        ),
+        Case(
+            "hangs",
+            "label-10MB-distinct-boxes",
+            side_file("labels/0001.txt", lambda: distinct_boxes(300_000)),
+            any_issue_on("labels/0001.txt"),
+        ),
         Case("hangs", "yaml-alias-bomb", side_file("data.yaml", yaml_alias_bomb()), lambda ds: True),
-        Case("hangs", "yaml-20MB", side_file("data.yaml", lambda: b"names: [Thyroid]\nx: [" + b"1," * 10_000_000 + b"1]\n"),
-             any_issue_on("data.yaml")),
-        Case("hangs", "classes-20MB", side_file("labels/classes.txt", lambda: b"Thyroid\n" * 2_500_000),
-             any_issue_on("classes.txt")),
-        Case("hangs", "subjects-20MB", side_file("subjects.csv", lambda: b"image,subject\n" + b"0001.jpg,S1\n" * 1_700_000),
-             any_issue_on("subjects.csv")),
-        Case("hangs", "voc-20MB", side_file("labels/0002.xml", lambda: b"<annotation>" + b"<object><name>x</name></object>" * 700_000
-                                             + b"</annotation>"), any_issue_on("0002.xml")),
+        Case(
+            "hangs",
+            "yaml-20MB",
+            side_file("data.yaml", lambda: b"names: [Thyroid]\nx: [" + b"1," * 10_000_000 + b"1]\n"),
+            any_issue_on("data.yaml"),
+        ),
+        Case(
+            "hangs",
+            "classes-20MB",
+            side_file("labels/classes.txt", lambda: b"Thyroid\n" * 2_500_000),
+            any_issue_on("classes.txt"),
+        ),
+        Case(
+            "hangs",
+            "subjects-20MB",
+            side_file("subjects.csv", lambda: b"image,subject\n" + b"0001.jpg,S1\n" * 1_700_000),
+            any_issue_on("subjects.csv"),
+        ),
+        Case(
+            "hangs",
+            "voc-20MB",
+            side_file(
+                "labels/0002.xml",
+                lambda: b"<annotation>" + b"<object><name>x</name></object>" * 700_000 + b"</annotation>",
+            ),
+            any_issue_on("0002.xml"),
+        ),
     ]
     # zips
     out += [
         Case("zip", "encrypted-member", zip_case(zip_patched(flag_bits=0x1)), lambda ds: False),
         Case("zip", "deflate64-member", zip_case(zip_patched(method=9)), lambda ds: False),
         Case("zip", "aes-member", zip_case(zip_patched(method=99)), lambda ds: False),
-        Case("zip", "file-and-folder-one-name", zip_case(zip_extra([("NNUS/images", b"x")])), lambda ds: False),
-        Case("zip", "file-then-folder", zip_case(zip_extra([("NNUS/labels", b"x")], first=True)), lambda ds: False),
-        Case("zip", "component-300-chars", zip_case(zip_extra([("NNUS/" + "a" * 300 + ".txt", b"x")])), lambda ds: False),
-        Case("zip", "path-400-deep", zip_case(zip_extra([("NNUS/" + "d/" * 400 + "x.txt", b"x")])), lambda ds: False),
-        Case("zip", "path-5000-chars", zip_case(zip_extra([("NNUS/" + ("b" * 200 + "/") * 25 + "x.txt", b"x")])),
-             lambda ds: False),
+        Case(
+            "zip", "file-and-folder-one-name", zip_case(zip_extra([("NNUS/images", b"x")])), lambda ds: False
+        ),
+        Case(
+            "zip",
+            "file-then-folder",
+            zip_case(zip_extra([("NNUS/labels", b"x")], first=True)),
+            lambda ds: False,
+        ),
+        Case(
+            "zip",
+            "component-300-chars",
+            zip_case(zip_extra([("NNUS/" + "a" * 300 + ".txt", b"x")])),
+            lambda ds: False,
+        ),
+        Case(
+            "zip",
+            "path-400-deep",
+            zip_case(zip_extra([("NNUS/" + "d/" * 400 + "x.txt", b"x")])),
+            lambda ds: False,
+        ),
+        Case(
+            "zip",
+            "path-5000-chars",
+            zip_case(zip_extra([("NNUS/" + ("b" * 200 + "/") * 25 + "x.txt", b"x")])),
+            lambda ds: False,
+        ),
         Case("zip", "corrupt-deflate-data", zip_case(zip_corrupt_deflate), lambda ds: False),
         Case("zip", "nul-in-name", zip_case(zip_nul_name), lambda ds: False),
         Case("zip", "two-imports-at-once", concurrent_imports, ok),
@@ -429,14 +536,25 @@ def cases(video_runs: int) -> list[Case]:
     # silent changes
     out += [
         Case("silent", "zip-duplicate-member", duplicate_member, has_issue("duplicate-member")),
-        Case("silent", "jpg-and-png-one-stem", jpg_and_png, lambda ds: any("0001.png" in i.message or "0001.png" in i.file
-                                                                         for i in ds.report.issues)),
-        Case("silent", "upper-case-TXT", upper_txt, lambda ds: ds.get("0001") is not None and len(ds.get("0001").annotations) == 4),
+        Case(
+            "silent",
+            "jpg-and-png-one-stem",
+            jpg_and_png,
+            lambda ds: any("0001.png" in i.message or "0001.png" in i.file for i in ds.report.issues),
+        ),
+        Case(
+            "silent",
+            "upper-case-TXT",
+            upper_txt,
+            lambda ds: ds.get("0001") is not None and len(ds.get("0001").annotations) == 4,
+        ),
         Case("silent", "classes-txt-vs-data-yaml", classes_disagree, any_issue_on("data.yaml")),
     ]
     for kind in ("flip", "garbage", "cut", "zeros"):
         for seed in range(5):
-            out.append(Case("silent", f"jpeg-{kind}-{seed}", corrupt_jpeg(kind, seed), image_refused("0001.jpg")))
+            out.append(
+                Case("silent", f"jpeg-{kind}-{seed}", corrupt_jpeg(kind, seed), image_refused("0001.jpg"))
+            )
     for n in (10, 100, 5000):
         out.append(Case("silent", f"jpeg-trailing-{n}B", trailing_bytes(n), image_ok("0001.jpg")))
     # videos
@@ -460,7 +578,9 @@ def _child(case: Case, folder: str, conn) -> None:
         conn.send(("clear", f"{type(exc).__name__}: {exc}"[:160]))
     except BaseException as exc:  # noqa: BLE001 - the bench classifies it
         tb = traceback.format_exc().strip().splitlines()
-        conn.send(("foreign", f"{type(exc).__name__}: {str(exc)[:120]} @ {tb[-3].strip() if len(tb) > 2 else ''}"))
+        conn.send(
+            ("foreign", f"{type(exc).__name__}: {str(exc)[:120]} @ {tb[-3].strip() if len(tb) > 2 else ''}")
+        )
 
 
 def run_case(case: Case, bound_s: float) -> tuple[str, str, float]:
@@ -565,8 +685,10 @@ def main() -> None:
         total.update(c)
         print(f"{fam:12s} {sum(c.values()):5d} " + " ".join(f"{c[o]:7d}" for o in OUTCOMES))
     print(f"{'all':12s} {sum(total.values()):5d} " + " ".join(f"{total[o]:7d}" for o in OUTCOMES))
-    print(f"hostile_bad_outcomes (foreign + silent + hang of {sum(total.values())}): "
-          f"{total['foreign'] + total['silent'] + total['hang']}")
+    print(
+        f"hostile_bad_outcomes (foreign + silent + hang of {sum(total.values())}): "
+        f"{total['foreign'] + total['silent'] + total['hang']}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SETTLED_JS = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
     && !document.querySelector('[data-testid="stSkeleton"]')
     && [...document.images].every(i => i.complete)"""
@@ -71,9 +79,25 @@ def start_server(data: Path, db: Path, root: Path = ROOT) -> tuple[subprocess.Po
     port = _free_port()
     env = {**os.environ, "NNUS_DATA": str(data), "YOLO_OFFLINE": "1", "NNUS_DB_URL": f"sqlite:///{db}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(root / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -114,7 +138,9 @@ def cpu_flags() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ROOT / "data" / "phantom", help="dataset (default: the phantom)")
+    ap.add_argument(
+        "--data", type=Path, default=ROOT / "data" / "phantom", help="dataset (default: the phantom)"
+    )
     ap.add_argument("--warm-runs", type=int, default=3)
     ap.add_argument("--pages", help="comma-separated page names (default: all)")
     ap.add_argument("--baseline", type=Path, help="another checkout of the app to measure beside this one")
@@ -129,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         want = set(args.pages.split(","))
         todo = [p for p in todo if p[0] in want]
     print(f"CPU: {cpu_flags()}")
-    print(f"data: {args.data} (synthetic phantom when generated); load = goto until marker shown, run ended, "
-          "images loaded")
+    print(
+        f"data: {args.data} (synthetic phantom when generated); load = goto until marker shown, run ended, "
+        "images loaded"
+    )
     results = []
     roots = [ROOT] if args.baseline is None else [args.baseline, ROOT]
 
@@ -146,13 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         for k, (name, path, marker) in enumerate(todo):
             # Every checkout's server is up before any is measured, and the loads alternate between
             # them (the order flipped every page): a busy neighbour slows both alike.
-            servers = {root: start_server(args.data, Path(tmp) / f"{name}-{i}.db", root) for i, root in enumerate(roots)}
+            servers = {
+                root: start_server(args.data, Path(tmp) / f"{name}-{i}.db", root)
+                for i, root in enumerate(roots)
+            }
             order = roots if k % 2 == 0 else roots[::-1]
             try:
                 cold = {root: load_s(browser, servers[root][1], path, marker) for root in order}
                 warm: dict[Path, list[float]] = {root: [] for root in roots}
                 for r in range(args.warm_runs):
-                    for root in (order if r % 2 == 0 else order[::-1]):
+                    for root in order if r % 2 == 0 else order[::-1]:
                         warm[root].append(load_s(browser, servers[root][1], path, marker))
             finally:
                 for proc, _ in servers.values():
@@ -160,18 +191,26 @@ def main(argv: list[str] | None = None) -> int:
             med = statistics.median(warm[ROOT])
             results.append((name, cold[ROOT], med))
             flag = "" if med <= WARM_TARGET_S else f"  (over the {WARM_TARGET_S:.0f} s target)"
-            print(f"{name:<14} cold {cold[ROOT]:5.2f} s   warm median {med:5.2f} s "
-                  f"(runs {', '.join(f'{w:.2f}' for w in warm[ROOT])}){flag}", flush=True)
+            print(
+                f"{name:<14} cold {cold[ROOT]:5.2f} s   warm median {med:5.2f} s "
+                f"(runs {', '.join(f'{w:.2f}' for w in warm[ROOT])}){flag}",
+                flush=True,
+            )
             if args.baseline is not None:
                 b = args.baseline
                 b_med = statistics.median(warm[b])
-                print(f"{'  baseline':<14} cold {cold[b]:5.2f} s   warm median {b_med:5.2f} s "
-                      f"(runs {', '.join(f'{w:.2f}' for w in warm[b])})   warm ratio this/baseline "
-                      f"{med / b_med:.2f}, cold ratio {cold[ROOT] / cold[b]:.2f}", flush=True)
+                print(
+                    f"{'  baseline':<14} cold {cold[b]:5.2f} s   warm median {b_med:5.2f} s "
+                    f"(runs {', '.join(f'{w:.2f}' for w in warm[b])})   warm ratio this/baseline "
+                    f"{med / b_med:.2f}, cold ratio {cold[ROOT] / cold[b]:.2f}",
+                    flush=True,
+                )
         browser.close()
     worst = max(results, key=lambda r: r[2])
-    print(f"slowest cold: {max(r[1] for r in results):.2f} s; pages over {WARM_TARGET_S:.0f} s warm: "
-          f"{', '.join(r[0] for r in results if r[2] > WARM_TARGET_S) or 'none'}")
+    print(
+        f"slowest cold: {max(r[1] for r in results):.2f} s; pages over {WARM_TARGET_S:.0f} s warm: "
+        f"{', '.join(r[0] for r in results if r[2] > WARM_TARGET_S) or 'none'}"
+    )
     print(f"page_load_warm_max_s: {worst[2]:.2f} ({worst[0]})")
     return 0
 

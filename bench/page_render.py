@@ -28,9 +28,16 @@ DETAIL_TARGET_MS = 150.0
 def build_dataset(root: Path, n: int = 790) -> Path:
     from tests.fixtures import make_nnus_folder, yolo_lines
 
-    boxes = {0: (0, 0.10, 0.35, 0.18, 0.20), 1: (1, 0.41, 0.40, 0.32, 0.25), 2: (2, 0.75, 0.48, 0.16, 0.17),
-             3: (3, 0.88, 0.40, 0.12, 0.08), 4: (4, 0.20, 0.62, 0.14, 0.10), 5: (5, 0.45, 0.75, 0.30, 0.12),
-             6: (6, 0.40, 0.16, 0.39, 0.09), 7: (7, 0.74, 0.21, 0.35, 0.15)}
+    boxes = {
+        0: (0, 0.10, 0.35, 0.18, 0.20),
+        1: (1, 0.41, 0.40, 0.32, 0.25),
+        2: (2, 0.75, 0.48, 0.16, 0.17),
+        3: (3, 0.88, 0.40, 0.12, 0.08),
+        4: (4, 0.20, 0.62, 0.14, 0.10),
+        5: (5, 0.45, 0.75, 0.30, 0.12),
+        6: (6, 0.40, 0.16, 0.39, 0.09),
+        7: (7, 0.74, 0.21, 0.35, 0.15),
+    }
     make_nnus_folder(root, n=n)
     for i in range(1, n + 1):
         organs = [1, 2, 6, 7] + [[0, 3, 4, 5][i % 4]] * (i % 3 > 0)
@@ -96,17 +103,23 @@ def main() -> int:
         if det is not None:
             sample = shared._load_cached(str(data), shared._signature(data)).get(stem)
             det.predict(str(sample.image_path))
-            infer_ms = statistics.median(timed_ms(lambda: det.predict(str(sample.image_path))) for _ in range(10))
+            infer_ms = statistics.median(
+                timed_ms(lambda: det.predict(str(sample.image_path))) for _ in range(10)
+            )
 
     browse_ms = statistics.median(warm)
     detail_ms = statistics.median(detail_warm)
     print(f"browse grid cold (index + {n_thumbs} thumbnails): {cold_ms:.0f} ms")
     print(f"browse grid next page (cold thumbnails): {next_cold_ms:.0f} ms")
-    print(f"browse grid warm: median {browse_ms:.0f} ms, p90 {sorted(warm)[int(0.9 * len(warm))]:.0f} ms "
-          f"(target <= {BROWSE_TARGET_MS:.0f})")
+    print(
+        f"browse grid warm: median {browse_ms:.0f} ms, p90 {sorted(warm)[int(0.9 * len(warm))]:.0f} ms "
+        f"(target <= {BROWSE_TARGET_MS:.0f})"
+    )
     print(f"detail cold (image decode{', inference' if det else ''}): {detail_cold_ms:.0f} ms")
-    print(f"detail warm: median {detail_ms:.0f} ms, p90 {sorted(detail_warm)[int(0.9 * len(detail_warm))]:.0f} ms "
-          f"(target <= {DETAIL_TARGET_MS:.0f} plus inference)")
+    print(
+        f"detail warm: median {detail_ms:.0f} ms, p90 {sorted(detail_warm)[int(0.9 * len(detail_warm))]:.0f} ms "
+        f"(target <= {DETAIL_TARGET_MS:.0f} plus inference)"
+    )
     print(f"detail after a contrast change: {adjust_ms:.0f} ms")
     if infer_ms is not None:
         print(f"inference per image (uncached, median of 10): {infer_ms:.1f} ms")

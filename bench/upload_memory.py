@@ -65,14 +65,36 @@ def main() -> None:
         tmp = Path(t)
         zpath = build_zip(tmp, args.mb)
         port = free_port()
-        env = {**os.environ, "NNUS_DATA": str(tmp / "NNUS"), "NNUS_IMPORTS_DIR": str(tmp / "imports"),
-               "NNUS_DB_URL": f"sqlite:///{tmp / 'tutor.db'}", "NNUS_ZIP_MAX_MB": "1024",
-               "PYTHONPATH": str(args.app)}
+        env = {
+            **os.environ,
+            "NNUS_DATA": str(tmp / "NNUS"),
+            "NNUS_IMPORTS_DIR": str(tmp / "imports"),
+            "NNUS_DB_URL": f"sqlite:///{tmp / 'tutor.db'}",
+            "NNUS_ZIP_MAX_MB": "1024",
+            "PYTHONPATH": str(args.app),
+        }
         log = open(tmp / "server.log", "w")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(args.app / "app.py"), "--server.port", str(port),
-             "--server.headless", "true", "--server.fileWatcherType", "none", "--server.maxUploadSize", "1024"],
-            cwd=args.app, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(args.app / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--server.maxUploadSize",
+                "1024",
+            ],
+            cwd=args.app,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
@@ -91,8 +113,9 @@ def main() -> None:
 
         try:
             with sync_playwright() as p:
-                b = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                      args=["--headless", "--no-sandbox", "--disable-gpu"])
+                b = p.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
+                )
                 page = b.new_page()
                 page.set_default_timeout(300_000)
                 page.goto(url)
@@ -102,10 +125,12 @@ def main() -> None:
                 threading.Thread(target=sample, daemon=True).start()
                 t0 = time.perf_counter()
                 page.locator('input[type="file"]').set_input_files(str(zpath))
-                page.get_by_text(
-                    "Make this the active dataset", exact=False).or_(page.locator('[data-testid="stAlertContentError"]')
+                page.get_by_text("Make this the active dataset", exact=False).or_(
+                    page.locator('[data-testid="stAlertContentError"]')
                 ).first.wait_for()
-                page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')")
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
+                )
                 done_s = time.perf_counter() - t0
                 page.wait_for_timeout(1000)
                 after = server.memory_info().rss / MB

@@ -125,10 +125,14 @@ def thumbnail_jpeg(
     small = cv2.resize(img, (width_px, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     if annotations:
         small = draw_overlays(
-            small, [Overlay(a.organ_id, a.box.scale(scale, scale)) for a in annotations],
-            thickness=2, show_labels=False,
+            small,
+            [Overlay(a.organ_id, a.box.scale(scale, scale)) for a in annotations],
+            thickness=2,
+            show_labels=False,
         )
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
     if not ok:
         raise ValueError(f"{image_path}: cannot encode thumbnail")
     return buf.tobytes()
@@ -163,18 +167,28 @@ def study_overlays(annotations: Sequence[Annotation], detections: Sequence[Detec
     boxes carry their own tag. Without this, "STR", "STR 0.88" and "STR 0.51" pile up on a crowded image.
     """
     pairs = pair_boxes(
-        Detections.from_boxes((a.organ_id, a.box) for a in annotations), Detections.from_detections(detections),
+        Detections.from_boxes((a.organ_id, a.box) for a in annotations),
+        Detections.from_detections(detections),
         SAME_BOX_IOU,
     ).pairs
     gt_conf = {gi: detections[di].confidence for gi, di in pairs}
     merged = {di for _, di in pairs}
     # ASCII only: OpenCV's font has no "·".
     out = [
-        Overlay(a.organ_id, a.box, ORGANS[a.organ_id].short + (f" + model {gt_conf[gi]:.2f}" if gi in gt_conf else ""))
+        Overlay(
+            a.organ_id,
+            a.box,
+            ORGANS[a.organ_id].short + (f" + model {gt_conf[gi]:.2f}" if gi in gt_conf else ""),
+        )
         for gi, a in enumerate(annotations)
     ]
     out += [
-        Overlay(d.organ_id, d.box, "" if di in merged else f"{ORGANS[d.organ_id].short} {d.confidence:.2f}", "dashed")
+        Overlay(
+            d.organ_id,
+            d.box,
+            "" if di in merged else f"{ORGANS[d.organ_id].short} {d.confidence:.2f}",
+            "dashed",
+        )
         for di, d in enumerate(detections)
     ]
     return out
@@ -197,18 +211,39 @@ def organ_at(x_px: float, y_px: float, boxes: Iterable[tuple[int, BoxPx]]) -> in
     return None if best is None else best[1]
 
 
-def box_rows(annotations: Sequence[Annotation], detections: Sequence[Detection] = ()) -> list[dict[str, object]]:
+def box_rows(
+    annotations: Sequence[Annotation], detections: Sequence[Detection] = ()
+) -> list[dict[str, object]]:
     """Rows for a box table: ground truth first, then detections; pixel corners and sizes."""
     rows = []
     for a in annotations:
         b = a.box
-        rows.append({"source": "ground truth", "organ": a.organ.name, "organ_id": a.organ_id, "confidence": None,
-                     "x1": round(b.x1), "y1": round(b.y1), "width_px": round(b.width), "height_px": round(b.height)})
+        rows.append(
+            {
+                "source": "ground truth",
+                "organ": a.organ.name,
+                "organ_id": a.organ_id,
+                "confidence": None,
+                "x1": round(b.x1),
+                "y1": round(b.y1),
+                "width_px": round(b.width),
+                "height_px": round(b.height),
+            }
+        )
     for d in detections:
         b = d.box
-        rows.append({"source": "model", "organ": d.organ_name, "organ_id": d.organ_id,
-                     "confidence": round(d.confidence, 3),
-                     "x1": round(b.x1), "y1": round(b.y1), "width_px": round(b.width), "height_px": round(b.height)})
+        rows.append(
+            {
+                "source": "model",
+                "organ": d.organ_name,
+                "organ_id": d.organ_id,
+                "confidence": round(d.confidence, 3),
+                "x1": round(b.x1),
+                "y1": round(b.y1),
+                "width_px": round(b.width),
+                "height_px": round(b.height),
+            }
+        )
     return rows
 
 
@@ -274,13 +309,20 @@ def render_view(
         b = ov.box
         if b.x2 < x1 or b.x1 > x2 or b.y2 < y1 or b.y1 > y2:
             continue  # entirely outside the zoomed window
-        moved.append(Overlay(ov.organ_id, BoxPx((b.x1 - x1) * scale, (b.y1 - y1) * scale,
-                                                (b.x2 - x1) * scale, (b.y2 - y1) * scale),
-                             ov.label, ov.style, ov.color))
+        moved.append(
+            Overlay(
+                ov.organ_id,
+                BoxPx((b.x1 - x1) * scale, (b.y1 - y1) * scale, (b.x2 - x1) * scale, (b.y2 - y1) * scale),
+                ov.label,
+                ov.style,
+                ov.color,
+            )
+        )
     # Line width and font grow with the output so labels stay readable on a projector.
     unit = out_width_px / 480
-    view = draw_overlays(view, moved, thickness=max(2, round(1.5 * unit)), show_labels=show_labels,
-                         font_scale=0.42 * unit)
+    view = draw_overlays(
+        view, moved, thickness=max(2, round(1.5 * unit)), show_labels=show_labels, font_scale=0.42 * unit
+    )
     return view, ViewTransform(win, scale)
 
 
@@ -290,7 +332,9 @@ def encode_jpeg(image_rgb: np.ndarray, quality: int = 90) -> bytes:
     Raises:
         ValueError: when encoding fails.
     """
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
     if not ok:
         raise ValueError("cannot encode image as JPEG")
     return buf.tobytes()

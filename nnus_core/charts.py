@@ -53,7 +53,7 @@ def _png(fig) -> bytes:
 
 
 def _text_rgb(hex_color: str) -> str:
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
     return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 120 else "#ffffff"
 
 
@@ -93,16 +93,31 @@ def heatmap_grid_png(heat: np.ndarray, *, width_px: int = 1100, cols: int = 4) -
     return _png(fig)
 
 
-def bars_png(categories: Sequence[str], series: Sequence[Series], *, title: str = "", ylabel: str = "",
-             ylim: tuple[float, float] | None = None, width_px: int = 560, height_px: int = 400) -> bytes:
+def bars_png(
+    categories: Sequence[str],
+    series: Sequence[Series],
+    *,
+    title: str = "",
+    ylabel: str = "",
+    ylim: tuple[float, float] | None = None,
+    width_px: int = 560,
+    height_px: int = 400,
+) -> bytes:
     """Grouped bars, one group per category, with a legend."""
     fig, ax = _figure(width_px, height_px)
     x = np.arange(len(categories))
     w = 0.8 / max(len(series), 1)
     for k, s in enumerate(series):
         vals = np.array([np.nan if v is None else float(v) for v in s.values])
-        bars = ax.bar(x - 0.4 + w * (k + 0.5), np.nan_to_num(vals), w, color=s.color, hatch=s.hatch,
-                      edgecolor="#222222", label=s.name)
+        bars = ax.bar(
+            x - 0.4 + w * (k + 0.5),
+            np.nan_to_num(vals),
+            w,
+            color=s.color,
+            hatch=s.hatch,
+            edgecolor="#222222",
+            label=s.name,
+        )
         if s.labels is not None:
             ax.bar_label(bars, labels=list(s.labels), color=TEXT, fontsize=8, padding=2)
     ax.set_xticks(x, categories)
@@ -112,13 +127,27 @@ def bars_png(categories: Sequence[str], series: Sequence[Series], *, title: str 
     if title:
         ax.set_title(title, fontsize=11)
     if len(series) > 1:
-        ax.legend(fontsize=8, facecolor=PAPER_BG, edgecolor="#666666", labelcolor=TEXT, loc="upper center",
-                  bbox_to_anchor=(0.5, -0.1), ncol=2)
+        ax.legend(
+            fontsize=8,
+            facecolor=PAPER_BG,
+            edgecolor="#666666",
+            labelcolor=TEXT,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.1),
+            ncol=2,
+        )
     return _png(fig)
 
 
-def box_sizes_png(categories: Sequence[str], colors: Sequence[str], widths: Sequence[np.ndarray],
-                  heights: Sequence[np.ndarray], *, width_px: int = 560, height_px: int = 400) -> bytes:
+def box_sizes_png(
+    categories: Sequence[str],
+    colors: Sequence[str],
+    widths: Sequence[np.ndarray],
+    heights: Sequence[np.ndarray],
+    *,
+    width_px: int = 560,
+    height_px: int = 400,
+) -> bytes:
     """Box plots of box width (filled) and height (outline) per organ, in pixels."""
     fig, ax = _figure(width_px, height_px)
     x = np.arange(len(categories))
@@ -126,8 +155,14 @@ def box_sizes_png(categories: Sequence[str], colors: Sequence[str], widths: Sequ
         keep = [i for i, d in enumerate(data) if len(d)]
         if not keep:
             continue
-        parts = ax.boxplot([data[i] for i in keep], positions=pos[keep], widths=0.32, patch_artist=True,
-                           showfliers=False, medianprops=dict(color="#000000" if filled else TEXT))
+        parts = ax.boxplot(
+            [data[i] for i in keep],
+            positions=pos[keep],
+            widths=0.32,
+            patch_artist=True,
+            showfliers=False,
+            medianprops=dict(color="#000000" if filled else TEXT),
+        )
         for i, patch in zip(keep, parts["boxes"], strict=True):
             patch.set_facecolor(colors[i] if filled else "none")
             patch.set_edgecolor(colors[i] if not filled else "#222222")
@@ -139,17 +174,33 @@ def box_sizes_png(categories: Sequence[str], colors: Sequence[str], widths: Sequ
     return _png(fig)
 
 
-def matrix_png(m: np.ndarray, xlabels: Sequence[str], ylabels: Sequence[str], text: Sequence[Sequence[str]],
-               *, title: str = "", xlabel: str = "", ylabel: str = "", width_px: int = 560,
-               height_px: int = 460) -> bytes:
+def matrix_png(
+    m: np.ndarray,
+    xlabels: Sequence[str],
+    ylabels: Sequence[str],
+    text: Sequence[Sequence[str]],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    width_px: int = 560,
+    height_px: int = 460,
+) -> bytes:
     """A matrix as a blue heatmap with its values written in the cells."""
     fig, ax = _figure(width_px, height_px)
     top = float(np.nanmax(m)) if m.size and np.nanmax(m) > 0 else 1.0
     ax.imshow(m, cmap="Blues", vmin=0, vmax=top, aspect="auto")
     for (r, c), _ in np.ndenumerate(m):
         if text[r][c]:
-            ax.text(c, r, text[r][c], ha="center", va="center", fontsize=8,
-                    color="#ffffff" if m[r, c] > top * 0.6 else "#000000")
+            ax.text(
+                c,
+                r,
+                text[r][c],
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="#ffffff" if m[r, c] > top * 0.6 else "#000000",
+            )
     ax.set_xticks(range(len(xlabels)), xlabels, rotation=0)
     ax.set_yticks(range(len(ylabels)), ylabels)
     ax.set_xlabel(xlabel)
@@ -159,8 +210,15 @@ def matrix_png(m: np.ndarray, xlabels: Sequence[str], ylabels: Sequence[str], te
     return _png(fig)
 
 
-def curves_png(x: np.ndarray, curves: Sequence[tuple[str, np.ndarray, str]], *, xlabel: str, ylabel: str,
-               width_px: int = 560, height_px: int = 420) -> bytes:
+def curves_png(
+    x: np.ndarray,
+    curves: Sequence[tuple[str, np.ndarray, str]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    width_px: int = 560,
+    height_px: int = 420,
+) -> bytes:
     """Lines (name, y values, colour) over one x axis, 0..1 on both axes."""
     fig, ax = _figure(width_px, height_px)
     for name, y, color in curves:

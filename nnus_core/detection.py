@@ -167,7 +167,8 @@ def _detection_from_row(row: Mapping[str, Any]) -> Detection:
         if len(box) != 4:
             raise ValueError(f"box: expected 4 numbers, got {len(box)}")
         track = row.get("track_id")
-        return Detection(int(row["organ_id"]), float(row["confidence"]), BoxPx(*box),
-                         None if track is None else int(track))
+        return Detection(
+            int(row["organ_id"]), float(row["confidence"]), BoxPx(*box), None if track is None else int(track)
+        )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"detection row: expected organ_id, confidence and box, got {dict(row)!r}") from exc

@@ -28,9 +28,7 @@ class BoxPx:
     @classmethod
     def from_yolo(cls, cx: float, cy: float, w: float, h: float, width: int, height: int) -> BoxPx:
         """Box from normalised centre/size in an image of width x height pixels."""
-        return cls(
-            (cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height
-        )
+        return cls((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
 
     def to_yolo(self, width: int, height: int) -> tuple[float, float, float, float]:
         """Normalised (cx, cy, w, h)."""

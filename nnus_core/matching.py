@@ -230,24 +230,42 @@ def match_image(
         raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
     dets = [d for d in detections if d.confidence >= min_confidence]
     pairing = pair_boxes(
-        Detections.from_boxes((a.organ_id, a.box) for a in ground_truth), Detections.from_detections(dets),
+        Detections.from_boxes((a.organ_id, a.box) for a in ground_truth),
+        Detections.from_detections(dets),
         iou_threshold,
     )
     found = [
-        BoxMatch(Outcome.TP, ground_truth[g].organ_id, ground_truth[g].box, dets[p].box,
-                 float(pairing.iou[g, p]), dets[p].confidence)
+        BoxMatch(
+            Outcome.TP,
+            ground_truth[g].organ_id,
+            ground_truth[g].box,
+            dets[p].box,
+            float(pairing.iou[g, p]),
+            dets[p].confidence,
+        )
         for g, p in pairing.pairs
     ]
     missed = [
-        BoxMatch(Outcome.FN, ground_truth[g].organ_id, ground_truth[g].box, None, pairing.best_same_class(g), None)
+        BoxMatch(
+            Outcome.FN, ground_truth[g].organ_id, ground_truth[g].box, None, pairing.best_same_class(g), None
+        )
         for g in pairing.missed
     ]
     false_pos = []
     for p in pairing.unpaired:
         g, best_iou = pairing.best_truth(p)
         d = dets[p]
-        false_pos.append(BoxMatch(Outcome.FP, d.organ_id, None, d.box, best_iou, d.confidence,
-                                  None if g is None else ground_truth[g].organ_id))
+        false_pos.append(
+            BoxMatch(
+                Outcome.FP,
+                d.organ_id,
+                None,
+                d.box,
+                best_iou,
+                d.confidence,
+                None if g is None else ground_truth[g].organ_id,
+            )
+        )
 
     def by_organ(ms: list[BoxMatch]) -> list[BoxMatch]:
         return sorted(ms, key=lambda m: (m.organ_id, -(m.confidence or 0.0)))
@@ -257,7 +275,9 @@ def match_image(
     )
 
 
-def match_overlays(match: ImageMatch, *, color_by: str = "outcome", show_gt_of_found: bool = True) -> list[Overlay]:
+def match_overlays(
+    match: ImageMatch, *, color_by: str = "outcome", show_gt_of_found: bool = True
+) -> list[Overlay]:
     """Boxes to draw for a comparison: ground truth solid, detections dashed, tagged by outcome.
 
     Args:
@@ -277,7 +297,11 @@ def match_overlays(match: ImageMatch, *, color_by: str = "outcome", show_gt_of_f
         if m.outcome is Outcome.TP:
             if show_gt_of_found and m.gt_box is not None:
                 out.append(Overlay(m.organ_id, m.gt_box, "", "solid", color))
-            out.append(Overlay(m.organ_id, m.pred_box, f"OK {short} {m.confidence:.2f} IoU {m.iou:.2f}", "dashed", color))
+            out.append(
+                Overlay(
+                    m.organ_id, m.pred_box, f"OK {short} {m.confidence:.2f} IoU {m.iou:.2f}", "dashed", color
+                )
+            )
         elif m.outcome is Outcome.FN:
             out.append(Overlay(m.organ_id, m.gt_box, f"MISS {short}", "solid", color))
         else:
@@ -300,11 +324,13 @@ def match_rows(match: ImageMatch) -> list[dict[str, object]]:
                 note = "duplicate or poorly placed box"
         elif m.outcome is Outcome.FN and m.iou > 0:
             note = f"nearest {ORGANS[m.organ_id].short} detection has IoU {m.iou:.2f}"
-        rows.append({
-            "outcome": m.outcome.label,
-            "organ": m.organ_name,
-            "confidence": None if m.confidence is None else round(m.confidence, 3),
-            "IoU": round(m.iou, 3) if (m.outcome is not Outcome.FN or m.iou > 0) else None,
-            "note": note,
-        })
+        rows.append(
+            {
+                "outcome": m.outcome.label,
+                "organ": m.organ_name,
+                "confidence": None if m.confidence is None else round(m.confidence, 3),
+                "IoU": round(m.iou, 3) if (m.outcome is not Outcome.FN or m.iou > 0) else None,
+                "note": note,
+            }
+        )
     return rows

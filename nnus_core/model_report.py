@@ -88,8 +88,19 @@ def _per_class(ev: Evaluation) -> pd.DataFrame:
         oid = organ_id_for(c.name)
         if oid is None:
             continue
-        rows.append({"organ_id": oid, "organ": ORGAN_NAMES[oid], "n_gt": c.n_gt, "n_pred": c.n_pred,
-                     "ap50": c.ap50, "ap50_95": c.ap50_95, "precision": c.precision, "recall": c.recall, "f1": c.f1})
+        rows.append(
+            {
+                "organ_id": oid,
+                "organ": ORGAN_NAMES[oid],
+                "n_gt": c.n_gt,
+                "n_pred": c.n_pred,
+                "ap50": c.ap50,
+                "ap50_95": c.ap50_95,
+                "precision": c.precision,
+                "recall": c.recall,
+                "f1": c.f1,
+            }
+        )
     df = pd.DataFrame(rows, columns=PER_CLASS_COLUMNS)
     return df.sort_values("organ_id").reset_index(drop=True)
 
@@ -131,14 +142,21 @@ def find_eval_file(model_dir: Path | None, split: str = "test") -> Path | None:
 
 def overall_comparison(report: EvalReport | None) -> pd.DataFrame:
     """Overall metrics: this project's evaluation beside the authors' published result."""
-    names = [("mAP@0.5", "map50"), ("mAP@0.5:0.95", "map50_95"), ("precision", "precision"), ("recall", "recall")]
+    names = [
+        ("mAP@0.5", "map50"),
+        ("mAP@0.5:0.95", "map50_95"),
+        ("precision", "precision"),
+        ("recall", "recall"),
+    ]
     ours = report.overall if report else {}
     pub = report.published if report else PUBLISHED
-    return pd.DataFrame({
-        "metric": [n for n, _ in names],
-        "this model": [ours.get(k) for _, k in names],
-        "authors (published)": [pub.get(k) for _, k in names],
-    })
+    return pd.DataFrame(
+        {
+            "metric": [n for n, _ in names],
+            "this model": [ours.get(k) for _, k in names],
+            "authors (published)": [pub.get(k) for _, k in names],
+        }
+    )
 
 
 def confusion_diagonal(report: EvalReport) -> dict[int, float | None]:
@@ -158,16 +176,18 @@ def per_organ_comparison(report: EvalReport | None) -> pd.DataFrame:
     rows = []
     for o in ORGANS:
         r = pc.loc[o.id] if pc is not None and o.id in pc.index else None
-        rows.append({
-            "organ": o.name,
-            "boxes": None if r is None else r["n_gt"],
-            "AP@0.5": None if r is None else r["ap50"],
-            "AP@0.5:0.95": None if r is None else r["ap50_95"],
-            "precision": None if r is None else r["precision"],
-            "recall": None if r is None else r["recall"],
-            "detected as itself (ours)": diag.get(o.id),
-            "detected as itself (authors)": pub_diag.get(o.name),
-        })
+        rows.append(
+            {
+                "organ": o.name,
+                "boxes": None if r is None else r["n_gt"],
+                "AP@0.5": None if r is None else r["ap50"],
+                "AP@0.5:0.95": None if r is None else r["ap50_95"],
+                "precision": None if r is None else r["precision"],
+                "recall": None if r is None else r["recall"],
+                "detected as itself (ours)": diag.get(o.id),
+                "detected as itself (authors)": pub_diag.get(o.name),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -177,15 +197,19 @@ def failure_table(report: EvalReport) -> pd.DataFrame:
     for im in report.images:
         if not im.fn and not im.fp:
             continue
-        rows.append({
-            "stem": im.stem,
-            "misses": len(im.fn),
-            "false_positives": len(im.fp),
-            "found": len(im.tp),
-            "missed_organs": sorted({e.class_id for e in im.fn}),
-            "fp_organs": sorted({e.class_id for e in im.fp}),
-        })
-    df = pd.DataFrame(rows, columns=["stem", "misses", "false_positives", "found", "missed_organs", "fp_organs"])
+        rows.append(
+            {
+                "stem": im.stem,
+                "misses": len(im.fn),
+                "false_positives": len(im.fp),
+                "found": len(im.tp),
+                "missed_organs": sorted({e.class_id for e in im.fn}),
+                "fp_organs": sorted({e.class_id for e in im.fp}),
+            }
+        )
+    df = pd.DataFrame(
+        rows, columns=["stem", "misses", "false_positives", "found", "missed_organs", "fp_organs"]
+    )
     if df.empty:
         return df
     df["errors"] = df["misses"] + df["false_positives"]
@@ -241,7 +265,9 @@ def held_out_table(report: EvalReport | None, evaluations: dict[str, Any]) -> pd
     if report is not None and len(report.per_class):
         for _, c in report.per_class.iterrows():
             name = ORGAN_NAMES[int(c["organ_id"])]
-            rows[name].update({f"n ({report.split} split)": c["n_gt"], f"AP@0.5 ({report.split} split)": c["ap50"]})
+            rows[name].update(
+                {f"n ({report.split} split)": c["n_gt"], f"AP@0.5 ({report.split} split)": c["ap50"]}
+            )
     for name, ev in evaluations.items():
         for c in card_class_results(ev, name):
             if c.name in rows:

@@ -258,7 +258,9 @@ def map_class_names(names: list[str] | tuple[str, ...]) -> dict[int, int]:
         mapping[i] = oid
     if unknown:
         raise ClassMappingError(
-            "unknown class name(s) " + ", ".join(unknown) + "; expected one of the 8 NNUS organs: "
+            "unknown class name(s) "
+            + ", ".join(unknown)
+            + "; expected one of the 8 NNUS organs: "
             + ", ".join(ORGAN_NAMES)
         )
     return mapping

@@ -56,7 +56,9 @@ def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> boo
 
 
 def place_label(
-    box: tuple[int, int, int, int], size: tuple[int, int], image_wh: tuple[int, int],
+    box: tuple[int, int, int, int],
+    size: tuple[int, int],
+    image_wh: tuple[int, int],
     taken: list[tuple[int, int, int, int]],
 ) -> tuple[int, int, int, int]:
     """Rectangle (x1, y1, x2, y2) for a box's label tag that avoids the tags already placed.
@@ -135,6 +137,14 @@ def draw_overlays(
         red, green, blue = color[::-1] if bgr else color
         lum = 0.299 * red + 0.587 * green + 0.114 * blue
         text_color = (0, 0, 0) if lum > 120 else (255, 255, 255)
-        cv2.putText(img, text, (r[0] + 1, r[1] + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_color, 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            img,
+            text,
+            (r[0] + 1, r[1] + th + 1),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            font_scale,
+            text_color,
+            1,
+            cv2.LINE_AA,
+        )
     return img

@@ -139,7 +139,10 @@ class Settings:
             video_mb = int(raw_video) if raw_video.isdigit() and int(raw_video) > 0 else None
             if video_mb is None:
                 problems.append(
-                    (VIDEO_MAX_MB_ENV, f"{VIDEO_MAX_MB_ENV} must be a positive whole number of MB, got {raw_video!r}")
+                    (
+                        VIDEO_MAX_MB_ENV,
+                        f"{VIDEO_MAX_MB_ENV} must be a positive whole number of MB, got {raw_video!r}",
+                    )
                 )
         return cls(
             data_dir=data_dir,

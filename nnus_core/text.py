@@ -18,8 +18,9 @@ import re
 
 # C0/C1 controls (newline and tab are handled apart), zero-width characters, and the bidi
 # embeddings, overrides and isolates that make "gpj.exe" read as "exe.jpg".
-_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f"
-                        "\u202a-\u202e\u2060-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 _BREAKS = re.compile(r"[\r\n\t\u0085\u2028\u2029]+")
 # CommonMark lets any ASCII punctuation be escaped with a backslash, and an escaped character is
 # never markup. These can open an image, a link, an HTML tag, emphasis, code, a table cell, LaTeX
@@ -27,7 +28,9 @@ _BREAKS = re.compile(r"[\r\n\t\u0085\u2028\u2029]+")
 # (see md_escape), so that ordinary names such as "0001.jpg" or "ana-maria" stay readable in the
 # Markdown source too.
 _MD_ANYWHERE = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
-_MD_LINE_START = re.compile(r"^(\s*)([#+=>-])|^(\s*\d+)([.)])(?=\s|$)")  # headings, lists, quotes, setext rules
+_MD_LINE_START = re.compile(
+    r"^(\s*)([#+=>-])|^(\s*\d+)([.)])(?=\s|$)"
+)  # headings, lists, quotes, setext rules
 # GFM links bare http://..., www.... and e-mail addresses by searching the text *after* escapes are
 # resolved, so a backslash cannot stop it: an invisible word joiner inside the pattern does.
 _AUTOLINK = re.compile(r"(?i)(:\\?/\\?/|www\\?\.|\\?@)")

@@ -54,7 +54,9 @@ def copy_to_disk(data: BinaryIO, target: Path, max_bytes: int | None = None) -> 
                 out.write(chunk)
     except OSError as exc:
         target.unlink(missing_ok=True)
-        raise DatasetError(f"{target.name}: could not be stored on the server: {exc.strerror or exc}") from exc
+        raise DatasetError(
+            f"{target.name}: could not be stored on the server: {exc.strerror or exc}"
+        ) from exc
     except DatasetError:
         target.unlink(missing_ok=True)
         raise

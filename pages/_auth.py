@@ -141,7 +141,9 @@ def sync_cookie() -> None:
     """Mount the cookie writer (app.py, every run): the browser holds what the session wants."""
     want = st.session_state.get(_COOKIE_WRITE_KEY)
     if want is not None:
-        _cookie_component(key="nnus_signin_cookie", data={"name": COOKIE, "value": want[0], "max_age": want[1]})
+        _cookie_component(
+            key="nnus_signin_cookie", data={"name": COOKIE, "value": want[0], "max_age": want[1]}
+        )
 
 
 def redeem_link_from_url() -> None:
@@ -179,7 +181,9 @@ def require(action: Action, target: object = None) -> Actor:
     actor = current_actor()
     if not allowed(_store(), actor, action, target):
         if actor.role is not Role.INSTRUCTOR and action in INSTRUCTOR_ACTIONS:
-            st.warning("**Instructors only.** Sign in as an instructor to use this page.", icon=":material/lock:")
+            st.warning(
+                "**Instructors only.** Sign in as an instructor to use this page.", icon=":material/lock:"
+            )
             st.page_link("pages/signin.py", label="Sign in", icon=":material/login:")
         else:
             st.warning("You cannot open this here.", icon=":material/lock:")
@@ -209,22 +213,36 @@ def next_steps() -> None:
     if actor.is_instructor:
         classes = acc.instructor_classes(engine, actor)
         with st.container(border=True):
-            st.markdown(f"**Welcome back, {md_escape(actor.user.display_name)}** (instructor). "
-                        + (f"Your classes: {', '.join('**' + md_escape(c.name) + '**' for c in classes)}."
-                           if classes else "You have no class yet."))
-            st.page_link("pages/classes.py", label="Classes: join codes and rosters", icon=":material/groups:")
+            st.markdown(
+                f"**Welcome back, {md_escape(actor.user.display_name)}** (instructor). "
+                + (
+                    f"Your classes: {', '.join('**' + md_escape(c.name) + '**' for c in classes)}."
+                    if classes
+                    else "You have no class yet."
+                )
+            )
+            st.page_link(
+                "pages/classes.py", label="Classes: join codes and rosters", icon=":material/groups:"
+            )
     elif actor.role is Role.STUDENT:
         classes = acc.member_classes(engine, actor)
         with st.container(border=True):
-            st.markdown(f"**Welcome back, {md_escape(actor.user.display_name)}.** "
-                        + (f"Your classes: {', '.join('**' + md_escape(c.name) + '**' for c in classes)}."
-                           if classes else ""))
+            st.markdown(
+                f"**Welcome back, {md_escape(actor.user.display_name)}.** "
+                + (
+                    f"Your classes: {', '.join('**' + md_escape(c.name) + '**' for c in classes)}."
+                    if classes
+                    else ""
+                )
+            )
             c1, c2 = st.columns(2)
             c1.page_link("pages/quiz.py", label="Continue practice", icon=":material/quiz:")
             c2.page_link("pages/progress.py", label="My progress", icon=":material/trending_up:")
     else:
-        st.caption("In a class? **Sign in → Join a class** with your instructor's code to keep your answers "
-                   "in your own record. Self-study works without it.")
+        st.caption(
+            "In a class? **Sign in → Join a class** with your instructor's code to keep your answers "
+            "in your own record. Self-study works without it."
+        )
         st.page_link("pages/signin.py", label="Join a class or sign in", icon=":material/login:")
 
 

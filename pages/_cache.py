@@ -107,13 +107,29 @@ def decoded_image(path: str, mtime: float) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def viewer_jpeg(ident: str, _image: np.ndarray, _overlays: tuple, out_width_px: int, zoom: float,
-                center: tuple[float, float], bright: float, contrast: float,
-                labels: bool) -> tuple[bytes, ViewTransform]:
+def viewer_jpeg(
+    ident: str,
+    _image: np.ndarray,
+    _overlays: tuple,
+    out_width_px: int,
+    zoom: float,
+    center: tuple[float, float],
+    bright: float,
+    contrast: float,
+    labels: bool,
+) -> tuple[bytes, ViewTransform]:
     """The image viewer's picture (`ident`: the image's hash and the overlays'), with its transform."""
     # Reruns that change nothing in the picture (a table selection, the teaching card) reuse the JPEG.
-    view, transform = render_view(_image, _overlays, out_width_px=out_width_px, zoom=zoom, center=center,
-                                  brightness=bright, contrast=contrast, show_labels=labels)
+    view, transform = render_view(
+        _image,
+        _overlays,
+        out_width_px=out_width_px,
+        zoom=zoom,
+        center=center,
+        brightness=bright,
+        contrast=contrast,
+        show_labels=labels,
+    )
     return encode_jpeg(view), transform
 
 

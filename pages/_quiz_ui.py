@@ -48,7 +48,9 @@ def get_store() -> Engine:
         return _cache.store_engine(database_url())
     except StoreError as exc:
         _shared.report_error(exc, "The progress database cannot be used")
-        st.caption("Nothing can be saved until whoever runs this server fixes it; the study pages still work.")
+        st.caption(
+            "Nothing can be saved until whoever runs this server fixes it; the study pages still work."
+        )
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -92,8 +94,10 @@ def acting_user(*, create_guest: bool = False) -> Actor:
 def signed_in_line(actor: Actor) -> None:
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
     if actor.user is None or actor.role is Role.GUEST:
-        c1.markdown("Practising as a **guest**: your answers are kept for this browser only. "
-                    "Join your class to keep them in your own record.")
+        c1.markdown(
+            "Practising as a **guest**: your answers are kept for this browser only. "
+            "Join your class to keep them in your own record."
+        )
         c2.page_link("pages/signin.py", label="Join a class", icon=":material/login:")
     else:
         c1.markdown(f"Studying as **{md_escape(actor.user.display_name)}**")
@@ -206,8 +210,9 @@ def setup_ui(focus_stem: str | None) -> QuizSettings | None:
         format_func=lambda i: ORGANS[i].name,
     )
     c4, c5, c6 = st.columns(3)
-    difficulty = c4.selectbox("Difficulty", DIFFICULTIES, key="quiz_difficulty",
-                              format_func=DIFFICULTY_LABELS.__getitem__)
+    difficulty = c4.selectbox(
+        "Difficulty", DIFFICULTIES, key="quiz_difficulty", format_func=DIFFICULTY_LABELS.__getitem__
+    )
     timer = c5.selectbox(
         "Timer per question",
         [0, 15, 30, 60, 120],
@@ -218,7 +223,9 @@ def setup_ui(focus_stem: str | None) -> QuizSettings | None:
     adaptive = st.toggle(
         "Adaptive practice: organs and images you get wrong come back sooner", True, key="quiz_adaptive"
     )
-    only_focus = bool(focus_stem) and st.checkbox(f"Only image {md_escape(focus_stem)}", True, key="quiz_only_focus")
+    only_focus = bool(focus_stem) and st.checkbox(
+        f"Only image {md_escape(focus_stem)}", True, key="quiz_only_focus"
+    )
     if not st.button("Start quiz", type="primary", key="quiz_start", icon=":material/play_arrow:"):
         return None
     if not kinds:
@@ -255,7 +262,9 @@ def pending_answers() -> dict[str, PendingAnswer]:
 
 
 def _keep(served: Served, answer: Answer, answered_s: float, exc: StoreError) -> None:
-    kept = PendingAnswer.kept(pending_answers().get(served.id), answer.to_dict(), answered_s, exc, time.time())
+    kept = PendingAnswer.kept(
+        pending_answers().get(served.id), answer.to_dict(), answered_s, exc, time.time()
+    )
     pending_answers()[served.id] = kept
     _shared.server_log().warning("answer %s kept unsaved (try %d): %s", served.id, kept.tries, exc)
 
@@ -288,9 +297,12 @@ def pending_notice(svc: QuizService, served: Served) -> None:
     kept = pending_answers()[served.id]
     st.warning(
         f"**Your answer is not saved yet.** {md_escape(kept.problem)} "
-        + ("It is kept in this tab and saved as soon as the database is free: keep this tab open."
-           if kept.busy else "It is kept in this tab and tried again, but this needs whoever runs the server "
-           "to fix the database: keep this tab open."),
+        + (
+            "It is kept in this tab and saved as soon as the database is free: keep this tab open."
+            if kept.busy
+            else "It is kept in this tab and tried again, but this needs whoever runs the server "
+            "to fix the database: keep this tab open."
+        ),
         icon=":material/cloud_off:",
     )
     if st.button("Retry now", key="quiz_retry_pending", icon=":material/sync:"):

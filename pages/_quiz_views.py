@@ -223,8 +223,14 @@ def label_all_view(svc: QuizService, served: Served) -> None:
             # A row sized to its content: a fixed narrow column cut the button to "Rem…".
             row = st.container(horizontal=True, vertical_alignment="center")
             row.markdown(f"{i + 1}. {ORGANS[o].name}", width="stretch")
-            row.button("Remove", key=f"quiz_label_rm_{iid}_{i}", on_click=_remove_label, args=(iid, i),
-                       icon=":material/close:", width="content")
+            row.button(
+                "Remove",
+                key=f"quiz_label_rm_{iid}_{i}",
+                on_click=_remove_label,
+                args=(iid, i),
+                icon=":material/close:",
+                width="content",
+            )
         if st.button("Submit labels", type="primary", key="quiz_submit", icon=":material/check:"):
             submit(svc, served, Answer(labels=tuple(labels)))
 

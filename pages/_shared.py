@@ -43,8 +43,10 @@ def report_error(exc: BaseException, message: str = "Something went wrong on thi
     detail = str(exc) if isinstance(exc, NnusError) else f"{type(exc).__name__}: {exc}"
     server_log().error("ref %s: %s: %s", ref, message, detail, exc_info=exc)
     plain = exc.plain if isinstance(exc, StoreError) else message
-    st.error(f"{plain.rstrip('.')}. Reference **{ref}** (the details are in the server log).",
-             icon=":material/error:")
+    st.error(
+        f"{plain.rstrip('.')}. Reference **{ref}** (the details are in the server log).",
+        icon=":material/error:",
+    )
     return ref
 
 
@@ -63,8 +65,9 @@ def release_upload(upload) -> None:
         remove = getattr(ctx.uploaded_file_mgr, "remove_file", None) if ctx is not None else None
         if remove is not None:
             remove(session_id=ctx.session_id, file_id=upload.file_id)
-            server_log().info("upload %s (%d bytes) is on disk: released from memory", upload.file_id,
-                              upload.size)
+            server_log().info(
+                "upload %s (%d bytes) is on disk: released from memory", upload.file_id, upload.size
+            )
     except (ImportError, AttributeError):  # another Streamlit: the bytes go with the session
         pass
     upload.close()
@@ -209,8 +212,9 @@ def ensure_phantom(loc: ActiveDataset) -> None:
         thread = state["thread"]
         if (thread is None or not thread.is_alive()) and not active_location().exists:
             state.update(error=None, done=0, total=0)
-            thread = threading.Thread(target=_generate_in_background, args=(loc.path, state), daemon=True,
-                                      name="phantom-generation")
+            thread = threading.Thread(
+                target=_generate_in_background, args=(loc.path, state), daemon=True, name="phantom-generation"
+            )
             state["thread"] = thread
             thread.start()
     if thread is not None and thread.is_alive():
@@ -227,9 +231,12 @@ def _generation_progress() -> None:
     if thread is None or not thread.is_alive():
         st.rerun(scope="app")  # done (or failed): the page runs again, now with the dataset
     done, total = state["done"], state["total"]
-    st.progress(done / total if total else 0.0,
-                text=f"First start: generating the SYNTHETIC phantom — {done}/{total or '…'} images"
-                if total else "First start: generating the built-in SYNTHETIC phantom…")
+    st.progress(
+        done / total if total else 0.0,
+        text=f"First start: generating the SYNTHETIC phantom — {done}/{total or '…'} images"
+        if total
+        else "First start: generating the built-in SYNTHETIC phantom…",
+    )
 
 
 def get_dataset(*, stop_if_missing: bool = True) -> Dataset | None:
@@ -300,7 +307,9 @@ def get_detector():
 
 def detector_id(detector) -> str:
     """A stable identity of the loaded weights (their hash when known) for cache keys."""
-    return str(getattr(detector, "weights_sha256", "") or getattr(detector, "weights_path", "") or id(detector))
+    return str(
+        getattr(detector, "weights_sha256", "") or getattr(detector, "weights_path", "") or id(detector)
+    )
 
 
 def predict_sample(detector, sample) -> list:
@@ -427,30 +436,39 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
     kind = data.get("kind") or ("synthetic phantom" if card.synthetic else "real NNUS")
     if card.synthetic:
         trained = f":orange-badge[:material/science: {md_escape(kind, 60)}" + (
-            f" v{md_escape(card.generator_version, 40)}]" if card.generator_version else "]")
+            f" v{md_escape(card.generator_version, 40)}]" if card.generator_version else "]"
+        )
     else:
         trained = f":green-badge[:material/ecg_heart: {md_escape(kind, 60)}]"
     recipe = card.recipe or {}
     overall = (card.metrics or {}).get("overall") or {}
     split = (card.metrics or {}).get("split", "test")
     start = str(recipe.get("model", "?"))
-    start = (f"fine-tuned from {md_escape(Path(start).parent.name or start, 80)}" if start.endswith(".pt")
-             else f"{md_escape(start, 80)} from scratch")
-    line = (f"**{md_escape(card.name, 80)}** · created {md_escape(card.created_utc[:10])} · trained on {trained} · "
-            f"recipe {md_escape(recipe.get('name', '?'), 40)} ({start}, imgsz {md_escape(recipe.get('imgsz', '?'), 10)})")
+    start = (
+        f"fine-tuned from {md_escape(Path(start).parent.name or start, 80)}"
+        if start.endswith(".pt")
+        else f"{md_escape(start, 80)} from scratch"
+    )
+    line = (
+        f"**{md_escape(card.name, 80)}** · created {md_escape(card.created_utc[:10])} · trained on {trained} · "
+        f"recipe {md_escape(recipe.get('name', '?'), 40)} ({start}, imgsz {md_escape(recipe.get('imgsz', '?'), 10)})"
+    )
     if overall.get("map50") is not None:
         line += f" · mAP@0.5 **{overall['map50']:.3f}** on its held-out {split} split"
     for ev in (card.evaluations or {}).values():
         ev_map, ev_data = (ev.get("overall") or {}).get("map50"), ev.get("data") or {}
         if ev_map is not None:
-            line += (f", **{ev_map:.3f}** on {md_escape(ev_data.get('n_images', '?'), 10)} images of "
-                     f"{len(ev_data.get('subjects') or [])} further held-out volunteers")
+            line += (
+                f", **{ev_map:.3f}** on {md_escape(ev_data.get('n_images', '?'), 10)} images of "
+                f"{len(ev_data.get('subjects') or [])} further held-out volunteers"
+            )
     st.markdown(line)
     _runtime_caption(card)
     if ds is not None and ds.synthetic and card.is_stale(ds.generator_version):
         st.warning(
             f"This model was trained on phantom version {md_escape(card.generator_version, 40)}, but the "
-            f"active phantom is version {md_escape(ds.generator_version, 40)}: retrain it to match.", icon=":material/update:"
+            f"active phantom is version {md_escape(ds.generator_version, 40)}: retrain it to match.",
+            icon=":material/update:",
         )
 
 

@@ -133,8 +133,14 @@ class BrowseKeys:
     @staticmethod
     def clear_filters(n_organs: int) -> None:
         """Reset the filter widgets (organs present/absent, split, subject, organ count, name)."""
-        for k, v in (("browse_present", []), ("browse_absent", []), ("browse_split", []),
-                     ("browse_subject", []), ("browse_n", (0, n_organs)), ("browse_text", "")):
+        for k, v in (
+            ("browse_present", []),
+            ("browse_absent", []),
+            ("browse_split", []),
+            ("browse_subject", []),
+            ("browse_n", (0, n_organs)),
+            ("browse_text", ""),
+        ):
             st.session_state[k] = v
 
     @staticmethod

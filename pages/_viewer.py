@@ -124,25 +124,38 @@ def image_viewer(
     labels = bool(keys.get("labels", True)) if show_labels is None else show_labels
     ident = f"{hashlib.md5(np.ascontiguousarray(image_rgb).data).hexdigest()}|{hash(tuple(overlays))}"
     jpeg, transform = _cache.viewer_jpeg(
-        ident, image_rgb, tuple(overlays), out_width_px, float(settings["zoom"]),
-        (settings["pan_x"] / 100, settings["pan_y"] / 100), float(settings["bright"]),
-        float(settings["contrast"]), labels,
+        ident,
+        image_rgb,
+        tuple(overlays),
+        out_width_px,
+        float(settings["zoom"]),
+        (settings["pan_x"] / 100, settings["pan_y"] / 100),
+        float(settings["bright"]),
+        float(settings["contrast"]),
+        labels,
     )
     click = None
     if clickable:
         from streamlit_image_coordinates import streamlit_image_coordinates
 
-        value = streamlit_image_coordinates(_EncodedJpeg(jpeg), key=f"{key}_click", width="stretch",
-                                            image_format="JPEG", cursor="pointer")
+        value = streamlit_image_coordinates(
+            _EncodedJpeg(jpeg), key=f"{key}_click", width="stretch", image_format="JPEG", cursor="pointer"
+        )
         click = _to_click(key, value, transform, out_width_px)
     else:
         st.image(jpeg, width="stretch", output_format="JPEG")
     legend = ""
     if show_legend:
         ids = sorted({ov.organ_id for ov in overlays if ov.organ_id is not None})
-        legend = legend_html if legend_html is not None else (
-            organ_legend_html(ids, with_short=True) + f'<div style="font-size:0.9em;opacity:0.85">{STYLE_LEGEND_HTML}</div>'
-            if ids else '<div style="opacity:0.7">No boxes shown.</div>'
+        legend = (
+            legend_html
+            if legend_html is not None
+            else (
+                organ_legend_html(ids, with_short=True)
+                + f'<div style="font-size:0.9em;opacity:0.85">{STYLE_LEGEND_HTML}</div>'
+                if ids
+                else '<div style="opacity:0.7">No boxes shown.</div>'
+            )
         )
     has_buttons = show_labels is None or zoom_controls or adjust_controls
     foot = st.columns([4, 1.1, 1.1], vertical_alignment="top") if has_buttons else [st.container()]
@@ -154,8 +167,14 @@ def image_viewer(
     if show_labels is None:
         foot[1].toggle("Labels", key=labels_key)
     if zoom_controls or adjust_controls:
-        foot[2].button("Reset", key=f"{key}_reset", on_click=_reset, args=(key,),
-                       icon=":material/restart_alt:", help="Zoom 1×, brightness 0, contrast 1, labels on")
+        foot[2].button(
+            "Reset",
+            key=f"{key}_reset",
+            on_click=_reset,
+            args=(key,),
+            icon=":material/restart_alt:",
+            help="Zoom 1×, brightness 0, contrast 1, labels on",
+        )
     return click
 
 
@@ -182,8 +201,10 @@ def outcome_legend_html() -> str:
         f'<span style="vertical-align:middle">{html_escape(o.label)} ({html_escape(o.tag)})</span></span>'
         for o, c in OUTCOME_COLORS.items()
     )
-    return (f'<div data-testid="outcome-legend">{chips}</div>'
-            f'<div style="font-size:0.9em;opacity:0.85">{STYLE_LEGEND_HTML}</div>')
+    return (
+        f'<div data-testid="outcome-legend">{chips}</div>'
+        f'<div style="font-size:0.9em;opacity:0.85">{STYLE_LEGEND_HTML}</div>'
+    )
 
 
 # --- Thumbnails ---------------------------------------------------------------------------------
@@ -196,7 +217,9 @@ def thumbnail(sample: Sample, *, with_boxes: bool = True, width_px: int = 240) -
     except OSError:
         return None
     boxes = tuple((a.organ_id, *a.box.as_tuple()) for a in sample.annotations) if with_boxes else ()
-    return _cache.thumbnail(f"{sample.image_path}|{mtime}|{hash(boxes)}", str(sample.image_path), boxes, width_px)
+    return _cache.thumbnail(
+        f"{sample.image_path}|{mtime}|{hash(boxes)}", str(sample.image_path), boxes, width_px
+    )
 
 
 def thumbnail_card(

@@ -24,8 +24,14 @@ PLOT_BG = "#3a3a3a"
 HEAT_BINS = 24
 # Black (never covered, like the image background) to white-hot; explicit rgb stops render the same in
 # every plotly front end.
-HEAT_SCALE = [[0.0, "rgb(0,0,0)"], [0.05, "rgb(40,11,84)"], [0.3, "rgb(152,38,98)"], [0.6, "rgb(238,99,46)"],
-              [0.85, "rgb(250,193,39)"], [1.0, "rgb(252,255,164)"]]
+HEAT_SCALE = [
+    [0.0, "rgb(0,0,0)"],
+    [0.05, "rgb(40,11,84)"],
+    [0.3, "rgb(152,38,98)"],
+    [0.6, "rgb(238,99,46)"],
+    [0.85, "rgb(250,193,39)"],
+    [1.0, "rgb(252,255,164)"],
+]
 
 
 def _subset(ds: Dataset, split: str) -> Dataset:
@@ -51,56 +57,113 @@ def _static(what: str, conditional: bool, _t: dict) -> bytes:
         return charts.heatmap_grid_png(_t["heat"])
     if what == "counts":
         inst = _t["instances"]
-        return charts.bars_png(shorts, [
-            charts.Series("this dataset", inst["instances_per_image"], [o.color for o in ORGANS],
-                          labels=[str(v) for v in inst["instances"]]),
-            charts.Series("published NNUS (real, 790 images)", inst["published_per_image"], "#c8c8c8", "//",
-                          labels=[str(v) for v in inst["published_instances"]]),
-        ], title="Boxes per organ (per image)", ylabel="boxes per image")
+        return charts.bars_png(
+            shorts,
+            [
+                charts.Series(
+                    "this dataset",
+                    inst["instances_per_image"],
+                    [o.color for o in ORGANS],
+                    labels=[str(v) for v in inst["instances"]],
+                ),
+                charts.Series(
+                    "published NNUS (real, 790 images)",
+                    inst["published_per_image"],
+                    "#c8c8c8",
+                    "//",
+                    labels=[str(v) for v in inst["published_instances"]],
+                ),
+            ],
+            title="Boxes per organ (per image)",
+            ylabel="boxes per image",
+        )
     if what == "sizes":
         b = _t["boxes"]
-        return charts.box_sizes_png(shorts, [o.color for o in ORGANS],
-                                    [b.loc[b["organ_id"] == o.id, "width_px"].to_numpy() for o in ORGANS],
-                                    [b.loc[b["organ_id"] == o.id, "height_px"].to_numpy() for o in ORGANS])
+        return charts.box_sizes_png(
+            shorts,
+            [o.color for o in ORGANS],
+            [b.loc[b["organ_id"] == o.id, "width_px"].to_numpy() for o in ORGANS],
+            [b.loc[b["organ_id"] == o.id, "height_px"].to_numpy() for o in ORGANS],
+        )
     if what == "cooc":
         m, text, title = _cooc_values(_t["cooc"], conditional)
         return charts.matrix_png(m, shorts, shorts, text, title=title)
     per = _t["per_image"]
-    return charts.bars_png([str(v) for v in per["boxes"]], [charts.Series("images", per["images"])],
-                           ylabel="images", title="Images by number of boxes")
+    return charts.bars_png(
+        [str(v) for v in per["boxes"]],
+        [charts.Series("images", per["images"])],
+        ylabel="images",
+        title="Images by number of boxes",
+    )
 
 
 def _dark(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor=PLOT_BG,
-                      legend=dict(orientation="h", y=-0.15))
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor=PLOT_BG,
+        legend=dict(orientation="h", y=-0.15),
+    )
     return fig
 
 
 def instances_chart(inst: pd.DataFrame, kind: str) -> go.Figure:
     fig = go.Figure()
     shorts = [o.short for o in ORGANS]
-    fig.add_bar(x=shorts, y=inst["instances_per_image"], hovertext=inst["organ"], name=f"this dataset ({kind})",
-                marker_color=[o.color for o in ORGANS], marker_line=dict(color="#222", width=1),
-                text=inst["instances"], textposition="outside")
-    fig.add_bar(x=shorts, y=inst["published_per_image"], hovertext=inst["organ"], name="published NNUS (real, 790 images)",
-                marker_color="rgba(200,200,200,0.55)", marker_line=dict(color="#222", width=1),
-                marker_pattern_shape="/", text=inst["published_instances"], textposition="outside")
+    fig.add_bar(
+        x=shorts,
+        y=inst["instances_per_image"],
+        hovertext=inst["organ"],
+        name=f"this dataset ({kind})",
+        marker_color=[o.color for o in ORGANS],
+        marker_line=dict(color="#222", width=1),
+        text=inst["instances"],
+        textposition="outside",
+    )
+    fig.add_bar(
+        x=shorts,
+        y=inst["published_per_image"],
+        hovertext=inst["organ"],
+        name="published NNUS (real, 790 images)",
+        marker_color="rgba(200,200,200,0.55)",
+        marker_line=dict(color="#222", width=1),
+        marker_pattern_shape="/",
+        text=inst["published_instances"],
+        textposition="outside",
+    )
     fig.update_layout(barmode="group", yaxis_title="boxes per image", title="Boxes per organ (per image)")
     return _dark(fig, 420)
 
 
 def heatmap_grid(heat: np.ndarray) -> go.Figure:
-    fig = make_subplots(rows=2, cols=4, subplot_titles=[o.name for o in ORGANS],
-                        horizontal_spacing=0.03, vertical_spacing=0.1)
+    fig = make_subplots(
+        rows=2, cols=4, subplot_titles=[o.name for o in ORGANS], horizontal_spacing=0.03, vertical_spacing=0.1
+    )
     for o in ORGANS:
         r, c = divmod(o.id, 4)
-        fig.add_trace(go.Heatmap(z=heat[o.id], zmin=0, zmax=1, colorscale=HEAT_SCALE, showscale=o.id == 0,
-                                 colorbar=dict(title="share", len=0.9),
-                                 hovertemplate=f"{o.name}<br>share of boxes covering this cell: %{{z:.0%}}<extra></extra>"),
-                      row=r + 1, col=c + 1)
+        fig.add_trace(
+            go.Heatmap(
+                z=heat[o.id],
+                zmin=0,
+                zmax=1,
+                colorscale=HEAT_SCALE,
+                showscale=o.id == 0,
+                colorbar=dict(title="share", len=0.9),
+                hovertemplate=f"{o.name}<br>share of boxes covering this cell: %{{z:.0%}}<extra></extra>",
+            ),
+            row=r + 1,
+            col=c + 1,
+        )
         if not heat[o.id].any():
-            fig.add_annotation(text="no boxes in this selection", showarrow=False, font=dict(color="#bbb"),
-                               x=HEAT_BINS / 2, y=HEAT_BINS / 2, row=r + 1, col=c + 1)
+            fig.add_annotation(
+                text="no boxes in this selection",
+                showarrow=False,
+                font=dict(color="#bbb"),
+                x=HEAT_BINS / 2,
+                y=HEAT_BINS / 2,
+                row=r + 1,
+                col=c + 1,
+            )
     # Image coordinates: row 0 is the skin (top of the frame).
     fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
@@ -109,11 +172,16 @@ def heatmap_grid(heat: np.ndarray) -> go.Figure:
         if ann.text not in COLOR_MAP:
             continue
         color = COLOR_MAP[ann.text]
-        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
         ann.font = dict(color="#000" if 0.299 * r + 0.587 * g + 0.114 * b > 120 else "#fff", size=14)
         ann.bgcolor = color
-    fig.update_layout(height=470, margin=dict(l=10, r=10, t=40, b=10), paper_bgcolor="#1e1e1e",
-                      plot_bgcolor="#000", font_color="#ddd")
+    fig.update_layout(
+        height=470,
+        margin=dict(l=10, r=10, t=40, b=10),
+        paper_bgcolor="#1e1e1e",
+        plot_bgcolor="#000",
+        font_color="#ddd",
+    )
     return fig
 
 
@@ -123,13 +191,32 @@ def size_chart(boxes: pd.DataFrame) -> go.Figure:
         b = boxes[boxes["organ_id"] == o.id]
         if b.empty:
             continue
-        fig.add_box(x=[o.short] * len(b), y=b["width_px"], name="width", legendgroup="w",
-                    marker_color=o.color, line_color=o.color, showlegend=False, offsetgroup="w",
-                    hovertemplate=f"{o.name} width %{{y:.0f}} px<extra></extra>")
-        fig.add_box(x=[o.short] * len(b), y=b["height_px"], name="height", legendgroup="h",
-                    marker_color=o.color, line_color=o.color, fillcolor="rgba(0,0,0,0)", showlegend=False,
-                    offsetgroup="h", hovertemplate=f"{o.name} height %{{y:.0f}} px<extra></extra>")
-    fig.update_layout(boxmode="group", yaxis_title="pixels", title="Box width (left, filled) and height (right) per organ")
+        fig.add_box(
+            x=[o.short] * len(b),
+            y=b["width_px"],
+            name="width",
+            legendgroup="w",
+            marker_color=o.color,
+            line_color=o.color,
+            showlegend=False,
+            offsetgroup="w",
+            hovertemplate=f"{o.name} width %{{y:.0f}} px<extra></extra>",
+        )
+        fig.add_box(
+            x=[o.short] * len(b),
+            y=b["height_px"],
+            name="height",
+            legendgroup="h",
+            marker_color=o.color,
+            line_color=o.color,
+            fillcolor="rgba(0,0,0,0)",
+            showlegend=False,
+            offsetgroup="h",
+            hovertemplate=f"{o.name} height %{{y:.0f}} px<extra></extra>",
+        )
+    fig.update_layout(
+        boxmode="group", yaxis_title="pixels", title="Box width (left, filled) and height (right) per organ"
+    )
     return _dark(fig, 420)
 
 
@@ -139,15 +226,27 @@ def _cooc_values(cooc: pd.DataFrame, conditional: bool) -> tuple[np.ndarray, lis
         diag = np.diag(m).copy()
         m = np.divide(m, diag[:, None], out=np.zeros_like(m), where=diag[:, None] > 0)
         return m, [[f"{v:.0%}" for v in row] for row in m], "P(column organ in image | row organ in image)"
-    return (m, [[f"{int(v)}" for v in row] for row in m],
-            "Images containing both organs (diagonal: images with the organ)")
+    return (
+        m,
+        [[f"{int(v)}" for v in row] for row in m],
+        "Images containing both organs (diagonal: images with the organ)",
+    )
 
 
 def cooc_chart(cooc: pd.DataFrame, conditional: bool) -> go.Figure:
     m, text, title = _cooc_values(cooc, conditional)
     shorts = [o.short for o in ORGANS]
-    fig = go.Figure(go.Heatmap(z=m, x=shorts, y=shorts, text=text, texttemplate="%{text}",
-                               colorscale="Blues", hovertemplate="%{y} & %{x}: %{text}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=m,
+            x=shorts,
+            y=shorts,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            hovertemplate="%{y} & %{x}: %{text}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10))
     return fig
@@ -155,8 +254,12 @@ def cooc_chart(cooc: pd.DataFrame, conditional: bool) -> go.Figure:
 
 def per_image_chart(per: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=per["boxes"], y=per["images"], marker_color="#56B4E9"))
-    fig.update_layout(xaxis_title="boxes in the image", yaxis_title="images", height=420,
-                      margin=dict(l=10, r=10, t=30, b=10))
+    fig.update_layout(
+        xaxis_title="boxes in the image",
+        yaxis_title="images",
+        height=420,
+        margin=dict(l=10, r=10, t=30, b=10),
+    )
     return fig
 
 
@@ -173,8 +276,9 @@ label = measured_on_label(ds)
 kind = "synthetic phantom" if ds.synthetic else "real NNUS"
 
 # Pictures by default: the interactive charts took seconds to lay out in the browser on a busy host.
-interactive = st.toggle("Interactive charts (hover for values; slower to load)", value=False,
-                        key="atlas_interactive")
+interactive = st.toggle(
+    "Interactive charts (hover for values; slower to load)", value=False, key="atlas_interactive"
+)
 key = dataset_cache_key(ds)
 
 
@@ -183,7 +287,9 @@ def chart(fig_fn, what: str, conditional: bool = False, **plotly_kw) -> None:
     if interactive:
         st.plotly_chart(fig_fn(), key=f"atlas_{what}", config={"displayModeBar": False}, **plotly_kw)
     else:
-        png = _cache.picture(f"atlas:{what}", f"{key}|{split}|{conditional}", lambda: _static(what, conditional, t))
+        png = _cache.picture(
+            f"atlas:{what}", f"{key}|{split}|{conditional}", lambda: _static(what, conditional, t)
+        )
         st.image(png, width="stretch")
 
 
@@ -217,10 +323,15 @@ with c4:
     st.caption(f"Published NNUS: about 3.8 boxes per image (real data). {label}")
 
 with st.expander("Table: instances per organ", icon=":material/table:"):
-    inst = t["instances"].rename(columns={"instances": f"instances ({kind})",
-                                          "published_instances": "published instances (real NNUS)"})
-    st.dataframe(inst, hide_index=True, column_config={
-        "fraction_of_images": st.column_config.NumberColumn(format="%.2f"),
-        "published_per_image": st.column_config.NumberColumn(format="%.3f"),
-        "instances_per_image": st.column_config.NumberColumn(format="%.3f"),
-    })
+    inst = t["instances"].rename(
+        columns={"instances": f"instances ({kind})", "published_instances": "published instances (real NNUS)"}
+    )
+    st.dataframe(
+        inst,
+        hide_index=True,
+        column_config={
+            "fraction_of_images": st.column_config.NumberColumn(format="%.2f"),
+            "published_per_image": st.column_config.NumberColumn(format="%.3f"),
+            "instances_per_image": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )

@@ -47,21 +47,27 @@ def filters_ui(ds: Dataset) -> BrowseFilter:
     sb = st.sidebar
     sb.header("Filter images")
     ids = list(range(N_ORGANS))
-    present = sb.multiselect("Organs present (all of)", ids, format_func=organ_name, key="browse_present",
-                             persist_state="session")
-    absent = sb.multiselect("Organs absent (none of)", ids, format_func=organ_name, key="browse_absent",
-                            persist_state="session")
+    present = sb.multiselect(
+        "Organs present (all of)", ids, format_func=organ_name, key="browse_present", persist_state="session"
+    )
+    absent = sb.multiselect(
+        "Organs absent (none of)", ids, format_func=organ_name, key="browse_absent", persist_state="session"
+    )
     splits = [s for s in SPLITS if any(x.split == s for x in ds.samples)]
     split = sb.multiselect("Split", splits, key="browse_split", persist_state="session")
-    subjects = sb.multiselect("Subject (volunteer)", list(ds.subjects), key="browse_subject",
-                              persist_state="session")
-    n_min, n_max = sb.slider("Number of organs", 0, N_ORGANS, (0, N_ORGANS), key="browse_n",
-                             persist_state="session")
-    text = sb.text_input("File name contains", key="browse_text", persist_state="session",
-                         placeholder="e.g. 012")
+    subjects = sb.multiselect(
+        "Subject (volunteer)", list(ds.subjects), key="browse_subject", persist_state="session"
+    )
+    n_min, n_max = sb.slider(
+        "Number of organs", 0, N_ORGANS, (0, N_ORGANS), key="browse_n", persist_state="session"
+    )
+    text = sb.text_input(
+        "File name contains", key="browse_text", persist_state="session", placeholder="e.g. 012"
+    )
     sb.button("Clear filters", on_click=_clear_filters, icon=":material/filter_alt_off:")
-    return BrowseFilter(frozenset(present), frozenset(absent), frozenset(subjects), frozenset(split),
-                        n_min, n_max, text)
+    return BrowseFilter(
+        frozenset(present), frozenset(absent), frozenset(subjects), frozenset(split), n_min, n_max, text
+    )
 
 
 def filter_summary(flt: BrowseFilter) -> str:
@@ -100,10 +106,15 @@ def _set_page(page: int) -> None:
 
 def grid_view(shown: tuple[Sample, ...], total: int, flt: BrowseFilter) -> None:
     top = st.columns([2, 1.8, 3.5], vertical_alignment="bottom")
-    page_size = top[0].segmented_control("Per page", [24, 48, 96], default=24, key="browse_page_size",
-                                         persist_state="session") or 24
-    with_boxes = top[1].toggle("Boxes on thumbnails", value=True, key="browse_thumb_boxes",
-                               persist_state="session")
+    page_size = (
+        top[0].segmented_control(
+            "Per page", [24, 48, 96], default=24, key="browse_page_size", persist_state="session"
+        )
+        or 24
+    )
+    with_boxes = top[1].toggle(
+        "Boxes on thumbnails", value=True, key="browse_thumb_boxes", persist_state="session"
+    )
     # A changed filter restarts at page 1; otherwise the page is kept across visits to the detail view.
     sig = (len(shown), shown[0].stem if shown else "", shown[-1].stem if shown else "")
     if state.browse.filter_signature != sig:
@@ -118,20 +129,27 @@ def grid_view(shown: tuple[Sample, ...], total: int, flt: BrowseFilter) -> None:
         unsafe_allow_html=True,
     )
     if with_boxes:
-        st.markdown(organ_legend_html() + '<div style="font-size:0.9em;opacity:0.85">Thumbnail boxes: '
-                    "the labelled organs (ground truth), in these colours.</div>", unsafe_allow_html=True)
+        st.markdown(
+            organ_legend_html() + '<div style="font-size:0.9em;opacity:0.85">Thumbnail boxes: '
+            "the labelled organs (ground truth), in these colours.</div>",
+            unsafe_allow_html=True,
+        )
     if not shown:
         st.info("No image matches these filters.", icon=":material/filter_alt:")
         return
     _pager(sl, "top")
-    page = shown[sl.start:sl.stop]
+    page = shown[sl.start : sl.stop]
     for row in range(0, len(page), GRID_COLUMNS):
         cols = st.columns(GRID_COLUMNS)
-        for col, s in zip(cols, page[row:row + GRID_COLUMNS], strict=False):
+        for col, s in zip(cols, page[row : row + GRID_COLUMNS], strict=False):
             with col:
                 thumbnail_card(
-                    s, f"{md_escape(s.subject or '?', 40)} · {s.split or '-'} · {len(s.organ_ids)} organs",
-                    key=f"open_{s.stem}", on_open=_open, args=(s.stem,), with_boxes=with_boxes,
+                    s,
+                    f"{md_escape(s.subject or '?', 40)} · {s.split or '-'} · {len(s.organ_ids)} organs",
+                    key=f"open_{s.stem}",
+                    on_open=_open,
+                    args=(s.stem,),
+                    with_boxes=with_boxes,
                     button_label=f"Open {md_escape(s.stem, 40)}",
                 )
     _pager(sl, "bottom")
@@ -139,15 +157,39 @@ def grid_view(shown: tuple[Sample, ...], total: int, flt: BrowseFilter) -> None:
 
 def _pager(sl, where: str) -> None:
     row = st.container(horizontal=True, vertical_alignment="center")
-    row.button("First", key=f"pg_first_{where}", on_click=_set_page, args=(0,), disabled=sl.page == 0,
-               icon=":material/first_page:")
-    row.button("Previous", key=f"pg_prev_{where}", on_click=_set_page, args=(sl.page - 1,),
-               disabled=sl.page == 0, icon=":material/chevron_left:")
+    row.button(
+        "First",
+        key=f"pg_first_{where}",
+        on_click=_set_page,
+        args=(0,),
+        disabled=sl.page == 0,
+        icon=":material/first_page:",
+    )
+    row.button(
+        "Previous",
+        key=f"pg_prev_{where}",
+        on_click=_set_page,
+        args=(sl.page - 1,),
+        disabled=sl.page == 0,
+        icon=":material/chevron_left:",
+    )
     row.markdown(f"Page **{sl.page + 1}** of {sl.n_pages}", width="content")
-    row.button("Next", key=f"pg_next_{where}", on_click=_set_page, args=(sl.page + 1,),
-               disabled=sl.page >= sl.n_pages - 1, icon=":material/chevron_right:")
-    row.button("Last", key=f"pg_last_{where}", on_click=_set_page, args=(sl.n_pages - 1,),
-               disabled=sl.page >= sl.n_pages - 1, icon=":material/last_page:")
+    row.button(
+        "Next",
+        key=f"pg_next_{where}",
+        on_click=_set_page,
+        args=(sl.page + 1,),
+        disabled=sl.page >= sl.n_pages - 1,
+        icon=":material/chevron_right:",
+    )
+    row.button(
+        "Last",
+        key=f"pg_last_{where}",
+        on_click=_set_page,
+        args=(sl.n_pages - 1,),
+        disabled=sl.page >= sl.n_pages - 1,
+        icon=":material/last_page:",
+    )
 
 
 def _quiz_me(stem: str) -> None:
@@ -167,35 +209,82 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
 
     nav = st.container(horizontal=True, vertical_alignment="center")
     nav.button("Grid", on_click=_close, icon=":material/grid_view:", key="detail_grid")
-    nav.button("Previous", on_click=_open, args=(prev,), disabled=prev is None, key="detail_prev",
-               icon=":material/chevron_left:", shortcut="Left")
+    nav.button(
+        "Previous",
+        on_click=_open,
+        args=(prev,),
+        disabled=prev is None,
+        key="detail_prev",
+        icon=":material/chevron_left:",
+        shortcut="Left",
+    )
     pos = stems.index(sample.stem) + 1
-    nav.markdown(f"Image **{pos}** of {len(stems)}" + (" (filtered)" if in_filter and len(stems) < len(ds)
-                                                          else "" if in_filter else " (outside the filter)"),
-                 width="content")
-    nav.button("Next", on_click=_open, args=(nxt,), disabled=nxt is None, key="detail_next",
-               icon=":material/chevron_right:", shortcut="Right")
+    nav.markdown(
+        f"Image **{pos}** of {len(stems)}"
+        + (
+            " (filtered)"
+            if in_filter and len(stems) < len(ds)
+            else ""
+            if in_filter
+            else " (outside the filter)"
+        ),
+        width="content",
+    )
+    nav.button(
+        "Next",
+        on_click=_open,
+        args=(nxt,),
+        disabled=nxt is None,
+        key="detail_next",
+        icon=":material/chevron_right:",
+        shortcut="Right",
+    )
     nav.space("stretch")
     quiz_available = (Path(__file__).parent / "quiz.py").is_file()
-    if nav.button("Quiz me on this image", icon=":material/quiz:", disabled=not quiz_available,
-                  key="detail_quiz", type="primary",
-                  help="Locate this image's organs yourself" if quiz_available else "The quiz page is not installed."):
+    if nav.button(
+        "Quiz me on this image",
+        icon=":material/quiz:",
+        disabled=not quiz_available,
+        key="detail_quiz",
+        type="primary",
+        help="Locate this image's organs yourself" if quiz_available else "The quiz page is not installed.",
+    ):
         _quiz_me(sample.stem)
 
     st.subheader(md_escape(sample.name, 120), anchor=False)
-    st.caption(f"Subject {md_escape(sample.subject or '?', 60)} · {sample.split or 'no'} split · {sample.width}×{sample.height} px · "
-               f"{len(sample.annotations)} labelled boxes")
+    st.caption(
+        f"Subject {md_escape(sample.subject or '?', 60)} · {sample.split or 'no'} split · {sample.width}×{sample.height} px · "
+        f"{len(sample.annotations)} labelled boxes"
+    )
 
     detector = _shared.get_detector()
     bar = st.columns([1.5, 1.5, 1.8, 4], vertical_alignment="bottom")
     show_gt = bar[0].toggle("Ground truth", value=True, key="detail_show_gt", help="Solid boxes: the labels")
-    show_model = bar[1].toggle("Model boxes", value=detector is not None, key="detail_show_model",
-                               disabled=detector is None, help="Dashed boxes: the detector's answer")
-    conf = bar[2].slider("Model confidence ≥", PREDICT_FLOOR, 1.0, 0.25, step=0.05, key="detail_conf",
-                         disabled=detector is None or not show_model)
-    organs = bar[3].pills("Organs shown", list(range(N_ORGANS)), selection_mode="multi",
-                          default=list(range(N_ORGANS)), format_func=lambda i: ORGANS[i].short,
-                          key="detail_organs", help="Click an organ to hide or show its boxes")
+    show_model = bar[1].toggle(
+        "Model boxes",
+        value=detector is not None,
+        key="detail_show_model",
+        disabled=detector is None,
+        help="Dashed boxes: the detector's answer",
+    )
+    conf = bar[2].slider(
+        "Model confidence ≥",
+        PREDICT_FLOOR,
+        1.0,
+        0.25,
+        step=0.05,
+        key="detail_conf",
+        disabled=detector is None or not show_model,
+    )
+    organs = bar[3].pills(
+        "Organs shown",
+        list(range(N_ORGANS)),
+        selection_mode="multi",
+        default=list(range(N_ORGANS)),
+        format_func=lambda i: ORGANS[i].short,
+        key="detail_organs",
+        help="Click an organ to hide or show its boxes",
+    )
     left, right = st.columns([5, 3], gap="medium")
     if detector is None:
         with right:
@@ -215,13 +304,20 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         if detector is not None and show_model:
             if not detections:
                 hidden = len(shown_organs) < N_ORGANS
-                st.info(f"The model found no {'shown ' if hidden else ''}organ above confidence {conf:.2f} "
-                        "here. Lower the confidence slider to see its weaker guesses.",
-                        icon=":material/search_off:")
+                st.info(
+                    f"The model found no {'shown ' if hidden else ''}organ above confidence {conf:.2f} "
+                    "here. Lower the confidence slider to see its weaker guesses.",
+                    icon=":material/search_off:",
+                )
             show_model_domain_note(ds.synthetic)
-        click = image_viewer(image, overlays, key="browse_viewer", clickable=True,
-                             caption="Click a box to open its organ's teaching card. A tag "
-                                     "“STR + model 0.88”: the model found that labelled box, at that confidence.")
+        click = image_viewer(
+            image,
+            overlays,
+            key="browse_viewer",
+            clickable=True,
+            caption="Click a box to open its organ's teaching card. A tag "
+            "“STR + model 0.88”: the model found that labelled box, at that confidence.",
+        )
 
     # The teaching card follows the latest click or table selection; a new image starts on its first organ.
     # A link may name the organ whose card to open (?organ=1, Home's guided path).
@@ -239,28 +335,45 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         if hit is not None:
             state.browse.card = hit
     rows = box_rows(annotations, detections)
-    table = pd.DataFrame(rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1",
-                                        "width_px", "height_px"])
+    table = pd.DataFrame(
+        rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1", "width_px", "height_px"]
+    )
     table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
     table_key = f"detail_table_{sample.stem}"
     # The table is drawn full width below (beside the image it was cut off on the right), after the
     # card; its selection is already in the session state at the start of the run, so read it here.
     table_state = state.browse.widget_value(table_key)
-    selection = (table_state.get("selection") if isinstance(table_state, dict)
-                 else getattr(table_state, "selection", None)) or {}
+    selection = (
+        table_state.get("selection")
+        if isinstance(table_state, dict)
+        else getattr(table_state, "selection", None)
+    ) or {}
     sel = list(selection.get("rows", []) if isinstance(selection, dict) else getattr(selection, "rows", []))
     if sel and state.browse.selection_seen(table_key) != sel and sel[0] < len(table):
         state.browse.card = int(table.iloc[sel[0]]["organ_id"])
     state.browse.set_selection_seen(table_key, sel)
     with right:
-        card = st.selectbox("Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=BrowseKeys.card.key)
+        card = st.selectbox(
+            "Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=BrowseKeys.card.key
+        )
         with st.container(border=True):
             teaching_card(card)
     st.markdown("**Boxes** (select a row for its teaching card)")
     st.dataframe(
-        table, key=table_key, on_select="rerun", selection_mode="single-row", hide_index=True,
-        column_order=["source", "organ", *(["confidence"] if detections else []), "x1", "y1", "width_px",
-                      "height_px"],
+        table,
+        key=table_key,
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        column_order=[
+            "source",
+            "organ",
+            *(["confidence"] if detections else []),
+            "x1",
+            "y1",
+            "width_px",
+            "height_px",
+        ],
         column_config={"width_px": "width (px)", "height_px": "height (px)"},
         height=min(38 + 35 * max(len(table), 1), 300),
     )

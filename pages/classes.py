@@ -50,8 +50,11 @@ left, right = st.columns([2, 3])
 with left:
     if klass.join_code:
         st.markdown("Join code")
-        st.markdown(f"<div data-testid='nnus-join-code' style='font-size:2.6rem;font-weight:700;"
-                    f"letter-spacing:0.3rem;font-family:monospace'>{klass.join_code}</div>", unsafe_allow_html=True)
+        st.markdown(
+            f"<div data-testid='nnus-join-code' style='font-size:2.6rem;font-weight:700;"
+            f"letter-spacing:0.3rem;font-family:monospace'>{klass.join_code}</div>",
+            unsafe_allow_html=True,
+        )
         st.caption("Students open the app, choose **Sign in → Join a class** and type this code.")
     else:
         st.warning("Joining is closed: nobody new can join with a code.")
@@ -79,8 +82,12 @@ with right:
         names = {e.user_id: e.display_name for e in entries}
         who = st.selectbox("Student", list(names), format_func=names.get, key="roster_pick")
         c1, c2 = st.columns(2)
-        if c1.button("New sign-in link", icon=":material/link:", key="reissue",
-                     help="Their old link, PIN sessions and signed-in browsers stop working."):
+        if c1.button(
+            "New sign-in link",
+            icon=":material/link:",
+            key="reissue",
+            help="Their old link, PIN sessions and signed-in browsers stop working.",
+        ):
             token = acc.issue_personal_link(engine, actor, klass.id, who)
             st.code(_link(token), language=None)
             st.caption(f"Give this one-use link to {md_escape(names[who])} only.")
@@ -89,26 +96,39 @@ with right:
             st.rerun()
 
 with st.expander("Import a roster (CSV)", icon=":material/upload_file:"):
-    up = st.file_uploader("CSV with a 'name' column, or one name per line", type=["csv", "txt"], key="roster_csv")
+    up = st.file_uploader(
+        "CSV with a 'name' column, or one name per line", type=["csv", "txt"], key="roster_csv"
+    )
     if up is not None and st.button("Add these students", key="import"):
         try:
-            links = acc.import_roster(engine, actor, klass.id, up.getvalue()[:1_000_000].decode("utf-8", "replace"))
+            links = acc.import_roster(
+                engine, actor, klass.id, up.getvalue()[:1_000_000].decode("utf-8", "replace")
+            )
         except NnusError as exc:
             _auth.show_error(exc)
         else:
             st.success(f"Added {len(links)} student(s). Each gets a one-use sign-in link:")
-            out = pd.DataFrame({"Student": [csv_cell(n) for n in links], "Sign-in link": [_link(t) for t in links.values()]})
+            out = pd.DataFrame(
+                {"Student": [csv_cell(n) for n in links], "Sign-in link": [_link(t) for t in links.values()]}
+            )
             st.dataframe(out, hide_index=True, use_container_width=True)
-            st.download_button("Download the links (CSV)", out.to_csv(index=False), "sign-in-links.csv", "text/csv")
+            st.download_button(
+                "Download the links (CSV)", out.to_csv(index=False), "sign-in-links.csv", "text/csv"
+            )
 
 if _auth.allowed_here(Action.MERGE_RECORDS):
     records = acc.unclaimed_records(engine, actor)
     if records and entries:
         with st.expander(f"Records from before accounts ({len(records)})", icon=":material/merge:"):
-            st.caption("Answers saved under a typed display name before sign-in existed. Merge a record "
-                       "into the student it belongs to.")
-            rec = st.selectbox("Record", [r[0] for r in records],
-                               format_func=lambda i: next(f"{n} — {k} answers" for r, n, k in records if r == i))
+            st.caption(
+                "Answers saved under a typed display name before sign-in existed. Merge a record "
+                "into the student it belongs to."
+            )
+            rec = st.selectbox(
+                "Record",
+                [r[0] for r in records],
+                format_func=lambda i: next(f"{n} — {k} answers" for r, n, k in records if r == i),
+            )
             into = st.selectbox("Into student", list(names), format_func=names.get, key="merge_into")
             if st.button("Merge", key="merge"):
                 moved = acc.merge_record(engine, actor, rec, into)

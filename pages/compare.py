@@ -50,17 +50,38 @@ if q and q != state.compare.synced and ds.get(q) is not None:
 
 nav = st.container(horizontal=True, vertical_alignment="bottom")
 stem = nav.selectbox(
-    "Image", stems, key=CompareKeys.image.key, width=300,
+    "Image",
+    stems,
+    key=CompareKeys.image.key,
+    width=300,
     format_func=lambda s: plain(f"{s} · {ds.get(s).split or '-'} · subject {ds.get(s).subject or '?'}", 90),
 )
 prev, nxt = neighbours(stems, stem)
-nav.button("Previous", on_click=_go, args=(prev,), disabled=prev is None, icon=":material/chevron_left:",
-           key="cmp_prev", shortcut="Left")
-nav.button("Next", on_click=_go, args=(nxt,), disabled=nxt is None, icon=":material/chevron_right:",
-           key="cmp_next", shortcut="Right")
+nav.button(
+    "Previous",
+    on_click=_go,
+    args=(prev,),
+    disabled=prev is None,
+    icon=":material/chevron_left:",
+    key="cmp_prev",
+    shortcut="Left",
+)
+nav.button(
+    "Next",
+    on_click=_go,
+    args=(nxt,),
+    disabled=nxt is None,
+    icon=":material/chevron_right:",
+    key="cmp_next",
+    shortcut="Right",
+)
 nav.space("stretch")
-nav.page_link("pages/browse.py", label="Open this image in Browse", icon=":material/grid_view:",
-              query_params={"image": stem})
+nav.page_link(
+    "pages/browse.py",
+    label="Open this image in Browse",
+    icon=":material/grid_view:",
+    query_params={"image": stem},
+)
 st.query_params["image"] = stem  # a reload or a shared link keeps the image
 state.compare.synced = stem
 
@@ -77,23 +98,32 @@ if detector is None:
     with right:
         no_model_message("the comparison with the model")
     with left:
-        image_viewer(image, gt_overlays(sample.annotations), key="compare_viewer",
-                     caption="Ground truth only (no model).")
+        image_viewer(
+            image,
+            gt_overlays(sample.annotations),
+            key="compare_viewer",
+            caption="Ground truth only (no model).",
+        )
     st.stop()
 
 with right:
     k = st.columns(2)
     conf = k[0].slider("Confidence ≥", PREDICT_FLOOR, 1.0, 0.25, step=0.05, key="compare_conf")
     iou_thr = k[1].slider("IoU to count as found", 0.1, 0.9, 0.5, step=0.05, key="compare_iou")
-    color_by = st.segmented_control("Colour boxes by", ["outcome", "organ"], default="outcome",
-                                    key="compare_color") or "outcome"
-match = match_image(sample.annotations, predict_sample(detector, sample), iou_threshold=iou_thr,
-                    min_confidence=conf)
+    color_by = (
+        st.segmented_control("Colour boxes by", ["outcome", "organ"], default="outcome", key="compare_color")
+        or "outcome"
+    )
+match = match_image(
+    sample.annotations, predict_sample(detector, sample), iou_threshold=iou_thr, min_confidence=conf
+)
 with right:
     show_model_domain_note(ds.synthetic)
 with left:
     image_viewer(
-        image, match_overlays(match, color_by=color_by), key="compare_viewer",
+        image,
+        match_overlays(match, color_by=color_by),
+        key="compare_viewer",
         legend_html=outcome_legend_html() if color_by == "outcome" else None,
         caption="Solid: ground truth. Dashed: model. Found boxes show both, with the pair's IoU.",
     )

@@ -35,30 +35,48 @@ def guided_path(ds) -> None:
     """Three steps for a first visit, each a link into the page that does it."""
     st.subheader("Start here", anchor="start-here")
     sample = first_image(ds.samples)
-    organ = GUIDE_ORGAN if sample is not None and GUIDE_ORGAN in sample.organ_ids else (
-        min(sample.organ_ids) if sample is not None and sample.organ_ids else GUIDE_ORGAN)
+    organ = (
+        GUIDE_ORGAN
+        if sample is not None and GUIDE_ORGAN in sample.organ_ids
+        else (min(sample.organ_ids) if sample is not None and sample.organ_ids else GUIDE_ORGAN)
+    )
     cols = st.columns(3)
     steps = [
-        ("1. Look at a labelled image",
-         "Each coloured box is one organ, named by the legend under the picture. Use Previous / Next to see more.",
-         "pages/browse.py", "Open a labelled image", ":material/image_search:",
-         {"image": sample.stem} if sample is not None else {}),
-        ("2. Read an organ card",
-         f"Click a box on the image: its card says where the organ lies and how it looks. "
-         f"Start with the {ORGANS[organ].name.lower()}.",
-         "pages/browse.py", f"Read the {ORGANS[organ].name} card", ":material/menu_book:",
-         {"image": sample.stem, "organ": str(organ)} if sample is not None else {}),
-        ("3. Take a 5-question quiz",
-         "Name the outlined organ, say whether an organ is in view. Every answer is scored and explained.",
-         "pages/quiz.py", "Start the 5-question quiz", ":material/quiz:", {"preset": "starter"}),
+        (
+            "1. Look at a labelled image",
+            "Each coloured box is one organ, named by the legend under the picture. Use Previous / Next to see more.",
+            "pages/browse.py",
+            "Open a labelled image",
+            ":material/image_search:",
+            {"image": sample.stem} if sample is not None else {},
+        ),
+        (
+            "2. Read an organ card",
+            f"Click a box on the image: its card says where the organ lies and how it looks. "
+            f"Start with the {ORGANS[organ].name.lower()}.",
+            "pages/browse.py",
+            f"Read the {ORGANS[organ].name} card",
+            ":material/menu_book:",
+            {"image": sample.stem, "organ": str(organ)} if sample is not None else {},
+        ),
+        (
+            "3. Take a 5-question quiz",
+            "Name the outlined organ, say whether an organ is in view. Every answer is scored and explained.",
+            "pages/quiz.py",
+            "Start the 5-question quiz",
+            ":material/quiz:",
+            {"preset": "starter"},
+        ),
     ]
     for col, (title, text, page, label, icon, query) in zip(cols, steps, strict=True):
         with col.container(border=True, height="stretch"):
             st.markdown(f"**{title}**")
             st.caption(text)
             st.page_link(page, label=label, icon=icon, query_params=query or None)
-    st.caption("Later: **Compare** puts your eye beside the model's, **Atlas** shows where each organ usually "
-               "sits, **My progress** keeps every answer. All pages are in the sidebar (» on a phone).")
+    st.caption(
+        "Later: **Compare** puts your eye beside the model's, **Atlas** shows where each organ usually "
+        "sits, **My progress** keeps every answer. All pages are in the sidebar (» on a phone)."
+    )
 
 
 def load_real_dataset_ui() -> None:
@@ -72,13 +90,21 @@ def load_real_dataset_ui() -> None:
     roots = list(get_settings().data_roots)
     exclude = [get_settings().imports_dir, get_settings().video_tmp_dir]
     offered = offered_folders(roots, exclude=exclude)
-    st.caption("Data folders on this server: " + ", ".join(f"`{md_escape(r)}`" for r in roots)
-               + (" — datasets found: " + ", ".join(f"`{md_escape(p.name)}`" for p in offered) if offered else ""))
-    path_in = st.text_input("Folder on the server", placeholder="e.g. NNUS (inside a data folder)", key="home_path")
+    st.caption(
+        "Data folders on this server: "
+        + ", ".join(f"`{md_escape(r)}`" for r in roots)
+        + (" — datasets found: " + ", ".join(f"`{md_escape(p.name)}`" for p in offered) if offered else "")
+    )
+    path_in = st.text_input(
+        "Folder on the server", placeholder="e.g. NNUS (inside a data folder)", key="home_path"
+    )
     zip_cap_mb = DATASET_ZIP.mb()
-    upload = st.file_uploader(f"…or upload a .zip of the folder (up to {zip_cap_mb} MB)", type=["zip"],
-                              key=f"home_zip_{state.home.zip_widget}",
-                              max_upload_size=zip_cap_mb)
+    upload = st.file_uploader(
+        f"…or upload a .zip of the folder (up to {zip_cap_mb} MB)",
+        type=["zip"],
+        key=f"home_zip_{state.home.zip_widget}",
+        max_upload_size=zip_cap_mb,
+    )
     candidate = None
     done = state.home.zip_done
     try:
@@ -104,23 +130,32 @@ def load_real_dataset_ui() -> None:
             candidate = resolve_below_roots(path_in, roots, exclude=exclude)
         if candidate is not None:
             new = load_dataset(candidate)
-            st.markdown(f"**{md_escape(new.kind)}** — {len(new)} images, {new.n_boxes} boxes; "
-                        f"{md_escape(new.report.summary())}")
+            st.markdown(
+                f"**{md_escape(new.kind)}** — {len(new)} images, {new.n_boxes} boxes; "
+                f"{md_escape(new.report.summary())}"
+            )
             if new.report.issues:
                 st.code(new.report.format(max_lines=200), language=None)
             check = activation_check(new)
             override = False
             if check.needs_override:
-                st.error("This dataset should not be used as it is: " + "; ".join(md_escape(p) for p in check.problems)
-                         + ". Fix the files named in the report and load it again.", icon=":material/block:")
+                st.error(
+                    "This dataset should not be used as it is: "
+                    + "; ".join(md_escape(p) for p in check.problems)
+                    + ". Fix the files named in the report and load it again.",
+                    icon=":material/block:",
+                )
                 override = check.can_activate and st.checkbox(
                     "Use it anyway, knowing that the pages will show only what could be read",
                     key="home_override",
                     help="For a look at a half-finished folder. Nothing is repaired.",
                 )
-            if st.button("Make this the active dataset", type="primary",
-                         disabled=not check.can_activate or (check.needs_override and not override),
-                         key="home_activate"):
+            if st.button(
+                "Make this the active dataset",
+                type="primary",
+                disabled=not check.can_activate or (check.needs_override and not override),
+                key="home_activate",
+            ):
                 state.dataset_override = str(new.root)
                 st.rerun()
     except DatasetError as exc:
@@ -147,14 +182,19 @@ def technical_details(ds) -> None:
     if card is not None:
         model_card_summary(card, ds)
         if card.synthetic:
-            st.caption("Trained and evaluated on synthetic phantom images only: it shows what the pipeline does, "
-                       "not how a detector performs on real patients.")
+            st.caption(
+                "Trained and evaluated on synthetic phantom images only: it shows what the pipeline does, "
+                "not how a detector performs on real patients."
+            )
         st.page_link("pages/model_report.py", label="Full model report", icon=":material/analytics:")
     elif _shared.model_folder() is not None:
         st.markdown(f"A model is shipped in {md_escape(_shared.model_folder())} but has no model card.")
     else:
-        st.info("No trained model is shipped yet: the pages show the ground truth only. Train one with "
-                "`python -m nnus_core.detector train --data DIR` (see the README).", icon=":material/model_training:")
+        st.info(
+            "No trained model is shipped yet: the pages show the ground truth only. Train one with "
+            "`python -m nnus_core.detector train --data DIR` (see the README).",
+            icon=":material/model_training:",
+        )
     st.markdown("**About the data**")
     st.markdown(
         "**NNUS** — 790 normal neck ultrasound images (494×447, GE LOGIQ P6, linear probe) from 25 "

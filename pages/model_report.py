@@ -54,12 +54,21 @@ def _read(path: str, mtime: float) -> EvalReport:
 # the interactive charts took seconds to lay out in the browser on a busy host.
 def _static_per_organ(_table) -> bytes:
     shorts = [o.short for o in ORGANS]
-    return charts.bars_png(shorts, [
-        charts.Series("AP@0.5 (ours)", _table["AP@0.5"], "#56B4E9"),
-        charts.Series("precision (ours)", _table["precision"], "#E69F00"),
-        charts.Series("recall (ours)", _table["recall"], "#009E73"),
-        charts.Series("authors: detected as itself (real NNUS)", _table["detected as itself (authors)"], "#FFFFFF"),
-    ], ylabel="score", ylim=(0, 1.05), width_px=1100, height_px=380)
+    return charts.bars_png(
+        shorts,
+        [
+            charts.Series("AP@0.5 (ours)", _table["AP@0.5"], "#56B4E9"),
+            charts.Series("precision (ours)", _table["precision"], "#E69F00"),
+            charts.Series("recall (ours)", _table["recall"], "#009E73"),
+            charts.Series(
+                "authors: detected as itself (real NNUS)", _table["detected as itself (authors)"], "#FFFFFF"
+            ),
+        ],
+        ylabel="score",
+        ylim=(0, 1.05),
+        width_px=1100,
+        height_px=380,
+    )
 
 
 def _static_matrix(_z, _names, _text) -> bytes:
@@ -67,18 +76,22 @@ def _static_matrix(_z, _names, _text) -> bytes:
 
 
 def _static_pr(_report) -> bytes:
-    curves = [(ORGANS[oid].short, prec, ORGANS[oid].color) for oid, prec in sorted(_report.pr_precision.items())]
+    curves = [
+        (ORGANS[oid].short, prec, ORGANS[oid].color) for oid, prec in sorted(_report.pr_precision.items())
+    ]
     return charts.curves_png(_report.pr_recall, curves, xlabel="recall", ylabel="precision")
 
 
 def show_table(table, number_columns: list[str]) -> None:
     """A small table: plain HTML by default (no grid component to load), sortable when interactive."""
     if interactive:
-        st.dataframe(table, hide_index=True, column_config={
-            c: st.column_config.NumberColumn(format="%.3f") for c in number_columns})
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="%.3f") for c in number_columns},
+        )
     else:
-        st.table(table.style.hide(axis="index").format(
-            {c: "{:.3f}" for c in number_columns}, na_rep="–"))
+        st.table(table.style.hide(axis="index").format({c: "{:.3f}" for c in number_columns}, na_rep="–"))
 
 
 def _rkey(report: EvalReport) -> str:
@@ -100,19 +113,26 @@ def _data_badge(synthetic: bool | None, text: str) -> str:
 
 def overall_section(report: EvalReport, ours_label: str) -> None:
     pub = report.published
-    table = overall_comparison(report).rename(columns={
-        "this model": f"this model — {plain(ours_label, 80)}",
-        "authors (published)": f"authors — {plain(pub.get('data', 'real NNUS'), 80)}",
-    })
+    table = overall_comparison(report).rename(
+        columns={
+            "this model": f"this model — {plain(ours_label, 80)}",
+            "authors (published)": f"authors — {plain(pub.get('data', 'real NNUS'), 80)}",
+        }
+    )
     cols = st.columns(4)
     for c, (_, row) in zip(cols, table.iterrows(), strict=False):
         ours = row.iloc[1]
-        c.metric(row["metric"], "–" if ours is None else f"{ours:.3f}",
-                 help=f"Authors' published value on {md_escape(pub.get('data', 'real NNUS'), 80)}: "
-                      f"{md_escape(row.iloc[2])}")
+        c.metric(
+            row["metric"],
+            "–" if ours is None else f"{ours:.3f}",
+            help=f"Authors' published value on {md_escape(pub.get('data', 'real NNUS'), 80)}: "
+            f"{md_escape(row.iloc[2])}",
+        )
     show_table(table, list(table.columns[1:]))
-    st.caption(f"Authors: {md_escape(pub.get('model', ''), 80)} — "
-               f"{md_escape(pub.get('source', 'the NNUS repository README'), 160)}.")
+    st.caption(
+        f"Authors: {md_escape(pub.get('model', ''), 80)} — "
+        f"{md_escape(pub.get('source', 'the NNUS repository README'), 160)}."
+    )
 
 
 def per_organ_section(report: EvalReport, ours_label: str) -> None:
@@ -120,24 +140,46 @@ def per_organ_section(report: EvalReport, ours_label: str) -> None:
     fig = go.Figure()
     for col, color in (("AP@0.5", "#56B4E9"), ("precision", "#E69F00"), ("recall", "#009E73")):
         fig.add_bar(x=[o.short for o in ORGANS], y=table[col], name=f"{col} (ours)", marker_color=color)
-    fig.add_scatter(x=[o.short for o in ORGANS], y=table["detected as itself (authors)"], mode="markers",
-                    marker=dict(symbol="diamond", size=13, color="#FFFFFF", line=dict(color="#000", width=1)),
-                    name="authors: detected as itself (real NNUS)")
-    fig.add_scatter(x=[o.short for o in ORGANS], y=table["detected as itself (ours)"], mode="markers",
-                    marker=dict(symbol="x", size=11, color="#F0E442"), name="ours: detected as itself")
-    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1.05], title="score"), height=420,
-                      plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=30, b=10),
-                      legend=dict(orientation="h", y=-0.15))
+    fig.add_scatter(
+        x=[o.short for o in ORGANS],
+        y=table["detected as itself (authors)"],
+        mode="markers",
+        marker=dict(symbol="diamond", size=13, color="#FFFFFF", line=dict(color="#000", width=1)),
+        name="authors: detected as itself (real NNUS)",
+    )
+    fig.add_scatter(
+        x=[o.short for o in ORGANS],
+        y=table["detected as itself (ours)"],
+        mode="markers",
+        marker=dict(symbol="x", size=11, color="#F0E442"),
+        name="ours: detected as itself",
+    )
+    fig.update_layout(
+        barmode="group",
+        yaxis=dict(range=[0, 1.05], title="score"),
+        height=420,
+        plot_bgcolor=PLOT_BG,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=-0.15),
+    )
     if interactive:
         st.plotly_chart(fig, key="report_per_organ", config={"displayModeBar": False})
     else:
-        st.image(_cache.picture("report:per_organ", _rkey(report), lambda: _static_per_organ(table)), width="stretch")
+        st.image(
+            _cache.picture("report:per_organ", _rkey(report), lambda: _static_per_organ(table)),
+            width="stretch",
+        )
     show_table(table, [c for c in table.columns if c not in ("organ", "boxes")])
-    few = [f"{r['organ']} ({int(r['boxes'])})" for _, r in table.iterrows()
-           if r["boxes"] is not None and r["boxes"] == r["boxes"] and too_few(int(r["boxes"]))]
+    few = [
+        f"{r['organ']} ({int(r['boxes'])})"
+        for _, r in table.iterrows()
+        if r["boxes"] is not None and r["boxes"] == r["boxes"] and too_few(int(r["boxes"]))
+    ]
     if few:
-        st.caption(f":material/warning: Fewer than {MIN_BOXES_TO_COMPARE} boxes: {', '.join(few)}. One box moves "
-                   "these organs' AP by several points: too few to compare with the authors' figures.")
+        st.caption(
+            f":material/warning: Fewer than {MIN_BOXES_TO_COMPARE} boxes: {', '.join(few)}. One box moves "
+            "these organs' AP by several points: too few to compare with the authors' figures."
+        )
     st.caption(
         f"Bars and crosses: this model, {md_escape(ours_label)}. Diamonds: the authors' confusion-matrix diagonal on real "
         "NNUS images (the only per-organ figure they published). Precision and recall are at the confidence "
@@ -151,8 +193,10 @@ def confusion_section(report: EvalReport) -> None:
         st.info("The evaluation file has no confusion matrix.")
         return
     # Unknown labels come from the evaluation file: plotly reads tags such as <a href> in labels.
-    names = [ORGANS[oid].short if (oid := organ_id_for(n)) is not None else html_escape(n, 40)
-             for n in report.confusion_labels]
+    names = [
+        ORGANS[oid].short if (oid := organ_id_for(n)) is not None else html_escape(n, 40)
+        for n in report.confusion_labels
+    ]
     norm = st.toggle("Normalise by true organ (columns sum to 1)", value=True, key="report_cm_norm")
     z = counts.astype(float)
     if norm:
@@ -161,19 +205,38 @@ def confusion_section(report: EvalReport) -> None:
         text = [[f"{v:.2f}" if v else "" for v in row] for row in z]
     else:
         text = [[f"{int(v)}" if v else "" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, text=text, texttemplate="%{text}", colorscale="Blues",
-                               hovertemplate="true %{x}, predicted %{y}: %{text}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=names,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            hovertemplate="true %{x}, predicted %{y}: %{text}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", title="predicted")
     fig.update_xaxes(title="true", side="bottom")
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10))
     if interactive:
         st.plotly_chart(fig, key="report_cm", config={"displayModeBar": False})
     else:
-        st.image(_cache.picture("report:matrix", f"{_rkey(report)}|{norm}", lambda: _static_matrix(z, names, text)),
-                 width="stretch")
-    conf = f" at confidence ≥ {md_escape(report.confusion_conf, 12)}" if report.confusion_conf is not None else ""
-    st.caption(f"Columns: the true organ; rows: what the model said{conf}. 'background' row: missed boxes; "
-               "'background' column: detections where nothing is labelled.")
+        st.image(
+            _cache.picture(
+                "report:matrix", f"{_rkey(report)}|{norm}", lambda: _static_matrix(z, names, text)
+            ),
+            width="stretch",
+        )
+    conf = (
+        f" at confidence ≥ {md_escape(report.confusion_conf, 12)}"
+        if report.confusion_conf is not None
+        else ""
+    )
+    st.caption(
+        f"Columns: the true organ; rows: what the model said{conf}. 'background' row: missed boxes; "
+        "'background' column: detections where nothing is labelled."
+    )
 
 
 def pr_section(report: EvalReport) -> None:
@@ -183,10 +246,21 @@ def pr_section(report: EvalReport) -> None:
     fig = go.Figure()
     for oid, prec in sorted(report.pr_precision.items()):
         o = ORGANS[oid]
-        fig.add_scatter(x=report.pr_recall, y=prec, mode="lines", name=o.short, line=dict(color=o.color, width=2.5),
-                        hovertemplate=f"{o.name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
-    fig.update_layout(xaxis=dict(title="recall", range=[0, 1]), yaxis=dict(title="precision", range=[0, 1.02]),
-                      height=420, plot_bgcolor=PLOT_BG, margin=dict(l=10, r=10, t=10, b=10))
+        fig.add_scatter(
+            x=report.pr_recall,
+            y=prec,
+            mode="lines",
+            name=o.short,
+            line=dict(color=o.color, width=2.5),
+            hovertemplate=f"{o.name}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>",
+        )
+    fig.update_layout(
+        xaxis=dict(title="recall", range=[0, 1]),
+        yaxis=dict(title="precision", range=[0, 1.02]),
+        height=420,
+        plot_bgcolor=PLOT_BG,
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
     if interactive:
         st.plotly_chart(fig, key="report_pr", config={"displayModeBar": False})
     else:
@@ -201,51 +275,71 @@ def _open_browse(stem: str) -> None:
 def gallery_section(report: EvalReport, ds) -> None:
     fails = failure_table(report)
     if fails.empty:
-        st.success("No misses or false positives at the report's confidence threshold." if report.images
-                   else "The evaluation file has no per-image results.")
+        st.success(
+            "No misses or false positives at the report's confidence threshold."
+            if report.images
+            else "The evaluation file has no per-image results."
+        )
         return
     c1, c2 = st.columns([1, 2])
-    kind = c1.segmented_control("Show", ["misses", "false positives", "both"], default="both",
-                                key="report_fail_kind") or "both"
-    organs = c2.multiselect("Involving organ", list(range(len(ORGANS))), format_func=lambda i: ORGANS[i].name,
-                            key="report_fail_organs")
+    kind = (
+        c1.segmented_control(
+            "Show", ["misses", "false positives", "both"], default="both", key="report_fail_kind"
+        )
+        or "both"
+    )
+    organs = c2.multiselect(
+        "Involving organ",
+        list(range(len(ORGANS))),
+        format_func=lambda i: ORGANS[i].name,
+        key="report_fail_organs",
+    )
     if kind == "misses":
         fails = fails[fails["misses"] > 0]
     elif kind == "false positives":
         fails = fails[fails["false_positives"] > 0]
     if organs:
         want = set(organs)
-        col = {"misses": ["missed_organs"], "false positives": ["fp_organs"]}.get(kind, ["missed_organs", "fp_organs"])
+        col = {"misses": ["missed_organs"], "false positives": ["fp_organs"]}.get(
+            kind, ["missed_organs", "fp_organs"]
+        )
         fails = fails[fails.apply(lambda r: any(want & set(r[c]) for c in col), axis=1)]
     page = state.report.fail_page
     sl = paginate(len(fails), GALLERY_PAGE, page)
     st.caption(f"{len(fails)} images, worst first · page {sl.page + 1} of {sl.n_pages}")
     st.markdown(outcome_legend_html(), unsafe_allow_html=True)
     by_stem = {im.stem: im for im in report.images}
-    rows = fails.iloc[sl.start:sl.stop]
+    rows = fails.iloc[sl.start : sl.stop]
     for start in range(0, len(rows), GALLERY_COLUMNS):
         cols = st.columns(GALLERY_COLUMNS)
-        for col, (_, r) in zip(cols, rows.iloc[start:start + GALLERY_COLUMNS].iterrows(), strict=False):
+        for col, (_, r) in zip(cols, rows.iloc[start : start + GALLERY_COLUMNS].iterrows(), strict=False):
             stem = r["stem"]
             sample = ds.get(stem) if ds is not None else None
             with col:
                 if sample is not None:
-                    data = _cache.overlay_thumbnail(f"{report.path}|{stem}", str(sample.image_path),
-                                          outcome_overlays(by_stem[stem]))
+                    data = _cache.overlay_thumbnail(
+                        f"{report.path}|{stem}", str(sample.image_path), outcome_overlays(by_stem[stem])
+                    )
                     if data is not None:
                         st.image(data, width="stretch")
                 missed = ", ".join(ORGANS[i].short for i in r["missed_organs"]) or "–"
                 fps = ", ".join(ORGANS[i].short for i in r["fp_organs"]) or "–"
                 st.caption(f"**{md_escape(stem, 80)}** · missed: {missed} · false positives: {fps}")
-                if st.button("Open in Browse", key=f"fail_open_{stem}", disabled=sample is None,
-                             help=None if sample is not None else "This image is not in the active dataset.",
-                             width="stretch"):
+                if st.button(
+                    "Open in Browse",
+                    key=f"fail_open_{stem}",
+                    disabled=sample is None,
+                    help=None if sample is not None else "This image is not in the active dataset.",
+                    width="stretch",
+                ):
                     _open_browse(stem)
     p = st.columns([1, 1, 6])
     if p[0].button("Previous", key="fail_prev", disabled=sl.page == 0, icon=":material/chevron_left:"):
         state.report.fail_page = sl.page - 1
         st.rerun()
-    if p[1].button("Next", key="fail_next", disabled=sl.page >= sl.n_pages - 1, icon=":material/chevron_right:"):
+    if p[1].button(
+        "Next", key="fail_next", disabled=sl.page >= sl.n_pages - 1, icon=":material/chevron_right:"
+    ):
         state.report.fail_page = sl.page + 1
         st.rerun()
 
@@ -277,17 +371,28 @@ def evaluate_here_ui(ds, folder, card, shipped: EvalReport | None) -> EvalReport
             where = "This model has no evaluation on the active dataset"
         else:
             root = shipped.data.get("root")
-            where = (f"The figures shipped with the model were measured on {md_escape(root, 120)}"
-                     if root else "The figures shipped with the model were measured on other data")
+            where = (
+                f"The figures shipped with the model were measured on {md_escape(root, 120)}"
+                if root
+                else "The figures shipped with the model were measured on other data"
+            )
             where += ", not on the active dataset"
-        st.markdown(f"**Evaluate on this dataset.** {where} ({len(ds)} images). Run the model on it here: the "
-                    "result is kept, so this runs once per dataset and model.")
+        st.markdown(
+            f"**Evaluate on this dataset.** {where} ({len(ds)} images). Run the model on it here: the "
+            "result is kept, so this runs once per dataset and model."
+        )
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        split = c1.selectbox("Images", [s for s, _ in splits], key="report_eval_split",
-                             format_func=dict((s, f"{s} split ({n} images)" if s != "all" else f"all {n} images")
-                                              for s, n in splits).__getitem__)
-        if not c2.button("Evaluate on this dataset", type="primary", key="report_eval_run",
-                         icon=":material/play_arrow:"):
+        split = c1.selectbox(
+            "Images",
+            [s for s, _ in splits],
+            key="report_eval_split",
+            format_func=dict(
+                (s, f"{s} split ({n} images)" if s != "all" else f"all {n} images") for s, n in splits
+            ).__getitem__,
+        )
+        if not c2.button(
+            "Evaluate on this dataset", type="primary", key="report_eval_run", icon=":material/play_arrow:"
+        ):
             return None
         detector = _shared.get_detector()
         if detector is None:
@@ -296,7 +401,9 @@ def evaluate_here_ui(ds, folder, card, shipped: EvalReport | None) -> EvalReport
         bar = st.progress(0.0, text="Running the model on the active dataset…")
 
         def progress(done: int, total: int) -> None:
-            bar.progress(done / total, text=f"Running the model on the active dataset — {done}/{total} images")
+            bar.progress(
+                done / total, text=f"Running the model on the active dataset — {done}/{total} images"
+            )
 
         try:
             with _shared._PREDICT_LOCK:  # the shared detector is not thread-safe
@@ -327,41 +434,59 @@ if folder is None:
     no_model_message("model results")
 elif card is not None:
     model_card_summary(card, ds)
-if folder is not None and ds is not None and len(ds) and not (
-        report is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version)):
+if (
+    folder is not None
+    and ds is not None
+    and len(ds)
+    and not (report is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version))
+):
     report = evaluate_here_ui(ds, folder, card, report) or report
 
 if report is None:
     if folder is not None and eval_path is None:
-        st.info(f"The model in {md_escape(folder)} has no evaluation file yet. Create it with "
-                f"`python -m nnus_core.detector evaluate --data DIR --out {plain(folder).replace('`', '')}/eval_test.json`.",
-                icon=":material/analytics:")
+        st.info(
+            f"The model in {md_escape(folder)} has no evaluation file yet. Create it with "
+            f"`python -m nnus_core.detector evaluate --data DIR --out {plain(folder).replace('`', '')}/eval_test.json`.",
+            icon=":material/analytics:",
+        )
     st.subheader("The authors' published result", anchor="published")
     st.dataframe(overall_comparison(None).drop(columns=["this model"]), hide_index=True)
     st.dataframe(per_organ_comparison(None)[["organ", "detected as itself (authors)"]], hide_index=True)
-    st.caption("From the NNUS authors' README: YOLOv5s on the real NNUS images (their split). \"Detected as itself\": "
-               "the share of each organ's boxes that the model found and named correctly (confusion-matrix diagonal).")
+    st.caption(
+        'From the NNUS authors\' README: YOLOv5s on the real NNUS images (their split). "Detected as itself": '
+        "the share of each organ's boxes that the model found and named correctly (confusion-matrix diagonal)."
+    )
     st.stop()
 
 data = report.data
-kind = data.get("kind") or ("synthetic phantom" if report.synthetic else "real NNUS" if report.synthetic is False
-                            else "unknown data")
+kind = data.get("kind") or (
+    "synthetic phantom" if report.synthetic else "real NNUS" if report.synthetic is False else "unknown data"
+)
 n_img = data.get("n_images") or report.overall.get("n_images")
 ours_label = f"{kind}, {report.split} split" + (f", {n_img} images" if n_img else "")
-st.markdown("**Our figures measured on:** " + _data_badge(report.synthetic, ours_label)
-            + (f" (generator v{md_escape(data['generator_version'], 40)})" if data.get("generator_version") else "")
-            + " · **Authors' figures:** " + _data_badge(False, report.published.get("data", "real NNUS")))
+st.markdown(
+    "**Our figures measured on:** "
+    + _data_badge(report.synthetic, ours_label)
+    + (f" (generator v{md_escape(data['generator_version'], 40)})" if data.get("generator_version") else "")
+    + " · **Authors' figures:** "
+    + _data_badge(False, report.published.get("data", "real NNUS"))
+)
 matches_active = ds is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version)
 if ds is not None and not matches_active:
-    st.caption(f"The evaluation ran on {md_escape(data.get('root'))}, not on the active dataset ({md_escape(ds.root)}): the failure "
-               "gallery lists its images by name but cannot show them.")
+    st.caption(
+        f"The evaluation ran on {md_escape(data.get('root'))}, not on the active dataset ({md_escape(ds.root)}): the failure "
+        "gallery lists its images by name but cannot show them."
+    )
 if report.synthetic:
-    st.warning("Our numbers come from SYNTHETIC phantom images and the authors' from REAL neck ultrasound: "
-               "they show what the pipeline does, not that this model is better or worse on patients.",
-               icon=":material/science:")
+    st.warning(
+        "Our numbers come from SYNTHETIC phantom images and the authors' from REAL neck ultrasound: "
+        "they show what the pipeline does, not that this model is better or worse on patients.",
+        icon=":material/science:",
+    )
 
-interactive = st.toggle("Interactive charts and tables (hover, sort; slower to load)", value=False,
-                        key="report_interactive")
+interactive = st.toggle(
+    "Interactive charts and tables (hover, sort; slower to load)", value=False, key="report_interactive"
+)
 st.subheader("Overall", anchor="overall")
 overall_section(report, ours_label)
 st.subheader("Per organ", anchor="per-organ")
@@ -372,9 +497,17 @@ if not held_out.empty:
     show_table(held_out, [c for c in held_out.columns if c.startswith("AP@")])
     for name, ev in card.evaluations.items():
         synthetic = (ev.get("data") or {}).get("synthetic")
-        kind = "SYNTHETIC phantom images" if synthetic else "real images" if synthetic is False else "unlabelled data"
-        st.caption(f"**{md_escape(name, 80)}**: {md_escape(ev.get('note') or '', 400)} Measured on {kind}. A few boxes make an organ's AP jump, "
-                   "so read small counts with care.")
+        kind = (
+            "SYNTHETIC phantom images"
+            if synthetic
+            else "real images"
+            if synthetic is False
+            else "unlabelled data"
+        )
+        st.caption(
+            f"**{md_escape(name, 80)}**: {md_escape(ev.get('note') or '', 400)} Measured on {kind}. A few boxes make an organ's AP jump, "
+            "so read small counts with care."
+        )
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Confusion matrix", anchor="confusion")

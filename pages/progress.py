@@ -23,8 +23,10 @@ if actor.is_instructor:  # an instructor reads the progress of their own classes
     pick = st.selectbox("Student", students, format_func=lambda e: e.display_name, key="progress_student")
     record, whose = pick.student_id, pick.display_name
 elif record is None:
-    st.info("No answers stored yet: take a quiz, every answer is saved at once. Answers are kept in "
-            "your own record: as a guest for this browser, or in your class account once you join.")
+    st.info(
+        "No answers stored yet: take a quiz, every answer is saved at once. Answers are kept in "
+        "your own record: as a guest for this browser, or in your class account once you join."
+    )
     st.page_link("pages/quiz.py", label="Go to the quiz", icon=":material/quiz:")
     st.stop()
 st.markdown(f"Progress of **{md_escape(whose)}**")

@@ -83,8 +83,9 @@ if state.quiz.show_summary:
     views.summary_ui(svc, session_id, model_available=model_available)
 else:
     last = quiz.last
-    views.feedback_ui(svc.review(last, quiz.attempts[last.id]), model_available=model_available,
-                      data_synthetic=ds.synthetic)
+    views.feedback_ui(
+        svc.review(last, quiz.attempts[last.id]), model_available=model_available, data_synthetic=ds.synthetic
+    )
     if quiz.finished:
         if st.button("See the summary", type="primary", key="quiz_summary", icon=":material/summarize:"):
             state.quiz.show_summary = True

@@ -17,7 +17,9 @@ actor = _auth.current_actor()
 if actor.user is not None and actor.role is not Role.GUEST:
     who = md_escape(actor.user.display_name)
     st.success(f"Signed in as **{who}** ({actor.role.value}).", icon=":material/verified_user:")
-    classes = acc.instructor_classes(engine, actor) if actor.is_instructor else acc.member_classes(engine, actor)
+    classes = (
+        acc.instructor_classes(engine, actor) if actor.is_instructor else acc.member_classes(engine, actor)
+    )
     if classes:
         st.markdown("Your classes: " + ", ".join(f"**{md_escape(c.name)}**" for c in classes))
     if st.button("Sign out", icon=":material/logout:", key="signout"):
@@ -26,14 +28,19 @@ if actor.user is not None and actor.role is not Role.GUEST:
     st.stop()
 
 if actor.role is Role.GUEST:
-    st.info("You are practising as a **guest**: your answers stay in this browser only. Join a class or "
-            "sign in to keep them in your account.", icon=":material/person:")
+    st.info(
+        "You are practising as a **guest**: your answers stay in this browser only. Join a class or "
+        "sign in to keep them in your account.",
+        icon=":material/person:",
+    )
 
 join_tab, pin_tab, teach_tab = st.tabs(["Join a class", "Student sign-in", "Instructor"])
 
 with join_tab:
-    st.caption("Your instructor shows a 6-character class code. Choose the name your class will see "
-               "and a PIN (4 to 12 digits) to sign in again from another device.")
+    st.caption(
+        "Your instructor shows a 6-character class code. Choose the name your class will see "
+        "and a PIN (4 to 12 digits) to sign in again from another device."
+    )
     with st.form("join_form", clear_on_submit=False):
         code = st.text_input("Class code", max_chars=9, placeholder="e.g. K7QX3N", key="join_code")
         name = st.text_input("Your name in the class", max_chars=40, key="join_name")
@@ -53,7 +60,9 @@ with join_tab:
                 st.rerun()
 
 with pin_tab:
-    st.caption("Signed in before on another device? Use your class code, your name in the class and your PIN.")
+    st.caption(
+        "Signed in before on another device? Use your class code, your name in the class and your PIN."
+    )
     with st.form("pin_form"):
         code = st.text_input("Class code", max_chars=9, key="pin_code")
         name = st.text_input("Your name in the class", max_chars=40, key="pin_name")
@@ -73,13 +82,20 @@ with pin_tab:
 
 with teach_tab:
     if _auth._sso_configured():
-        st.button("Sign in with the school's account", type="primary", icon=":material/key:",
-                  on_click=st.login, key="sso_login")
+        st.button(
+            "Sign in with the school's account",
+            type="primary",
+            icon=":material/key:",
+            on_click=st.login,
+            key="sso_login",
+        )
         st.divider()
     if acc.instructor_count(engine) == 0:
         if _auth.is_local_visitor():
-            st.markdown("**First run:** no instructor account exists yet. Create the first one here "
-                        "(this form is shown only to a browser on the server itself).")
+            st.markdown(
+                "**First run:** no instructor account exists yet. Create the first one here "
+                "(this form is shown only to a browser on the server itself)."
+            )
             with st.form("first_instructor"):
                 login = st.text_input("Sign-in name (e-mail)", key="first_login")
                 display = st.text_input("Your name", max_chars=40, key="first_name")
@@ -95,8 +111,10 @@ with teach_tab:
                     _auth.remember(user, token)
                     st.rerun()
         else:
-            st.info("No instructor account exists yet. The administrator creates the first one on the server: "
-                    "`python -m nnus_core.accounts create-instructor`.")
+            st.info(
+                "No instructor account exists yet. The administrator creates the first one on the server: "
+                "`python -m nnus_core.accounts create-instructor`."
+            )
     else:
         with st.form("instructor_form"):
             login = st.text_input("Sign-in name", key="inst_login")

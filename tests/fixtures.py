@@ -47,7 +47,9 @@ def noise_image(width: int = 494, height: int = 447, seed: int = 0) -> np.ndarra
     return (rng.rayleigh(40, (height, width))).clip(0, 255).astype(np.uint8)
 
 
-def write_image(path: Path, width: int = 494, height: int = 447, seed: int = 0, img: np.ndarray | None = None) -> None:
+def write_image(
+    path: Path, width: int = 494, height: int = 447, seed: int = 0, img: np.ndarray | None = None
+) -> None:
     img = noise_image(width, height, seed) if img is None else img
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, buf = cv2.imencode(path.suffix or ".jpg", img)
@@ -138,6 +140,11 @@ def make_learnable_folder(
     Subjects are consecutive blocks, so 4 subjects give a train/val/test split of 2/1/1.
     """
     return make_nnus_folder(
-        root, n_images, crlf=False, frame=ellipse_frame(size, all_organs), classes=ORGAN_NAMES,
-        n_subjects=n_subjects, seed=seed,
+        root,
+        n_images,
+        crlf=False,
+        frame=ellipse_frame(size, all_organs),
+        classes=ORGAN_NAMES,
+        n_subjects=n_subjects,
+        seed=seed,
     )

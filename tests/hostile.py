@@ -20,7 +20,12 @@ def png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_declaring(width: int, height: int) -> bytes:
@@ -63,7 +68,9 @@ def make_zip(path: Path, members: list[tuple[str, bytes]], compression: int = zi
 def dataset_members(tmp: Path, n: int = 2) -> list[tuple[str, bytes]]:
     """(archive name, bytes) of every file of a small valid NNUS folder."""
     src = make_nnus_folder(tmp / "src" / "NNUS", n=n)
-    return [(p.relative_to(src.parent).as_posix(), p.read_bytes()) for p in sorted(src.rglob("*")) if p.is_file()]
+    return [
+        (p.relative_to(src.parent).as_posix(), p.read_bytes()) for p in sorted(src.rglob("*")) if p.is_file()
+    ]
 
 
 def patch_member(path: Path, index: int, *, flag_bits: int | None = None, method: int | None = None) -> None:

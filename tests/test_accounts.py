@@ -30,13 +30,21 @@ def engine(store_url):
 @pytest.fixture()
 def room(engine):
     """An instructor with a class, two students A and B in it, and a second instructor."""
-    teacher = acc.create_instructor(engine, None, "t@school.edu", "Dr T", "correct horse battery", first_run=True)
+    teacher = acc.create_instructor(
+        engine, None, "t@school.edu", "Dr T", "correct horse battery", first_run=True
+    )
     t = Actor(teacher, "10.0.0.1")
     other = acc.create_instructor(engine, t, "o@school.edu", "Dr O", "another long password")
     klass = acc.create_class(engine, t, "Anatomy 101", "Spring")
     a, _ = acc.join_class(engine, Actor(client="10.0.0.2"), klass.join_code, "Ana", "1234")
     b, _ = acc.join_class(engine, Actor(client="10.0.0.3"), klass.join_code, "Ben", "5678")
-    return {"t": t, "o": Actor(other, "10.0.0.9"), "class": klass, "a": Actor(a, "10.0.0.2"), "b": Actor(b, "10.0.0.3")}
+    return {
+        "t": t,
+        "o": Actor(other, "10.0.0.9"),
+        "class": klass,
+        "a": Actor(a, "10.0.0.2"),
+        "b": Actor(b, "10.0.0.3"),
+    }
 
 
 def _count(engine, table) -> int:
@@ -46,9 +54,23 @@ def _count(engine, table) -> int:
 
 def _attempt(student_id: int, key: str) -> Attempt:
     return Attempt(
-        idempotency_key=key, student_id=student_id, session_id=None, instance_id=None, kind="locate",
-        image_stem="0001", organ_id=3, dataset_key="phantom", answer={"box": [1, 2, 3, 4]}, iou=0.7,
-        credit=1.0, passed=True, model_iou=None, model_conf=None, elapsed_s=3.0, feedback="", created_s=1.0,
+        idempotency_key=key,
+        student_id=student_id,
+        session_id=None,
+        instance_id=None,
+        kind="locate",
+        image_stem="0001",
+        organ_id=3,
+        dataset_key="phantom",
+        answer={"box": [1, 2, 3, 4]},
+        iou=0.7,
+        credit=1.0,
+        passed=True,
+        model_iou=None,
+        model_conf=None,
+        elapsed_s=3.0,
+        feedback="",
+        created_s=1.0,
     )
 
 
@@ -154,23 +176,108 @@ def test_policy_table_progress_is_private(engine, room):
 
 # The attack table: each row is an attempt that must be refused with a clear message and write nothing.
 ATTACKS = [
-    ("impersonate B by typing B's name to join", lambda e, r: acc.join_class(e, Actor(client="evil"), r["class"].join_code, "ben", "0000"), SignInError, "already uses the name"),
-    ("sign in as B with a guessed PIN", lambda e, r: acc.sign_in_pin(e, Actor(client="evil"), r["class"].join_code, "Ben", "0000"), SignInError, "not right"),
-    ("student A reads B's progress", lambda e, r: require(e, r["a"], Action.READ_PROGRESS, r["b"].student_id), AccessDenied, "private"),
-    ("student A answers into B's record", lambda e, r: require(e, r["a"], Action.ANSWER, r["b"].student_id), AccessDenied, "own record"),
-    ("anonymous answers into B's record", lambda e, r: require(e, Actor(), Action.ANSWER, r["b"].student_id), AccessDenied, "Sign in"),
-    ("student opens the roster", lambda e, r: acc.roster(e, r["a"], r["class"].id), AccessDenied, "Instructors only"),
-    ("another instructor opens the roster", lambda e, r: acc.roster(e, r["o"], r["class"].id), AccessDenied, "class's instructor"),
-    ("another instructor rotates the code", lambda e, r: acc.rotate_join_code(e, r["o"], r["class"].id), AccessDenied, "class's instructor"),
-    ("another instructor reissues B's link", lambda e, r: acc.issue_personal_link(e, r["o"], r["class"].id, r["b"].user_id), AccessDenied, "class's instructor"),
-    ("instructor reissues a link for a non-member", lambda e, r: acc.issue_personal_link(e, r["t"], r["class"].id, r["o"].user_id), AccessDenied, "not in your class"),
-    ("student creates a class", lambda e, r: acc.create_class(e, r["a"], "Mine"), AccessDenied, "Instructors only"),
-    ("student creates an instructor", lambda e, r: acc.create_instructor(e, r["a"], "x@y", "X", "long enough pw"), AccessDenied, "Instructors only"),
-    ("forged browser token", lambda e, r: _expect_none(acc.user_for_token(e, "A" * 43)), SignInError, "no user"),
-    ("forged personal link", lambda e, r: acc.redeem_personal_link(e, Actor(client="evil"), "A" * 43), SignInError, "not valid"),
-    ("instructor sign-in with a wrong password", lambda e, r: acc.sign_in_password(e, Actor(client="evil"), "t@school.edu", "wrong password"), SignInError, "not right"),
-    ("HTML as a class name is text, 500 chars refused", lambda e, r: acc.create_class(e, r["t"], "<script>x</script>" * 30), QuizInputError, "at most 80"),
-    ("500-character display name", lambda e, r: acc.join_class(e, Actor(client="evil"), r["class"].join_code, "x" * 500, "1234"), QuizInputError, "at most 40"),
+    (
+        "impersonate B by typing B's name to join",
+        lambda e, r: acc.join_class(e, Actor(client="evil"), r["class"].join_code, "ben", "0000"),
+        SignInError,
+        "already uses the name",
+    ),
+    (
+        "sign in as B with a guessed PIN",
+        lambda e, r: acc.sign_in_pin(e, Actor(client="evil"), r["class"].join_code, "Ben", "0000"),
+        SignInError,
+        "not right",
+    ),
+    (
+        "student A reads B's progress",
+        lambda e, r: require(e, r["a"], Action.READ_PROGRESS, r["b"].student_id),
+        AccessDenied,
+        "private",
+    ),
+    (
+        "student A answers into B's record",
+        lambda e, r: require(e, r["a"], Action.ANSWER, r["b"].student_id),
+        AccessDenied,
+        "own record",
+    ),
+    (
+        "anonymous answers into B's record",
+        lambda e, r: require(e, Actor(), Action.ANSWER, r["b"].student_id),
+        AccessDenied,
+        "Sign in",
+    ),
+    (
+        "student opens the roster",
+        lambda e, r: acc.roster(e, r["a"], r["class"].id),
+        AccessDenied,
+        "Instructors only",
+    ),
+    (
+        "another instructor opens the roster",
+        lambda e, r: acc.roster(e, r["o"], r["class"].id),
+        AccessDenied,
+        "class's instructor",
+    ),
+    (
+        "another instructor rotates the code",
+        lambda e, r: acc.rotate_join_code(e, r["o"], r["class"].id),
+        AccessDenied,
+        "class's instructor",
+    ),
+    (
+        "another instructor reissues B's link",
+        lambda e, r: acc.issue_personal_link(e, r["o"], r["class"].id, r["b"].user_id),
+        AccessDenied,
+        "class's instructor",
+    ),
+    (
+        "instructor reissues a link for a non-member",
+        lambda e, r: acc.issue_personal_link(e, r["t"], r["class"].id, r["o"].user_id),
+        AccessDenied,
+        "not in your class",
+    ),
+    (
+        "student creates a class",
+        lambda e, r: acc.create_class(e, r["a"], "Mine"),
+        AccessDenied,
+        "Instructors only",
+    ),
+    (
+        "student creates an instructor",
+        lambda e, r: acc.create_instructor(e, r["a"], "x@y", "X", "long enough pw"),
+        AccessDenied,
+        "Instructors only",
+    ),
+    (
+        "forged browser token",
+        lambda e, r: _expect_none(acc.user_for_token(e, "A" * 43)),
+        SignInError,
+        "no user",
+    ),
+    (
+        "forged personal link",
+        lambda e, r: acc.redeem_personal_link(e, Actor(client="evil"), "A" * 43),
+        SignInError,
+        "not valid",
+    ),
+    (
+        "instructor sign-in with a wrong password",
+        lambda e, r: acc.sign_in_password(e, Actor(client="evil"), "t@school.edu", "wrong password"),
+        SignInError,
+        "not right",
+    ),
+    (
+        "HTML as a class name is text, 500 chars refused",
+        lambda e, r: acc.create_class(e, r["t"], "<script>x</script>" * 30),
+        QuizInputError,
+        "at most 80",
+    ),
+    (
+        "500-character display name",
+        lambda e, r: acc.join_class(e, Actor(client="evil"), r["class"].join_code, "x" * 500, "1234"),
+        QuizInputError,
+        "at most 40",
+    ),
 ]
 
 
@@ -225,15 +332,29 @@ def test_the_command_line_creates_instructors_with_a_password_from_stdin(tmp_pat
     import sys
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    cmd = [sys.executable, "-m", "nnus_core.accounts", "create-instructor", "--login", "T@X.org", "--name", "Dr T",
-           "--password-stdin"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nnus_core.accounts",
+        "create-instructor",
+        "--login",
+        "T@X.org",
+        "--name",
+        "Dr T",
+        "--password-stdin",
+    ]
     env = {"NNUS_DB_URL": url, "PATH": "/usr/bin:/bin"}
-    made = subprocess.run(cmd, input="a long password 123\n", capture_output=True, text=True, env=env, timeout=120)
+    made = subprocess.run(
+        cmd, input="a long password 123\n", capture_output=True, text=True, env=env, timeout=120
+    )
     assert made.returncode == 0 and "created instructor t@x.org" in made.stdout
-    again = subprocess.run(cmd, input="a long password 123\n", capture_output=True, text=True, env=env, timeout=120)
+    again = subprocess.run(
+        cmd, input="a long password 123\n", capture_output=True, text=True, env=env, timeout=120
+    )
     assert again.returncode == 2 and "already taken" in again.stderr
-    short = subprocess.run([*cmd[:5], "u@x", *cmd[6:]], input="short\n", capture_output=True, text=True, env=env,
-                           timeout=120)
+    short = subprocess.run(
+        [*cmd[:5], "u@x", *cmd[6:]], input="short\n", capture_output=True, text=True, env=env, timeout=120
+    )
     assert short.returncode == 2 and "password: expected 10 to 256 characters" in short.stderr
     engine = dbm.make_engine(url)
     user, _ = acc.sign_in_password(engine, Actor(client="c"), "t@x.org", "a long password 123")

@@ -143,8 +143,16 @@ def test_overlays_filter_by_organ_and_confidence():
 def test_box_rows_list_ground_truth_then_model():
     rows = box_rows(SAMPLES[2].annotations, [Detection(0, 0.8123, BoxPx(1.4, 2.6, 50, 40))])
     assert [r["source"] for r in rows] == ["ground truth", "ground truth", "model"]
-    assert rows[-1] == {"source": "model", "organ": "Trachea", "organ_id": 0, "confidence": 0.812, "x1": 1,
-                        "y1": 3, "width_px": 49, "height_px": 37}
+    assert rows[-1] == {
+        "source": "model",
+        "organ": "Trachea",
+        "organ_id": 0,
+        "confidence": 0.812,
+        "x1": 1,
+        "y1": 3,
+        "width_px": 49,
+        "height_px": 37,
+    }
 
 
 def test_organ_at_prefers_the_smallest_box():
@@ -200,9 +208,11 @@ def test_study_overlays_give_one_tag_per_organ_box_when_truth_and_model_agree():
 
     straps = Annotation(6, BoxPx(100, 40, 300, 80))
     thyroid = Annotation(1, BoxPx(120, 90, 260, 200))
-    dets = [Detection(6, 0.88, BoxPx(104, 42, 298, 84)),  # the labelled straps, found
-            Detection(6, 0.51, BoxPx(320, 40, 420, 80)),  # a second straps box where none is labelled
-            Detection(2, 0.70, BoxPx(122, 92, 258, 198))]  # another organ on the thyroid: not merged
+    dets = [
+        Detection(6, 0.88, BoxPx(104, 42, 298, 84)),  # the labelled straps, found
+        Detection(6, 0.51, BoxPx(320, 40, 420, 80)),  # a second straps box where none is labelled
+        Detection(2, 0.70, BoxPx(122, 92, 258, 198)),
+    ]  # another organ on the thyroid: not merged
     out = study_overlays([straps, thyroid], dets)
     tags = [o.label for o in out if o.label]
     assert tags == ["STR + model 0.88", "THY", "STR 0.51", "CCA 0.70"]

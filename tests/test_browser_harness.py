@@ -14,7 +14,11 @@ def _pytest(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in ("CI", "NNUS_SKIP_BROWSER", "NNUS_CHROMIUM")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        capture_output=True, text=True, cwd=ROOT, env={**base, **env}, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**base, **env},
+        timeout=120,
     )
 
 

@@ -13,7 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_entry_point_names_a_main_function():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert {"nnus-train", "nnus-evaluate", "nnus-detect", "nnus-video", "nnus-dataset", "nnus-phantom"} <= set(scripts)
+    assert {
+        "nnus-train",
+        "nnus-evaluate",
+        "nnus-detect",
+        "nnus-video",
+        "nnus-dataset",
+        "nnus-phantom",
+    } <= set(scripts)
     for name, target in scripts.items():
         module, func = target.split(":")
         assert callable(getattr(importlib.import_module(module), func)), name
@@ -35,6 +42,11 @@ def test_detector_commands_dispatch(capsys):
     usage = capsys.readouterr().out
     assert all(f"  {c} " in usage for c in ("train", "evaluate", "detect", "choice")), usage
     assert main(["nope"]) == 2 and "unknown command 'nope'" in capsys.readouterr().err
-    out = subprocess.run([sys.executable, "-m", "nnus_core.detector", "detect", "--help"], capture_output=True,
-                         text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "nnus_core.detector", "detect", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode == 0 and "usage: python -m nnus_core.detector detect" in out.stdout

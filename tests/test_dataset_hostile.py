@@ -74,7 +74,15 @@ VOC = (
 
 @pytest.mark.parametrize(
     "fields",
-    [{"x1": "nan"}, {"x2": "inf"}, {"x2": "-inf"}, {"w": "inf"}, {"h": "nan"}, {"x1": "1e999"}, {"x1": "0x10"}],
+    [
+        {"x1": "nan"},
+        {"x2": "inf"},
+        {"x2": "-inf"},
+        {"w": "inf"},
+        {"h": "nan"},
+        {"x1": "1e999"},
+        {"x1": "0x10"},
+    ],
     ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()),
 )
 def test_voc_numbers_must_be_finite(tmp_path, fields):
@@ -243,8 +251,11 @@ def test_encrypted_or_unsupported_members_are_refused(tmp_path, patch, message):
 def test_ambiguous_or_unwritable_members_are_refused_before_writing(tmp_path, extra, first, message):
     members = dataset_members(tmp_path)
     z = tmp_path / "d.zip"
-    with zipfile.ZipFile(z, "w") as zf, pytest.warns(UserWarning) if message == "appears twice" else _nothing():
-        for name, data in (extra + members if first else members + extra):
+    with (
+        zipfile.ZipFile(z, "w") as zf,
+        pytest.warns(UserWarning) if message == "appears twice" else _nothing(),
+    ):
+        for name, data in extra + members if first else members + extra:
             zf.writestr(name, data)
     with pytest.raises(ZipImportError, match=message):
         import_archive(z, tmp_path / "imports")

@@ -29,8 +29,7 @@ def test_yolov5_sono_layout_with_yaml(tmp_path):
             (sono / split / "labels").mkdir(parents=True, exist_ok=True)
             (sono / split / "labels" / f"{stem}.txt").write_bytes(yolo_lines(DEFAULT_BOXES))
     (sono / "sono.yaml").write_text(
-        "train: ../sono/train/images\nval: ../sono/valid/images\nnc: 8\nnames: "
-        + str(AUTHORS_CLASSES) + "\n"
+        "train: ../sono/train/images\nval: ../sono/valid/images\nnc: 8\nnames: " + str(AUTHORS_CLASSES) + "\n"
     )
     ds = load_dataset(tmp_path / "export")
     assert ds.report.ok, ds.report.format()
@@ -45,7 +44,9 @@ def test_ultralytics_images_split_layout_and_data_yaml_dict_names(tmp_path):
         write_image(root / "images" / split / f"{split}1.png")
         (root / "labels" / split).mkdir(parents=True, exist_ok=True)
         (root / "labels" / split / f"{split}1.txt").write_bytes(yolo_lines(DEFAULT_BOXES[:2]))
-    (root / "data.yaml").write_text("names:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(AUTHORS_CLASSES)))
+    (root / "data.yaml").write_text(
+        "names:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(AUTHORS_CLASSES))
+    )
     ds = load_dataset(root)
     assert ds.report.ok, ds.report.format()
     assert len(ds) == 2 and ds.n_boxes == 4
@@ -76,7 +77,9 @@ def test_labelimg_voc_xml(tmp_path):
     s = ds.get("0001")
     assert [a.organ.short for a in s.annotations] == ["CCA", "IJV"]
     assert s.annotations[0].box.as_tuple() == (330, 180, 410, 255)
-    assert [(i.code, i.location) for i in ds.report.errors] == [("unknown-class-name", "annotations/0001.xml")]
+    assert [(i.code, i.location) for i in ds.report.errors] == [
+        ("unknown-class-name", "annotations/0001.xml")
+    ]
 
 
 def test_zip_of_nnus_folder_and_zip_of_sono(tmp_path):
@@ -134,7 +137,13 @@ def test_stats_frames(tmp_path):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "nnus_core.dataset", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nnus_core.dataset", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_check_exit_codes(tmp_path):

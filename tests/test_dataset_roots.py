@@ -26,7 +26,17 @@ def test_a_folder_inside_a_root_resolves(tree):
 
 @pytest.mark.parametrize(
     "raw",
-    ["/etc", "/nonexistent", "../secret", "NNUS/../../secret", "link", "imports/other-session", "", "x\x00y", "/" * 5000],
+    [
+        "/etc",
+        "/nonexistent",
+        "../secret",
+        "NNUS/../../secret",
+        "link",
+        "imports/other-session",
+        "",
+        "x\x00y",
+        "/" * 5000,
+    ],
 )
 def test_every_refusal_reads_the_same(tree, raw):
     tmp, root = tree

@@ -65,7 +65,9 @@ CASES = [
     ),
     (
         "class-out-of-range",
-        lambda r: _write(r, "labels/0002.txt", yolo_lines(DEFAULT_BOXES[:2]) + b"8 0.5 0.5 0.1 0.1\n-1 0.5 0.5 0.1 0.1\n"),
+        lambda r: _write(
+            r, "labels/0002.txt", yolo_lines(DEFAULT_BOXES[:2]) + b"8 0.5 0.5 0.1 0.1\n-1 0.5 0.5 0.1 0.1\n"
+        ),
         [(E, "class-out-of-range", "labels/0002.txt:3"), (E, "class-out-of-range", "labels/0002.txt:4")],
         2,
     ),
@@ -113,7 +115,11 @@ CASES = [
     ),
     (
         "crlf-bom-trailing-blanks-accepted",
-        lambda r: _write(r, "labels/0002.txt", b"\xef\xbb\xbf" + yolo_lines(DEFAULT_BOXES).replace(b"\r\n", b"   \r\n") + b"\r\n\r\n  \r\n"),
+        lambda r: _write(
+            r,
+            "labels/0002.txt",
+            b"\xef\xbb\xbf" + yolo_lines(DEFAULT_BOXES).replace(b"\r\n", b"   \r\n") + b"\r\n\r\n  \r\n",
+        ),
         [],
         4,
     ),
@@ -131,7 +137,9 @@ CASES = [
     ),
     (
         "many-problems-in-one-file",
-        lambda r: _write(r, "labels/0002.txt", b"x\n9 0.5 0.5 0.1 0.1\n1 0.5 0.5 0 0.1\n1 2 2 0.1 0.1\n1 0.5 0.5 0.2 0.2\n"),
+        lambda r: _write(
+            r, "labels/0002.txt", b"x\n9 0.5 0.5 0.1 0.1\n1 0.5 0.5 0 0.1\n1 2 2 0.1 0.1\n1 0.5 0.5 0.2 0.2\n"
+        ),
         [
             (E, "malformed-line", "labels/0002.txt:1"),
             (E, "class-out-of-range", "labels/0002.txt:2"),
@@ -182,7 +190,12 @@ def test_authors_exact_format_loads_with_zero_errors(tmp_path):
     s = ds.get("0001")
     assert (s.width, s.height) == (494, 447)
     # Class ids follow the file's order; the authors' spellings map onto the catalogue.
-    assert {a.organ.name for a in s.annotations} == {"Thyroid", "Common carotid artery", "Strap muscles", "Sternocleidomastoid"}
+    assert {a.organ.name for a in s.annotations} == {
+        "Thyroid",
+        "Common carotid artery",
+        "Strap muscles",
+        "Sternocleidomastoid",
+    }
     thyroid = next(a for a in s.annotations if a.organ_id == 1)
     assert thyroid.box.x1 == pytest.approx((0.412348 - 0.323887 / 2) * 494, abs=1e-3)
     assert not ds.synthetic and ds.kind == "real NNUS"

@@ -165,7 +165,10 @@ def test_auto_loads_the_measured_choice(weights, env):
         det.choice.latency.threads,
     )
     one = Detector.load(weights, threads=1)
-    assert one.threads == 1 and (one.backend, one.precision) == (det.choice.video.backend, det.choice.video.precision)
+    assert one.threads == 1 and (one.backend, one.precision) == (
+        det.choice.video.backend,
+        det.choice.video.precision,
+    )
     assert det.describe()["runtime_choice"] == det.choice.summary()
     with pytest.raises(ModelError, match="f32 only"):
         Detector.load(weights, backend="onnx", precision="int8")

@@ -51,9 +51,13 @@ def fuzz(n: int):
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(-10, 20).map(str),
-    st.sampled_from(["nan", "inf", "-inf", "1e999", "-0", "0x10", "1_0", "٣", "²", "𝟙", "0.5e", ".", "+", "1e-400"]),
+    st.sampled_from(
+        ["nan", "inf", "-inf", "1e999", "-0", "0x10", "1_0", "٣", "²", "𝟙", "0.5e", ".", "+", "1e-400"]
+    ),
 )
-TOKENS = st.one_of(NUMBERS, st.text(max_size=8), st.sampled_from([" ", "\t", "\r", "\x00", "\ufeff", ",", "#", "<", ">"]))
+TOKENS = st.one_of(
+    NUMBERS, st.text(max_size=8), st.sampled_from([" ", "\t", "\r", "\x00", "\ufeff", ",", "#", "<", ">"])
+)
 LINES = st.lists(st.lists(TOKENS, max_size=7).map(" ".join), max_size=40).map("\n".join)
 
 
@@ -71,7 +75,24 @@ def test_label_parser_never_raises_and_keeps_only_sound_boxes(text, n_classes):
         assert 1 <= p.line <= n_lines and p.message
 
 
-YAML_SCALARS = st.one_of(NUMBERS, st.sampled_from(["Thyroid", "CCA", "~", "null", "yes", "''", '"x"', "&a x", "*a", "!!python/object:os.system", "!!binary AA=="]))
+YAML_SCALARS = st.one_of(
+    NUMBERS,
+    st.sampled_from(
+        [
+            "Thyroid",
+            "CCA",
+            "~",
+            "null",
+            "yes",
+            "''",
+            '"x"',
+            "&a x",
+            "*a",
+            "!!python/object:os.system",
+            "!!binary AA==",
+        ]
+    ),
+)
 YAML_TEXT = st.recursive(
     YAML_SCALARS,
     lambda inner: st.one_of(
@@ -88,7 +109,9 @@ YAML_TEXT = st.recursive(
 @given(
     body=st.one_of(
         YAML_TEXT.map(lambda t: f"names: {t}\n"),
-        st.tuples(st.integers(1, 60), st.sampled_from(["[", "{a: ", "- "])).map(lambda d: "names: " + d[1] * d[0]),
+        st.tuples(st.integers(1, 60), st.sampled_from(["[", "{a: ", "- "])).map(
+            lambda d: "names: " + d[1] * d[0]
+        ),
         st.text(max_size=300),
     )
 )
@@ -104,18 +127,38 @@ def test_yaml_class_names_are_names_or_a_dataset_error(body):
         assert names is None or all(isinstance(n, str) for n in names)
 
 
-VOC_OBJECT = st.tuples(st.sampled_from(["Thyroid", "CCA", "", "x"]), st.lists(NUMBERS, min_size=4, max_size=4)).map(
-    lambda o: f"<object><name>{o[0]}</name><bndbox>"
-    + "".join(f"<{t}>{v}</{t}>" for t, v in zip(("xmin", "ymin", "xmax", "ymax"), o[1], strict=True))
-    + "</bndbox></object>"
+VOC_OBJECT = st.tuples(
+    st.sampled_from(["Thyroid", "CCA", "", "x"]), st.lists(NUMBERS, min_size=4, max_size=4)
+).map(
+    lambda o: (
+        f"<object><name>{o[0]}</name><bndbox>"
+        + "".join(f"<{t}>{v}</{t}>" for t, v in zip(("xmin", "ymin", "xmax", "ymax"), o[1], strict=True))
+        + "</bndbox></object>"
+    )
 )
 VOC_DOC = st.tuples(st.lists(NUMBERS, min_size=2, max_size=2), st.lists(VOC_OBJECT, max_size=3)).map(
-    lambda d: f"<annotation><size><width>{d[0][0]}</width><height>{d[0][1]}</height></size>{''.join(d[1])}</annotation>"
+    lambda d: (
+        f"<annotation><size><width>{d[0][0]}</width><height>{d[0][1]}</height></size>{''.join(d[1])}</annotation>"
+    )
 )
 XML_JUNK = st.lists(
     st.one_of(
-        st.sampled_from(["<annotation>", "</annotation>", "<object>", "</object>", "<bndbox>", "</bndbox>",
-                         "<size>", "</size>", "<name>Thyroid</name>", "<!DOCTYPE a [<!ENTITY e 'x'>]>", "&e;", "<![CDATA[x]]>"]),
+        st.sampled_from(
+            [
+                "<annotation>",
+                "</annotation>",
+                "<object>",
+                "</object>",
+                "<bndbox>",
+                "</bndbox>",
+                "<size>",
+                "</size>",
+                "<name>Thyroid</name>",
+                "<!DOCTYPE a [<!ENTITY e 'x'>]>",
+                "&e;",
+                "<![CDATA[x]]>",
+            ]
+        ),
         st.tuples(st.sampled_from(["xmin", "ymin", "xmax", "ymax", "width", "height"]), NUMBERS).map(
             lambda t: f"<{t[0]}>{t[1]}</{t[0]}>"
         ),
@@ -144,12 +187,18 @@ def test_voc_parser_gives_finite_boxes_or_a_value_error(body):
 @fuzz(300)
 @given(
     rows=st.lists(
-        st.lists(st.one_of(st.text(max_size=12), st.sampled_from(['"', '""', "\x00", "0001.jpg", "x" * 140_000])), max_size=4),
+        st.lists(
+            st.one_of(st.text(max_size=12), st.sampled_from(['"', '""', "\x00", "0001.jpg", "x" * 140_000])),
+            max_size=4,
+        ),
         max_size=20,
     ),
     header=st.booleans(),
     stems=st.lists(
-        st.one_of(st.text(alphabet=st.characters(codec="utf-8"), max_size=8), st.sampled_from(["0001²", "١٢", "③1", "𝟙", "12"])),
+        st.one_of(
+            st.text(alphabet=st.characters(codec="utf-8"), max_size=8),
+            st.sampled_from(["0001²", "١٢", "③1", "𝟙", "12"]),
+        ),
         max_size=30,
     ),
 )
@@ -210,7 +259,9 @@ CONTENTS = st.one_of(
     image_cut=st.one_of(st.none(), st.integers(0, 10**6)),
     drop_label=st.booleans(),
 )
-def test_folder_loader_reports_or_raises_dataset_error(base_folder, writes, image_edits, image_cut, drop_label):
+def test_folder_loader_reports_or_raises_dataset_error(
+    base_folder, writes, image_edits, image_cut, drop_label
+):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "NNUS"
         shutil.copytree(base_folder, root)
@@ -235,11 +286,25 @@ def test_folder_loader_reports_or_raises_dataset_error(base_folder, writes, imag
 
 # ---------------------------------------------------------------- the zip loader
 MEMBER_NAMES = st.one_of(
-    st.sampled_from([
-        "NNUS/images/0001.jpg", "NNUS/labels/0001.txt", "NNUS/labels/classes.txt", "NNUS/images", "NNUS/labels/",
-        "../evil.txt", "/abs.txt", "C:/win.txt", "NNUS\\..\\x.txt", "NNUS/" + "d/" * 40 + "x", "NNUS/" + "n" * 260,
-        "NNUS/images/0001.jpg/inner.txt", "__MACOSX/NNUS/._0001.jpg", "NNUS/images/٣.jpg", "",
-    ]),
+    st.sampled_from(
+        [
+            "NNUS/images/0001.jpg",
+            "NNUS/labels/0001.txt",
+            "NNUS/labels/classes.txt",
+            "NNUS/images",
+            "NNUS/labels/",
+            "../evil.txt",
+            "/abs.txt",
+            "C:/win.txt",
+            "NNUS\\..\\x.txt",
+            "NNUS/" + "d/" * 40 + "x",
+            "NNUS/" + "n" * 260,
+            "NNUS/images/0001.jpg/inner.txt",
+            "__MACOSX/NNUS/._0001.jpg",
+            "NNUS/images/٣.jpg",
+            "",
+        ]
+    ),
     st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=30),
 )
 
@@ -264,7 +329,11 @@ def dataset_members(tmp_path_factory):
     root = make_nnus_folder(tmp_path_factory.mktemp("zipsrc") / "NNUS", n=3)
     for img in root.glob("images/*.jpg"):
         write_image(img, width=64, height=48)
-    return [(p.relative_to(root.parent).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file()]
+    return [
+        (p.relative_to(root.parent).as_posix(), p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    ]
 
 
 @fuzz(600)
@@ -272,11 +341,20 @@ def dataset_members(tmp_path_factory):
     extra=st.lists(st.tuples(MEMBER_NAMES, st.binary(max_size=64)), max_size=4),
     keep=st.integers(0, 8),
     method=st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]),
-    patch=st.one_of(st.none(), st.tuples(st.integers(0, 9), st.sampled_from([0, 1, 8, 0x41]), st.sampled_from([0, 8, 9, 12, 14, 93, 99, 1234]))),
+    patch=st.one_of(
+        st.none(),
+        st.tuples(
+            st.integers(0, 9),
+            st.sampled_from([0, 1, 8, 0x41]),
+            st.sampled_from([0, 8, 9, 12, 14, 93, 99, 1234]),
+        ),
+    ),
     edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4),
     cut=st.one_of(st.none(), st.integers(0, 10**6)),
 )
-def test_zip_import_refuses_or_loads_and_never_escapes(dataset_members, extra, keep, method, patch, edits, cut):
+def test_zip_import_refuses_or_loads_and_never_escapes(
+    dataset_members, extra, keep, method, patch, edits, cut
+):
     import warnings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -308,7 +386,11 @@ def clips(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("clips")
     out = {}
-    for name, kw in {"a.mp4": {}, "b.mkv": {"codec": "ffv1", "pix_fmt": "gray"}, "c.avi": {"codec": "mjpeg", "pix_fmt": "yuvj420p"}}.items():
+    for name, kw in {
+        "a.mp4": {},
+        "b.mkv": {"codec": "ffv1", "pix_fmt": "gray"},
+        "c.avi": {"codec": "mjpeg", "pix_fmt": "yuvj420p"},
+    }.items():
         write_test_clip(d / name, width=64, height=48, n_frames=4, **kw)
         out[name] = (d / name).read_bytes()
     return out
@@ -337,7 +419,9 @@ def test_video_probe_and_pipeline_give_a_video_error_or_a_result(clips, which, e
         assert 16 <= min(info.width_px, info.height_px) and info.fps > 0
         if run == 0:  # a quarter of the readable ones go through the whole pipeline
             try:
-                res = process_video(src, Path(tmp) / "o.mp4", BlobDetector(), VideoOptions(tracker="none"), info=info)
+                res = process_video(
+                    src, Path(tmp) / "o.mp4", BlobDetector(), VideoOptions(tracker="none"), info=info
+                )
             except VideoError as exc:
                 assert "my scan" in str(exc)
                 assert not list(Path(tmp).glob(".*part*"))

@@ -40,8 +40,11 @@ def test_all_found_with_their_iou_and_confidence():
         ([det(2, 0.9, 100, 100, 200, 200)], [("fn", 1), ("fn", 2), ("fp", 2)], "right place, wrong organ"),
         ([det(1, 0.9, 150, 150, 250, 250)], [("fn", 1), ("fn", 2), ("fp", 1)], "IoU 0.14 is below 0.5"),
         ([det(1, 0.2, 100, 100, 200, 200)], [("fn", 1), ("fn", 2)], "below the confidence threshold"),
-        ([det(1, 0.9, 100, 100, 200, 200), det(1, 0.6, 102, 100, 202, 200)], [("tp", 1), ("fn", 2), ("fp", 1)],
-         "a duplicate of a found organ is a false positive"),
+        (
+            [det(1, 0.9, 100, 100, 200, 200), det(1, 0.6, 102, 100, 202, 200)],
+            [("tp", 1), ("fn", 2), ("fp", 1)],
+            "a duplicate of a found organ is a false positive",
+        ),
     ],
 )
 def test_misses_and_false_positives(detections, expected, why):
@@ -91,8 +94,10 @@ def test_rejects_a_bad_iou_threshold():
 
 
 def test_overlays_tag_each_outcome_and_keep_line_styles():
-    m = match_image([THY, CCA, SCM], [det(1, 0.9, 100, 100, 200, 200), det(3, 0.4, 10, 10, 40, 40),
-                                      det(7, 0.8, 280, 40, 440, 110)])
+    m = match_image(
+        [THY, CCA, SCM],
+        [det(1, 0.9, 100, 100, 200, 200), det(3, 0.4, 10, 10, 40, 40), det(7, 0.8, 280, 40, 440, 110)],
+    )
     ovs = match_overlays(m)
     labels = [o.label for o in ovs if o.label]
     assert any(lbl.startswith("OK THY 0.90 IoU 1.00") for lbl in labels)
@@ -117,15 +122,27 @@ def test_agrees_with_the_evaluation_per_image_outcome():
     metrics = pytest.importorskip("nnus_core.detector.metrics")
     rng = np.random.default_rng(3)
     for _ in range(20):
-        gts = [Annotation(int(rng.integers(0, 8)), BoxPx(x, y, x + w, y + h))
-               for x, y, w, h in rng.uniform([0, 0, 20, 20], [400, 350, 120, 90], size=(5, 4))]
-        dets = [Detection(a.organ_id if rng.random() < 0.8 else int(rng.integers(0, 8)), float(rng.uniform(0.05, 1)),
-                          BoxPx(a.box.x1 + d, a.box.y1 + d, a.box.x2 + d, a.box.y2 + d))
-                for a, d in zip(gts, rng.uniform(-15, 15, size=5), strict=False)]
+        gts = [
+            Annotation(int(rng.integers(0, 8)), BoxPx(x, y, x + w, y + h))
+            for x, y, w, h in rng.uniform([0, 0, 20, 20], [400, 350, 120, 90], size=(5, 4))
+        ]
+        dets = [
+            Detection(
+                a.organ_id if rng.random() < 0.8 else int(rng.integers(0, 8)),
+                float(rng.uniform(0.05, 1)),
+                BoxPx(a.box.x1 + d, a.box.y1 + d, a.box.x2 + d, a.box.y2 + d),
+            )
+            for a, d in zip(gts, rng.uniform(-15, 15, size=5), strict=False)
+        ]
         ours = match_image(gts, dets, min_confidence=0.25)
         ip = metrics.ImagePredictions.from_arrays(
-            "x", [a.box.as_tuple() for a in gts], [a.organ_id for a in gts], [d.box.as_tuple() for d in dets],
-            [d.confidence for d in dets], [d.organ_id for d in dets])
+            "x",
+            [a.box.as_tuple() for a in gts],
+            [a.organ_id for a in gts],
+            [d.box.as_tuple() for d in dets],
+            [d.confidence for d in dets],
+            [d.organ_id for d in dets],
+        )
         theirs = metrics.image_outcome(ip, [str(i) for i in range(8)], conf=0.25, iou_threshold=0.5)
         assert (len(ours.tp), len(ours.fp), len(ours.fn)) == (len(theirs.tp), len(theirs.fp), len(theirs.fn))
         assert sorted(x.iou for x in ours.tp) == pytest.approx(sorted(t.iou for t in theirs.tp), abs=1e-4)

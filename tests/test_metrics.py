@@ -25,7 +25,9 @@ def _one_class(tp: list[int], conf: list[float], n_gt: int) -> ImagePredictions:
     gt = [[i * 20, 0, i * 20 + 10, 10] for i in range(n_gt)]
     hits = iter(gt)
     pred = [next(hits) if t else [500 + j * 20, 500, 510 + j * 20, 510] for j, t in enumerate(tp)]
-    return ImagePredictions.from_arrays("x", gt, [0] * n_gt, np.array(pred, float).reshape(-1, 4), conf, [0] * len(tp))
+    return ImagePredictions.from_arrays(
+        "x", gt, [0] * n_gt, np.array(pred, float).reshape(-1, 4), conf, [0] * len(tp)
+    )
 
 
 # ultralytics' AP (the one definition, see the metrics module): the precision envelope, linearly
@@ -95,7 +97,11 @@ def test_ap50_95_counts_iou_thresholds():
     assert c.ap50 == pytest.approx(0.995)
     assert c.ap50_95 == pytest.approx(0.4975)
     # classes without ground truth are reported as None and left out of the mean
-    assert m.classes[1].ap50 is None and m.overall.map50 == pytest.approx(0.995) and m.overall.map50_95 == pytest.approx(0.4975)
+    assert (
+        m.classes[1].ap50 is None
+        and m.overall.map50 == pytest.approx(0.995)
+        and m.overall.map50_95 == pytest.approx(0.4975)
+    )
 
 
 def test_wrong_class_is_not_a_true_positive():
@@ -182,4 +188,6 @@ def test_metrics_json_is_nan_free_and_complete():
 
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="one class per ground-truth box"):
-        ImagePredictions.from_arrays("x", np.zeros((2, 4)), np.zeros(1), np.zeros((0, 4)), np.zeros(0), np.zeros(0))
+        ImagePredictions.from_arrays(
+            "x", np.zeros((2, 4)), np.zeros(1), np.zeros((0, 4)), np.zeros(0), np.zeros(0)
+        )

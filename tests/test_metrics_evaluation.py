@@ -90,8 +90,16 @@ def test_unknown_or_empty_split_is_refused(tmp_path):
 
 def test_comparison_table_prints_n_beside_every_ap_and_flags_small_counts():
     """16 images beside the authors' 0.804: every AP carries its n, and a small n says so."""
-    names = ["Trachea", "Thyroid", "Common carotid artery", "Internal jugular vein", "Esophagus",
-             "Longus colli", "Strap muscles", "Sternocleidomastoid"]
+    names = [
+        "Trachea",
+        "Thyroid",
+        "Common carotid artery",
+        "Internal jugular vein",
+        "Esophagus",
+        "Longus colli",
+        "Strap muscles",
+        "Sternocleidomastoid",
+    ]
     report = {
         "data": {"kind": "real NNUS", "n_images": 16},
         "overall": {"map50": 0.71, "map50_95": 0.4, "precision": 0.7, "recall": 0.7, "n_images": 16},
@@ -108,6 +116,9 @@ def test_comparison_table_prints_n_beside_every_ap_and_flags_small_counts():
     assert " 5 *" in trachea
     assert "CAUTION" in table and "too few to compare" in table
     # A large evaluation has no caution line.
-    big = {**report, "overall": {**report["overall"], "n_images": 790},
-           "per_class": [{"name": n, "ap50": 0.7, "n_gt": 300} for n in names]}
+    big = {
+        **report,
+        "overall": {**report["overall"], "n_images": 790},
+        "per_class": [{"name": n, "ap50": 0.7, "n_gt": 300} for n in names],
+    }
     assert "CAUTION" not in format_comparison(big) and "*" not in format_comparison(big)

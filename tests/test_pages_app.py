@@ -65,8 +65,10 @@ class FakeDetector:
         read_image(image)  # fail like a real detector on an unreadable file
         s = self._by_path[str(image)]
         anns = sorted(s.annotations, key=lambda a: a.organ_id)
-        out = [Detection(a.organ_id, 0.9, BoxPx(a.box.x1 + 4, a.box.y1 + 4, a.box.x2 + 4, a.box.y2 + 4))
-               for a in anns[:-1]]
+        out = [
+            Detection(a.organ_id, 0.9, BoxPx(a.box.x1 + 4, a.box.y1 + 4, a.box.x2 + 4, a.box.y2 + 4))
+            for a in anns[:-1]
+        ]
         out.append(Detection(4, 0.4, BoxPx(5, 400, 60, 440)))  # nothing is labelled there
         return [d for d in out if d.confidence >= conf]
 
@@ -80,11 +82,25 @@ def write_eval(folder: Path, dataset) -> Path:
     images = []
     for s in dataset.split("test") or dataset.samples:
         preds = det.predict(str(s.image_path), conf=0.001)
-        images.append(ImagePredictions.from_arrays(
-            s.name, [a.box.as_tuple() for a in s.annotations], [a.organ_id for a in s.annotations],
-            [d.box.as_tuple() for d in preds], [d.confidence for d in preds], [d.organ_id for d in preds]))
-    meta = {"split": "test", "data": {"kind": dataset.kind, "synthetic": dataset.synthetic,
-                                      "generator_version": dataset.generator_version, "n_images": len(images)}}
+        images.append(
+            ImagePredictions.from_arrays(
+                s.name,
+                [a.box.as_tuple() for a in s.annotations],
+                [a.organ_id for a in s.annotations],
+                [d.box.as_tuple() for d in preds],
+                [d.confidence for d in preds],
+                [d.organ_id for d in preds],
+            )
+        )
+    meta = {
+        "split": "test",
+        "data": {
+            "kind": dataset.kind,
+            "synthetic": dataset.synthetic,
+            "generator_version": dataset.generator_version,
+            "n_images": len(images),
+        },
+    }
     report = evaluate_predictions(images, meta=meta)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "eval_test.json"
@@ -236,7 +252,9 @@ def test_browse_paging(tmp_path, monkeypatch, no_model):
     at = goto("pages/browse.py")
     assert [b.label for b in at.button if b.label.startswith("Open ")][-1] == "Open 0024"
     at.button(key="pg_next_top").click().run()
-    assert [b.label for b in at.button if b.label.startswith("Open ")] == [f"Open {i:04d}" for i in range(25, 31)]
+    assert [b.label for b in at.button if b.label.startswith("Open ")] == [
+        f"Open {i:04d}" for i in range(25, 31)
+    ]
 
 
 def test_compare_lists_found_missed_and_false_positives(study_data, fake_model):
@@ -263,7 +281,13 @@ def test_atlas_draws_its_charts_and_labels_synthetic(study_data, no_model):
     assert not at.get("plotly_chart"), "pictures by default: they load in a fraction of the time"
     assert len(at.get("image")) == 5
     at.toggle(key="atlas_interactive").set_value(True).run()
-    assert [c.key for c in at.get("plotly_chart")] == ["atlas_heat", "atlas_counts", "atlas_sizes", "atlas_cooc", "atlas_per_image"]
+    assert [c.key for c in at.get("plotly_chart")] == [
+        "atlas_heat",
+        "atlas_counts",
+        "atlas_sizes",
+        "atlas_cooc",
+        "atlas_per_image",
+    ]
     assert "Measured on the SYNTHETIC phantom" in text_of(at)
     at.segmented_control(key="atlas_split").set_value("train").run()
     assert not at.exception
@@ -345,7 +369,9 @@ def test_the_typed_session_state_reads_writes_and_pops_the_declared_keys():
         flashed = pop(QuizKeys.flash)
         del state.quiz.focus_image  # deleting an unset key is fine
         state.quiz.set_labels("i1", [(3, BoxPx(1, 2, 30, 40))])
-        st.write(f"first={first} flashed={flashed} again={pop(QuizKeys.flash)} labels={state.quiz.labels('i1')}")
+        st.write(
+            f"first={first} flashed={flashed} again={pop(QuizKeys.flash)} labels={state.quiz.labels('i1')}"
+        )
 
     at = AppTest.from_function(script).run()
     assert not at.exception, at.exception

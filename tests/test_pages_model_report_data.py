@@ -38,8 +38,10 @@ def report_dict() -> dict:
         ImagePredictions.from_arrays("0002.jpg", [THY, CCA], [1, 2], [CCA], [0.8], [2]),
         ImagePredictions.from_arrays("0003.jpg", [CCA], [2], [CCA, (10, 10, 60, 40)], [0.9, 0.6], [2, 6]),
     ]
-    return evaluate_predictions(images, meta={"split": "test", "data": {"kind": "synthetic phantom",
-                                                                         "synthetic": True, "n_images": 3}})
+    return evaluate_predictions(
+        images,
+        meta={"split": "test", "data": {"kind": "synthetic phantom", "synthetic": True, "n_images": 3}},
+    )
 
 
 def test_parses_what_the_evaluation_writes(tmp_path):

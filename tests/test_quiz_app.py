@@ -74,7 +74,9 @@ def student_user(name: str):
     if acc.instructor_count(engine) == 0:
         acc.create_instructor(engine, None, "t@school.edu", "Dr T", "correct horse battery", first_run=True)
     teacher, _ = acc.sign_in_password(engine, Actor(client="t"), "t@school.edu", "correct horse battery")
-    classes = acc.instructor_classes(engine, Actor(teacher)) or [acc.create_class(engine, Actor(teacher), "Anatomy")]
+    classes = acc.instructor_classes(engine, Actor(teacher)) or [
+        acc.create_class(engine, Actor(teacher), "Anatomy")
+    ]
     try:
         user, _ = acc.join_class(engine, Actor(client="t"), classes[0].join_code, name, "1234")
     except SignInError:

@@ -179,9 +179,7 @@ def _ijv_count_after_a_miss(ds, db, adaptive: bool) -> list[int]:
         clock.t += 1
     clock.t += 200  # the miss is due again, the passes are not
     # a fixed session id fixes the random draws, so both runs differ only by the scheduler
-    sess = svc.start(
-        st, QuizSettings(n_questions=12, absent_rate=0, adaptive=adaptive), f"fixed{adaptive}"
-    )
+    sess = svc.start(st, QuizSettings(n_questions=12, absent_rate=0, adaptive=adaptive), f"fixed{adaptive}")
     organs = []
     for _ in range(12):
         served = svc.next_question(sess.id, st)

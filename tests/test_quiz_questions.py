@@ -177,8 +177,14 @@ def test_every_kind_is_registered_under_its_stored_key():
 
 def test_a_stored_question_payload_reads_back_the_same():
     payload = {
-        "kind": "identify", "image_stem": "0001", "organ_id": 2, "target_index": 0, "choices": [2, 3, 1, 7],
-        "expected_present": True, "difficulty": 0.25, "reason": "practice",
+        "kind": "identify",
+        "image_stem": "0001",
+        "organ_id": 2,
+        "target_index": 0,
+        "choices": [2, 3, 1, 7],
+        "expected_present": True,
+        "difficulty": 0.25,
+        "reason": "practice",
     }
     q = Question.from_payload(payload)
     assert q.kind is Kind.IDENTIFY and q.prompt == "Which organ is outlined?"

@@ -212,7 +212,9 @@ def test_score_label_all_partial_iou_and_empty_answer():
 def test_an_accepted_drag_says_what_was_done_to_it():
     from nnus_core.quiz.scoring import box_from_drag
 
-    back_and_out = box_from_drag({"x1": 300, "y1": 200, "x2": -20, "y2": 50, "width": 494, "height": 447}, 494, 447)
+    back_and_out = box_from_drag(
+        {"x1": 300, "y1": 200, "x2": -20, "y2": 50, "width": 494, "height": 447}, 494, 447
+    )
     assert back_and_out.box is not None and len(back_and_out.notes) == 2
     assert "clipped" in back_and_out.notes[0] and "sorted" in back_and_out.notes[1]
     assert box_from_drag(None, 494, 447).notes == ()  # no box: the problem is the message, no notes

@@ -44,5 +44,5 @@ def test_crowded_tags_slide_along_the_box_instead_of_covering_each_other():
         r = place_label((100, 100 + i, 220, 260), (60, 14), (494, 447), taken)
         taken.append(r)
     for i, a in enumerate(taken):
-        for b in taken[i + 1:]:
+        for b in taken[i + 1 :]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)

@@ -78,8 +78,10 @@ def assert_inert(at: AppTest) -> None:
     assert not problems, problems[:10]
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/browse.py", "pages/compare.py", "pages/atlas.py",
-                                  "pages/model_report.py"])
+@pytest.mark.parametrize(
+    "page",
+    ["pages/home.py", "pages/browse.py", "pages/compare.py", "pages/atlas.py", "pages/model_report.py"],
+)
 def test_file_text_is_inert_on_every_page(hostile, page):
     at = run_page(page)
     assert_inert(at)
@@ -152,7 +154,9 @@ def test_uploaded_file_name_is_inert_on_the_video_page(tmp_path, monkeypatch, na
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("pages/video.py").run()
     at.radio(key="video_source").set_value("Single image").run()
-    at.session_state["video_input"] = VideoInput(tmp_path / "frame.png", f"{payload}.png", "upload:p", is_image=True)
+    at.session_state["video_input"] = VideoInput(
+        tmp_path / "frame.png", f"{payload}.png", "upload:p", is_image=True
+    )
     at.run()
     assert not at.exception, at.exception
     assert any("organ(s) detected" in c.value for c in at.caption)

@@ -61,7 +61,10 @@ def test_unusable_values():
     s = Settings.from_env({"NNUS_ZIP_MAX_MB": "-3", "NNUS_VIDEO_MAX_MB": "lots", "NNUS_DB_URL": " "})
     assert s.zip_max_mb == 1024  # falls back, as the dataset upload always did
     assert s.video_max_mb is None
-    assert s.problem("NNUS_VIDEO_MAX_MB") == "NNUS_VIDEO_MAX_MB must be a positive whole number of MB, got 'lots'"
+    assert (
+        s.problem("NNUS_VIDEO_MAX_MB")
+        == "NNUS_VIDEO_MAX_MB must be a positive whole number of MB, got 'lots'"
+    )
     assert s.database_url.startswith("sqlite:///")  # an empty variable counts as unset
 
 

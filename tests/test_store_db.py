@@ -35,8 +35,18 @@ def test_fresh_database_is_created_migrated_and_uses_wal(tmp_path):
         assert dbm.current_revision(conn) == head
         names = set(inspect(conn).get_table_names())
         idx = {i["name"] for i in inspect(conn).get_indexes("attempts")}
-    assert names == {"alembic_version", "students", "quiz_sessions", "question_instances", "attempts",
-                     "users", "classes", "memberships", "auth_tokens", "signin_failures"}
+    assert names == {
+        "alembic_version",
+        "students",
+        "quiz_sessions",
+        "question_instances",
+        "attempts",
+        "users",
+        "classes",
+        "memberships",
+        "auth_tokens",
+        "signin_failures",
+    }
     assert {"ix_attempts_student_time", "ix_attempts_student_organ"} <= idx
     # migrating again changes nothing
     assert dbm.migrate(engine) == head
@@ -55,7 +65,9 @@ def test_a_fresh_database_on_each_backend_matches_the_code(store_url):
             )
             assert compare_metadata(ctx, dbm.metadata) == []
             assert set(inspect(conn).get_table_names()) == {"alembic_version", *dbm.metadata.tables}
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [dbm.head_revision()]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+                dbm.head_revision()
+            ]
     finally:
         engine.dispose()
 

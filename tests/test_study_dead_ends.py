@@ -27,8 +27,16 @@ pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 def phantom_card(synthetic: bool = True) -> ModelCard:
     """A model card as the shipped phantom models carry (trained on the synthetic phantom)."""
     kind = "synthetic phantom" if synthetic else "real NNUS"
-    return ModelCard("phantom-test", "2026-01-01T00:00:00+00:00", {"kind": kind, "synthetic": synthetic},
-                     {"name": "cpu"}, "python -m nnus_core.detector train", tuple(), {}, {})
+    return ModelCard(
+        "phantom-test",
+        "2026-01-01T00:00:00+00:00",
+        {"kind": kind, "synthetic": synthetic},
+        {"name": "cpu"},
+        "python -m nnus_core.detector train",
+        tuple(),
+        {},
+        {},
+    )
 
 
 class NoneFound(FakeDetector):
@@ -73,7 +81,9 @@ def real_data(tmp_path, monkeypatch) -> Path:
 # --- First run -----------------------------------------------------------------------------------
 
 
-def test_home_leads_a_first_time_student_and_keeps_the_technical_details_one_click_away(real_data, monkeypatch):
+def test_home_leads_a_first_time_student_and_keeps_the_technical_details_one_click_away(
+    real_data, monkeypatch
+):
     install(monkeypatch, None)
     at = goto("pages/home.py")
     links = {link.label: link for link in at.get("page_link")}
@@ -139,7 +149,9 @@ def _misspelt(root: Path, *, every_name: bool) -> Path:
 
 
 @pytest.mark.parametrize("every_name", [False, True], ids=["one-misspelt", "all-misspelt-0-boxes"])
-def test_a_dataset_with_validation_errors_needs_an_explained_override(real_data, monkeypatch, tmp_path, every_name):
+def test_a_dataset_with_validation_errors_needs_an_explained_override(
+    real_data, monkeypatch, tmp_path, every_name
+):
     install(monkeypatch, None)
     bad = _misspelt(tmp_path / "bad", every_name=every_name)
     at = goto("pages/home.py", as_user=INSTRUCTOR)
@@ -205,7 +217,9 @@ def test_model_report_evaluates_on_the_active_dataset_once(real_data, monkeypatc
     install(monkeypatch, det, folder)
     at = goto("pages/model_report.py")
     assert "Evaluate on this dataset" in text_of(at)
-    assert all(b.disabled for b in at.button if b.label == "Open in Browse"), "the gallery cannot show other data"
+    assert all(b.disabled for b in at.button if b.label == "Open in Browse"), (
+        "the gallery cannot show other data"
+    )
     at.selectbox(key="report_eval_split").set_value("all").run()
     at.button(key="report_eval_run").click().run()
     assert not at.exception, at.exception

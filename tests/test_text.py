@@ -14,9 +14,17 @@ from tests.payloads import FILENAME_PAYLOADS, PAYLOADS, markdown_problems
 _MD = MarkdownIt("commonmark", {"html": True})
 
 
-@pytest.mark.parametrize("name, payload", PAYLOADS + FILENAME_PAYLOADS, ids=lambda v: v if len(v) < 20 else None)
+@pytest.mark.parametrize(
+    "name, payload", PAYLOADS + FILENAME_PAYLOADS, ids=lambda v: v if len(v) < 20 else None
+)
 def test_markdown_shows_the_payload_as_plain_text(name, payload):
-    assert markdown_problems(payload) or name in {"js-url", "directives", "rtl-override", "zero-width", "long"}
+    assert markdown_problems(payload) or name in {
+        "js-url",
+        "directives",
+        "rtl-override",
+        "zero-width",
+        "long",
+    }
     escaped = md_escape(payload)
     assert markdown_problems(escaped) == []
     # One paragraph whose text is exactly the cleaned input: no tag, no link, no lost character.
@@ -45,6 +53,6 @@ def test_plain_removes_invisible_and_bidi_characters_and_cuts_long_text():
 def test_csv_cell_neutralises_formulas():
     from nnus_core.text import csv_cell
 
-    assert csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert csv_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert csv_cell("@SUM(A1)") == "'@SUM(A1)" and csv_cell("Ana") == "Ana"
     assert csv_cell("-1+2") == "'-1+2" and csv_cell("a\u202eb") == "ab"

@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = get_engine()
     try:
         # The command line is the server's administrator: it may always create an instructor.
-        user = acc.create_instructor(engine, None, args.login, args.name, password, first_run=True, admin=True)
+        user = acc.create_instructor(
+            engine, None, args.login, args.name, password, first_run=True, admin=True
+        )
     except NnusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

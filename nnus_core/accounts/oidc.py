@@ -19,7 +19,11 @@ class SsoRule:
     @classmethod
     def parse(cls, groups: str | None, emails: str | None) -> SsoRule:
         """From comma-separated settings; None keeps the default groups."""
-        g = frozenset(x.strip().casefold() for x in groups.split(",") if x.strip()) if groups is not None else cls.groups
+        g = (
+            frozenset(x.strip().casefold() for x in groups.split(",") if x.strip())
+            if groups is not None
+            else cls.groups
+        )
         e = frozenset(x.strip().casefold() for x in (emails or "").split(",") if x.strip())
         return cls(g, e)
 

@@ -25,7 +25,9 @@ def check_password_rules(password: str) -> str:
         SignInError: for one shorter than PASSWORD_MIN or longer than PASSWORD_MAX characters.
     """
     if not PASSWORD_MIN <= len(password or "") <= PASSWORD_MAX:
-        raise SignInError(f"password: expected {PASSWORD_MIN} to {PASSWORD_MAX} characters, got {len(password or '')}")
+        raise SignInError(
+            f"password: expected {PASSWORD_MIN} to {PASSWORD_MAX} characters, got {len(password or '')}"
+        )
     return password
 
 

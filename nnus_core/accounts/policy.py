@@ -87,7 +87,9 @@ RULES: dict[Action, Rule] = {
     Action.JOIN_CLASS: Rule(frozenset({None, Role.GUEST, Role.STUDENT})),
     Action.CREATE_CLASS: Rule(INSTRUCTORS),
     Action.MANAGE_CLASS: Rule(INSTRUCTORS, _own_class, "Only the class's instructor can change it."),
-    Action.VIEW_CLASS_PROGRESS: Rule(INSTRUCTORS, _own_class, "Only the class's instructor sees its progress."),
+    Action.VIEW_CLASS_PROGRESS: Rule(
+        INSTRUCTORS, _own_class, "Only the class's instructor sees its progress."
+    ),
     Action.MERGE_RECORDS: Rule(INSTRUCTORS),
     Action.LOAD_SERVER_DATASET: Rule(INSTRUCTORS),
     Action.UPLOAD_DATASET: Rule(INSTRUCTORS),

@@ -75,12 +75,19 @@ def _clean_text(raw: str, field: str, limit: int) -> str:
 
 def _check_rate(conn: Connection, actor: Actor, account_key: str | None, now: float) -> None:
     since = now - RATE_WINDOW_S
-    for scope, key, limit in (("client", actor.client or "?", CLIENT_FAILURES_MAX), ("account", account_key, ACCOUNT_FAILURES_MAX)):
+    for scope, key, limit in (
+        ("client", actor.client or "?", CLIENT_FAILURES_MAX),
+        ("account", account_key, ACCOUNT_FAILURES_MAX),
+    ):
         if key is None:
             continue
         rows = conn.execute(
             select(func.count(), func.min(signin_failures.c.created_s)).where(
-                and_(signin_failures.c.scope == scope, signin_failures.c.key == key, signin_failures.c.created_s > since)
+                and_(
+                    signin_failures.c.scope == scope,
+                    signin_failures.c.key == key,
+                    signin_failures.c.created_s > since,
+                )
             )
         ).one()
         if rows[0] >= limit:
@@ -96,9 +103,13 @@ def _record_failure(engine: Engine, actor: Actor, account_key: str | None, what:
     now = time.time()
     log.warning("failed sign-in: %s client=%s account=%s", what, actor.client or "?", account_key or "-")
     with write_tx(engine, "record a failed sign-in") as conn:
-        conn.execute(signin_failures.insert().values(scope="client", key=actor.client or "?", what=what, created_s=now))
+        conn.execute(
+            signin_failures.insert().values(scope="client", key=actor.client or "?", what=what, created_s=now)
+        )
         if account_key is not None:
-            conn.execute(signin_failures.insert().values(scope="account", key=account_key, what=what, created_s=now))
+            conn.execute(
+                signin_failures.insert().values(scope="account", key=account_key, what=what, created_s=now)
+            )
 
 
 def _is_conflict(exc: BaseException) -> bool:
@@ -117,7 +128,11 @@ def _issue_token(conn: Connection, user_id: int, kind: str, days: float, now: fl
     token = new_token()
     conn.execute(
         auth_tokens.insert().values(
-            token_hash=token_hash(token), user_id=user_id, kind=kind, created_s=now, expires_s=now + days * 86400
+            token_hash=token_hash(token),
+            user_id=user_id,
+            kind=kind,
+            created_s=now,
+            expires_s=now + days * 86400,
         )
     )
     return token
@@ -128,7 +143,9 @@ def _issue_token(conn: Connection, user_id: int, kind: str, days: float, now: fl
 
 def instructor_count(engine: Engine) -> int:
     with read_conn(engine) as conn:
-        return int(conn.execute(select(func.count()).where(users.c.role == Role.INSTRUCTOR.value)).scalar_one())
+        return int(
+            conn.execute(select(func.count()).where(users.c.role == Role.INSTRUCTOR.value)).scalar_one()
+        )
 
 
 def create_instructor(
@@ -161,7 +178,11 @@ def create_instructor(
         with write_tx(engine, "create an instructor") as conn:
             res = conn.execute(
                 users.insert().values(
-                    role=Role.INSTRUCTOR.value, display_name=name, login=login_key, password_hash=pw_hash, created_s=now
+                    role=Role.INSTRUCTOR.value,
+                    display_name=name,
+                    login=login_key,
+                    password_hash=pw_hash,
+                    created_s=now,
                 )
             )
             uid = int(res.inserted_primary_key[0])
@@ -183,7 +204,9 @@ def sign_in_password(engine: Engine, actor: Actor, login: str, password: str) ->
     now = time.time()
     with read_conn(engine) as conn:
         _check_rate(conn, actor, f"login:{login_key}", now)
-        row = conn.execute(select(users).where(and_(users.c.login == login_key, users.c.disabled.is_(False)))).first()
+        row = conn.execute(
+            select(users).where(and_(users.c.login == login_key, users.c.disabled.is_(False)))
+        ).first()
     if not verify_secret(row.password_hash if row else None, password or ""):
         _record_failure(engine, actor, f"login:{login_key}", "password")
         raise SignInError(WRONG_PASSWORD)
@@ -256,7 +279,9 @@ def sign_out(engine: Engine, token: str | None) -> None:
     if token:
         with write_tx(engine, "sign out") as conn:
             conn.execute(
-                update(auth_tokens).where(auth_tokens.c.token_hash == token_hash(token)).values(revoked_s=time.time())
+                update(auth_tokens)
+                .where(auth_tokens.c.token_hash == token_hash(token))
+                .values(revoked_s=time.time())
             )
 
 
@@ -269,7 +294,9 @@ def create_guest(engine: Engine) -> tuple[User, str]:
     with write_tx(engine, "start a guest record") as conn:
         record = _new_record(conn, "Guest", now)
         res = conn.execute(
-            users.insert().values(role=Role.GUEST.value, display_name="Guest", student_id=record, created_s=now)
+            users.insert().values(
+                role=Role.GUEST.value, display_name="Guest", student_id=record, created_s=now
+            )
         )
         uid = int(res.inserted_primary_key[0])
         token = _issue_token(conn, uid, "browser", BROWSER_TOKEN_DAYS, now)
@@ -278,8 +305,12 @@ def create_guest(engine: Engine) -> tuple[User, str]:
 
 def _move_record(conn: Connection, from_record: int, into_record: int) -> int:
     """Every answer and quiz of one progress record moved into another; returns answers moved."""
-    n = conn.execute(update(attempts).where(attempts.c.student_id == from_record).values(student_id=into_record)).rowcount
-    conn.execute(update(quiz_sessions).where(quiz_sessions.c.student_id == from_record).values(student_id=into_record))
+    n = conn.execute(
+        update(attempts).where(attempts.c.student_id == from_record).values(student_id=into_record)
+    ).rowcount
+    conn.execute(
+        update(quiz_sessions).where(quiz_sessions.c.student_id == from_record).values(student_id=into_record)
+    )
     return int(n or 0)
 
 
@@ -294,7 +325,9 @@ def claim_guest(engine: Engine, guest: Actor, into: User) -> int:
     with write_tx(engine, "keep a guest's answers") as conn:
         moved = _move_record(conn, guest.student_id, into.student_id)
         conn.execute(update(users).where(users.c.id == guest.user_id).values(disabled=True))
-        conn.execute(update(auth_tokens).where(auth_tokens.c.user_id == guest.user_id).values(revoked_s=time.time()))
+        conn.execute(
+            update(auth_tokens).where(auth_tokens.c.user_id == guest.user_id).values(revoked_s=time.time())
+        )
     return moved
 
 
@@ -317,7 +350,11 @@ def create_class(engine: Engine, actor: Actor, name: str, term: str = "") -> Cla
             with write_tx(engine, "create a class") as conn:
                 res = conn.execute(
                     classes.insert().values(
-                        name=name, term=term, instructor_id=actor.user_id, join_code=new_join_code(), created_s=time.time()
+                        name=name,
+                        term=term,
+                        instructor_id=actor.user_id,
+                        join_code=new_join_code(),
+                        created_s=time.time(),
                     )
                 )
                 return _class_info(conn, int(res.inserted_primary_key[0]))
@@ -331,7 +368,9 @@ def instructor_classes(engine: Engine, actor: Actor) -> list[ClassInfo]:
     """The acting instructor's classes."""
     require(engine, actor, Action.CREATE_CLASS)
     with read_conn(engine) as conn:
-        ids = conn.execute(select(classes.c.id).where(classes.c.instructor_id == actor.user_id).order_by(classes.c.id)).scalars()
+        ids = conn.execute(
+            select(classes.c.id).where(classes.c.instructor_id == actor.user_id).order_by(classes.c.id)
+        ).scalars()
         return [_class_info(conn, int(i)) for i in list(ids)]
 
 
@@ -341,7 +380,9 @@ def member_classes(engine: Engine, actor: Actor) -> list[ClassInfo]:
         return []
     with read_conn(engine) as conn:
         ids = conn.execute(
-            select(memberships.c.class_id).where(memberships.c.user_id == actor.user_id).order_by(memberships.c.class_id)
+            select(memberships.c.class_id)
+            .where(memberships.c.user_id == actor.user_id)
+            .order_by(memberships.c.class_id)
         ).scalars()
         return [_class_info(conn, int(i)) for i in list(ids)]
 
@@ -352,7 +393,9 @@ def rotate_join_code(engine: Engine, actor: Actor, class_id: int) -> ClassInfo:
     for _ in range(8):
         try:
             with write_tx(engine, "rotate the join code") as conn:
-                conn.execute(update(classes).where(classes.c.id == class_id).values(join_code=new_join_code()))
+                conn.execute(
+                    update(classes).where(classes.c.id == class_id).values(join_code=new_join_code())
+                )
                 return _class_info(conn, class_id)
         except (IntegrityError, StoreError) as exc:
             if not _is_conflict(exc):
@@ -368,7 +411,9 @@ def close_joining(engine: Engine, actor: Actor, class_id: int) -> ClassInfo:
         return _class_info(conn, class_id)
 
 
-def join_class(engine: Engine, actor: Actor, code: str, display_name: str, pin: str) -> tuple[User, str | None]:
+def join_class(
+    engine: Engine, actor: Actor, code: str, display_name: str, pin: str
+) -> tuple[User, str | None]:
     """Join a class by its code under a display name, choosing a PIN for later sign-ins.
 
     An anonymous visitor becomes a student; a guest becomes a student and keeps their answers; a
@@ -409,7 +454,9 @@ def join_class(engine: Engine, actor: Actor, code: str, display_name: str, pin: 
             token = None
             if actor.user is not None and actor.role is Role.STUDENT:
                 uid = actor.user_id
-                conn.execute(update(users).where(users.c.id == uid).values(pin_hash=pin_hash, last_seen_s=now))
+                conn.execute(
+                    update(users).where(users.c.id == uid).values(pin_hash=pin_hash, last_seen_s=now)
+                )
             elif actor.user is not None and actor.role is Role.GUEST:
                 uid = actor.user_id  # the guest's record becomes the student's: nothing is lost
                 conn.execute(
@@ -417,21 +464,34 @@ def join_class(engine: Engine, actor: Actor, code: str, display_name: str, pin: 
                     .where(users.c.id == uid)
                     .values(role=Role.STUDENT.value, display_name=name, pin_hash=pin_hash, last_seen_s=now)
                 )
-                conn.execute(update(students).where(students.c.id == actor.student_id).values(display_name=name))
+                conn.execute(
+                    update(students).where(students.c.id == actor.student_id).values(display_name=name)
+                )
             else:
                 record = _new_record(conn, name, now)
                 res = conn.execute(
                     users.insert().values(
-                        role=Role.STUDENT.value, display_name=name, pin_hash=pin_hash, student_id=record, created_s=now, last_seen_s=now
+                        role=Role.STUDENT.value,
+                        display_name=name,
+                        pin_hash=pin_hash,
+                        student_id=record,
+                        created_s=now,
+                        last_seen_s=now,
                     )
                 )
                 uid = int(res.inserted_primary_key[0])
                 token = _issue_token(conn, uid, "browser", BROWSER_TOKEN_DAYS, now)
             already = conn.execute(
-                select(memberships.c.user_id).where(and_(memberships.c.class_id == class_id, memberships.c.user_id == uid))
+                select(memberships.c.user_id).where(
+                    and_(memberships.c.class_id == class_id, memberships.c.user_id == uid)
+                )
             ).first()
             if already is None:
-                conn.execute(memberships.insert().values(class_id=class_id, user_id=uid, name_key=name_key(name), joined_s=now))
+                conn.execute(
+                    memberships.insert().values(
+                        class_id=class_id, user_id=uid, name_key=name_key(name), joined_s=now
+                    )
+                )
             row = conn.execute(select(users).where(users.c.id == uid)).one()
     except (IntegrityError, StoreError) as exc:  # two joins with one name at the same moment
         if not _is_conflict(exc):
@@ -456,12 +516,22 @@ def sign_in_pin(engine: Engine, actor: Actor, code: str, display_name: str, pin:
     now = time.time()
     with read_conn(engine) as conn:
         _check_rate(conn, actor, account_key, now)
-        row = conn.execute(
-            select(users)
-            .select_from(users.join(memberships, memberships.c.user_id == users.c.id))
-            .join(classes, classes.c.id == memberships.c.class_id)
-            .where(and_(classes.c.join_code == norm, memberships.c.name_key == key, users.c.disabled.is_(False)))
-        ).first() if norm and key else None
+        row = (
+            conn.execute(
+                select(users)
+                .select_from(users.join(memberships, memberships.c.user_id == users.c.id))
+                .join(classes, classes.c.id == memberships.c.class_id)
+                .where(
+                    and_(
+                        classes.c.join_code == norm,
+                        memberships.c.name_key == key,
+                        users.c.disabled.is_(False),
+                    )
+                )
+            ).first()
+            if norm and key
+            else None
+        )
     if not verify_secret(row.pin_hash if row else None, pin or ""):
         _record_failure(engine, actor, account_key, "pin")
         raise SignInError(WRONG_SIGNIN)
@@ -481,12 +551,16 @@ def issue_personal_link(engine: Engine, actor: Actor, class_id: int, user_id: in
     now = time.time()
     with write_tx(engine, "reissue a sign-in") as conn:
         member = conn.execute(
-            select(memberships.c.user_id).where(and_(memberships.c.class_id == class_id, memberships.c.user_id == user_id))
+            select(memberships.c.user_id).where(
+                and_(memberships.c.class_id == class_id, memberships.c.user_id == user_id)
+            )
         ).first()
         if member is None:
             raise AccessDenied("This student is not in your class.")
         conn.execute(
-            update(auth_tokens).where(and_(auth_tokens.c.user_id == user_id, auth_tokens.c.revoked_s.is_(None))).values(revoked_s=now)
+            update(auth_tokens)
+            .where(and_(auth_tokens.c.user_id == user_id, auth_tokens.c.revoked_s.is_(None)))
+            .values(revoked_s=now)
         )
         return _issue_token(conn, user_id, "link", LINK_TOKEN_DAYS, now)
 
@@ -514,13 +588,17 @@ def redeem_personal_link(engine: Engine, actor: Actor, link_token: str) -> tuple
         ).first()
         if row is not None:
             conn.execute(
-                update(auth_tokens).where(auth_tokens.c.token_hash == token_hash(link_token)).values(revoked_s=now)
+                update(auth_tokens)
+                .where(auth_tokens.c.token_hash == token_hash(link_token))
+                .values(revoked_s=now)
             )
             token = _issue_token(conn, int(row.user_id), "browser", BROWSER_TOKEN_DAYS, now)
             user = _user(conn.execute(select(users).where(users.c.id == row.user_id)).one())
     if row is None:
         _record_failure(engine, actor, None, "link")
-        raise SignInError("This sign-in link is not valid (used, expired or mistyped). Ask your instructor for a new one.")
+        raise SignInError(
+            "This sign-in link is not valid (used, expired or mistyped). Ask your instructor for a new one."
+        )
     return user, token
 
 
@@ -536,7 +614,14 @@ def roster(engine: Engine, actor: Actor, class_id: int) -> list[RosterEntry]:
         .subquery()
     )
     q = (
-        select(users.c.id, users.c.student_id, users.c.display_name, memberships.c.joined_s, last.c.last, last.c.n)
+        select(
+            users.c.id,
+            users.c.student_id,
+            users.c.display_name,
+            memberships.c.joined_s,
+            last.c.last,
+            last.c.n,
+        )
         .select_from(memberships.join(users, users.c.id == memberships.c.user_id))
         .outerjoin(last, last.c.student_id == users.c.student_id)
         .where(memberships.c.class_id == class_id)
@@ -544,7 +629,9 @@ def roster(engine: Engine, actor: Actor, class_id: int) -> list[RosterEntry]:
     )
     with read_conn(engine) as conn:
         return [
-            RosterEntry(int(r.id), r.student_id, str(r.display_name), float(r.joined_s), r.last, int(r.n or 0))
+            RosterEntry(
+                int(r.id), r.student_id, str(r.display_name), float(r.joined_s), r.last, int(r.n or 0)
+            )
             for r in conn.execute(q)
         ]
 
@@ -553,7 +640,11 @@ def remove_student(engine: Engine, actor: Actor, class_id: int, user_id: int) ->
     """Take a student off the roster (their record stays theirs; they can rejoin with a code)."""
     require(engine, actor, Action.MANAGE_CLASS, class_id)
     with write_tx(engine, "remove a student") as conn:
-        conn.execute(delete(memberships).where(and_(memberships.c.class_id == class_id, memberships.c.user_id == user_id)))
+        conn.execute(
+            delete(memberships).where(
+                and_(memberships.c.class_id == class_id, memberships.c.user_id == user_id)
+            )
+        )
 
 
 def import_roster(engine: Engine, actor: Actor, class_id: int, csv_text: str) -> dict[str, str]:
@@ -570,7 +661,9 @@ def import_roster(engine: Engine, actor: Actor, class_id: int, csv_text: str) ->
     if not rows:
         raise QuizInputError("roster CSV: expected a column 'name' or one name per line, got an empty file")
     header = [h.strip().casefold() for h in rows[0]]
-    col = next((header.index(h) for h in ("name", "display_name", "display name", "student") if h in header), None)
+    col = next(
+        (header.index(h) for h in ("name", "display_name", "display name", "student") if h in header), None
+    )
     body = rows[1:] if col is not None else rows
     col = col or 0
     if len(body) > ROSTER_CSV_MAX_ROWS:
@@ -585,17 +678,25 @@ def import_roster(engine: Engine, actor: Actor, class_id: int, csv_text: str) ->
     links: dict[str, str] = {}
     now = time.time()
     with write_tx(engine, "import a roster") as conn:
-        taken = set(conn.execute(select(memberships.c.name_key).where(memberships.c.class_id == class_id)).scalars())
+        taken = set(
+            conn.execute(select(memberships.c.name_key).where(memberships.c.class_id == class_id)).scalars()
+        )
         for name in names:
             if name_key(name) in taken:
                 continue
             taken.add(name_key(name))
             record = _new_record(conn, name, now)
             res = conn.execute(
-                users.insert().values(role=Role.STUDENT.value, display_name=name, student_id=record, created_s=now)
+                users.insert().values(
+                    role=Role.STUDENT.value, display_name=name, student_id=record, created_s=now
+                )
             )
             uid = int(res.inserted_primary_key[0])
-            conn.execute(memberships.insert().values(class_id=class_id, user_id=uid, name_key=name_key(name), joined_s=now))
+            conn.execute(
+                memberships.insert().values(
+                    class_id=class_id, user_id=uid, name_key=name_key(name), joined_s=now
+                )
+            )
             links[name] = _issue_token(conn, uid, "link", LINK_TOKEN_DAYS, now)
     return links
 
@@ -608,14 +709,18 @@ def unclaimed_records(engine: Engine, actor: Actor) -> list[tuple[int, str, int]
     require(engine, actor, Action.MERGE_RECORDS)
     owned = select(users.c.student_id).where(users.c.student_id.is_not(None))
     n = select(func.count()).where(attempts.c.student_id == students.c.id).scalar_subquery()
-    q = select(students.c.id, students.c.display_name, n.label("n")).where(
-        and_(students.c.id.not_in(owned), ~students.c.name_key.startswith("\x1f"))
-    ).order_by(students.c.display_name)
+    q = (
+        select(students.c.id, students.c.display_name, n.label("n"))
+        .where(and_(students.c.id.not_in(owned), ~students.c.name_key.startswith("\x1f")))
+        .order_by(students.c.display_name)
+    )
     with read_conn(engine) as conn:
         return [(int(r.id), str(r.display_name), int(r.n)) for r in conn.execute(q)]
 
 
-def merge_record(engine: Engine, actor: Actor, record_id: int, into_user_id: int, class_ids: Sequence[int] = ()) -> int:
+def merge_record(
+    engine: Engine, actor: Actor, record_id: int, into_user_id: int, class_ids: Sequence[int] = ()
+) -> int:
     """Move an unclaimed record's answers into a student account of one of the instructor's classes.
 
     Returns the number of answers moved.

@@ -133,7 +133,9 @@ def _probe(path: Path) -> ImageProbe:
             width, height = im.size
             fmt = im.format
     except Image.DecompressionBombError:
-        return ImageProbe(0, 0, "image-too-large", f"the header declares more than {MAX_IMAGE_PIXELS:,} pixels")
+        return ImageProbe(
+            0, 0, "image-too-large", f"the header declares more than {MAX_IMAGE_PIXELS:,} pixels"
+        )
     except Exception as exc:  # noqa: BLE001 - see _decode_other
         return ImageProbe(0, 0, "unreadable-image", f"cannot read image header: {_reason(exc)}")
     if fmt not in ("JPEG", "PNG", "BMP"):  # what OpenCV decodes for the pages, whatever the name says

@@ -75,7 +75,11 @@ def parse_yolo_text(text: str, n_classes: int | None) -> tuple[list[RawBox], lis
         parts = line.split()
         if len(parts) != 5:
             problems.append(
-                LineProblem("malformed-line", lineno, f"expected 5 fields 'class cx cy w h', got {len(parts)}: {line[:60]!r}")
+                LineProblem(
+                    "malformed-line",
+                    lineno,
+                    f"expected 5 fields 'class cx cy w h', got {len(parts)}: {line[:60]!r}",
+                )
             )
             continue
         try:
@@ -86,7 +90,11 @@ def parse_yolo_text(text: str, n_classes: int | None) -> tuple[list[RawBox], lis
             continue
         if not all(math.isfinite(v) for v in [cls_f, *vals]) or cls_f != int(cls_f):
             problems.append(
-                LineProblem("malformed-line", lineno, f"expected an integer class and finite numbers, got {line[:60]!r}")
+                LineProblem(
+                    "malformed-line",
+                    lineno,
+                    f"expected an integer class and finite numbers, got {line[:60]!r}",
+                )
             )
             continue
         cls = int(cls_f)
@@ -96,7 +104,9 @@ def parse_yolo_text(text: str, n_classes: int | None) -> tuple[list[RawBox], lis
             continue
         cx, cy, w, h = vals
         if w <= 0 or h <= 0:
-            problems.append(LineProblem("non-positive-size", lineno, f"box width/height must be > 0, got w={w} h={h}"))
+            problems.append(
+                LineProblem("non-positive-size", lineno, f"box width/height must be > 0, got w={w} h={h}")
+            )
             continue
         x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
         lo, hi_ = -COORD_TOLERANCE, 1 + COORD_TOLERANCE

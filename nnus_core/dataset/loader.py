@@ -125,7 +125,9 @@ def _yaml_names(c: Path, col: _Collector) -> list[str] | None:
         return None
 
 
-def _find_class_names(root: Path, parts: list[_Part], col: _Collector) -> tuple[list[str] | None, Path | None]:
+def _find_class_names(
+    root: Path, parts: list[_Part], col: _Collector
+) -> tuple[list[str] | None, Path | None]:
     candidates = [root / "labels" / "classes.txt", root / "classes.txt", root / "obj.names"]
     candidates += [p.labels_dir / "classes.txt" for p in parts]
     found: tuple[list[str], Path] | None = None
@@ -160,8 +162,13 @@ def _find_class_names(root: Path, parts: list[_Part], col: _Collector) -> tuple[
                 if i is not None
                 else f"{len(names)} classes here, {len(txt_names)} in {txt.name}"
             )
-            col.add(Severity.ERROR, "class-files-disagree", c, None,
-                    f"{c.name} and {col.rel(txt)} disagree ({where}); the labels are read with {txt.name}")
+            col.add(
+                Severity.ERROR,
+                "class-files-disagree",
+                c,
+                None,
+                f"{c.name} and {col.rel(txt)} disagree ({where}); the labels are read with {txt.name}",
+            )
         break
     return found if found is not None else (None, None)
 
@@ -216,11 +223,21 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
         for i, n in enumerate(names):
             oid = organ_id_for(n)
             if oid is None:
-                col.add(Severity.ERROR, "unknown-class-name", names_file, i + 1,
-                        f"class name {n!r} is not one of the 8 NNUS organs; its boxes are ignored")
+                col.add(
+                    Severity.ERROR,
+                    "unknown-class-name",
+                    names_file,
+                    i + 1,
+                    f"class name {n!r} is not one of the 8 NNUS organs; its boxes are ignored",
+                )
             elif oid in seen:
-                col.add(Severity.ERROR, "duplicate-class-name", names_file, i + 1,
-                        f"class name {n!r} maps to {ORGAN_NAMES[oid]!r}, already class {seen[oid]}")
+                col.add(
+                    Severity.ERROR,
+                    "duplicate-class-name",
+                    names_file,
+                    i + 1,
+                    f"class name {n!r} maps to {ORGAN_NAMES[oid]!r}, already class {seen[oid]}",
+                )
             else:
                 seen[oid] = i
                 id_map[i] = oid
@@ -231,31 +248,54 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
             try:
                 subjects_map, problems = read_subjects_csv(cand)
             except DatasetError as exc:
-                col.add(Severity.WARNING, "file-too-large", cand, None, f"{exc}; subjects are assigned by file number")
+                col.add(
+                    Severity.WARNING,
+                    "file-too-large",
+                    cand,
+                    None,
+                    f"{exc}; subjects are assigned by file number",
+                )
                 break
             for line, msg in problems[:MAX_ISSUES_PER_FILE]:
                 col.add(Severity.WARNING, "malformed-subjects-row", cand, line, msg)
             if len(problems) > MAX_ISSUES_PER_FILE:
-                col.add(Severity.WARNING, "malformed-subjects-row", cand, None,
-                        f"... and {len(problems) - MAX_ISSUES_PER_FILE} more malformed rows")
+                col.add(
+                    Severity.WARNING,
+                    "malformed-subjects-row",
+                    cand,
+                    None,
+                    f"... and {len(problems) - MAX_ISSUES_PER_FILE} more malformed rows",
+                )
             break
 
     samples: list[Sample] = []
     seen_stems: set[str] = set()
     for part in parts:
-        image_entries = [e for e in _listdir(part.images_dir) if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)]
+        image_entries = [
+            e for e in _listdir(part.images_dir) if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)
+        ]
         by_stem: dict[str, list[str]] = {}
         for e in image_entries:
             by_stem.setdefault(os.path.splitext(e.name)[0], []).append(e.name)
         labels = _label_files(part, col)
         for stem, path in labels.items():
             if stem not in by_stem:
-                col.add(Severity.WARNING, "label-without-image", path, None,
-                        f"no image {stem}.jpg/.png beside this label file")
+                col.add(
+                    Severity.WARNING,
+                    "label-without-image",
+                    path,
+                    None,
+                    f"no image {stem}.jpg/.png beside this label file",
+                )
         for stem, names_ in by_stem.items():
             if len(names_) > 1:
-                col.add(Severity.WARNING, "images-share-label", part.images_dir / names_[1], None,
-                        f"{' and '.join(names_)} have one stem: both get the boxes of {stem}.txt")
+                col.add(
+                    Severity.WARNING,
+                    "images-share-label",
+                    part.images_dir / names_[1],
+                    None,
+                    f"{' and '.join(names_)} have one stem: both get the boxes of {stem}.txt",
+                )
         probes = probe_images([Path(e.path) for e in image_entries])
         for e in image_entries:
             img_path = Path(e.path)
@@ -266,21 +306,33 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
                 continue
             w, h = probe.width, probe.height
             if (w, h) != NNUS_IMAGE_SIZE:
-                col.add(Severity.INFO, "unexpected-size", img_path, None,
-                        f"{w}x{h} px; NNUS frames are {NNUS_IMAGE_SIZE[0]}x{NNUS_IMAGE_SIZE[1]}")
+                col.add(
+                    Severity.INFO,
+                    "unexpected-size",
+                    img_path,
+                    None,
+                    f"{w}x{h} px; NNUS frames are {NNUS_IMAGE_SIZE[0]}x{NNUS_IMAGE_SIZE[1]}",
+                )
             annotations: list[Annotation] = []
             label_path = labels.get(stem)
             if label_path is not None:
                 try:
                     raw, problems = parse_yolo_text(read_text(label_path), len(names))
                 except DatasetError as exc:
-                    col.add(Severity.ERROR, "file-too-large", label_path, None, f"{exc}; the image gets no boxes")
+                    col.add(
+                        Severity.ERROR, "file-too-large", label_path, None, f"{exc}; the image gets no boxes"
+                    )
                     raw, problems = [], []
                 for pr in problems[:MAX_ISSUES_PER_FILE]:
                     col.add(Severity.ERROR, pr.code, label_path, pr.line, pr.message)
                 if len(problems) > MAX_ISSUES_PER_FILE:
-                    col.add(Severity.ERROR, problems[MAX_ISSUES_PER_FILE].code, label_path, None,
-                            f"... and {len(problems) - MAX_ISSUES_PER_FILE} more lines refused in this file")
+                    col.add(
+                        Severity.ERROR,
+                        problems[MAX_ISSUES_PER_FILE].code,
+                        label_path,
+                        None,
+                        f"... and {len(problems) - MAX_ISSUES_PER_FILE} more lines refused in this file",
+                    )
                 annotations = _annotations_from_yolo(raw, id_map, w, h, label_path, col)
             else:
                 voc = _voc_for(stem, part, root)
@@ -288,13 +340,24 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
                     annotations = _annotations_from_voc(voc, w, h, col)
                 else:
                     # YOLO: a missing label file means the image has no objects.
-                    col.add(Severity.INFO, "no-label-file", img_path, None,
-                            "no label file: treated as an image with no organs")
+                    col.add(
+                        Severity.INFO,
+                        "no-label-file",
+                        img_path,
+                        None,
+                        "no label file: treated as an image with no organs",
+                    )
             key = _unique_key(stem, e.name, part.split, seen_stems)
             seen_stems.add(key)
             samples.append(
-                Sample(stem=key, image_path=img_path, width=w, height=h,
-                       annotations=tuple(annotations), source_split=part.split)
+                Sample(
+                    stem=key,
+                    image_path=img_path,
+                    width=w,
+                    height=h,
+                    annotations=tuple(annotations),
+                    source_split=part.split,
+                )
             )
 
     samples = _assign_subjects(samples, subjects_map, split_seed)
@@ -312,8 +375,13 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
         except DatasetError as exc:
             col.add(Severity.WARNING, "bad-phantom-marker", marker, None, str(exc))
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-            col.add(Severity.WARNING, "bad-phantom-marker", marker, None,
-                    f"phantom.json is not valid JSON ({str(exc)[:80] or type(exc).__name__})")
+            col.add(
+                Severity.WARNING,
+                "bad-phantom-marker",
+                marker,
+                None,
+                f"phantom.json is not valid JSON ({str(exc)[:80] or type(exc).__name__})",
+            )
     return Dataset(
         root=base,
         samples=tuple(samples),
@@ -334,8 +402,13 @@ def _label_files(part: _Part, col: _Collector) -> dict[str, Path]:
         if stem in found:
             # Both 0001.txt and 0001.TXT: the lower-case one is the YOLO convention.
             keep, other = (Path(e.path), found[stem]) if ext == ".txt" else (found[stem], Path(e.path))
-            col.add(Severity.WARNING, "duplicate-label-file", other, None,
-                    f"{keep.name} and {other.name} both label {stem}; {keep.name} is used")
+            col.add(
+                Severity.WARNING,
+                "duplicate-label-file",
+                other,
+                None,
+                f"{keep.name} and {other.name} both label {stem}; {keep.name} is used",
+            )
             found[stem] = keep
             continue
         found[stem] = Path(e.path)
@@ -353,7 +426,9 @@ def _unique_key(stem: str, name: str, split: str, taken: set[str]) -> str:
     return f"{split}/{name}#{n}"
 
 
-def _dedupe(annotations: list[Annotation], lines: list[int | None], path: Path, col: _Collector) -> list[Annotation]:
+def _dedupe(
+    annotations: list[Annotation], lines: list[int | None], path: Path, col: _Collector
+) -> list[Annotation]:
     """Drop boxes that repeat an earlier box of the same organ (IoU >= DUPLICATE_IOU).
 
     Each box is compared only with kept boxes in neighbouring cells of a grid, which keeps this
@@ -401,8 +476,13 @@ def _dedupe(annotations: list[Annotation], lines: list[int | None], path: Path, 
             if dup:
                 break
         if dup:
-            col.add(Severity.WARNING, "duplicate-box", path, line,
-                    f"duplicate {ann.organ.name} box (IoU >= {DUPLICATE_IOU} with an earlier line); kept once")
+            col.add(
+                Severity.WARNING,
+                "duplicate-box",
+                path,
+                line,
+                f"duplicate {ann.organ.name} box (IoU >= {DUPLICATE_IOU} with an earlier line); kept once",
+            )
             continue
         key = (ann.organ_id, kw, kh, math.floor(cx / cell_size(kw)), math.floor(cy / cell_size(kh)))
         grid.setdefault(key, []).append(ann)
@@ -410,7 +490,9 @@ def _dedupe(annotations: list[Annotation], lines: list[int | None], path: Path, 
     return kept
 
 
-def _annotations_from_yolo(raw: list[RawBox], id_map: dict[int, int], w: int, h: int, path: Path, col: _Collector) -> list[Annotation]:
+def _annotations_from_yolo(
+    raw: list[RawBox], id_map: dict[int, int], w: int, h: int, path: Path, col: _Collector
+) -> list[Annotation]:
     anns, lines = [], []
     for rb in raw:
         oid = id_map.get(rb.class_id)
@@ -430,22 +512,42 @@ def _annotations_from_voc(path: Path, w: int, h: int, col: _Collector) -> list[A
     if voc.width and voc.height and (voc.width, voc.height) != (w, h):
         # VOC boxes are in the pixels of the image that was annotated: another size means the
         # boxes may not fit this one.
-        col.add(Severity.WARNING, "voc-size-mismatch", path, None,
-                f"<size> says {voc.width}x{voc.height}, the image is {w}x{h}; boxes are read as pixels of the image")
+        col.add(
+            Severity.WARNING,
+            "voc-size-mismatch",
+            path,
+            None,
+            f"<size> says {voc.width}x{voc.height}, the image is {w}x{h}; boxes are read as pixels of the image",
+        )
     anns, lines = [], []
     for i, obj in enumerate(voc.objects, start=1):
         oid = organ_id_for(obj.name)
         if oid is None:
-            col.add(Severity.ERROR, "unknown-class-name", path, None,
-                    f"object {i}: class name {obj.name!r} is not one of the 8 NNUS organs")
+            col.add(
+                Severity.ERROR,
+                "unknown-class-name",
+                path,
+                None,
+                f"object {i}: class name {obj.name!r} is not one of the 8 NNUS organs",
+            )
             continue
         if obj.x2 <= obj.x1 or obj.y2 <= obj.y1:
-            col.add(Severity.ERROR, "non-positive-size", path, None,
-                    f"object {i} ({obj.name}): xmax/ymax must exceed xmin/ymin")
+            col.add(
+                Severity.ERROR,
+                "non-positive-size",
+                path,
+                None,
+                f"object {i} ({obj.name}): xmax/ymax must exceed xmin/ymin",
+            )
             continue
         if obj.x1 < -1 or obj.y1 < -1 or obj.x2 > w + 1 or obj.y2 > h + 1:
-            col.add(Severity.ERROR, "coords-out-of-range", path, None,
-                    f"object {i} ({obj.name}): box outside the {w}x{h} image")
+            col.add(
+                Severity.ERROR,
+                "coords-out-of-range",
+                path,
+                None,
+                f"object {i} ({obj.name}): box outside the {w}x{h} image",
+            )
             continue
         anns.append(Annotation(oid, BoxPx(obj.x1, obj.y1, obj.x2, obj.y2).clamp(w, h)))
         lines.append(None)
@@ -454,8 +556,13 @@ def _annotations_from_voc(path: Path, w: int, h: int, col: _Collector) -> list[A
 
 def _assign_subjects(samples: list[Sample], subjects_map: dict[str, str], seed: int) -> list[Sample]:
     if subjects_map:
-        fallback = contiguous_subjects([s.stem for s in samples if s.name not in subjects_map and s.stem not in subjects_map])
-        subj = {s.stem: subjects_map.get(s.name) or subjects_map.get(s.stem) or f"U{fallback[s.stem]}" for s in samples}
+        fallback = contiguous_subjects(
+            [s.stem for s in samples if s.name not in subjects_map and s.stem not in subjects_map]
+        )
+        subj = {
+            s.stem: subjects_map.get(s.name) or subjects_map.get(s.stem) or f"U{fallback[s.stem]}"
+            for s in samples
+        }
     else:
         subj = contiguous_subjects([s.stem for s in samples])
     split = subject_split(list(subj.values()), seed)
@@ -479,7 +586,9 @@ def load_dataset(path: Path | str, *, extract_to: Path | str | None = None, spli
         raise DatasetError(f"{p}: no such file or folder")
     if p.is_file():
         if p.suffix.lower() != ".zip":
-            raise DatasetError(f"{p.name}: expected a folder or a .zip archive, got a {p.suffix or 'plain'} file")
+            raise DatasetError(
+                f"{p.name}: expected a folder or a .zip archive, got a {p.suffix or 'plain'} file"
+            )
         if extract_to is None:
             tmp = Path(tempfile.mkdtemp(prefix="nnus-zip-"))
             _TEMP_DIRS.append(tmp)

@@ -68,10 +68,7 @@ class ValidationReport:
         return tuple(i for i in self.issues if i.code == code)
 
     def summary(self) -> str:
-        return (
-            f"{len(self.errors)} error(s), {len(self.warnings)} warning(s), "
-            f"{len(self.infos)} info(s)"
-        )
+        return f"{len(self.errors)} error(s), {len(self.warnings)} warning(s), {len(self.infos)} info(s)"
 
     def format(self, max_lines: int | None = None) -> str:
         lines = [str(i) for i in self.issues]

@@ -51,7 +51,9 @@ def read_subjects_csv(path: Path) -> tuple[dict[str, str], list[tuple[int, str]]
         if not row or not any(c.strip() for c in row):
             continue
         if max(len(c) for c in row) > 256:
-            problems.append((lineno, "expected an image name and a subject id, got a field over 256 characters"))
+            problems.append(
+                (lineno, "expected an image name and a subject id, got a field over 256 characters")
+            )
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             problems.append((lineno, f"expected 'image,subject', got {','.join(row)[:60]!r}"))

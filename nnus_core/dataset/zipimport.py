@@ -20,7 +20,15 @@ MAX_DEPTH = 32
 MAX_NAME_BYTES = 255
 MAX_PATH_CHARS = 1024
 _SUPPORTED_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-_METHOD_NAMES = {9: "Deflate64", 99: "AES encryption", 12: "BZIP2", 14: "LZMA", 93: "Zstandard", 95: "XZ", 98: "PPMd"}
+_METHOD_NAMES = {
+    9: "Deflate64",
+    99: "AES encryption",
+    12: "BZIP2",
+    14: "LZMA",
+    93: "Zstandard",
+    95: "XZ",
+    98: "PPMd",
+}
 _CHUNK = 1 << 20
 # What the decompressors raise on damaged data (zlib.error, lzma.LZMAError, EOFError for a cut
 # stream, OSError from bz2): each means a corrupt member.
@@ -47,7 +55,9 @@ def _check_member(info: zipfile.ZipInfo) -> PurePosixPath:
     if _is_link(info):
         raise ZipImportError(f"refused archive: member {shown!r} is a symbolic link")
     if len(rel.parts) > MAX_DEPTH:
-        raise ZipImportError(f"refused archive: member {shown!r}... is {len(rel.parts)} folders deep (limit {MAX_DEPTH})")
+        raise ZipImportError(
+            f"refused archive: member {shown!r}... is {len(rel.parts)} folders deep (limit {MAX_DEPTH})"
+        )
     if len(info.filename) > MAX_PATH_CHARS:
         raise ZipImportError(
             f"refused archive: member {shown!r}... has a {len(info.filename)}-character path (limit {MAX_PATH_CHARS})"
@@ -61,7 +71,9 @@ def _check_member(info: zipfile.ZipInfo) -> PurePosixPath:
     if info.is_dir():
         return rel
     if info.flag_bits & 0x1:
-        raise ZipImportError(f"refused archive: member {shown!r} is encrypted; expected an archive without a password")
+        raise ZipImportError(
+            f"refused archive: member {shown!r} is encrypted; expected an archive without a password"
+        )
     if info.compress_type not in _SUPPORTED_METHODS:
         method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
         raise ZipImportError(
@@ -147,7 +159,9 @@ def extract_zip(
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=target.parent))
         except OSError as exc:
-            raise ZipImportError(f"cannot create the import folder beside {target}: {exc.strerror or exc}") from exc
+            raise ZipImportError(
+                f"cannot create the import folder beside {target}: {exc.strerror or exc}"
+            ) from exc
         try:
             written = 0
             for info, rel in checked:

@@ -9,7 +9,10 @@ import sys
 # starts without the training stack.
 COMMANDS = {
     "train": ("nnus_core.detector.cli_train", "train a detector on an NNUS-format dataset"),
-    "evaluate": ("nnus_core.detector.cli_evaluate", "evaluate a model on a split; write the JSON the app reads"),
+    "evaluate": (
+        "nnus_core.detector.cli_evaluate",
+        "evaluate a model on a split; write the JSON the app reads",
+    ),
     "detect": ("nnus_core.detector.cli_detect", "detect organs in images, one JSON line per image"),
     "choice": ("nnus_core.detector.choice", "this CPU and the runtime measured fastest on it"),
 }

@@ -62,11 +62,15 @@ class ModelCard:
         draws boxes that look as sure as on its own data but are not.
         """
         if self.synthetic and not input_synthetic:
-            return (f"Trained on {self.trained_on} images only: its boxes on real scans are unreliable "
-                    "(a demonstration of the pipeline, not a reading of this scan).")
+            return (
+                f"Trained on {self.trained_on} images only: its boxes on real scans are unreliable "
+                "(a demonstration of the pipeline, not a reading of this scan)."
+            )
         if not self.synthetic and input_synthetic:
-            return (f"Trained on {self.trained_on} images: its boxes on these synthetic images say little "
-                    "about how it does on real scans.")
+            return (
+                f"Trained on {self.trained_on} images: its boxes on these synthetic images say little "
+                "about how it does on real scans."
+            )
         return None
 
     def burn_note(self, input_synthetic: bool) -> str:

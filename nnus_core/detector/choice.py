@@ -95,7 +95,9 @@ class RuntimeChoice:
         """The measured variants, fastest first, and the skipped ones with their reasons."""
         rows = [f"  {c.label():<34} {ms:7.2f} ms" for c, ms in sorted(self.measured_ms, key=lambda t: t[1])]
         if self.ranked_at and self.ranked_at != self.shape:
-            rows.append(f"  (timed at {self.ranked_at[0]}x{self.ranked_at[1]}; the same ranking holds for this input)")
+            rows.append(
+                f"  (timed at {self.ranked_at[0]}x{self.ranked_at[1]}; the same ranking holds for this input)"
+            )
         if self.provisional:
             rows.append(f"  (measured at load {self.load_avg:.1f}: measured again on a quieter start)")
         rows += [f"  {v:<34} skipped: {why}" for v, why in self.skipped]
@@ -184,7 +186,9 @@ def choice_path(info: fast.WeightsInfo, shape: fast.Shape, cpu: CpuInfo) -> Path
     return fast.cache_root() / info.sha256[:16] / f"choice_{fast.shape_tag(shape)}_{cpu.signature()}.json"
 
 
-def cached_choice(info: fast.WeightsInfo, shape: int | fast.Shape, cpu: CpuInfo | None = None) -> RuntimeChoice | None:
+def cached_choice(
+    info: fast.WeightsInfo, shape: int | fast.Shape, cpu: CpuInfo | None = None
+) -> RuntimeChoice | None:
     """The choice measured before on this CPU for this shape, or None (reads one file, no model)."""
     cpu = cpu or read_cpu()
     path = choice_path(info, fast.input_shape(shape), cpu)
@@ -298,8 +302,10 @@ def choose(
     allowed, skipped = allowed_variants(cpu, card_variants, fast.shape_tag(hw))
     if not remeasure:
         cached = cached_choice(info, hw, cpu)
-        if cached is not None and list(cached.allowed) == allowed and not (
-            cached.provisional and _load_avg() < 0.5 * cpu.cores
+        if (
+            cached is not None
+            and list(cached.allowed) == allowed
+            and not (cached.provisional and _load_avg() < 0.5 * cpu.cores)
         ):
             return cached
         # Another input shape of the same model, measured on this CPU: the ranking of the variants
@@ -331,7 +337,9 @@ def choose(
 
         agreement = box_agreement(ref, runtimes[int8[0]], check_inputs(hw))
         if agreement < MIN_AGREEMENT:
-            skipped.append(("openvino/int8", f"its boxes agree with f32 at F1 {agreement:.2f} < {MIN_AGREEMENT}"))
+            skipped.append(
+                ("openvino/int8", f"its boxes agree with f32 at F1 {agreement:.2f} < {MIN_AGREEMENT}")
+            )
             runtimes = {c: r for c, r in runtimes.items() if c.precision != "int8"}
     if not runtimes:
         raise ModelError("no detector variant could run: " + "; ".join(f"{v}: {w}" for v, w in skipped))
@@ -396,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         card = read_model_card(path)
         cpu = read_cpu()
         print(f"cpu: {cpu.describe()} (signature {cpu.signature()})")
-        for shape in dict.fromkeys([tight_input_hw(*NNUS_IMAGE_WH, info.imgsz, info.stride), (info.imgsz,) * 2]):
+        for shape in dict.fromkeys(
+            [tight_input_hw(*NNUS_IMAGE_WH, info.imgsz, info.stride), (info.imgsz,) * 2]
+        ):
             c = choose(info, shape, card.variants if card else None, remeasure=args.remeasure)
             print(f"{shape[0]}x{shape[1]}: {c.summary()}")
             print("\n".join(c.table()))

@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     from nnus_core.errors import NnusError
 
     try:
-        det = Detector.load(args.model, backend=args.backend, frame_size=None if args.square else NNUS_IMAGE_WH)
+        det = Detector.load(
+            args.model, backend=args.backend, frame_size=None if args.square else NNUS_IMAGE_WH
+        )
     except NnusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -114,9 +114,13 @@ def run_gate(args: argparse.Namespace) -> int:
         ds = load_dataset(args.data)
         rect = isinstance(args.imgsz, tuple) and args.imgsz[0] != args.imgsz[1]
         # A rectangular input is itself a change: everything is measured against the square f32.
-        ref_det = Detector.load(args.model, backend="openvino", precision="f32", imgsz=None if rect else args.imgsz)
+        ref_det = Detector.load(
+            args.model, backend="openvino", precision="f32", imgsz=None if rect else args.imgsz
+        )
         reference = evaluate_detector(ref_det, ds, args.split, report_conf=args.report_conf)
-        print(f"reference openvino f32 on {ds.kind} {args.split}: mAP@0.5 {reference['overall']['map50']:.4f}")
+        print(
+            f"reference openvino f32 on {ds.kind} {args.split}: mAP@0.5 {reference['overall']['map50']:.4f}"
+        )
         entries = {}
         for variant in args.gate:
             det = Detector.load(args.model, backend="openvino", precision=variant, imgsz=args.imgsz)
@@ -136,7 +140,9 @@ def run_gate(args: argparse.Namespace) -> int:
     if card is None:
         print(f"no model card beside {ref_det.weights_path}: the verdicts were not recorded")
         return 0
-    write_model_card(dataclasses.replace(card, variants={**card.variants, **entries}), ref_det.weights_path.parent)
+    write_model_card(
+        dataclasses.replace(card, variants={**card.variants, **entries}), ref_det.weights_path.parent
+    )
     print(f"recorded {', '.join(entries)} in {ref_det.weights_path.parent / 'model_card.json'}")
     return 0
 
@@ -165,7 +171,9 @@ def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Pa
     card = read_model_card(weights)
     if card is None:
         raise ModelError(f"{weights.parent}: no model card to record the evaluation in")
-    command = " ".join(shlex.quote(a) for a in ["python", "-m", "nnus_core.detector", "evaluate", *sys.argv[1:]])
+    command = " ".join(
+        shlex.quote(a) for a in ["python", "-m", "nnus_core.detector", "evaluate", *sys.argv[1:]]
+    )
     entry = evaluation_entry(report, command, note)
     seed = _phantom_seed(Path(entry["data"].get("root", "")))
     if seed is not None:  # a phantom's seed says which virtual volunteers it holds

@@ -67,7 +67,12 @@ class CpuInfo:
     def signature(self) -> str:
         """A short hash of what makes a measured choice valid: CPU model, ISA, cores, runtimes."""
         text = "|".join(
-            [self.model, ",".join(self.flags), str(self.cores), ",".join(f"{p}={v}" for p, v in self.runtimes)]
+            [
+                self.model,
+                ",".join(self.flags),
+                str(self.cores),
+                ",".join(f"{p}={v}" for p, v in self.runtimes),
+            ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -125,4 +130,6 @@ def read_cpu(cpuinfo: str = "/proc/cpuinfo") -> CpuInfo:
         model, flags = parse_cpuinfo(Path(cpuinfo).read_text())
     except OSError:
         model, flags = "", ()
-    return CpuInfo(model or platform.processor() or platform.machine(), flags, cpu_threads(), _runtime_versions())
+    return CpuInfo(
+        model or platform.processor() or platform.machine(), flags, cpu_threads(), _runtime_versions()
+    )

@@ -146,7 +146,9 @@ def eval_cache_dir() -> Path:
     return get_settings().eval_cache_dir
 
 
-def cached_evaluation_file(dataset_key: str, model_id: str, split: str, cache_dir: Path | None = None) -> Path:
+def cached_evaluation_file(
+    dataset_key: str, model_id: str, split: str, cache_dir: Path | None = None
+) -> Path:
     """The file an evaluation of this dataset version, model and split is kept in (may not exist yet)."""
     digest = hashlib.sha256(json.dumps([dataset_key, model_id, split]).encode()).hexdigest()[:20]
     return (cache_dir or eval_cache_dir()) / f"eval_{split}_{digest}.json"
@@ -211,7 +213,8 @@ def format_comparison(report: dict[str, Any]) -> str:
     counts = [c.get("n_gt") for c in report["per_class"] if c.get("n_gt") is not None]
     n_boxes = sum(counts) if counts else None
     n_all = (f"n={n_images} img" if n_images is not None else "") + (
-        f", {n_boxes} boxes" if n_boxes is not None else "")
+        f", {n_boxes} boxes" if n_boxes is not None else ""
+    )
     rows = [
         ("mAP@0.5", ov["map50"], PUBLISHED["map50"]),
         ("mAP@0.5:0.95", ov["map50_95"], PUBLISHED["map50_95"]),

@@ -356,8 +356,14 @@ def _int8_path(info: WeightsInfo, imgsz: int | Shape, folder: Path) -> Path:
         quantize.quantize_openvino(f32, input_shape(imgsz), folder)
         _atomic_write(
             meta,
-            json.dumps({**info.to_dict(), "format": "openvino-int8", "export_imgsz": list(input_shape(imgsz)),
-                        "recipe": quantize.RECIPE}),
+            json.dumps(
+                {
+                    **info.to_dict(),
+                    "format": "openvino-int8",
+                    "export_imgsz": list(input_shape(imgsz)),
+                    "recipe": quantize.RECIPE,
+                }
+            ),
         )
     return xml
 
@@ -376,7 +382,9 @@ def open_runtime(
     if backend not in BACKENDS:
         raise ModelError(f"backend must be one of {', '.join(BACKENDS)} or 'auto', got {backend!r}")
     if precision not in PRECISIONS or (backend != "openvino" and precision != "f32"):
-        raise ModelError(f"{backend} runs in f32 only (openvino also bf16 and int8), got precision {precision!r}")
+        raise ModelError(
+            f"{backend} runs in f32 only (openvino also bf16 and int8), got precision {precision!r}"
+        )
     try:
         if backend == "openvino":
             fmt = "openvino-int8" if precision == "int8" else "openvino"

@@ -28,7 +28,13 @@ def gate_entry(reference: dict[str, Any], variant: dict[str, Any], recipe: str =
         if r is None or c["ap50"] is None or c.get("n_gt", 1) == 0:
             continue
         per_class.append(
-            {"name": c["name"], "n_gt": c.get("n_gt"), "ref_ap50": r, "ap50": c["ap50"], "drop": round(r - c["ap50"], 4)}
+            {
+                "name": c["name"],
+                "n_gt": c.get("n_gt"),
+                "ref_ap50": r,
+                "ap50": c["ap50"],
+                "drop": round(r - c["ap50"], 4),
+            }
         )
     worst = max(per_class, key=lambda c: c["drop"], default=None)
     map_drop = round(ref_o["map50"] - var_o["map50"], 4)
@@ -60,11 +66,16 @@ def gate_status(entry: dict[str, Any] | None, *, required: bool, recipe: str = "
         recipe: the recipe the check must have measured (a check of another recipe does not count).
     """
     if entry is None:
-        return (not required), "no accuracy check in the model card (python -m nnus_core.detector evaluate --gate)"
+        return (
+            not required
+        ), "no accuracy check in the model card (python -m nnus_core.detector evaluate --gate)"
     if recipe and entry.get("recipe") != recipe:
         return False, f"the card's accuracy check measured recipe {entry.get('recipe')!r}, not {recipe!r}"
     if not entry.get("accepted"):
-        return False, f"failed its accuracy check ({describe_entry('variant', entry)}; limits {MAX_MAP_DROP}, {MAX_ORGAN_DROP})"
+        return (
+            False,
+            f"failed its accuracy check ({describe_entry('variant', entry)}; limits {MAX_MAP_DROP}, {MAX_ORGAN_DROP})",
+        )
     return True, ""
 
 

@@ -124,7 +124,16 @@ def _ultralytics_ap(
     if not len(gt_cls):
         return ap, pr, prec, rec, f1, 0.0
     out = ap_per_class(tp.astype(float), conf, pred_cls, gt_cls)
-    p, r, f, ap_u, classes, f1_curve, x, prec_values = out[2], out[3], out[4], out[5], out[6], out[9], out[10], out[11]
+    p, r, f, ap_u, classes, f1_curve, x, prec_values = (
+        out[2],
+        out[3],
+        out[4],
+        out[5],
+        out[6],
+        out[9],
+        out[10],
+        out[11],
+    )
     best = int(smooth(f1_curve.mean(0), 0.1).argmax())  # the index ap_per_class reports p, r, f1 at
     for k, c in enumerate(classes):
         ap[c], prec[c], rec[c], f1[c] = ap_u[k], p[k], r[k], f[k]
@@ -343,7 +352,9 @@ class ImageOutcome:
         def one(e: Mapping[str, Any]) -> OutcomeBox:
             gt_box, best = e.get("gt_box"), e.get("best_gt_class")
             return OutcomeBox(
-                int(e["class_id"]), str(e["name"]), _box4(e["box"]),
+                int(e["class_id"]),
+                str(e["name"]),
+                _box4(e["box"]),
                 *(None if e.get(k) is None else float(e[k]) for k in ("conf", "iou")),
                 None if gt_box is None else _box4(gt_box),
                 None if e.get("best_iou") is None else float(e["best_iou"]),
@@ -370,15 +381,20 @@ def image_outcome(
 
     def box(p: int, **extra: Any) -> OutcomeBox:
         c = int(pred.class_id[p])
-        return OutcomeBox(c, class_names[c], _box(pred.xyxy[p]), conf=round(float(pred.confidence[p]), 4), **extra)
+        return OutcomeBox(
+            c, class_names[c], _box(pred.xyxy[p]), conf=round(float(pred.confidence[p]), 4), **extra
+        )
 
     tp = tuple(
-        box(p, iou=round(float(m.iou[g, p]), 4), gt_box=_box(gt.xyxy[g])) for g, p in sorted(m.pairs, key=lambda gp: gp[1])
+        box(p, iou=round(float(m.iou[g, p]), 4), gt_box=_box(gt.xyxy[g]))
+        for g, p in sorted(m.pairs, key=lambda gp: gp[1])
     )
     fp = []
     for p in m.unpaired:
         g, best_iou = m.best_truth(p)
-        fp.append(box(p, best_iou=round(best_iou, 4), best_gt_class=None if g is None else int(gt.class_id[g])))
+        fp.append(
+            box(p, best_iou=round(best_iou, 4), best_gt_class=None if g is None else int(gt.class_id[g]))
+        )
     fn = tuple(
         OutcomeBox(int(gt.class_id[g]), class_names[int(gt.class_id[g])], _box(gt.xyxy[g])) for g in m.missed
     )

@@ -56,7 +56,6 @@ def float_patterns(op_names: list[str]) -> list[str]:
     return [p.format(head=head) for p in _FLOAT_PATTERNS]
 
 
-
 @lru_cache(maxsize=2)
 def calibration_frames(n: int = CALIB_FRAMES) -> tuple[np.ndarray, ...]:
     """`n` grayscale phantom frames (447x494 uint8), evenly spread over the training plan, JPEG'd

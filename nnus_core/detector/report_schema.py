@@ -60,8 +60,10 @@ class _Field:
 
 
 def _overall(f: _Field) -> Overall:
-    return Overall(*(f.get(k, float) for k in ("map50", "map50_95", "precision", "recall", "f1", "f1_conf")),
-                   f.get("n_images", int))
+    return Overall(
+        *(f.get(k, float) for k in ("map50", "map50_95", "precision", "recall", "f1", "f1_conf")),
+        f.get("n_images", int),
+    )
 
 
 def _class_result(f: _Field) -> ClassResult:
@@ -130,7 +132,9 @@ class Confusion:
             "conf": self.conf,
             "iou": self.iou,
             "counts": self.counts.tolist(),
-            "recall_diagonal": {k: None if v is None else round(v, 4) for k, v in self.recall_diagonal().items()},
+            "recall_diagonal": {
+                k: None if v is None else round(v, 4) for k, v in self.recall_diagonal().items()
+            },
         }
 
     @classmethod
@@ -141,7 +145,9 @@ class Confusion:
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{f.where}.counts: expected a matrix of counts: {exc}") from exc
         if counts.shape != (len(labels), len(labels)):
-            raise ModelError(f"{f.where}.counts: expected {len(labels)}x{len(labels)} counts, got {counts.shape}")
+            raise ModelError(
+                f"{f.where}.counts: expected {len(labels)}x{len(labels)} counts, got {counts.shape}"
+            )
         return cls(labels, counts, f.get("conf", float), f.get("iou", float))
 
 
@@ -167,7 +173,9 @@ class PrCurves:
         for name, values in f.get("precision", Mapping).items():
             arr = np.asarray(values, dtype=float)
             if arr.shape != recall.shape:
-                raise ModelError(f"{f.where}.precision[{name!r}]: expected {len(recall)} values, got {arr.shape}")
+                raise ModelError(
+                    f"{f.where}.precision[{name!r}]: expected {len(recall)} values, got {arr.shape}"
+                )
             precision[str(name)] = arr
         return cls(f.get("iou", float), recall, precision)
 
@@ -225,13 +233,19 @@ class Settings:
     ap: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"eval_conf": self.eval_conf, "nms_iou": self.nms_iou, "report_conf": self.report_conf,
-                "match_iou": self.match_iou, "ap": self.ap}
+        return {
+            "eval_conf": self.eval_conf,
+            "nms_iou": self.nms_iou,
+            "report_conf": self.report_conf,
+            "match_iou": self.match_iou,
+            "ap": self.ap,
+        }
 
     @classmethod
     def from_json(cls, f: _Field) -> Settings:
-        return cls(*(f.get(k, float) for k in ("eval_conf", "nms_iou", "report_conf", "match_iou")),
-                   f.get("ap", str))
+        return cls(
+            *(f.get(k, float) for k in ("eval_conf", "nms_iou", "report_conf", "match_iou")), f.get("ap", str)
+        )
 
 
 @dataclass(frozen=True)
@@ -322,7 +336,9 @@ class Evaluation:
             per_class=class_results(f.get("per_class", list), f"{source}.per_class"),
             confusion=Confusion.from_json(f.sub("confusion_matrix")),
             pr_curves=PrCurves.from_json(f.sub("pr_curves")),
-            per_image=tuple(_image_outcome(_Field(e, f"{source}.per_image[{i}]")) for i, e in enumerate(images)),
+            per_image=tuple(
+                _image_outcome(_Field(e, f"{source}.per_image[{i}]")) for i, e in enumerate(images)
+            ),
             published=dict(f.get("published", Mapping)),
             created_utc=f.get("created_utc", str, optional=True) or "",
             model=dict(f.get("model", Mapping, optional=True) or {}),

@@ -272,7 +272,8 @@ def train(
     out_dir, runs_dir = Path(out_dir), Path(runs_dir)
     work = runs_dir / name
     command = command or " ".join(
-        shlex.quote(a) for a in [Path(sys.executable).name, "-m", "nnus_core.detector", "train", *sys.argv[1:]]
+        shlex.quote(a)
+        for a in [Path(sys.executable).name, "-m", "nnus_core.detector", "train", *sys.argv[1:]]
     )
 
     t0 = time.time()
@@ -418,8 +419,12 @@ def finalize_model(
         report = evaluate_detector(det, dataset, "test", progress=None)
         eval_json = model_dir / "eval_test.json"
         eval_json.write_text(json.dumps(report, indent=1) + "\n")
-        metrics = {"split": "test", "overall": report["overall"], "per_class": report["per_class"],
-                   "ap_definition": report["settings"]["ap"]}
+        metrics = {
+            "split": "test",
+            "overall": report["overall"],
+            "per_class": report["per_class"],
+            "ap_definition": report["settings"]["ap"],
+        }
         emit(format_comparison(report))
     else:
         emit("[nnus-train] no test split (fewer than 3 subjects): the card carries no test metrics")

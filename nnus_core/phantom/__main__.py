@@ -39,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         p = argparse.ArgumentParser(prog="python -m nnus_core.phantom realism", description="Realism report.")
         p.add_argument("--data", required=True, type=Path, help="a phantom (or any NNUS-format) folder")
         p.add_argument("--out", required=True, type=Path, help="folder for the report and contact sheet")
-        p.add_argument("--real", type=Path, default=None, help="folder of real reference images (default $NNUS_REFERENCE_DIR, else none)")
+        p.add_argument(
+            "--real",
+            type=Path,
+            default=None,
+            help="folder of real reference images (default $NNUS_REFERENCE_DIR, else none)",
+        )
         p.add_argument("--max-images", type=int, default=120)
         a = p.parse_args(argv[1:])
         from nnus_core.phantom.realism import run_report

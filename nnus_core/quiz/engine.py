@@ -319,7 +319,9 @@ class QuizService:
         """Score an answer and build its review (pure apart from the cached model predictions)."""
         q, s = served.question, served.sample
         ev = kind_of(q.kind).evaluate(q, s, answer, settings.pass_iou, self._detections(s))
-        return Review(served, _placeholder_attempt(), answer, ev.score, ev.feedback, ev.targets, ev.model, ev.matches)
+        return Review(
+            served, _placeholder_attempt(), answer, ev.score, ev.feedback, ev.targets, ev.model, ev.matches
+        )
 
     def submit(
         self, served: Served, answer: Answer, actor: Actor, answered_s: float | None = None

@@ -37,9 +37,11 @@ class ModelAnswer:
         if not self.unlabelled:
             return ""
         names = " and ".join(ORGANS[o].name.lower() for o in self.unlabelled)
-        return (f"The model also boxed the {names}, which is not labelled in this image, and was marked "
-                "wrong for it. Labels can leave out an organ that is only partly in view (at the image "
-                "edge, say): look for yourself; the model's extra box may be right.")
+        return (
+            f"The model also boxed the {names}, which is not labelled in this image, and was marked "
+            "wrong for it. Labels can leave out an organ that is only partly in view (at the image "
+            "edge, say): look for yourself; the model's extra box may be right."
+        )
 
     @property
     def summary(self) -> str:

@@ -23,7 +23,12 @@ class PendingAnswer:
 
     @classmethod
     def kept(
-        cls, prev: PendingAnswer | None, answer: dict[str, Any], answered_s: float, exc: StoreError, now_s: float
+        cls,
+        prev: PendingAnswer | None,
+        answer: dict[str, Any],
+        answered_s: float,
+        exc: StoreError,
+        now_s: float,
     ) -> PendingAnswer:
         """The answer kept after a failed try (`prev`: the same answer's earlier try, if any)."""
         tries = prev.tries + 1 if prev else 1

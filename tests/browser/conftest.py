@@ -33,8 +33,14 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("NNUS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SKIP_ENV = "NNUS_SKIP_BROWSER"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
 START_TIMEOUT_S = 60
@@ -105,15 +111,39 @@ def start_server(
     test-artifacts/server-PORT.log) and the health endpoint asked once, so nothing polls a clock.
     """
     port = port or _free_port()
-    env = {**os.environ, "NNUS_DATA": str(data_dir), "YOLO_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "NNUS_DATA": str(data_dir),
+        "YOLO_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"server-{port}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
     )
     listening = threading.Event()
 
@@ -180,7 +210,9 @@ class AppServer:
     video_tmp: Path
 
 
-def server_with_model(data_dir: Path, base: Path, extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
+def server_with_model(
+    data_dir: Path, base: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[AppServer]:
     """Run a server on `data_dir` with its own database and video folders under `base`, and a
     detector: the shipped model, else an untrained 8-organ one (the tests check views, not accuracy)."""
     from nnus_core.detector import default_model_dir

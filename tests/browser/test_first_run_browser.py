@@ -156,7 +156,9 @@ def test_phone_browse_points_to_the_hidden_filters(server_url, browser):
         page.get_by_test_id("stExpandSidebarButton").first.tap()
         page.wait_for_function(
             "() => [...document.querySelectorAll('label')].some(l => l.innerText.includes('Organs present')"
-            " && l.getBoundingClientRect().left >= 0)", timeout=10_000)
+            " && l.getBoundingClientRect().left >= 0)",
+            timeout=10_000,
+        )
         screenshot(page, "journey-phone-browse-filters-open")
     finally:
         ctx.close()
@@ -191,7 +193,9 @@ def test_label_all_remove_buttons_are_not_cut_off(server_url, page, browser_data
     _drag(page, sample, (a.box.x1 + 2, a.box.y1 + 2), (a.box.x2 - 2, a.box.y2 - 2))
     settle(page)
     screenshot(page, "journey-label-all-drawn")
-    page.get_by_test_id("stSelectbox").filter(has_text="Organ of the new box").first.locator("input").first.click()
+    page.get_by_test_id("stSelectbox").filter(has_text="Organ of the new box").first.locator(
+        "input"
+    ).first.click()
     page.get_by_role("option", name=a.organ.name).first.click()
     settle(page)
     page.get_by_role("button", name="Add box").click()

@@ -28,7 +28,9 @@ def hostile_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile")
     data = hostile_dataset(base / "NNUS")
     db = base / "tutor.db"
-    proc, url = start_server(data, {"NNUS_DB_URL": f"sqlite:///{db}", "NNUS_MODEL": str(base / "no-model.pt")})
+    proc, url = start_server(
+        data, {"NNUS_DB_URL": f"sqlite:///{db}", "NNUS_MODEL": str(base / "no-model.pt")}
+    )
     yield url, db
     stop_server(proc)
 
@@ -76,7 +78,9 @@ def test_locked_database_keeps_the_answer_and_stores_it_once_the_lock_clears(hos
     page.reload()
     settle(page)
     assert _count(db) == 1
-    print(f"locked submit: message after {shown_after_s:.1f} s; stored {saved_after_s:.1f} s after the lock cleared")
+    print(
+        f"locked submit: message after {shown_after_s:.1f} s; stored {saved_after_s:.1f} s after the lock cleared"
+    )
 
 
 def _watch(page) -> list[str]:
@@ -108,8 +112,12 @@ def test_hostile_text_makes_no_request_and_renders_no_link(hostile_server, page)
     # the pages where each kind of outside text shows.
     visits = [("browse", "Browse"), ("compare", "Compare"), ("model_report", "Model report")]
     visits += [(f"browse?image={quote(FILENAME_PAYLOADS[i][1])}", "Subject") for i in (0, 2)]
-    visits += [(f"{p}?image={quote(text)}", m) for p, m in (("quiz", "Quiz"), ("browse", "Browse"))
-               for name, text in PAYLOADS if name in ("md-image", "md-link", "bare-url")]
+    visits += [
+        (f"{p}?image={quote(text)}", m)
+        for p, m in (("quiz", "Quiz"), ("browse", "Browse"))
+        for name, text in PAYLOADS
+        if name in ("md-image", "md-link", "bare-url")
+    ]
     for path, marker in visits:
         open_app_page(page, url, path, marker=marker)
         page.wait_for_load_state("networkidle")  # whatever the page would fetch has been asked for
@@ -118,6 +126,8 @@ def test_hostile_text_makes_no_request_and_renders_no_link(hostile_server, page)
     assert not leaks, leaks
     # The payloads are there, as text.
     open_app_page(page, url, "browse", marker="Browse")
-    shown = re.compile(re.escape("[Log in again](http:/") + "\u2060?/" + re.escape(HOST))  # joiner: no autolink
+    shown = re.compile(
+        re.escape("[Log in again](http:/") + "\u2060?/" + re.escape(HOST)
+    )  # joiner: no autolink
     page.get_by_text(shown).first.wait_for(timeout=30_000)  # auto-waits for the grid's captions
     print(f"payload pages visited: {len(visits)}; requests to {HOST}: {len(leaks)}")

@@ -104,8 +104,11 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
 
     # Clicking inside a labelled box opens that organ's teaching card (the card starts on the lowest id).
     boxes = [(a.organ_id, a.box) for a in first.annotations]
-    target = next(a for a in sorted(first.annotations, key=lambda a: -a.organ_id)
-                  if organ_at(*a.box.center, boxes) == a.organ_id and a.organ_id != min(first.organ_ids))
+    target = next(
+        a
+        for a in sorted(first.annotations, key=lambda a: -a.organ_id)
+        if organ_at(*a.box.center, boxes) == a.organ_id and a.organ_id != min(first.organ_ids)
+    )
     img = page.frame_locator('iframe[title*="streamlit_image_coordinates"]').first.locator("img")
     ib = img.bounding_box()
     assert ib
@@ -116,7 +119,8 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
     name = ORGANS[target.organ_id].name
     page.wait_for_function(
         "(name) => (document.querySelector('[data-testid=\"teaching-card-title\"]') || {}).innerText?.includes(name)",
-        arg=name, timeout=30_000,
+        arg=name,
+        timeout=30_000,
     )
     screenshot(page, "pages-browse-detail-card")
 

@@ -26,9 +26,21 @@ def sso_server(browser_data_dir, tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     op_log = open(ARTIFACTS / f"oidc-{op_port}.log", "w")  # noqa: SIM115 (closed with the process)
     op = subprocess.Popen(
-        [sys.executable, "-m", "oidc_provider_mock", "-H", "127.0.0.1", "-p", str(op_port),
-         "--user-claims", json.dumps(PROF), "--user-claims", json.dumps(STUDENT)],
-        stdout=op_log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "oidc_provider_mock",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(op_port),
+            "--user-claims",
+            json.dumps(PROF),
+            "--user-claims",
+            json.dumps(STUDENT),
+        ],
+        stdout=op_log,
+        stderr=subprocess.STDOUT,
     )
     issuer = f"http://127.0.0.1:{op_port}"
     deadline = time.time() + 30

@@ -46,8 +46,10 @@ def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_
     assert_no_error(page)
 
     # HAVE_FUTURE_DATA: Chromium decodes the H.264 we wrote (a decoding error fails at once).
-    page.wait_for_function("() => { const v = document.querySelector('video'); return v.error || v.readyState >= 3; }",
-                           timeout=20_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v.error || v.readyState >= 3; }",
+        timeout=20_000,
+    )
     state = page.evaluate(
         """async () => {
             const v = document.querySelector('video');
@@ -70,7 +72,9 @@ def test_uploaded_sweep_is_processed_and_plays_inline(video_server, page, sweep_
             window.__advancedAfterMs = performance.now() - window.__playedAt; return true; }""",
         timeout=20_000,
     )
-    advanced_after_ms = page.evaluate("() => { document.querySelector('video').pause(); return window.__advancedAfterMs; }")
+    advanced_after_ms = page.evaluate(
+        "() => { document.querySelector('video').pause(); return window.__advancedAfterMs; }"
+    )
     assert advanced_after_ms < 1200, (advanced_after_ms, state)
     assert (state["width"], state["height"]) == (494, 448), state
 
@@ -101,8 +105,10 @@ def test_built_in_phantom_sweep_shows_synthetic_label_and_ground_truth_scores(vi
     page.locator("video").first.wait_for(state="attached", timeout=30_000)
     settle(page)
     assert_no_error(page)
-    page.wait_for_function("() => { const v = document.querySelector('video'); return v.error || v.readyState >= 3; }",
-                           timeout=20_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v.error || v.readyState >= 3; }",
+        timeout=20_000,
+    )
     assert page.evaluate("() => document.querySelector('video').readyState") >= 3
     page.set_viewport_size({"width": 1400, "height": 3700})
     settle(page)

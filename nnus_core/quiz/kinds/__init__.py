@@ -28,7 +28,9 @@ def kind_of(kind: Kind | str) -> QuestionKind:
     try:
         return REGISTRY[Kind(kind)]
     except (ValueError, KeyError):
-        raise QuizInputError(f"question kind: expected one of {[k.value for k in REGISTRY]}, got {kind!r}") from None
+        raise QuizInputError(
+            f"question kind: expected one of {[k.value for k in REGISTRY]}, got {kind!r}"
+        ) from None
 
 
 __all__ = ["REGISTRY", "Evaluation", "Metric", "OrganOutcome", "QuestionKind", "Request", "kind_of"]

@@ -146,7 +146,9 @@ class SingleOrganKind(QuestionKind):
         """Whether to ask about an organ that is in the image (draws from `req.rng` when it varies)."""
         return True
 
-    def make(self, req: Request, si: int, oid: int, present: bool, difficulty: float, reason: str) -> Question:
+    def make(
+        self, req: Request, si: int, oid: int, present: bool, difficulty: float, reason: str
+    ) -> Question:
         """The question for image `si` and organ `oid`."""
         s = req.idx.ds.samples[si]
         return Question(
@@ -161,7 +163,12 @@ class SingleOrganKind(QuestionKind):
         if req.review and settings.adaptive and self.uses_review and rng.random() < 0.5:
             for stem, oid in req.review:
                 s = idx.sample(stem)
-                if s is not None and oid in req.allowed and oid in s.organ_ids and (stem, oid) not in req.asked:
+                if (
+                    s is not None
+                    and oid in req.allowed
+                    and oid in s.organ_ids
+                    and (stem, oid) not in req.asked
+                ):
                     si = idx.position[s.stem]
                     d = idx.difficulty(si, oid, with_contrast=False)
                     return self.make(req, si, oid, True, d, "review: answered badly before")
@@ -183,9 +190,9 @@ class SingleOrganKind(QuestionKind):
             ] or idx.by_organ[oid]
             si, d = pick_by_difficulty(idx, rng, cands, oid, settings.difficulty)
         else:
-            cands = [si for si in idx.without_organ[oid] if idx.ds.samples[si].annotations] or idx.without_organ[
-                oid
-            ]
+            cands = [
+                si for si in idx.without_organ[oid] if idx.ds.samples[si].annotations
+            ] or idx.without_organ[oid]
             si, d = rng.choice(cands), organ_bias(idx, oid, "hard") / 1.3
         return self.make(req, si, oid, want_present, d, reason)
 

@@ -27,7 +27,9 @@ class Identify(SingleOrganKind):
     def prompt(self, q: Question) -> str:
         return "Which organ is outlined?"
 
-    def make(self, req: Request, si: int, oid: int, present: bool, difficulty: float, reason: str) -> Question:
+    def make(
+        self, req: Request, si: int, oid: int, present: bool, difficulty: float, reason: str
+    ) -> Question:
         s = req.idx.ds.samples[si]
         ais = [ai for ai, a in enumerate(s.annotations) if a.organ_id == oid]
         ai = req.rng.choice(ais)
@@ -43,7 +45,9 @@ class Identify(SingleOrganKind):
             raise QuizInputError(f"choice: expected one of the offered organs, got {answer.choice}")
         score = score_choice(answer.choice, q.organ_id)
         target = sample.annotations[q.target_index]
-        lines = (fb.identify_feedback(q.organ_id, answer.choice if answer.choice is not None else q.organ_id),)
+        lines = (
+            fb.identify_feedback(q.organ_id, answer.choice if answer.choice is not None else q.organ_id),
+        )
         model = self.model_or_none(dets, lambda d: model_identify(d, target.box, q.organ_id))
         return Evaluation(score, lines, (target,), model)
 

@@ -34,7 +34,9 @@ class LabelAll(QuestionKind):
             s = idx.sample(settings.focus_stem)
             if s is None:
                 raise QuizInputError(f"image {settings.focus_stem!r} is not in the active dataset")
-            return Question(self.kind, s.stem, None, difficulty=min(1.0, len(s.organ_ids) / 6), reason="focused image")
+            return Question(
+                self.kind, s.stem, None, difficulty=min(1.0, len(s.organ_ids) / 6), reason="focused image"
+            )
         samples = idx.ds.samples
         cands = [
             si
@@ -49,7 +51,9 @@ class LabelAll(QuestionKind):
         si = {"hard": max(pool, key=n_organs.__getitem__), "easy": min(pool, key=n_organs.__getitem__)}.get(
             settings.difficulty, pool[0]
         )
-        return Question(self.kind, samples[si].stem, None, difficulty=min(1.0, len(samples[si].organ_ids) / 6))
+        return Question(
+            self.kind, samples[si].stem, None, difficulty=min(1.0, len(samples[si].organ_ids) / 6)
+        )
 
     def evaluate(
         self, q: Question, sample: Sample, answer: Answer, pass_iou: float, dets: Sequence[Detection] | None
@@ -68,13 +72,17 @@ class LabelAll(QuestionKind):
 
     def overlays(self, rv: Review) -> list[Overlay]:
         out = [Overlay(a.organ_id, a.box, a.organ.short, "solid") for a in rv.targets]
-        out += [Overlay(d.organ_id, d.box, f"model {d.confidence:.2f}", "dashed") for d in rv.model.detections]
+        out += [
+            Overlay(d.organ_id, d.box, f"model {d.confidence:.2f}", "dashed") for d in rv.model.detections
+        ]
         out += [Overlay(o, b, "", "student", STUDENT_RGB) for o, b in rv.answer.labels]
         return out
 
     def organ_outcomes(self, rv: Review, pass_iou: float) -> list[OrganOutcome]:
         # Each ground-truth organ counts once; an extra box of the student's counts for none.
-        return [OrganOutcome(m.organ_id, m.iou >= pass_iou, m.iou) for m in rv.matches if m.gt_index is not None]
+        return [
+            OrganOutcome(m.organ_id, m.iou >= pass_iou, m.iou) for m in rv.matches if m.gt_index is not None
+        ]
 
 
 def _lines(matches: Sequence[LabelMatch], pass_iou: float) -> list[str]:

@@ -44,7 +44,9 @@ class Locate(SingleOrganKind):
         else:
             assert answer.box is not None and score.matched_index is not None
             lateral = fb.lateral_direction(sample.annotations)
-            lines = fb.locate_feedback(q.organ_id, answer.box, gts[score.matched_index], sample.annotations, lateral)
+            lines = fb.locate_feedback(
+                q.organ_id, answer.box, gts[score.matched_index], sample.annotations, lateral
+            )
         model = self.model_or_none(dets, lambda d: model_locate(d, q.organ_id, gts, pass_iou))
         return Evaluation(score, tuple(lines), targets, model)
 
@@ -63,5 +65,7 @@ class Locate(SingleOrganKind):
             return you, None
         conf = m.detection.confidence if m.detection else None
         return you, Metric(
-            "Model IoU", "—" if m.iou is None else f"{m.iou:.2f}", None if conf is None else f"confidence {conf:.2f}"
+            "Model IoU",
+            "—" if m.iou is None else f"{m.iou:.2f}",
+            None if conf is None else f"confidence {conf:.2f}",
         )
