@@ -38,3 +38,17 @@ def streamlit_caches_cleared():
 
 
 pytest_plugins = ["tests.pg"]  # the PostgreSQL test server and the two-backend `store_url` fixture
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch):
+    """argon2 at its cheapest parameters in-process (0.04 ms instead of ~0.1 s a hash): the same
+    algorithm and code path; tests/test_accounts.py checks the production parameters, and servers
+    started by the browser tests hash with them."""
+    from argon2 import PasswordHasher, profiles
+
+    from nnus_core.accounts import passwords
+
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    monkeypatch.setattr(passwords, "_HASHER", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY", cheap.hash("not a real password, only for timing"))

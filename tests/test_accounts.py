@@ -82,6 +82,16 @@ def test_join_codes_have_no_look_alikes_and_normalise():
     assert normalise_join_code("ABC") is None and normalise_join_code("0OOOOO") is None
 
 
+def test_production_hashing_is_argon2id_with_rfc_9106_parameters():
+    from argon2 import Type
+
+    from nnus_core.accounts.passwords import PRODUCTION_HASHER
+
+    h = PRODUCTION_HASHER
+    assert (h.type, h.time_cost, h.memory_cost, h.parallelism) == (Type.ID, 3, 65536, 4)
+    assert h.hash("x" * 12).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
 def test_first_instructor_only_while_none_exists(engine):
     acc.create_instructor(engine, None, "first@x", "First", "a long password!", first_run=True)
     with pytest.raises(AccessDenied, match="Instructors only"):
