@@ -126,6 +126,22 @@ def remember(user: User, token: str | None) -> None:
         st.session_state[_COOKIE_WRITE_KEY] = (token, COOKIE_DAYS * 86400)
 
 
+def sign_in_with(call) -> None:  # noqa: ANN001 - a service call returning (User, token | None)
+    """Run a sign-in service call: on success this browser is that user (a guest's answers kept);
+    an account error is shown as a visitor may read it."""
+    guest = current_actor()
+    try:
+        user, token = call()
+    except NnusError as exc:
+        show_error(exc)
+        return
+    moved = acc.claim_guest(_store(), guest, user) if guest.user_id != user.id else 0
+    remember(user, token)
+    if moved:
+        st.toast(f"Kept your {moved} guest answers in your account.")
+    st.rerun()
+
+
 def sign_out() -> None:
     """End the sign-in here and on the server; the cookie is cleared in the browser."""
     acc.sign_out(_store(), st.session_state.get(_TOKEN_KEY))

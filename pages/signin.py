@@ -6,7 +6,6 @@ import streamlit as st
 
 from nnus_core.accounts import Actor, Role
 from nnus_core.accounts import service as acc
-from nnus_core.errors import NnusError
 from nnus_core.text import md_escape
 from pages import _auth
 
@@ -51,13 +50,7 @@ with join_tab:
         if pin != pin2:
             st.error("The two PINs differ. Type the same PIN twice.")
         else:
-            try:
-                user, token = acc.join_class(engine, actor, code, name, pin)
-            except NnusError as exc:
-                _auth.show_error(exc)
-            else:
-                _auth.remember(user, token)
-                st.rerun()
+            _auth.sign_in_with(lambda: acc.join_class(engine, actor, code, name, pin))
 
 with pin_tab:
     st.caption(
@@ -69,16 +62,7 @@ with pin_tab:
         pin = st.text_input("PIN", type="password", max_chars=12, key="pin_pin")
         signed = st.form_submit_button("Sign in", type="primary")
     if signed:
-        try:
-            user, token = acc.sign_in_pin(engine, Actor(client=actor.client), code, name, pin)
-        except NnusError as exc:
-            _auth.show_error(exc)
-        else:
-            moved = acc.claim_guest(engine, actor, user)
-            _auth.remember(user, token)
-            if moved:
-                st.toast(f"Kept your {moved} guest answers in your account.")
-            st.rerun()
+        _auth.sign_in_with(lambda: acc.sign_in_pin(engine, Actor(client=actor.client), code, name, pin))
 
 with teach_tab:
     if _auth._sso_configured():
@@ -102,14 +86,12 @@ with teach_tab:
                 pw = st.text_input("Password (at least 10 characters)", type="password", key="first_pw")
                 made = st.form_submit_button("Create the instructor account", type="primary")
             if made:
-                try:
+
+                def first_instructor():
                     acc.create_instructor(engine, None, login, display, pw, first_run=True)
-                    user, token = acc.sign_in_password(engine, Actor(client=actor.client), login, pw)
-                except NnusError as exc:
-                    _auth.show_error(exc)
-                else:
-                    _auth.remember(user, token)
-                    st.rerun()
+                    return acc.sign_in_password(engine, Actor(client=actor.client), login, pw)
+
+                _auth.sign_in_with(first_instructor)
         else:
             st.info(
                 "No instructor account exists yet. The administrator creates the first one on the server: "
@@ -121,10 +103,4 @@ with teach_tab:
             pw = st.text_input("Password", type="password", key="inst_pw")
             go = st.form_submit_button("Sign in", type="primary")
         if go:
-            try:
-                user, token = acc.sign_in_password(engine, Actor(client=actor.client), login, pw)
-            except NnusError as exc:
-                _auth.show_error(exc)
-            else:
-                _auth.remember(user, token)
-                st.rerun()
+            _auth.sign_in_with(lambda: acc.sign_in_password(engine, Actor(client=actor.client), login, pw))
