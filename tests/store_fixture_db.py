@@ -29,7 +29,7 @@ def build(out: Path) -> None:
     from nnus_core.dataset import load_dataset
     from nnus_core.detection import Detection
     from nnus_core.geometry import BoxPx
-    from nnus_core.quiz.engine import Answer, QuizService
+    from nnus_core.quiz import Answer, QuizService
     from nnus_core.quiz.questions import Kind, QuizSettings
     from nnus_core.store import db as dbm
     from nnus_core.store.students import get_or_create_student

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from nnus_core.quiz.engine import Answer, QuizService, QuizState, QuizSummary, Review, Served
+from nnus_core.quiz.engine import QuizService
 from nnus_core.quiz.questions import Kind, Question, QuizSettings
 from nnus_core.quiz.scoring import PASS_IOU_DEFAULT, DragResult, Score, box_from_drag
+from nnus_core.quiz.values import Answer, QuizState, QuizSummary, Review, Served
 
 __all__ = [
     "PASS_IOU_DEFAULT",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from nnus_core.organs import ORGANS
-from nnus_core.quiz.engine import QuizSummary
 from nnus_core.quiz.model_answer import model_ap_by_organ
+from nnus_core.quiz.values import QuizSummary
 
 
 def organ_chart_frame(summary: QuizSummary) -> pd.DataFrame:

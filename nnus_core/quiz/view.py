@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from nnus_core.dataset.model import Annotation
-from nnus_core.quiz.engine import Review
 from nnus_core.quiz.kinds import kind_of
 from nnus_core.quiz.kinds.base import STUDENT_RGB
+from nnus_core.quiz.values import Review
 from nnus_core.render import Overlay
 
 __all__ = ["SHADE_ALPHA", "STUDENT_RGB", "review_overlays", "shade_targets"]

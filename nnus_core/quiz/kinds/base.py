@@ -25,7 +25,7 @@ from nnus_core.quiz.scoring import LabelMatch, Score
 from nnus_core.render import Overlay
 
 if TYPE_CHECKING:
-    from nnus_core.quiz.engine import Answer, Review
+    from nnus_core.quiz.values import Answer, Review
 
 STUDENT_RGB = (255, 255, 255)  # the student's box: white with a black outline, whatever the organ
 VERDICT = {True: "right", False: "wrong"}

@@ -17,7 +17,7 @@ from nnus_core.quiz.scoring import LabelMatch, score_label_all
 from nnus_core.render import Overlay
 
 if TYPE_CHECKING:
-    from nnus_core.quiz.engine import Answer, Review
+    from nnus_core.quiz.values import Answer, Review
 
 
 class LabelAll(QuestionKind):

@@ -15,7 +15,7 @@ from nnus_core.quiz.questions import Kind, Question, gt_boxes
 from nnus_core.quiz.scoring import score_locate
 
 if TYPE_CHECKING:
-    from nnus_core.quiz.engine import Answer, Review
+    from nnus_core.quiz.values import Answer, Review
 
 
 class Locate(SingleOrganKind):

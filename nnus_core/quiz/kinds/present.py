@@ -16,7 +16,7 @@ from nnus_core.quiz.questions import Kind, Question
 from nnus_core.quiz.scoring import score_presence
 
 if TYPE_CHECKING:
-    from nnus_core.quiz.engine import Answer, Review
+    from nnus_core.quiz.values import Answer, Review
 
 
 class Present(SingleOrganKind):
