@@ -43,7 +43,7 @@ _cookie_component = st.components.v2.component("nnus_signin_cookie", js=_COOKIE_
 
 
 def _store():
-    from pages._quiz_ui import get_store
+    from pages._shared import get_store  # after st.navigation (see pages/_shared)
 
     return get_store()
 

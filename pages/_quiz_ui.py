@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import streamlit as st
-from sqlalchemy import Engine
 
 from nnus_core.accounts import Actor, Role
 from nnus_core.dataset import Dataset
@@ -18,7 +17,6 @@ from nnus_core.quiz.kinds import REGISTRY
 from nnus_core.quiz.pending import RETRY_EVERY_S, PendingAnswer
 from nnus_core.quiz.questions import DIFFICULTIES, MAX_QUESTIONS
 from nnus_core.quiz.report import summary_model_ap
-from nnus_core.store import database_url
 from nnus_core.text import md_escape
 from pages import _auth, _cache, _shared
 from pages._state import QuizKeys, pop, state
@@ -35,24 +33,6 @@ DIFFICULTY_LABELS = {
 }
 
 # --- wiring ---------------------------------------------------------------------------------------
-
-
-def get_store() -> Engine:
-    """The progress database, migrated and checked (writable, sound) on first use.
-
-    A database that is read-only, damaged, full or unreachable stops the page with a plain message
-    and a reference id; the details go to the server log. It is checked again on the next visit,
-    so a repaired database works without a restart.
-    """
-    try:
-        return _cache.store_engine(database_url())
-    except StoreError as exc:
-        _shared.report_error(exc, "The progress database cannot be used")
-        st.caption(
-            "Nothing can be saved until whoever runs this server fixes it; the study pages still work."
-        )
-        st.stop()
-        raise  # unreachable: st.stop() raises
 
 
 def _model_ap(ds: Dataset) -> tuple[dict[int, float], str]:
@@ -78,7 +58,7 @@ def quiz_service(ds: Dataset) -> tuple[QuizService, bool]:
     predict = (lambda sample: _shared.predict_sample(detector, sample)) if detector is not None else None
     ap, label = _model_ap(ds)
     return QuizService(
-        get_store(), ds, predict=predict, model_ap=ap, model_ap_label=label
+        _shared.get_store(), ds, predict=predict, model_ap=ap, model_ap_label=label
     ), detector is not None
 
 

@@ -10,12 +10,14 @@ import uuid
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy import Engine
 
 from nnus_core.dataset import Dataset
 from nnus_core.dataset.active import ActiveDataset, resolve_active
 from nnus_core.errors import DatasetError, NnusError, StoreError
 from nnus_core.organs import ORGANS
 from nnus_core.settings import get_settings
+from nnus_core.store import database_url
 from nnus_core.text import html_escape, md_escape
 from pages import _cache
 from pages._state import state
@@ -486,6 +488,24 @@ def _runtime_caption(card) -> None:
         text += " Accuracy checks against f32 on held-out phantom volunteers: " + "; ".join(checks) + "."
     if text:
         st.caption(md_escape(text))
+
+
+def get_store() -> Engine:
+    """The progress database, migrated and checked (writable, sound) on first use.
+
+    A database that is read-only, damaged, full or unreachable stops the page with a plain message
+    and a reference id; the details go to the server log. It is checked again on the next visit,
+    so a repaired database works without a restart.
+    """
+    try:
+        return _cache.store_engine(database_url())
+    except StoreError as exc:
+        report_error(exc, "The progress database cannot be used")
+        st.caption(
+            "Nothing can be saved until whoever runs this server fixes it; the study pages still work."
+        )
+        st.stop()
+        raise  # unreachable: st.stop() raises
 
 
 # Runs on the first import, i.e. in the first script run of the process: the only run affected.

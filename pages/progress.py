@@ -9,9 +9,10 @@ from nnus_core.accounts import service as acc
 from nnus_core.store.progress import progress_report
 from nnus_core.text import md_escape
 from pages import _quiz_ui as ui
+from pages import _shared
 
 st.title("My progress")
-db = ui.get_store()
+db = _shared.get_store()
 actor = ui.acting_user()
 record, whose = actor.student_id, actor.user.display_name if actor.user else ""
 if actor.is_instructor:  # an instructor reads the progress of their own classes' students
