@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from nnus_core.organs import ORGANS
 from nnus_core.store.attempts import Attempt, student_attempts
+from nnus_core.text import csv_cell
 
 HISTORY_COLUMNS = [
     "time_utc",
@@ -146,7 +147,7 @@ def history_csv(attempts: Sequence[Attempt]) -> str:
     h = history_frame(attempts)
     h["time_utc"] = h["time_utc"].map(lambda t: t.isoformat())
     # A cell starting with = + - @ is run as a formula by spreadsheets: neutralise free text.
-    h["feedback"] = h["feedback"].map(lambda s: "'" + s if s[:1] in ("=", "+", "-", "@") else s)
+    h["feedback"] = h["feedback"].map(csv_cell)
     return h.to_csv(index=False)
 
 

@@ -34,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
-from nnus_core.detection import Detection
+from nnus_core.detection import Detection, Detections
 from nnus_core.errors import VideoError
 from nnus_core.geometry import BoxPx, iou_matrix
 
@@ -55,22 +55,11 @@ class DetectionColumns(Protocol):
     def class_id(self) -> np.ndarray: ...  # (N,) int canonical organ ids
 
 
-@dataclass(frozen=True)
-class _Columns:
-    xyxy: np.ndarray
-    confidence: np.ndarray
-    class_id: np.ndarray
-
-
 def as_columns(detections: DetectionColumns | Sequence[Detection]) -> DetectionColumns:
     """Columns of a list of `Detection`s (a value that already has the columns is returned as it is)."""
     if hasattr(detections, "xyxy"):
         return detections
-    return _Columns(
-        np.array([d.box.as_tuple() for d in detections], dtype=np.float64).reshape(-1, 4),
-        np.array([d.confidence for d in detections], dtype=np.float64),
-        np.array([d.organ_id for d in detections], dtype=np.int64),
-    )
+    return Detections.from_detections(detections)
 
 
 def _rows(columns: DetectionColumns, keep: np.ndarray | None = None) -> list[Detection]:
