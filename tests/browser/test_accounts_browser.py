@@ -79,7 +79,7 @@ def test_instructor_class_students_and_privacy(browser, accounts_server):
     ap.get_by_text("Signed in as").first.wait_for()
     assert "Ana" in ap.get_by_text("Signed in as").first.inner_text()
     open_app_page(ap, url, "", marker="Welcome back")  # a student's Home: their class and next steps
-    assert "Neck US" in ap.get_by_text("Welcome back").first.inner_text()
+    assert "Your classes: Neck US" in ap.locator('[data-testid="stMain"]').inner_text()
     ap.get_by_role("link", name="Continue practice").first.wait_for()
     screenshot(ap, "accounts-student-home-phone")
 
