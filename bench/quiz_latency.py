@@ -97,12 +97,15 @@ def answer_for(served, rng: random.Random):
 
 
 def bench_core(ds, predict, db_url: str, n: int) -> tuple[list[float], list[float]]:
+    from nnus_core.accounts import service as accounts
+    from nnus_core.accounts.model import Actor
     from nnus_core.quiz import QuizService, QuizSettings
-    from nnus_core.store import get_engine, get_or_create_student
+    from nnus_core.store import get_engine
 
     db = get_engine(db_url)
     svc = QuizService(db, ds, predict=predict)
-    student = get_or_create_student(db, "bench student")
+    guest, _ = accounts.create_guest(db)  # a student with a private record, as the page makes one
+    student = Actor(guest)
     rng = random.Random(0)
     serve, score = [], []
     plans = [
@@ -111,23 +114,23 @@ def bench_core(ds, predict, db_url: str, n: int) -> tuple[list[float], list[floa
         QuizSettings(n_questions=10, kinds=("identify", "locate"), difficulty="easy", organ_ids=(2, 3)),
     ]
     # warm-up: the question index, the first image reads, the first model predictions
-    warm = svc.start(student.id, plans[0])
+    warm = svc.start(student, plans[0])
     for _ in range(3):
-        s = svc.next_question(warm.id)
-        svc.submit(s, answer_for(s, rng))
+        s = svc.next_question(warm.id, student)
+        svc.submit(s, answer_for(s, rng), student)
     done = 0
     while done < n:
-        sess = svc.start(student.id, plans[done // 10 % len(plans)])
+        sess = svc.start(student, plans[done // 10 % len(plans)])
         for _ in range(10):
             t0 = time.perf_counter()
-            served = svc.next_question(sess.id)
+            served = svc.next_question(sess.id, student)
             t1 = time.perf_counter()
             if served is None:
                 break
             if predict is not None:
                 predict(served.sample)  # model inference excluded: the app has it cached by now
             t2 = time.perf_counter()
-            svc.submit(served, answer_for(served, rng))
+            svc.submit(served, answer_for(served, rng), student)
             t3 = time.perf_counter()
             serve.append((t1 - t0) * 1000)
             score.append((t3 - t2) * 1000)
@@ -140,7 +143,9 @@ def bench_page(data: Path, db_url: str, runs: int) -> tuple[list[float], list[fl
     inference when the image is new to the cache (the app's first answer on an image pays it once)."""
     from streamlit.testing.v1 import AppTest
 
-    from pages._quiz_ui import CURRENT_KEY, box_key
+    from pages._state import QuizKeys
+
+    CURRENT_KEY, box_key = QuizKeys.current.key, QuizKeys.box_key
 
     os.environ["NNUS_DATA"] = str(data)
     os.environ["NNUS_DB_URL"] = db_url
