@@ -49,11 +49,18 @@ def _store():
 
 
 def client_address() -> str:
-    """The visitor's address (for rate limits and the sign-in log)."""
+    """The visitor's address (for rate limits and the sign-in log).
+
+    Streamlit gives no address for a connection from this machine; such a connection is either a
+    local browser or a reverse proxy here, which names the client in X-Forwarded-For (its last
+    entry is the one the proxy saw; earlier ones are whatever the client sent).
+    """
     try:
-        return st.context.ip_address or ""
+        direct = st.context.ip_address or ""
+        forwarded = "" if direct else (st.context.headers.get("X-Forwarded-For") or "")
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest)
         return ""
+    return forwarded.split(",")[-1].strip()[:64] if forwarded else direct
 
 
 def is_local_visitor() -> bool:

@@ -7,7 +7,7 @@ import secrets
 import unicodedata
 
 # 6 characters from an alphabet without look-alikes (no 0/O, 1/I/L, 5/S, 2/Z, 8/B): read from a
-# projector and typed on a phone without doubt. 27^6 ≈ 387 million codes; guessing is rate-limited.
+# projector and typed on a phone without doubt. 24^6 ≈ 191 million codes; guessing is rate-limited.
 JOIN_ALPHABET = "ACDEFGHJKMNPQRTUVWXY3479"
 JOIN_CODE_LEN = 6
 TOKEN_BYTES = 32

@@ -41,7 +41,10 @@ BROWSER_TOKEN_DAYS = 30
 LINK_TOKEN_DAYS = 14
 # Failed tries allowed in RATE_WINDOW_S before further tries are refused without being checked.
 RATE_WINDOW_S = 600.0
-CLIENT_FAILURES_MAX = 20
+# Per client address: a whole class behind one school NAT shares an address, and students mistype
+# codes, so this is generous; 60 guesses in 191 million codes is still nothing. Per account (a PIN)
+# the limit is tight.
+CLIENT_FAILURES_MAX = 60
 ACCOUNT_FAILURES_MAX = 8
 ROSTER_CSV_MAX_ROWS = 1000
 WRONG_JOIN = "That join code is not open. Check the code on the projector and try again."
@@ -345,7 +348,7 @@ def create_class(engine: Engine, actor: Actor, name: str, term: str = "") -> Cla
     require(engine, actor, Action.CREATE_CLASS)
     name = _clean_text(name, "class name", CLASS_NAME_MAX)
     term = " ".join(plain(term or "").split())[:TERM_MAX]
-    for _ in range(8):  # a clash among 387 million codes is rare; try a few times
+    for _ in range(8):  # a clash among 191 million codes is rare; try a few times
         try:
             with write_tx(engine, "create a class") as conn:
                 res = conn.execute(
