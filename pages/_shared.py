@@ -401,7 +401,7 @@ def measured_on_label(ds: Dataset) -> str:
     return (
         f"Measured on the SYNTHETIC phantom ({len(ds)} generated images), not on real patients."
         if ds.synthetic
-        else f"Measured on the real NNUS data at {md_escape(ds.root)} ({len(ds)} images)."
+        else f"Measured on the real NNUS data in the folder {md_escape(Path(ds.root).name)} ({len(ds)} images)."
     )
 
 

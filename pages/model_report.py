@@ -3,6 +3,8 @@ beside the dataset authors' published figures, each labelled with the data it ca
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -474,7 +476,9 @@ st.markdown(
 matches_active = ds is not None and same_data(report, ds.root, ds.synthetic, ds.generator_version)
 if ds is not None and not matches_active:
     st.caption(
-        f"The evaluation ran on {md_escape(data.get('root'))}, not on the active dataset ({md_escape(ds.root)}): the failure "
+        # Folder names only: a server path is not for every visitor's eyes.
+        f"The evaluation ran on the folder {md_escape(Path(str(data.get('root') or '?')).name)}, not on the active "
+        f"dataset ({md_escape(Path(ds.root).name)}): the failure "
         "gallery lists its images by name but cannot show them."
     )
 if report.synthetic:
