@@ -9,24 +9,19 @@ import re
 import pytest
 
 from tests.browser.conftest import (
-    ARTIFACTS,
     assert_no_error,
     open_app_page,
     screenshot,
-    start_server,
-    stop_server,
 )
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 @pytest.fixture(scope="module")
-def accounts_server(browser_data_dir, tmp_path_factory):
-    db = tmp_path_factory.mktemp("accounts-browser") / "tutor.db"
-    ARTIFACTS.mkdir(exist_ok=True)
-    proc, url = start_server(browser_data_dir, {"NNUS_DB_URL": f"sqlite:///{db}"})
-    yield url
-    stop_server(proc)
+def accounts_server(server_url):
+    """The shared app server (its own fresh database: no instructor yet, which the first-run form needs;
+    the other browser tests on it answer as guests and never make one)."""
+    return server_url
 
 
 def _fill(page, label: str, value: str, nth: int = 0) -> None:
