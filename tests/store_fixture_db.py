@@ -1,9 +1,12 @@
-"""Builds tests/data/store-release-0.1.db: a progress database written by the release before Alembic.
+"""Builds tests/data/store-release-0.1.sql: a progress database written by the release before Alembic.
 
-The committed file was made by running this script on the release whose store still had its own
-`schema_version` table and hand-written migrations (commit c0d7c0c):
+The committed text dump was made by running this script on the release whose store still had its
+own `schema_version` table and hand-written migrations (commit c0d7c0c); git keeps the dump, not
+the database file:
 
-    .venv/bin/python -m tests.store_fixture_db tests/data/store-release-0.1.db
+    .venv/bin/python -m tests.store_fixture_db /tmp/release.db
+    .venv/bin/python -c "import sqlite3; print('\\n'.join(sqlite3.connect('/tmp/release.db').iterdump()))" \\
+        > tests/data/store-release-0.1.sql
 
 It goes through the real quiz service on a small NNUS-format folder, so every table holds rows as
 the app writes them: students (one with HTML in the name, one with accents), a finished quiz of every
@@ -20,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "data" / "store-release-0.1.db"
+DEFAULT_OUT = Path(tempfile.gettempdir()) / "store-release-0.1.db"
 T0 = 1_780_000_000.0  # 2026-05-28: fixed times, so the file is the same on every run
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -20,7 +19,18 @@ from nnus_core.store.quizzes import get_session, session_instances
 from nnus_core.store.students import find_student, get_or_create_student
 from tests.pg import create_database, drop_database
 
-RELEASE_DB = Path(__file__).resolve().parent / "data" / "store-release-0.1.db"  # tests/store_fixture_db.py
+# A text dump (sqlite3 iterdump) of the database the release wrote (tests/store_fixture_db.py): the
+# schema as that release stored it, character for character, and every row; built into a file here.
+RELEASE_SQL = Path(__file__).resolve().parent / "data" / "store-release-0.1.sql"
+
+
+def release_database(path: Path) -> Path:
+    """The release's database rebuilt from its dump at `path`."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(RELEASE_SQL.read_text())
+    return path
+
+
 TABLES = ("students", "quiz_sessions", "question_instances", "attempts")
 
 
@@ -44,9 +54,7 @@ def _diff(engine) -> list:
 
 @pytest.fixture
 def release_db(tmp_path) -> Path:
-    path = tmp_path / "release.db"
-    shutil.copyfile(RELEASE_DB, path)
-    return path
+    return release_database(tmp_path / "release.db")
 
 
 def test_the_fixture_is_a_release_database_with_rows_in_every_table(release_db):
@@ -129,13 +137,13 @@ def test_a_release_database_from_a_newer_hand_written_version_is_refused(release
     assert _rows(release_db) == before
 
 
-def test_a_release_database_on_postgresql_upgrades_with_every_row_kept(postgres_server):
+def test_a_release_database_on_postgresql_upgrades_with_every_row_kept(postgres_server, tmp_path):
     """The release's schema on PostgreSQL (its version table and the fixture's rows) is taken over."""
     url = create_database(postgres_server)
     engine = dbm.make_engine(url)
     try:
         dbm.migrate(engine)  # the release's tables (revision 0001 is written out as it made them)
-        release = _rows(RELEASE_DB)
+        release = _rows(release_database(tmp_path / "release.db"))
         legacy = Table(
             "schema_version",
             MetaData(),
