@@ -9,6 +9,7 @@ session) or with Streamlit's OpenID Connect sign-in (`st.login`). A personal lin
 from __future__ import annotations
 
 import ipaddress
+import time
 
 import streamlit as st
 
@@ -25,6 +26,8 @@ _TOKEN_KEY = "nnus_auth_token"
 _USER_KEY = "nnus_auth_user"
 _COOKIE_WRITE_KEY = "nnus_auth_cookie"  # (value, max_age) the browser should hold
 _SSO_KEY = "nnus_auth_sso_user"
+_CHECKED_KEY = "nnus_auth_checked"  # monotonic time the held token was last found valid
+RECHECK_S = 30.0
 
 # Runs in the app page (not sandboxed; trusted code). Writes the sign-in cookie when the browser
 # does not hold the wanted value yet; an empty value clears it.
@@ -112,6 +115,21 @@ def current_actor() -> Actor:
     """The acting user of this browser session (anonymous when nobody signed in)."""
     engine = _store()
     user: User | None = st.session_state.get(_USER_KEY)
+    token_held = st.session_state.get(_TOKEN_KEY)
+    if (
+        user is not None
+        and token_held
+        and time.monotonic() - st.session_state.get(_CHECKED_KEY, 0.0) > RECHECK_S
+    ):
+        # A sign-in ended elsewhere (sign-out, a reissued link, a disabled account) ends here too,
+        # within RECHECK_S, without a database read on every rerun.
+        st.session_state[_CHECKED_KEY] = time.monotonic()
+        if acc.user_for_token(engine, token_held) is None:
+            for key in (_USER_KEY, _SSO_KEY):
+                st.session_state.pop(key, None)
+            st.session_state[_TOKEN_KEY] = None
+            st.session_state[_COOKIE_WRITE_KEY] = ("", 0)
+            user = None
     if user is None:
         user = _sso_user(engine)
     if user is None and _TOKEN_KEY not in st.session_state:
@@ -119,6 +137,7 @@ def current_actor() -> Actor:
         token = token if isinstance(token, str) else None  # (AppTest has no browser cookies)
         st.session_state[_TOKEN_KEY] = token
         user = acc.user_for_token(engine, token) if token else None
+        st.session_state[_CHECKED_KEY] = time.monotonic()
         if token and user is None:  # expired or revoked: clear it in the browser too
             st.session_state[_COOKIE_WRITE_KEY] = ("", 0)
         st.session_state[_USER_KEY] = user
@@ -130,6 +149,7 @@ def remember(user: User, token: str | None) -> None:
     st.session_state[_USER_KEY] = user
     if token:
         st.session_state[_TOKEN_KEY] = token
+        st.session_state[_CHECKED_KEY] = time.monotonic()
         st.session_state[_COOKIE_WRITE_KEY] = (token, COOKIE_DAYS * 86400)
 
 

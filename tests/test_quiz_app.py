@@ -325,3 +325,22 @@ def test_every_registered_kind_has_an_answer_view():
     from pages._quiz_views import ANSWER_VIEWS
 
     assert set(ANSWER_VIEWS) == set(REGISTRY)
+
+
+def test_a_sign_in_ended_elsewhere_ends_in_an_open_session_too(env):
+    """Sign-out on another device or a reissued link: an open tab stops being that student."""
+    from nnus_core.accounts import service as acc
+
+    engine = get_engine(env["url"])
+    user = student_user("Dee")
+    token = acc.browser_token(engine, user)
+    at = quiz_page()
+    at.session_state["nnus_auth_user"] = user
+    at.session_state["nnus_auth_token"] = token  # as the cookie would have given it
+    at.run()
+    assert any(m.value.startswith("Studying as **Dee**") for m in at.markdown)
+    acc.sign_out(engine, token)  # elsewhere
+    at.session_state["nnus_auth_checked"] = 0.0  # the re-check interval has passed
+    at.run()
+    assert not any(m.value.startswith("Studying as") for m in at.markdown)
+    assert "Practising as a **guest**" in texts(at)
