@@ -37,6 +37,14 @@ def _join(page, url: str, code: str, name: str, pin: str) -> None:
     _fill(page, "Repeat the PIN", pin)
     page.get_by_role("button", name="Join").click()
     page.get_by_text("Signed in as").first.wait_for()
+    _wait_for_sign_in_cookie(page)
+
+
+def _wait_for_sign_in_cookie(page) -> None:
+    """The page script has stored the sign-in in the browser (what a reload or a new tab reads)."""
+    page.wait_for_function(
+        "() => document.cookie.split('; ').some((c) => c.startsWith('nnus_signin=') && c.length > 13)"
+    )
 
 
 def test_instructor_class_students_and_privacy(browser, accounts_server):
@@ -52,6 +60,7 @@ def test_instructor_class_students_and_privacy(browser, accounts_server):
     _fill(tp, "Password (at least 10 characters)", "correct horse battery")
     tp.get_by_role("button", name="Create the instructor account").click()
     tp.get_by_text("Signed in as").first.wait_for()
+    _wait_for_sign_in_cookie(tp)
     screenshot(tp, "accounts-instructor-signed-in")
 
     open_app_page(tp, url, "classes", marker="Classes")
@@ -134,6 +143,7 @@ def test_instructor_class_students_and_privacy(browser, accounts_server):
     _fill(cp, "PIN", "1234")
     cp.get_by_role("button", name="Sign in").click()
     cp.get_by_text("Signed in as").first.wait_for()
+    _wait_for_sign_in_cookie(cp)
     cp.get_by_role("button", name="Sign out").click()
     cp.get_by_text("Join a class").first.wait_for()
     cp.reload()
