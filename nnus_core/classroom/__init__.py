@@ -1,0 +1,1 @@
+"""Classroom: question sets, assignments, dashboard queries and the gradebook export."""
