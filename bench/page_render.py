@@ -26,23 +26,9 @@ DETAIL_TARGET_MS = 150.0
 
 
 def build_dataset(root: Path, n: int = 790) -> Path:
-    from tests.fixtures import make_nnus_folder, yolo_lines
+    from tests.fixtures import make_study_dataset
 
-    boxes = {
-        0: (0, 0.10, 0.35, 0.18, 0.20),
-        1: (1, 0.41, 0.40, 0.32, 0.25),
-        2: (2, 0.75, 0.48, 0.16, 0.17),
-        3: (3, 0.88, 0.40, 0.12, 0.08),
-        4: (4, 0.20, 0.62, 0.14, 0.10),
-        5: (5, 0.45, 0.75, 0.30, 0.12),
-        6: (6, 0.40, 0.16, 0.39, 0.09),
-        7: (7, 0.74, 0.21, 0.35, 0.15),
-    }
-    make_nnus_folder(root, n=n)
-    for i in range(1, n + 1):
-        organs = [1, 2, 6, 7] + [[0, 3, 4, 5][i % 4]] * (i % 3 > 0)
-        (root / "labels" / f"{i:04d}.txt").write_bytes(yolo_lines([boxes[o] for o in organs]))
-    return root
+    return make_study_dataset(root, n=n, synthetic=False)
 
 
 def pick_dataset(arg: str | None, tmp: Path) -> Path:

@@ -8,12 +8,14 @@ its own place and brightness, so a detector learns it in an epoch: `make_learnab
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from nnus_core.dataset.model import PHANTOM_MARKER
 from nnus_core.organs import ORGAN_NAMES
 
 Box = tuple[int, float, float, float, float]  # class, cx, cy, w, h (normalised)
@@ -148,3 +150,33 @@ def make_learnable_folder(
         n_subjects=n_subjects,
         seed=seed,
     )
+
+
+# Plausible boxes for all 8 organs (class id in the authors' order, cx, cy, w, h normalised).
+ALL_BOXES = {
+    0: (0, 0.10, 0.35, 0.18, 0.20),
+    1: (1, 0.41, 0.40, 0.32, 0.25),
+    2: (2, 0.75, 0.48, 0.16, 0.17),
+    3: (3, 0.88, 0.40, 0.12, 0.08),
+    4: (4, 0.20, 0.62, 0.14, 0.10),
+    5: (5, 0.45, 0.75, 0.30, 0.12),
+    6: (6, 0.40, 0.16, 0.39, 0.09),
+    7: (7, 0.74, 0.21, 0.35, 0.15),
+}
+
+
+def organs_of(i: int) -> list[int]:
+    """Image i's organs: a fixed core (thyroid, CCA, straps, SCM) plus a rotating extra organ."""
+    core = [1, 2, 6, 7]
+    extra = [0, 3, 4, 5][i % 4]
+    return sorted([*core, extra]) if i % 3 else core
+
+
+def make_study_dataset(root: Path, n: int = 16, synthetic: bool = True) -> Path:
+    """An NNUS folder whose images carry different organ sets (so filters have something to do)."""
+    make_nnus_folder(root, n=n)
+    for i in range(1, n + 1):
+        (root / "labels" / f"{i:04d}.txt").write_bytes(yolo_lines([ALL_BOXES[o] for o in organs_of(i)]))
+    if synthetic:
+        (root / PHANTOM_MARKER).write_text(json.dumps({"version": "test-1"}))
+    return root

@@ -14,39 +14,10 @@ from nnus_core.dataset import load_dataset
 from nnus_core.dataset.images import read_image
 from nnus_core.detection import Detection
 from nnus_core.geometry import BoxPx
-from tests.fixtures import make_nnus_folder, yolo_lines
+from tests.fixtures import ALL_BOXES, make_nnus_folder, make_study_dataset, organs_of, yolo_lines  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["pages/home.py", "pages/browse.py", "pages/compare.py", "pages/atlas.py", "pages/model_report.py"]
-
-# Plausible boxes for all 8 organs (class id in the authors' order, cx, cy, w, h normalised).
-ALL_BOXES = {
-    0: (0, 0.10, 0.35, 0.18, 0.20),
-    1: (1, 0.41, 0.40, 0.32, 0.25),
-    2: (2, 0.75, 0.48, 0.16, 0.17),
-    3: (3, 0.88, 0.40, 0.12, 0.08),
-    4: (4, 0.20, 0.62, 0.14, 0.10),
-    5: (5, 0.45, 0.75, 0.30, 0.12),
-    6: (6, 0.40, 0.16, 0.39, 0.09),
-    7: (7, 0.74, 0.21, 0.35, 0.15),
-}
-
-
-def organs_of(i: int) -> list[int]:
-    """Image i's organs: a fixed core (thyroid, CCA, straps, SCM) plus a rotating extra organ."""
-    core = [1, 2, 6, 7]
-    extra = [0, 3, 4, 5][i % 4]
-    return sorted([*core, extra]) if i % 3 else core
-
-
-def make_study_dataset(root: Path, n: int = 16, synthetic: bool = True) -> Path:
-    """An NNUS folder whose images carry different organ sets (so filters have something to do)."""
-    make_nnus_folder(root, n=n)
-    for i in range(1, n + 1):
-        (root / "labels" / f"{i:04d}.txt").write_bytes(yolo_lines([ALL_BOXES[o] for o in organs_of(i)]))
-    if synthetic:
-        (root / "phantom.json").write_text(json.dumps({"version": "test-1"}))
-    return root
 
 
 class FakeDetector:

@@ -35,6 +35,24 @@ def _phantom_folder(root: Path, n: int = 16) -> Path:
     return folder
 
 
+def _tiny_train(data, base, **kw):
+    """One epoch at 128 px, batch 8, on the CPU, into BASE/models/tiny (the same run each call)."""
+    return train(
+        data,
+        "cpu",
+        epochs=1,
+        imgsz=128,
+        batch=8,
+        device="cpu",
+        workers=0,
+        name="tiny",
+        out_dir=base / "models",
+        runs_dir=base / "runs",
+        verbose=False,
+        **kw,
+    )
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One epoch at 128 px on 16 phantom images (about 15-30 s on 2 cores)."""
@@ -43,22 +61,7 @@ def trained(tmp_path_factory):
     lines: list[str] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CACHE_ENV, str(base / "cache"))
-        res = train(
-            data,
-            "cpu",
-            epochs=1,
-            imgsz=128,
-            batch=8,
-            device="cpu",
-            workers=0,
-            name="tiny",
-            out_dir=base / "models",
-            runs_dir=base / "runs",
-            command="test-train",
-            emit=lines.append,
-            verbose=False,
-            extra={"cache": False},
-        )
+        res = _tiny_train(data, base, command="test-train", emit=lines.append, extra={"cache": False})
         yield res, data, base, lines
 
 
@@ -101,22 +104,7 @@ def test_resume_of_a_finished_run_does_not_train_again(trained):
     lines: list[str] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CACHE_ENV, str(base / "cache"))
-        again = train(
-            data,
-            "cpu",
-            epochs=1,
-            imgsz=128,
-            batch=8,
-            device="cpu",
-            workers=0,
-            name="tiny",
-            out_dir=base / "models",
-            runs_dir=base / "runs",
-            resume=True,
-            command="x",
-            emit=lines.append,
-            verbose=False,
-        )
+        again = _tiny_train(data, base, resume=True, command="x", emit=lines.append)
     assert any("already finished" in line for line in lines)
     assert not any("epoch 1/1" in line for line in lines)
     assert again.weights.read_bytes() == res.weights.read_bytes()
