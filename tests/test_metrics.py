@@ -15,6 +15,7 @@ from nnus_core.detector.metrics import (
     confusion_matrix,
     image_outcome,
 )
+from nnus_core.detector.report_schema import metrics_json
 from nnus_core.matching import greedy_match
 
 NAMES = ("A", "B", "C")
@@ -179,7 +180,7 @@ def test_image_outcome_lists():
 
 def test_metrics_json_is_nan_free_and_complete():
     m = compute_metrics([_img([[0, 0, 10, 10]], [0], [], [], [])], NAMES)
-    d = m.to_dict()
+    d = metrics_json(m)
     json.dumps(d, allow_nan=False)
     assert d["overall"]["map50"] == 0.0
     assert len(d["pr_curves"]["recall"]) == 101 and set(d["pr_curves"]["precision"]) == set(NAMES)

@@ -10,12 +10,12 @@ import pytest
 
 from nnus_core.dataset import load_dataset
 from nnus_core.errors import QuizInputError
+from nnus_core.quiz.kinds import generate_question
 from nnus_core.quiz.questions import (
     Kind,
     Question,
     QuizSettings,
     distractors,
-    generate_question,
     question_index,
 )
 from tests.fixtures import DEFAULT_BOXES, make_nnus_folder, yolo_lines

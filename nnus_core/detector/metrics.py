@@ -210,18 +210,6 @@ class DetectionMetrics:
     pr_precision: np.ndarray  # (n_classes, 101) envelope at IoU 0.5
     class_names: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, object]:
-        """The metric sections of a report file ("overall", "per_class", "confusion_matrix", "pr_curves")."""
-        from nnus_core.detector.report_schema import metric_sections  # the schema is built on this module
-
-        overall, per_class, confusion, pr_curves = metric_sections(self)
-        return {
-            "overall": overall.to_json(),
-            "per_class": [c.to_json() for c in per_class],
-            "confusion_matrix": confusion.to_json(),
-            "pr_curves": pr_curves.to_json(),
-        }
-
 
 def confusion_diagonal(cm: np.ndarray) -> list[float | None]:
     """Column-normalised diagonal (share of each true class detected as itself), None for absent."""

@@ -363,6 +363,17 @@ def metric_sections(m: DetectionMetrics) -> tuple[Overall, tuple[ClassResult, ..
     )
 
 
+def metrics_json(m: DetectionMetrics) -> dict[str, object]:
+    """The metric sections of a report file ("overall", "per_class", "confusion_matrix", "pr_curves")."""
+    overall, per_class, confusion, pr_curves = metric_sections(m)
+    return {
+        "overall": overall.to_json(),
+        "per_class": [c.to_json() for c in per_class],
+        "confusion_matrix": confusion.to_json(),
+        "pr_curves": pr_curves.to_json(),
+    }
+
+
 def read_evaluation(path: Path | str) -> Evaluation:
     """The one reader of evaluation report files.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import Engine
 
@@ -14,9 +15,9 @@ from nnus_core.detection import Detection
 from nnus_core.errors import QuizInputError
 from nnus_core.organs import ORGANS
 from nnus_core.quiz import scheduler
-from nnus_core.quiz.kinds import kind_of
+from nnus_core.quiz.kinds import generate_question, kind_of
 from nnus_core.quiz.model_answer import ModelAnswer
-from nnus_core.quiz.questions import Question, QuizSettings, generate_question, question_index
+from nnus_core.quiz.questions import Question, QuizSettings, question_index
 from nnus_core.quiz.scoring import Score
 from nnus_core.quiz.values import Answer, OrganResult, QuizState, QuizSummary, Review, Served
 from nnus_core.store import quizzes
@@ -260,7 +261,8 @@ class QuizService:
         if not model.available and attempt.model_iou is not None:
             # The model is gone now, but what it scored at answer time is part of the record.
             model = ModelAnswer(True, None, attempt.model_iou)
-        return Review(served, attempt, answer, score, rv.feedback, rv.targets, model, rv.matches, timed_out)
+        rv = Review(served, attempt, answer, score, rv.feedback, rv.targets, model, rv.matches, timed_out)
+        return replace(rv, headline=_headline(rv))
 
     # -- summary ------------------------------------------------------------------------------
     def summary(self, session_id: str, actor: Actor) -> QuizSummary:
@@ -291,3 +293,11 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _placeholder_attempt() -> Attempt:
     return Attempt("unsaved", 0, "locate", "", None, 0.0, False, 0.0)
+
+
+def _headline(rv: Review) -> str:
+    """The review's one-line verdict: each kind words its own half."""
+    k = kind_of(rv.served.question.kind)
+    if not rv.model.available:
+        return f"{k.you_said(rv)}; no model available"
+    return f"{k.you_said(rv)}, {k.model_said(rv)}"

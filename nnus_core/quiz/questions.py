@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -31,14 +31,20 @@ class Kind(StrEnum):
 
     @property
     def title(self) -> str:
-        return _kind(self).title
+        """As the setup and the badges name it."""
+        return KIND_TITLES[self]
 
 
-def _kind(kind: Kind):
-    # The kinds build Questions from this module: their registry is imported when first asked.
-    from nnus_core.quiz.kinds import kind_of
+# How each kind words its question. `nnus_core.quiz.kinds` fills it when imported, and importing
+# `nnus_core.quiz` (or anything of it that makes questions) imports the kinds: no import runs back.
+PROMPTS: dict[Kind, Callable[[Question], str]] = {}
 
-    return kind_of(kind)
+KIND_TITLES: dict[Kind, str] = {
+    Kind.LOCATE: "Locate",
+    Kind.IDENTIFY: "Identify",
+    Kind.PRESENT: "Present?",
+    Kind.LABEL_ALL: "Label all",
+}
 
 
 DIFFICULTIES = ("mixed", "easy", "hard")
@@ -130,7 +136,7 @@ class Question:
 
     @property
     def prompt(self) -> str:
-        return _kind(self.kind).prompt(self)
+        return PROMPTS[self.kind](self)
 
     def to_payload(self) -> dict[str, Any]:
         d = asdict(self)
@@ -306,37 +312,6 @@ def distractors(
         if len(out) == n:
             break
     return tuple(out)
-
-
-def generate_question(
-    idx: QuestionIndex,
-    settings: QuizSettings,
-    position: int,
-    rng: random.Random,
-    *,
-    organ_weights: dict[int, float] | None = None,
-    review: Sequence[tuple[str, int]] = (),
-    asked: Sequence[tuple[str, int | None]] = (),
-) -> Question:
-    """Make the question at `position` of a quiz.
-
-    Args:
-        idx: the dataset's question index.
-        settings: the quiz settings (kinds cycle with the position).
-        position: 0-based position in the quiz.
-        rng: the random source (seed it per session and position for reproducible quizzes).
-        organ_weights: sampling weight per organ (spaced repetition); None: uniform.
-        review: (image, organ) pairs due again, worst first (adaptive practice).
-        asked: (image, organ) pairs already asked in this quiz, avoided when possible.
-
-    Raises:
-        QuizInputError: when the settings leave nothing to ask (e.g. an organ filter with no images).
-    """
-    from nnus_core.quiz.kinds import Request
-
-    allowed = tuple(settings.organ_ids) or tuple(range(N_ORGANS))
-    req = Request(idx, settings, position, rng, allowed, organ_weights, review, frozenset(asked))
-    return _kind(Kind(settings.kinds[position % len(settings.kinds)])).generate(req)
 
 
 def gt_boxes(sample: Sample, organ_id: int) -> list[BoxPx]:

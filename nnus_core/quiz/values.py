@@ -75,16 +75,9 @@ class Review:
     model: ModelAnswer
     matches: tuple[LabelMatch, ...] = ()
     timed_out: bool = False
-
-    @property
-    def headline(self) -> str:
-        """A plain verdict: "you 0.72, model 0.81", "you: Thyroid (wrong), model: Internal jugular vein (right)"."""
-        from nnus_core.quiz.kinds import kind_of  # each kind words its own half; kinds build on these values
-
-        k = kind_of(self.served.question.kind)
-        if not self.model.available:
-            return f"{k.you_said(self)}; no model available"
-        return f"{k.you_said(self)}, {k.model_said(self)}"
+    # A plain verdict, worded by the question's kind: "you 0.72, model 0.81",
+    # "you: Thyroid (wrong), model: Internal jugular vein (right)".
+    headline: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 class Identify(SingleOrganKind):
     kind = Kind.IDENTIFY
-    title = "Identify"
+    title = Kind.IDENTIFY.title
     help = "Identify: name the outlined organ."
 
     def prompt(self, q: Question) -> str:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 class LabelAll(QuestionKind):
     kind = Kind.LABEL_ALL
-    title = "Label all"
+    title = Kind.LABEL_ALL.title
     help = "Label all: box and name every organ."
 
     def prompt(self, q: Question) -> str:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 class Locate(SingleOrganKind):
     kind = Kind.LOCATE
-    title = "Locate"
+    title = Kind.LOCATE.title
     help = "Locate: draw a box."
 
     def prompt(self, q: Question) -> str:

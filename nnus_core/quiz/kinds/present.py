@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 class Present(SingleOrganKind):
     kind = Kind.PRESENT
-    title = "Present?"
+    title = Kind.PRESENT.title
     help = "Present?: is it in the image."
     uses_review = False  # a review pair is always present: it would give the answer away
 
