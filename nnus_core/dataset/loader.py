@@ -203,7 +203,26 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
         raise DatasetError(
             f"{base}: no images found (expected images/*.jpg with labels/*.txt, as in the NNUS release)"
         )
+    names, id_map = _class_map(root, parts, col)
+    subjects_map = _subjects(base, root, col)
+    samples: list[Sample] = []
+    seen_stems: set[str] = set()
+    for part in parts:
+        samples += _index_part(part, root, names, id_map, col, seen_stems)
+    samples = _assign_subjects(samples, subjects_map, split_seed)
+    synthetic, version = _phantom_marker(base, root, col)
+    return Dataset(
+        root=base,
+        samples=tuple(samples),
+        class_names=tuple(names),
+        report=ValidationReport(tuple(col.issues)),
+        synthetic=synthetic,
+        generator_version=version,
+    )
 
+
+def _class_map(root: Path, parts: list[_Part], col: _Collector) -> tuple[list[str], dict[int, int]]:
+    """The dataset's class names and the map from its class ids to NNUS organ ids (unknown names dropped)."""
     names, names_file = _find_class_names(root, parts, col)
     id_map: dict[int, int] = {}
     if names is None:
@@ -242,6 +261,11 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
                 seen[oid] = i
                 id_map[i] = oid
 
+    return names, id_map
+
+
+def _subjects(base: Path, root: Path, col: _Collector) -> dict[str, str]:
+    """image -> subject from subjects.csv when there is one (else empty: subjects by file number)."""
     subjects_map: dict[str, str] = {}
     for cand in (base / SUBJECTS_CSV, root / SUBJECTS_CSV):
         if cand.is_file():
@@ -268,99 +292,122 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
                 )
             break
 
-    samples: list[Sample] = []
-    seen_stems: set[str] = set()
-    for part in parts:
-        image_entries = [
-            e for e in _listdir(part.images_dir) if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)
-        ]
-        by_stem: dict[str, list[str]] = {}
-        for e in image_entries:
-            by_stem.setdefault(os.path.splitext(e.name)[0], []).append(e.name)
-        labels = _label_files(part, col)
-        for stem, path in labels.items():
-            if stem not in by_stem:
-                col.add(
-                    Severity.WARNING,
-                    "label-without-image",
-                    path,
-                    None,
-                    f"no image {stem}.jpg/.png beside this label file",
-                )
-        for stem, names_ in by_stem.items():
-            if len(names_) > 1:
-                col.add(
-                    Severity.WARNING,
-                    "images-share-label",
-                    part.images_dir / names_[1],
-                    None,
-                    f"{' and '.join(names_)} have one stem: both get the boxes of {stem}.txt",
-                )
-        probes = probe_images([Path(e.path) for e in image_entries])
-        for e in image_entries:
-            img_path = Path(e.path)
-            stem = os.path.splitext(e.name)[0]
-            probe = probes[img_path]
-            if probe.problem:
-                col.add(Severity.ERROR, probe.problem, img_path, None, probe.detail)
-                continue
-            w, h = probe.width, probe.height
-            if (w, h) != NNUS_IMAGE_SIZE:
-                col.add(
-                    Severity.INFO,
-                    "unexpected-size",
-                    img_path,
-                    None,
-                    f"{w}x{h} px; NNUS frames are {NNUS_IMAGE_SIZE[0]}x{NNUS_IMAGE_SIZE[1]}",
-                )
-            annotations: list[Annotation] = []
-            label_path = labels.get(stem)
-            if label_path is not None:
-                try:
-                    raw, problems = parse_yolo_text(read_text(label_path), len(names))
-                except DatasetError as exc:
-                    col.add(
-                        Severity.ERROR, "file-too-large", label_path, None, f"{exc}; the image gets no boxes"
-                    )
-                    raw, problems = [], []
-                for pr in problems[:MAX_ISSUES_PER_FILE]:
-                    col.add(Severity.ERROR, pr.code, label_path, pr.line, pr.message)
-                if len(problems) > MAX_ISSUES_PER_FILE:
-                    col.add(
-                        Severity.ERROR,
-                        problems[MAX_ISSUES_PER_FILE].code,
-                        label_path,
-                        None,
-                        f"... and {len(problems) - MAX_ISSUES_PER_FILE} more lines refused in this file",
-                    )
-                annotations = _annotations_from_yolo(raw, id_map, w, h, label_path, col)
-            else:
-                voc = _voc_for(stem, part, root)
-                if voc is not None:
-                    annotations = _annotations_from_voc(voc, w, h, col)
-                else:
-                    # YOLO: a missing label file means the image has no objects.
-                    col.add(
-                        Severity.INFO,
-                        "no-label-file",
-                        img_path,
-                        None,
-                        "no label file: treated as an image with no organs",
-                    )
-            key = _unique_key(stem, e.name, part.split, seen_stems)
-            seen_stems.add(key)
-            samples.append(
-                Sample(
-                    stem=key,
-                    image_path=img_path,
-                    width=w,
-                    height=h,
-                    annotations=tuple(annotations),
-                    source_split=part.split,
-                )
-            )
+    return subjects_map
 
-    samples = _assign_subjects(samples, subjects_map, split_seed)
+
+def _index_part(
+    part: _Part, root: Path, names: list[str], id_map: dict[int, int], col: _Collector, seen_stems: set[str]
+) -> list[Sample]:
+    """The samples of one images/ + labels/ part, each image probed and its labels parsed."""
+    samples: list[Sample] = []
+    image_entries = [
+        e for e in _listdir(part.images_dir) if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)
+    ]
+    by_stem: dict[str, list[str]] = {}
+    for e in image_entries:
+        by_stem.setdefault(os.path.splitext(e.name)[0], []).append(e.name)
+    labels = _label_files(part, col)
+    for stem, path in labels.items():
+        if stem not in by_stem:
+            col.add(
+                Severity.WARNING,
+                "label-without-image",
+                path,
+                None,
+                f"no image {stem}.jpg/.png beside this label file",
+            )
+    for stem, names_ in by_stem.items():
+        if len(names_) > 1:
+            col.add(
+                Severity.WARNING,
+                "images-share-label",
+                part.images_dir / names_[1],
+                None,
+                f"{' and '.join(names_)} have one stem: both get the boxes of {stem}.txt",
+            )
+    probes = probe_images([Path(e.path) for e in image_entries])
+    for e in image_entries:
+        img_path = Path(e.path)
+        stem = os.path.splitext(e.name)[0]
+        probe = probes[img_path]
+        if probe.problem:
+            col.add(Severity.ERROR, probe.problem, img_path, None, probe.detail)
+            continue
+        w, h = probe.width, probe.height
+        if (w, h) != NNUS_IMAGE_SIZE:
+            col.add(
+                Severity.INFO,
+                "unexpected-size",
+                img_path,
+                None,
+                f"{w}x{h} px; NNUS frames are {NNUS_IMAGE_SIZE[0]}x{NNUS_IMAGE_SIZE[1]}",
+            )
+        annotations = _image_annotations(
+            img_path, labels.get(stem), part, root, len(names), id_map, (w, h), col
+        )
+        key = _unique_key(stem, e.name, part.split, seen_stems)
+        seen_stems.add(key)
+        samples.append(
+            Sample(
+                stem=key,
+                image_path=img_path,
+                width=w,
+                height=h,
+                annotations=tuple(annotations),
+                source_split=part.split,
+            )
+        )
+    return samples
+
+
+def _image_annotations(
+    img_path: Path,
+    label_path: Path | None,
+    part: _Part,
+    root: Path,
+    n_names: int,
+    id_map: dict[int, int],
+    size: tuple[int, int],
+    col: _Collector,
+) -> list[Annotation]:
+    """One image's boxes: from its YOLO label file, else its VOC xml, else none (an image with no organs)."""
+    w, h = size
+    annotations: list[Annotation] = []
+    if label_path is not None:
+        try:
+            raw, problems = parse_yolo_text(read_text(label_path), n_names)
+        except DatasetError as exc:
+            col.add(Severity.ERROR, "file-too-large", label_path, None, f"{exc}; the image gets no boxes")
+            raw, problems = [], []
+        for pr in problems[:MAX_ISSUES_PER_FILE]:
+            col.add(Severity.ERROR, pr.code, label_path, pr.line, pr.message)
+        if len(problems) > MAX_ISSUES_PER_FILE:
+            col.add(
+                Severity.ERROR,
+                problems[MAX_ISSUES_PER_FILE].code,
+                label_path,
+                None,
+                f"... and {len(problems) - MAX_ISSUES_PER_FILE} more lines refused in this file",
+            )
+        annotations = _annotations_from_yolo(raw, id_map, w, h, label_path, col)
+    else:
+        voc = _voc_for(img_path.stem, part, root)
+        if voc is not None:
+            annotations = _annotations_from_voc(voc, w, h, col)
+        else:
+            # YOLO: a missing label file means the image has no objects.
+            col.add(
+                Severity.INFO,
+                "no-label-file",
+                img_path,
+                None,
+                "no label file: treated as an image with no organs",
+            )
+    return annotations
+
+
+def _phantom_marker(base: Path, root: Path, col: _Collector) -> tuple[bool, str]:
+    """(synthetic, generator version) from phantom.json, when the folder has one."""
     marker = root / PHANTOM_MARKER
     if not marker.is_file():
         marker = base / PHANTOM_MARKER
@@ -382,14 +429,7 @@ def index_folder(path: Path | str, *, split_seed: int = 0) -> Dataset:
                 None,
                 f"phantom.json is not valid JSON ({str(exc)[:80] or type(exc).__name__})",
             )
-    return Dataset(
-        root=base,
-        samples=tuple(samples),
-        class_names=tuple(names),
-        report=ValidationReport(tuple(col.issues)),
-        synthetic=synthetic,
-        generator_version=version,
-    )
+    return synthetic, version
 
 
 def _label_files(part: _Part, col: _Collector) -> dict[str, Path]:
