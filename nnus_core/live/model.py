@@ -39,6 +39,7 @@ class LiveSetup:
     speed_counts: bool = False
     leaderboard_hidden: bool = False
     pass_iou: float = 0.5
+    absent_rate: float = 0.0  # share of Locate questions about an organ not in the image ("not visible")
     seed: int | None = None  # fixed: reproducible questions (tests, benches); None: random
 
     def __post_init__(self) -> None:
@@ -146,8 +147,9 @@ class Pulse:
 
     @property
     def key(self) -> tuple:
-        """Changes exactly when the page should redraw."""
-        return (self.session.version, self.session.state.value, self.joined, self.answered)
+        """Changes exactly when the page should redraw (a step, or the clock closing a question);
+        the counts change far more often and only redraw the polling fragment."""
+        return (self.session.version, self.session.state.value)
 
 
 @dataclass(frozen=True)

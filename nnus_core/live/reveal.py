@@ -132,12 +132,18 @@ def share_words(count: int, total: int) -> str:
 
 
 def pair_sentence(asked: int, other: int) -> str:
-    """Why one organ is taken for another: where each lies, and how to tell them apart."""
+    """Why one organ is taken for another: where each lies, and the teaching card's tell when it
+    names the other organ."""
     a, o = ORGANS[asked], ORGANS[other]
-    return (
-        f"the {fb.short(asked)} {fb.lies(asked)} {fb.LANDMARKS[asked]}, the {fb.short(other)} "
-        f"{fb.lies(other)} {fb.LANDMARKS[other]}. {a.name} or {o.name}? {a.card.confused_with}"
+    out = (
+        f"the {fb.short(asked)} {fb.lies(asked)} {fb.LANDMARKS[asked]}; the {fb.short(other)} "
+        f"{fb.lies(other)} {fb.LANDMARKS[other]}."
     )
+    for card_of, named in ((a, o), (o, a)):
+        tell = card_of.card.confused_with
+        if named.name.lower() in tell.lower() or named.short.lower() in tell.lower().split():
+            return f"{out} {card_of.name} or {named.name}? {tell}"
+    return out
 
 
 def _on_organ(box: BoxPx, annotations: Sequence[Annotation], asked: int) -> int | None:

@@ -194,6 +194,7 @@ class LiveService:
             organ_ids=setup.organ_ids,
             difficulty=setup.difficulty,
             pass_iou=setup.pass_iou,
+            absent_rate=setup.absent_rate,
             adaptive=False,
         )
         seed = setup.seed if setup.seed is not None else secrets.randbits(32)
@@ -499,6 +500,11 @@ class LiveService:
         found = self.participant_of(actor, sess.id)
         assert found is not None
         return found
+
+    def participant(self, actor: Actor, participant_id: int) -> Participant:
+        """The acting user's own participant record (a page holding its id between runs)."""
+        require(self.db, actor, Action.ANSWER_LIVE, participant_id)
+        return self._participant_row(participant_id)
 
     def _participant_row(self, participant_id: int) -> Participant:
         with read_conn(self.db) as conn:
