@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ from nnus_core.store.upsert import insert_ignore
 from nnus_core.text import plain
 
 Predict = Callable[[Sample], Sequence[Detection]]
+# Parsed questions by (database, session, position): immutable rows, read on every answer otherwise.
+_QUESTIONS: dict[tuple[str, int, int], LiveQuestion] = {}
+_QUESTIONS_LOCK = threading.Lock()
+_QUESTIONS_MAX = 4096
 WRONG_LIVE_CODE = "No live session has that code. Check the code on the projector and try again."
 LOCKED = "This question is closed: answers are locked."
 
@@ -356,43 +361,45 @@ class LiveService:
             raise QuizInputError("this live session does not exist")
         return _session(row, self.clock())
 
-    def _pulse(self, conn: Connection, row) -> Pulse:  # noqa: ANN001
-        sess = _session(row, self.clock())
-        joined = conn.execute(
+    def _pulse(self, where) -> Pulse:  # noqa: ANN001 - a WHERE clause on live_sessions
+        """The session row and its two counts in one statement (every phone reads it every second)."""
+        joined = (
             select(func.count())
             .select_from(live_participants)
-            .where(live_participants.c.session_id == sess.id)
-        ).scalar_one()
-        answered = conn.execute(
+            .where(live_participants.c.session_id == live_sessions.c.id)
+            .scalar_subquery()
+        )
+        answered = (
             select(func.count())
             .select_from(live_answers)
-            .where(live_answers.c.session_id == sess.id, live_answers.c.position == sess.current_index)
-        ).scalar_one()
-        return Pulse(sess, int(joined), int(answered))
+            .where(
+                live_answers.c.session_id == live_sessions.c.id,
+                live_answers.c.position == live_sessions.c.current_index,
+            )
+            .scalar_subquery()
+        )
+        with read_conn(self.db) as conn:
+            row = conn.execute(
+                select(live_sessions, joined.label("n_joined"), answered.label("n_answered")).where(where)
+            ).first()
+        if row is None:
+            raise QuizInputError("this live session does not exist")
+        return Pulse(_session(row, self.clock()), int(row.n_joined), int(row.n_answered))
 
     def pulse(self, actor: Actor, session_id: int) -> Pulse:
         """What the projector polls: state, joined count, answers to the current question."""
         require(self.db, actor, Action.RUN_LIVE, session_id)
-        with read_conn(self.db) as conn:
-            row = conn.execute(select(live_sessions).where(live_sessions.c.id == session_id)).one()
-            return self._pulse(conn, row)
+        return self._pulse(live_sessions.c.id == session_id)
 
     def student_pulse(self, actor: Actor, participant_id: int) -> Pulse:
         """What a student's phone polls (the same counts; never anyone's answer)."""
-        with read_conn(self.db) as conn:
-            row = conn.execute(
-                select(live_sessions)
-                .select_from(
-                    live_sessions.join(
-                        live_participants, live_participants.c.session_id == live_sessions.c.id
-                    )
-                )
-                .where(live_participants.c.id == participant_id, live_participants.c.user_id == actor.user_id)
-            ).first()
-            if row is None:  # not this user's participant id: the policy words the refusal
-                require(self.db, actor, Action.ANSWER_LIVE, participant_id)
-                raise QuizInputError("this live session does not exist")
-            return self._pulse(conn, row)
+        require(self.db, actor, Action.ANSWER_LIVE, participant_id)
+        of_participant = (
+            select(live_participants.c.session_id)
+            .where(live_participants.c.id == participant_id)
+            .scalar_subquery()
+        )
+        return self._pulse(live_sessions.c.id == of_participant)
 
     def question(self, session_id: int, position: int) -> tuple[LiveQuestion, Sample]:
         """One question of a session and its image (the same for everyone).
@@ -401,18 +408,30 @@ class LiveService:
             QuizInputError: unknown position, or an image no longer in the active dataset.
         """
         with read_conn(self.db) as conn:
+            return self._question(conn, session_id, position)
+
+    def _question(self, conn: Connection, session_id: int, position: int) -> tuple[LiveQuestion, Sample]:
+        key = (str(self.db.url), session_id, position)
+        q = _QUESTIONS.get(key)
+        if q is None:  # stored once at creation and never changed: kept per process after a first read
             row = conn.execute(
-                select(live_questions).where(
+                select(live_questions.c.payload_json).where(
                     live_questions.c.session_id == session_id, live_questions.c.position == position
                 )
             ).first()
-        if row is None:
-            raise QuizInputError(f"question {position + 1} is not part of this live session")
-        q = Question.from_payload(json.loads(row.payload_json))
-        sample = self.ds.get(q.image_stem)
+            if row is None:
+                raise QuizInputError(f"question {position + 1} is not part of this live session")
+            q = LiveQuestion(session_id, position, Question.from_payload(json.loads(row.payload_json)))
+            with _QUESTIONS_LOCK:
+                if len(_QUESTIONS) > _QUESTIONS_MAX:
+                    _QUESTIONS.clear()
+                _QUESTIONS[key] = q
+        sample = self.ds.get(q.question.image_stem)
         if sample is None:
-            raise QuizInputError(f"image {q.image_stem!r} of this live session is not in the active dataset")
-        return LiveQuestion(session_id, position, q), sample
+            raise QuizInputError(
+                f"image {q.question.image_stem!r} of this live session is not in the active dataset"
+            )
+        return q, sample
 
     def current_question(
         self, actor: Actor, participant_id: int
@@ -535,11 +554,27 @@ class LiveService:
             QuizInputError: an answer that cannot be scored.
         """
         require(self.db, actor, Action.ANSWER_LIVE, participant_id)
-        p = self._participant_row(participant_id)
-        have = self.my_answer(p.id, position)
+        # One read for the participant's session, an earlier answer, and the question: a room
+        # answering at once is 60 of these within seconds.
+        with read_conn(self.db) as conn:
+            row = conn.execute(
+                select(live_sessions)
+                .select_from(
+                    live_sessions.join(
+                        live_participants, live_participants.c.session_id == live_sessions.c.id
+                    )
+                )
+                .where(live_participants.c.id == participant_id)
+            ).one()
+            have = conn.execute(
+                select(live_answers).where(
+                    live_answers.c.participant_id == participant_id, live_answers.c.position == position
+                )
+            ).first()
+            sess = _session(row, self.clock())
+            q, sample = self._question(conn, sess.id, position) if have is None else (None, None)
         if have is not None:
-            return have, False
-        sess = self.session(p.session_id)
+            return _answer(have), False
         now = self.clock() if answered_s is None else min(answered_s, self.clock())
         if sess.current_index < position or sess.state is LiveState.LOBBY:
             raise AnswersLocked("This question is not open yet.")
@@ -552,7 +587,6 @@ class LiveService:
             or now > sess.deadline_s + TIMER_GRACE_S
         ):
             raise AnswersLocked(LOCKED)
-        q, sample = self.question(sess.id, position)
         ev = kind_of(q.kind).evaluate(q.question, sample, answer, sess.pass_iou, None)
         elapsed = round(max(0.0, now - (sess.opened_s or now)), 2)
         credit = round(ev.score.credit, 4)
@@ -563,7 +597,7 @@ class LiveService:
                 {
                     "session_id": sess.id,
                     "position": position,
-                    "participant_id": p.id,
+                    "participant_id": participant_id,
                     "answer_json": json.dumps(answer.to_dict(), sort_keys=True),
                     "credit": credit,
                     "passed": ev.score.passed,
@@ -574,8 +608,13 @@ class LiveService:
                 },
                 ("participant_id", "position"),
             )
-        stored = self.my_answer(p.id, position)
-        assert stored is not None
+            stored = _answer(
+                conn.execute(
+                    select(live_answers).where(
+                        live_answers.c.participant_id == participant_id, live_answers.c.position == position
+                    )
+                ).one()
+            )
         return stored, inserted
 
     def my_answer(self, participant_id: int, position: int) -> LiveAnswer | None:
