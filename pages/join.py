@@ -52,10 +52,7 @@ if actor.user is not None and state.live.participant_id is not None:
         me = None
 if me is None and code and actor.user is not None:
     # A reload: the sign-in cookie and the code in the address find this browser's place again.
-    try:
-        me = svc.participant_of(actor, svc.find_by_code(actor, code).id)
-    except NnusError:
-        me = None
+    me = svc.rejoin(actor, code)
 
 if me is None:
     st.title("Join a live quiz")

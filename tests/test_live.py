@@ -353,3 +353,35 @@ def test_setup_is_checked():
         LiveSetup(time_limit_s=1)
     with pytest.raises(QuizInputError, match="n_questions"):
         LiveSetup(n_questions=0)
+
+
+def test_reveal_present_and_label_all(room):
+    svc, t = room["svc"], room["t"]
+    sess = svc.create(
+        t, LiveSetup(n_questions=2, kinds=("present", "label_all"), seed=2), class_id=room["class"].id
+    )
+    pa, pb = svc.join(room["a"], sess.join_code), svc.join(room["b"], sess.join_code)
+    svc.open_next(t, sess.id, after=-1)
+    svc.submit(room["a"], pa.id, 0, right(svc, sess.id, 0))
+    svc.submit(room["b"], pb.id, 0, wrong(svc, sess.id, 0))
+    d = svc.reveal_data(t, sess.id, 0).detail
+    assert isinstance(d, ChoiceReveal) and [n for _, n, _ in d.options] == [1, 1] and d.passed == 1
+    svc.open_next(t, sess.id, after=0)
+    _, sample = svc.question(sess.id, 1)
+    svc.submit(room["a"], pa.id, 1, right(svc, sess.id, 1))
+    first = sample.annotations[0]
+    svc.submit(room["b"], pb.id, 1, Answer(labels=((first.organ_id, first.box),)))
+    rv = svc.reveal_data(t, sess.id, 1)
+    found = dict(rv.detail.found)
+    assert found[first.organ_id] == 2 and all(n >= 1 for n in found.values())
+    assert len(rv.detail.boxes) == len(sample.annotations) + 1
+
+
+def test_a_reload_finds_the_place_again_even_after_the_end(room):
+    svc, t = room["svc"], room["t"]
+    sess = svc.create(t, SETUP, class_id=room["class"].id)
+    pa = svc.join(room["a"], sess.join_code)
+    assert svc.rejoin(room["a"], sess.join_code.lower()) == pa
+    assert svc.rejoin(room["b"], sess.join_code) is None  # not joined: nothing, and no failure counted
+    svc.finish(t, sess.id)
+    assert svc.rejoin(room["a"], sess.join_code) == pa

@@ -480,6 +480,26 @@ class LiveService:
             ).first()
         return _participant(row) if row else None
 
+    def rejoin(self, actor: Actor, code: str) -> Participant | None:
+        """The acting user's place in the session with this code, finished or not (a reload).
+
+        Says nothing about a code the user is not in, so it counts no failure.
+        """
+        norm = normalise_join_code(code)
+        if norm is None or actor.user_id is None:
+            return None
+        with read_conn(self.db) as conn:
+            row = conn.execute(
+                select(live_participants)
+                .select_from(
+                    live_participants.join(
+                        live_sessions, live_sessions.c.id == live_participants.c.session_id
+                    )
+                )
+                .where(live_sessions.c.join_code == norm, live_participants.c.user_id == actor.user_id)
+            ).first()
+        return _participant(row) if row else None
+
     def join(self, actor: Actor, code: str, display_name: str | None = None) -> Participant:
         """Join the session with this code under a display name (default: the account's name).
 
