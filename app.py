@@ -15,15 +15,17 @@ PAGES = [
     ("pages/compare.py", "Compare", ":material/compare:", "Study"),
     ("pages/atlas.py", "Atlas & statistics", ":material/insights:", "Study"),
     ("pages/quiz.py", "Quiz", ":material/quiz:", "Practice"),
+    ("pages/join.py", "Join live quiz", ":material/how_to_reg:", "Practice"),
     ("pages/progress.py", "My progress", ":material/trending_up:", "Practice"),
     ("pages/model_report.py", "Model report", ":material/analytics:", "Model"),
     ("pages/video.py", "Video demo", ":material/movie:", "Teach"),
+    ("pages/live.py", "Live session", ":material/co_present:", "Teach"),
     ("pages/classes.py", "Classes", ":material/groups:", "Teach"),
     ("pages/signin.py", "Sign in", ":material/login:", "Account"),
 ]
 # Pages only an instructor may use: left out of everyone else's navigation; their URL shows
 # "instructors only" instead of the page (the policy in nnus_core refuses the actions anyway).
-INSTRUCTOR_PAGES = {"pages/classes.py"}
+INSTRUCTOR_PAGES = {"pages/classes.py", "pages/live.py"}
 
 
 def _instructors_only() -> None:

@@ -8,6 +8,7 @@
     ├── ModelError(RuntimeError)      weights that cannot be loaded or used
     ├── VideoError(ValueError)        a video that cannot be decoded or written
     ├── QuizInputError(ValueError)    a student answer that cannot be scored
+    │   └── AnswersLocked             a live question that no longer takes answers
     ├── StoreError                    the progress database cannot be read or written
     │   └── StoreBusyError            it is locked by another writer right now (retry later)
     ├── AccessDenied(PermissionError) the acting user may not do this (policy.py says who may)
@@ -50,6 +51,10 @@ class VideoError(NnusError, ValueError):
 
 class QuizInputError(NnusError, ValueError):
     """A student's answer that cannot be scored as given."""
+
+
+class AnswersLocked(QuizInputError):
+    """A live session's question is closed (its time ran out, or the instructor closed it)."""
 
 
 class StoreError(NnusError, RuntimeError):

@@ -245,6 +245,9 @@ INSTRUCTOR_ACTIONS = frozenset(
         Action.SET_ACTIVE_DATASET,
         Action.SET_ACTIVE_MODEL,
         Action.CREATE_INSTRUCTOR,
+        Action.CREATE_LIVE,
+        Action.RUN_LIVE,
+        Action.VIEW_LIVE_REVEAL,
     }
 )
 

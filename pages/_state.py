@@ -192,6 +192,16 @@ class ViewerKeys:
         st.session_state.setdefault(self.key(name), value)
 
 
+class LiveKeys:
+    """The live session pages: the instructor's running session, a student's place in one."""
+
+    session_id: Slot[int | None] = Slot("live_session_id")  # the instructor's session on screen
+    participant_id: Slot[int | None] = Slot("live_participant_id")  # the student's place
+    # What the page drew last (Pulse.key): the polling fragment reruns the page when it moves.
+    drawn: Slot[tuple | None] = Slot("live_drawn")
+    flash: Slot[str | None] = Slot("live_flash")
+
+
 class SessionState:
     """One typed view of the browser session's state; holds nothing itself (a plain class: a
     dataclass would write its descriptor fields' defaults into the session when built)."""
@@ -201,6 +211,7 @@ class SessionState:
     compare: CompareKeys = CompareKeys()
     home: HomeKeys = HomeKeys()
     report: ReportKeys = ReportKeys()
+    live: LiveKeys = LiveKeys()
     # A folder the user activated on Home (every page reads it to find the active dataset).
     dataset_override: Slot[str | None] = Slot("nnus_dataset_override")
 

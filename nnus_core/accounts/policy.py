@@ -16,6 +16,7 @@ from nnus_core.accounts.model import Actor, Role
 from nnus_core.errors import AccessDenied
 from nnus_core.store.account_tables import classes, memberships, users
 from nnus_core.store.db import read_conn
+from nnus_core.store.live_tables import live_participants, live_sessions
 
 
 class Action(StrEnum):
@@ -32,11 +33,18 @@ class Action(StrEnum):
     SET_ACTIVE_DATASET = "choose the active dataset"
     SET_ACTIVE_MODEL = "choose the active model"
     CREATE_INSTRUCTOR = "create an instructor account"
+    CREATE_LIVE = "start a live session"
+    RUN_LIVE = "open, close or advance a live session"
+    VIEW_LIVE_REVEAL = "see a live session's answers (reveal, projector, report)"
+    JOIN_LIVE = "join a live session"
+    ANSWER_LIVE = "answer in a live session"
+    VIEW_LIVE_RESULT = "see a live session result"
 
 
 EVERYONE = frozenset({None, Role.GUEST, Role.STUDENT, Role.INSTRUCTOR})
 SIGNED_IN = frozenset({Role.GUEST, Role.STUDENT, Role.INSTRUCTOR})
 INSTRUCTORS = frozenset({Role.INSTRUCTOR})
+LEARNERS = frozenset({Role.GUEST, Role.STUDENT})
 
 
 def _own_record(engine: Engine, actor: Actor, student_id: object) -> bool:
@@ -68,6 +76,43 @@ def _own_record_or_teaches(engine: Engine, actor: Actor, student_id: object) -> 
     return actor.is_instructor and _teaches_student(engine, actor, student_id)
 
 
+def _runs_live(engine: Engine, actor: Actor, session_id: object) -> bool:
+    """The live session is this instructor's own."""
+    with read_conn(engine) as conn:
+        row = conn.execute(
+            select(live_sessions.c.instructor_id).where(live_sessions.c.id == session_id)
+        ).first()
+    return row is not None and row.instructor_id == actor.user_id
+
+
+def _may_join_live(engine: Engine, actor: Actor, session_id: object) -> bool:
+    """The session is open to anyone with its code, or is for a class the actor is a member of."""
+    q = (
+        select(live_sessions.c.class_id, memberships.c.user_id)
+        .select_from(
+            live_sessions.outerjoin(
+                memberships,
+                and_(
+                    memberships.c.class_id == live_sessions.c.class_id, memberships.c.user_id == actor.user_id
+                ),
+            )
+        )
+        .where(live_sessions.c.id == session_id)
+    )
+    with read_conn(engine) as conn:
+        row = conn.execute(q).first()
+    return row is not None and (row.class_id is None or row.user_id is not None)
+
+
+def _own_participant(engine: Engine, actor: Actor, participant_id: object) -> bool:
+    """The participant (a live_participants id) is the acting user in that session."""
+    with read_conn(engine) as conn:
+        row = conn.execute(
+            select(live_participants.c.user_id).where(live_participants.c.id == participant_id)
+        ).first()
+    return row is not None and actor.user_id is not None and row.user_id == actor.user_id
+
+
 Relation = Callable[[Engine, Actor, object], bool]
 
 
@@ -96,6 +141,14 @@ RULES: dict[Action, Rule] = {
     Action.SET_ACTIVE_DATASET: Rule(INSTRUCTORS),
     Action.SET_ACTIVE_MODEL: Rule(INSTRUCTORS),
     Action.CREATE_INSTRUCTOR: Rule(INSTRUCTORS),
+    Action.CREATE_LIVE: Rule(INSTRUCTORS),
+    Action.RUN_LIVE: Rule(INSTRUCTORS, _runs_live, "Only the session's instructor can run it."),
+    Action.VIEW_LIVE_REVEAL: Rule(
+        INSTRUCTORS, _runs_live, "Only the session's instructor sees the class's answers."
+    ),
+    Action.JOIN_LIVE: Rule(LEARNERS, _may_join_live, "This session is for the members of its class."),
+    Action.ANSWER_LIVE: Rule(LEARNERS, _own_participant, "You can only answer as yourself."),
+    Action.VIEW_LIVE_RESULT: Rule(LEARNERS, _own_participant, "A result is private to its student."),
 }
 
 

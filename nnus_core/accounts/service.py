@@ -102,6 +102,21 @@ def _check_rate(conn: Connection, actor: Actor, account_key: str | None, now: fl
             )
 
 
+def check_code_rate(engine: Engine, actor: Actor) -> None:
+    """Refuse at once when this client has guessed too many codes (class or live-session codes).
+
+    Raises:
+        RateLimited: after CLIENT_FAILURES_MAX failures within RATE_WINDOW_S.
+    """
+    with read_conn(engine) as conn:
+        _check_rate(conn, actor, None, time.time())
+
+
+def record_wrong_code(engine: Engine, actor: Actor, what: str) -> None:
+    """Count a wrong code against this client (see `check_code_rate`)."""
+    _record_failure(engine, actor, None, what)
+
+
 def _record_failure(engine: Engine, actor: Actor, account_key: str | None, what: str) -> None:
     now = time.time()
     log.warning("failed sign-in: %s client=%s account=%s", what, actor.client or "?", account_key or "-")
