@@ -41,8 +41,8 @@ from nnus_core.live.model import (
 from nnus_core.live.reveal import LeaderRow, Reveal, build_reveal, leaderboard
 from nnus_core.organs import ORGANS
 from nnus_core.quiz.engine import TIMER_GRACE_S, dataset_key
-from nnus_core.quiz.kinds import kind_of
-from nnus_core.quiz.questions import Kind, Question, QuizSettings, generate_question, question_index
+from nnus_core.quiz.kinds import generate_question, kind_of
+from nnus_core.quiz.questions import Kind, Question, QuizSettings, question_index
 from nnus_core.quiz.values import Answer
 from nnus_core.store.account_tables import classes, users
 from nnus_core.store.db import read_conn, write_tx
