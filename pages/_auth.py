@@ -245,6 +245,8 @@ INSTRUCTOR_ACTIONS = frozenset(
         Action.SET_ACTIVE_DATASET,
         Action.SET_ACTIVE_MODEL,
         Action.CREATE_INSTRUCTOR,
+        Action.BUILD_QUESTION_SETS,
+        Action.EDIT_QUESTION_SET,
     }
 )
 

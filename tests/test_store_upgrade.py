@@ -14,6 +14,7 @@ from sqlalchemy import inspect as sa_inspect
 from nnus_core.errors import StoreError
 from nnus_core.store import db as dbm
 from nnus_core.store.account_tables import ACCOUNT_TABLES
+from nnus_core.store.classroom_tables import CLASSROOM_TABLES
 from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
 from nnus_core.store.quizzes import get_session, session_instances
 from nnus_core.store.students import find_student, get_or_create_student
@@ -104,7 +105,8 @@ def test_a_fresh_database_has_the_release_schema_exactly_and_matches_the_code(tm
         engine.dispose()
     made, release = _schema(fresh), _schema(release_db)
     assert {n: made[n] for n in release} == release  # the release's CREATE statements, to the character
-    later = {t.name for t in ACCOUNT_TABLES} | {i.name for t in ACCOUNT_TABLES for i in t.indexes}
+    newer = (*ACCOUNT_TABLES, *CLASSROOM_TABLES)
+    later = {t.name for t in newer} | {i.name for t in newer for i in t.indexes}
     assert set(made) - set(release) <= later | {n for n in made if n.startswith("sqlite_autoindex_")}
 
 
@@ -152,7 +154,9 @@ def test_a_release_database_on_postgresql_upgrades_with_every_row_kept(postgres_
             Column("applied_s", Float, nullable=False),
         )
         with engine.begin() as conn:  # ... and the release's bookkeeping instead of Alembic's
-            for table in reversed(ACCOUNT_TABLES):  # later revisions' tables, which the release lacked
+            for table in reversed(
+                (*ACCOUNT_TABLES, *CLASSROOM_TABLES)
+            ):  # later revisions' tables, which the release lacked
                 table.drop(conn)
             conn.execute(text("DROP TABLE alembic_version"))
             legacy.create(conn)

@@ -32,6 +32,9 @@ class Action(StrEnum):
     SET_ACTIVE_DATASET = "choose the active dataset"
     SET_ACTIVE_MODEL = "choose the active model"
     CREATE_INSTRUCTOR = "create an instructor account"
+    BUILD_QUESTION_SETS = "build question sets"
+    EDIT_QUESTION_SET = "use or change a question set"
+    TAKE_ASSIGNMENT = "take an assignment"
 
 
 EVERYONE = frozenset({None, Role.GUEST, Role.STUDENT, Role.INSTRUCTOR})
@@ -68,6 +71,28 @@ def _own_record_or_teaches(engine: Engine, actor: Actor, student_id: object) -> 
     return actor.is_instructor and _teaches_student(engine, actor, student_id)
 
 
+def _own_set(engine: Engine, actor: Actor, set_id: object) -> bool:
+    from nnus_core.store.classroom_tables import question_sets
+
+    with read_conn(engine) as conn:
+        row = conn.execute(select(question_sets.c.owner_id).where(question_sets.c.id == set_id)).first()
+    return row is not None and row.owner_id == actor.user_id
+
+
+def _member_of_assignment_class(engine: Engine, actor: Actor, assignment_id: object) -> bool:
+    """The assignment was given to a class the acting user is a member of."""
+    from nnus_core.store.classroom_tables import assignments
+
+    q = (
+        select(memberships.c.user_id)
+        .select_from(assignments.join(memberships, memberships.c.class_id == assignments.c.class_id))
+        .where(and_(assignments.c.id == assignment_id, memberships.c.user_id == actor.user_id))
+        .limit(1)
+    )
+    with read_conn(engine) as conn:
+        return actor.student_id is not None and conn.execute(q).first() is not None
+
+
 Relation = Callable[[Engine, Actor, object], bool]
 
 
@@ -96,6 +121,11 @@ RULES: dict[Action, Rule] = {
     Action.SET_ACTIVE_DATASET: Rule(INSTRUCTORS),
     Action.SET_ACTIVE_MODEL: Rule(INSTRUCTORS),
     Action.CREATE_INSTRUCTOR: Rule(INSTRUCTORS),
+    Action.BUILD_QUESTION_SETS: Rule(INSTRUCTORS),
+    Action.EDIT_QUESTION_SET: Rule(INSTRUCTORS, _own_set, "Only the instructor who made a set can use it."),
+    Action.TAKE_ASSIGNMENT: Rule(
+        frozenset({Role.STUDENT}), _member_of_assignment_class, "This assignment is for another class."
+    ),
 }
 
 
