@@ -14,8 +14,8 @@ from sqlalchemy import inspect as sa_inspect
 from nnus_core.errors import StoreError
 from nnus_core.store import db as dbm
 from nnus_core.store.account_tables import ACCOUNT_TABLES
-from nnus_core.store.classroom_tables import CLASSROOM_TABLES
 from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
+from nnus_core.store.classroom_tables import CLASSROOM_TABLES
 from nnus_core.store.quizzes import get_session, session_instances
 from nnus_core.store.students import find_student, get_or_create_student
 from tests.pg import create_database, drop_database
