@@ -8,7 +8,8 @@ assignments), or one assignment's. Every figure is a plain count or mean, so a t
   which are about every organ at once, count in the totals but in no organ's cell);
 - falling behind: a student with no answer, a mean credit under BEHIND_CREDIT, or a due assignment
   not finished;
-- per question (kind, image, organ): answers, pass rate, mean seconds;
+- per question (kind, image, organ): answers, pass rate, mean seconds; the QUESTIONS_SHOWN hardest,
+  by pass rate smoothed as (passes + 1) / (answers + 2) so that 0 of 10 ranks above 0 of 1;
 - time spent: the sum of the seconds each answer took;
 - confusion: Identify answers by the organ outlined (rows) and the organ chosen (columns);
 - Locate: the centre of each student box, by organ, right or wrong;
@@ -34,6 +35,7 @@ from nnus_core.store.db import attempts, read_conn
 
 BEHIND_CREDIT = 0.5  # a mean credit under this is falling behind
 DRILL_LIMIT = 60  # answers shown under one cell
+QUESTIONS_SHOWN = 100  # the hardest questions listed
 
 
 @dataclass(frozen=True)
@@ -219,40 +221,52 @@ def _scope(class_id: int, assignment_id: int | None) -> Select:
     return q
 
 
-def _students(
-    conn: Connection, class_id: int, scope, assignment: Assignment | None, due: list[Assignment], now: float
-):  # noqa: ANN001
-    per = (
-        select(
-            scope.c.student_id,
-            func.count().label("n"),
-            func.sum(scope.c.passed).label("passes"),
-            func.sum(scope.c.credit).label("credit"),
-            func.sum(scope.c.seconds).label("seconds"),
-            func.sum(scope.c.late).label("late"),
-            func.max(scope.c.created_s).label("last"),
-        )
-        .group_by(scope.c.student_id)
-        .subquery()
+@dataclass
+class _Sum:
+    n: int = 0
+    passes: int = 0
+    credit: float = 0.0
+    seconds: float = 0.0
+    late: int = 0
+    last: float | None = None
+
+    def add(self, n: int, passes: int, credit: float, seconds: float, late: int, last: float | None) -> None:
+        self.n += n
+        self.passes += passes
+        self.credit += credit
+        self.seconds += seconds
+        self.late += late
+        if last is not None and (self.last is None or last > self.last):
+            self.last = last
+
+
+def _groups(conn: Connection, scope) -> list[tuple]:  # noqa: ANN001 - the scope subquery
+    """One pass over the answers: totals per (student, organ, dataset); the organ is NULL for Label
+    all (about every organ at once). Students, cells and per-organ accuracy are sums of these rows."""
+    organ = case((scope.c.kind == "label_all", None), else_=scope.c.organ_id)
+    return list(
+        conn.execute(
+            select(
+                scope.c.student_id,
+                organ.label("organ"),
+                scope.c.dataset_key,
+                func.count(),
+                func.sum(scope.c.passed),
+                func.sum(scope.c.credit),
+                func.sum(scope.c.seconds),
+                func.sum(scope.c.late),
+                func.max(scope.c.created_s),
+            ).group_by(scope.c.student_id, organ, scope.c.dataset_key)
+        ).tuples()
     )
-    rows = conn.execute(
-        select(
-            users.c.id,
-            users.c.student_id,
-            users.c.display_name,
-            users.c.login,
-            per.c.n,
-            per.c.passes,
-            per.c.credit,
-            per.c.seconds,
-            per.c.late,
-            per.c.last,
-        )
-        .select_from(
-            memberships.join(users, users.c.id == memberships.c.user_id).outerjoin(
-                per, per.c.student_id == users.c.student_id
-            )
-        )
+
+
+def _students(
+    conn: Connection, class_id: int, totals: dict[int, _Sum], due: list[Assignment]
+) -> tuple[StudentLine, ...]:
+    roster = conn.execute(
+        select(users.c.id, users.c.student_id, users.c.display_name, users.c.login)
+        .select_from(memberships.join(users, users.c.id == memberships.c.user_id))
         .where(memberships.c.class_id == class_id)
         .order_by(func.lower(users.c.display_name), users.c.id)
     ).all()
@@ -273,15 +287,14 @@ def _students(
         )
         done = {(int(s), int(a)): int(n) for s, a, n in conn.execute(q)}
     out = []
-    for r in rows:
-        n = int(r.n or 0)
+    for r in roster:
+        t = totals.get(r.student_id) or _Sum()
         missed = sum(1 for a in due if done.get((r.student_id, a.id), 0) < a.n_questions)
-        credit = float(r.credit or 0.0)
         reasons = []
-        if n == 0:
+        if t.n == 0:
             reasons.append("no answers yet")
-        elif credit / n < BEHIND_CREDIT:
-            reasons.append(f"mean credit {credit / n:.2f} < {BEHIND_CREDIT:.2f}")
+        elif t.credit / t.n < BEHIND_CREDIT:
+            reasons.append(f"mean credit {t.credit / t.n:.2f} < {BEHIND_CREDIT:.2f}")
         if missed:
             reasons.append(f"{missed} assignment(s) past due unfinished")
         out.append(
@@ -290,12 +303,12 @@ def _students(
                 r.student_id,
                 str(r.display_name),
                 r.login,
-                n,
-                int(r.passes or 0),
-                credit,
-                float(r.seconds or 0.0),
-                int(r.late or 0),
-                r.last,
+                t.n,
+                t.passes,
+                t.credit,
+                t.seconds,
+                t.late,
+                t.last,
                 missed,
                 tuple(reasons),
             )
@@ -324,35 +337,25 @@ def class_dashboard(
     due = [a for a in given if a.due_s <= now and (assignment is None or a.id == assignment.id)]
     with read_conn(engine, "read the class's answers") as conn:
         scope = _scope(class_id, assignment_id).subquery()
-        students = _students(conn, class_id, scope, assignment, due, now)
+        per_student: dict[int, _Sum] = {}
+        per_cell: dict[tuple[int, int], _Sum] = {}
+        per_organ: dict[tuple[int, str], _Sum] = {}
+        for sid, organ, dkey, n, p, c, sec, late, last in _groups(conn, scope):
+            row = (int(n), int(p or 0), float(c or 0.0), float(sec or 0.0), int(late or 0), last)
+            per_student.setdefault(int(sid), _Sum()).add(*row)
+            if organ is not None:
+                per_cell.setdefault((int(sid), int(organ)), _Sum()).add(*row)
+                per_organ.setdefault((int(organ), str(dkey)), _Sum()).add(*row)
+        students = _students(conn, class_id, per_student, due)
         cells = tuple(
-            Cell(
-                int(r.student_id), int(r.organ_id), int(r.n), int(r.passes), float(r.credit), float(r.seconds)
-            )
-            for r in conn.execute(
-                select(
-                    scope.c.student_id,
-                    scope.c.organ_id,
-                    func.count().label("n"),
-                    func.sum(scope.c.passed).label("passes"),
-                    func.sum(scope.c.credit).label("credit"),
-                    func.sum(scope.c.seconds).label("seconds"),
-                )
-                .where(and_(scope.c.organ_id.is_not(None), scope.c.kind != "label_all"))
-                .group_by(scope.c.student_id, scope.c.organ_id)
-            )
+            Cell(sid, oid, t.n, t.passes, t.credit, t.seconds) for (sid, oid), t in sorted(per_cell.items())
+        )
+        accuracy = tuple(
+            OrganAccuracy(oid, dkey, t.n, t.passes) for (oid, dkey), t in sorted(per_organ.items())
         )
         questions = tuple(
-            QuestionLine(
-                str(r.kind),
-                str(r.image_stem),
-                r.organ_id,
-                int(r.n),
-                int(r.passes),
-                float(r.credit),
-                float(r.seconds),
-            )
-            for r in conn.execute(
+            QuestionLine(kind, stem, organ, int(n), int(p), float(c), float(sec))
+            for kind, stem, organ, n, p, c, sec in conn.execute(
                 select(
                     scope.c.kind,
                     scope.c.image_stem,
@@ -364,13 +367,15 @@ def class_dashboard(
                 )
                 .group_by(scope.c.kind, scope.c.image_stem, scope.c.organ_id)
                 .order_by(
-                    (func.sum(scope.c.passed) * 1.0 / func.count()).asc(),
+                    # Laplace-smoothed pass rate: 0 of 10 is harder than 0 of 1.
+                    ((func.sum(scope.c.passed) + 1.0) / (func.count() + 2.0)).asc(),
                     func.count().desc(),
                     scope.c.kind,
                     scope.c.image_stem,
                     scope.c.organ_id,
                 )
-            )
+                .limit(QUESTIONS_SHOWN)
+            ).tuples()
         )
         choice = _json_number(conn, ("choice",), Integer)
         answered = _scope(class_id, assignment_id).add_columns(choice.label("choice")).subquery()
@@ -395,10 +400,8 @@ def class_dashboard(
             .subquery()
         )
         points = tuple(
-            LocatePoint(
-                int(r.organ_id), str(r.image_stem), (r.b0 + r.b2) / 2, (r.b1 + r.b3) / 2, bool(r.passed)
-            )
-            for r in conn.execute(
+            LocatePoint(organ, stem, (x1 + x2) / 2, (y1 + y2) / 2, bool(passed))
+            for organ, stem, passed, x1, y1, x2, y2 in conn.execute(
                 select(
                     boxed.c.organ_id,
                     boxed.c.image_stem,
@@ -410,21 +413,7 @@ def class_dashboard(
                 )
                 .where(and_(boxed.c.kind == "locate", boxed.c.organ_id.is_not(None), boxed.c.b0.is_not(None)))
                 .order_by(boxed.c.id)
-            )
-        )
-        accuracy = tuple(
-            OrganAccuracy(int(r.organ_id), str(r.dataset_key), int(r.n), int(r.passes))
-            for r in conn.execute(
-                select(
-                    scope.c.organ_id,
-                    scope.c.dataset_key,
-                    func.count().label("n"),
-                    func.sum(scope.c.passed).label("passes"),
-                )
-                .where(and_(scope.c.organ_id.is_not(None), scope.c.kind != "label_all"))
-                .group_by(scope.c.organ_id, scope.c.dataset_key)
-                .order_by(scope.c.organ_id, scope.c.dataset_key)
-            )
+            ).tuples()
         )
     return ClassDashboard(
         class_id, assignment, students, cells, questions, confusion, points, accuracy, given
