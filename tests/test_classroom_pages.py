@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnus_core.accounts import Actor
-from nnus_core.accounts.model import Role, User
+from nnus_core.accounts.model import User
 from nnus_core.classroom import assignments as asg
 from nnus_core.classroom import sets
 from nnus_core.dataset import load_dataset
