@@ -92,7 +92,7 @@ frame = pd.DataFrame(
     }
 )
 st.dataframe(
-    frame.style.format({"Mean credit": "{:.2f}"}, na_rep="–"),
+    frame.style.format({"Mean credit": "{:.2f}", "Time (min)": "{:.1f}"}, na_rep="–"),
     hide_index=True,
     width="stretch",
     key="dash_students",
@@ -153,6 +153,8 @@ if ids:
             said = ""
             if a.kind == "identify" and a.choice is not None:
                 said = f" · said {md_escape(ORGANS[a.choice].name)}"
+            elif a.kind == "locate" and a.box is None:
+                said = " · said not visible"
             st.markdown(f"**{REGISTRY[a.kind].title}** · {verdict}{said}" + (" · **late**" if a.late else ""))
             if sample is None:
                 st.caption(f"image {md_escape(a.image_stem)} is not in the active dataset")
@@ -192,10 +194,10 @@ if d.questions:
         }
     )
     st.dataframe(
-        qf.style.format({"Pass rate": "{:.0%}"}),
+        qf.style.format({"Pass rate": "{:.0%}", "Mean time (s)": "{:.1f}"}),
         hide_index=True,
         width="stretch",
-        height=300,
+        height=min(300, 38 + 35 * len(qf)),
         key="dash_q",
     )
 

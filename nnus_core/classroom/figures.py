@@ -22,12 +22,13 @@ RIGHT = "#4dd2ff"
 
 def _dark(fig: go.Figure, height: int, title: str) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, font=dict(size=15)),
+        title=dict(text=title, font=dict(size=15, color=TEXT), y=0.99, yanchor="top"),
         height=height,
         margin=dict(l=10, r=10, t=48, b=10),
         paper_bgcolor=PAPER_BG,
         plot_bgcolor=PLOT_BG,
         font_color=TEXT,
+        legend_font_color=TEXT,
     )
     return fig
 
@@ -74,11 +75,12 @@ def mastery_heatmap(d: ClassDashboard) -> go.Figure:
             ygap=1,
         )
     )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(side="top", type="category")
-    return _dark(
-        fig, max(260, 60 + 22 * len(names)), "Mastery: students × organs (mean credit; blank: no answer)"
-    )
+    fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    fig.update_xaxes(side="top", type="category", showgrid=False)
+    title = "Mastery: students × organs (mean credit; blank: no answer)"
+    fig = _dark(fig, max(260, 90 + 22 * len(names)), title)
+    fig.update_layout(margin=dict(l=10, r=10, t=80, b=10))  # the organ names sit above the cells
+    return fig
 
 
 def confusion_matrix(d: ClassDashboard) -> np.ndarray:
