@@ -21,11 +21,13 @@ PAGES = [
     ("pages/video.py", "Video demo", ":material/movie:", "Teach"),
     ("pages/live.py", "Live session", ":material/co_present:", "Teach"),
     ("pages/classes.py", "Classes", ":material/groups:", "Teach"),
+    ("pages/sets.py", "Question sets", ":material/playlist_add_check:", "Teach"),
+    ("pages/dashboard.py", "Class dashboard", ":material/monitoring:", "Teach"),
     ("pages/signin.py", "Sign in", ":material/login:", "Account"),
 ]
 # Pages only an instructor may use: left out of everyone else's navigation; their URL shows
 # "instructors only" instead of the page (the policy in nnus_core refuses the actions anyway).
-INSTRUCTOR_PAGES = {"pages/classes.py", "pages/live.py"}
+INSTRUCTOR_PAGES = {"pages/classes.py", "pages/live.py", "pages/sets.py", "pages/dashboard.py"}
 
 
 def _instructors_only() -> None:

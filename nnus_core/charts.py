@@ -19,6 +19,17 @@ PLOT_BG = "#3a3a3a"  # a mid-grey plot area: the white oesophagus colour must st
 PAPER_BG = "#1e1e1e"
 TEXT = "#dddddd"
 DPI = 100
+HEAT_BINS = 24  # the atlas's position heatmaps: a bins x bins grid over the image
+# Black (never covered, like the image background) to white-hot; explicit rgb stops render the same in
+# every plotly front end.
+HEAT_SCALE = [
+    [0.0, "rgb(0,0,0)"],
+    [0.05, "rgb(40,11,84)"],
+    [0.3, "rgb(152,38,98)"],
+    [0.6, "rgb(238,99,46)"],
+    [0.85, "rgb(250,193,39)"],
+    [1.0, "rgb(252,255,164)"],
+]
 
 
 def _plt():

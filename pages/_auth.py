@@ -248,6 +248,8 @@ INSTRUCTOR_ACTIONS = frozenset(
         Action.CREATE_LIVE,
         Action.RUN_LIVE,
         Action.VIEW_LIVE_REVEAL,
+        Action.BUILD_QUESTION_SETS,
+        Action.EDIT_QUESTION_SET,
     }
 )
 

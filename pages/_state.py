@@ -163,6 +163,15 @@ class CompareKeys:
     synced: Slot[str | None] = Slot("compare_synced")  # the ?image= last taken from the URL
 
 
+class ClassroomKeys:
+    """Question sets, assignments and the dashboard."""
+
+    set_id: Slot[int | None] = Slot("classroom_set")  # the set being edited (Question sets page)
+    # The dashboard's drill-down: the cell chosen (student record id, organ id); set by a click
+    # on the heatmap or the two selectboxes.
+    drill: Slot[tuple[int, int] | None] = Slot("dashboard_drill")
+
+
 class HomeKeys:
     # (upload id, folder or None, error): a zip is imported once, then its bytes are freed.
     zip_done: Slot[tuple[str, str | None, str] | None] = Slot("home_zip_imported")
@@ -210,6 +219,7 @@ class SessionState:
     browse: BrowseKeys = BrowseKeys()
     compare: CompareKeys = CompareKeys()
     home: HomeKeys = HomeKeys()
+    classroom: ClassroomKeys = ClassroomKeys()
     report: ReportKeys = ReportKeys()
     live: LiveKeys = LiveKeys()
     # A folder the user activated on Home (every page reads it to find the active dataset).

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from nnus_core import charts
 from nnus_core.browse import SPLITS
+from nnus_core.charts import HEAT_BINS, HEAT_SCALE
 from nnus_core.dataset import Dataset
 from nnus_core.dataset import stats as dstats
 from nnus_core.organs import ORGANS
@@ -21,17 +22,6 @@ from pages._shared import dataset_badge, dataset_cache_key, get_dataset, measure
 COLOR_MAP = {o.name: o.color for o in ORGANS}
 # Plotly's white background would hide the white oesophagus colour: plot on a mid-grey paper.
 PLOT_BG = "#3a3a3a"
-HEAT_BINS = 24
-# Black (never covered, like the image background) to white-hot; explicit rgb stops render the same in
-# every plotly front end.
-HEAT_SCALE = [
-    [0.0, "rgb(0,0,0)"],
-    [0.05, "rgb(40,11,84)"],
-    [0.3, "rgb(152,38,98)"],
-    [0.6, "rgb(238,99,46)"],
-    [0.85, "rgb(250,193,39)"],
-    [1.0, "rgb(252,255,164)"],
-]
 
 
 def _subset(ds: Dataset, split: str) -> Dataset:

@@ -21,7 +21,7 @@ from nnus_core.browse import (
 from nnus_core.dataset import Dataset, Sample
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.text import html_escape, md_escape
-from pages import _shared
+from pages import _classroom, _shared
 from pages._shared import (
     PREDICT_FLOOR,
     dataset_badge,
@@ -250,6 +250,8 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         help="Locate this image's organs yourself" if quiz_available else "The quiz page is not installed.",
     ):
         _quiz_me(sample.stem)
+    with nav:
+        _classroom.add_to_set(ds, sample, key="detail_add")
 
     st.subheader(md_escape(sample.name, 120), anchor=False)
     st.caption(

@@ -8,7 +8,7 @@ import streamlit as st
 from nnus_core.browse import gt_overlays, neighbours
 from nnus_core.matching import match_image, match_overlays, match_rows
 from nnus_core.text import md_escape, plain
-from pages import _shared
+from pages import _classroom, _shared
 from pages._shared import (
     PREDICT_FLOOR,
     dataset_badge,
@@ -76,6 +76,8 @@ nav.button(
     shortcut="Right",
 )
 nav.space("stretch")
+with nav:
+    _classroom.add_to_set(ds, ds.get(stem), key="cmp_add")
 nav.page_link(
     "pages/browse.py",
     label="Open this image in Browse",

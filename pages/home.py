@@ -19,7 +19,7 @@ from nnus_core.organs import ORGANS
 from nnus_core.settings import get_settings
 from nnus_core.text import md_escape
 from nnus_core.uploads import DATASET_ZIP, copy_to_disk
-from pages import _auth, _shared
+from pages import _auth, _classroom, _shared
 from pages._shared import (
     dataset_badge,
     get_dataset,
@@ -216,6 +216,7 @@ st.markdown(
 ds = get_dataset()
 dataset_badge(ds)
 _auth.next_steps()
+_classroom.open_assignments(_auth.current_actor())
 guided_path(ds)
 st.markdown("**The eight organs and their colours**")
 st.markdown(organ_legend_html(with_short=True), unsafe_allow_html=True)

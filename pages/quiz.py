@@ -6,6 +6,7 @@ import streamlit as st
 
 from nnus_core.errors import AccessDenied, QuizInputError
 from nnus_core.text import md_escape
+from pages import _classroom
 from pages import _quiz_ui as ui
 from pages import _quiz_views as views
 from pages._shared import dataset_badge, get_dataset
@@ -66,6 +67,7 @@ if quiz.session.student_id != actor.student_id:  # an instructor looking: they r
     st.info("This is a student's quiz: you can read it, but only its student answers.")
     st.stop()
 ui.keep_in_url(session_id)
+_classroom.assignment_banner(session_id)
 
 waiting = quiz.awaiting_answer
 if waiting is None and not quiz.finished and quiz.last is None:

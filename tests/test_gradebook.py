@@ -35,7 +35,21 @@ def test_moodle_layout_email_only_when_login_is_one():
 
 
 def test_answers_csv_one_row_per_answer():
-    a = AnswerRow("B", "b", 1, "0001.jpg", "Thyroid", "locate", "box 1,2,3,4", True, 0.8123, 0.734, 4.25, "2026-12-02T10:00:00Z", late=True)
+    a = AnswerRow(
+        "B",
+        "b",
+        1,
+        "0001.jpg",
+        "Thyroid",
+        "locate",
+        "box 1,2,3,4",
+        True,
+        0.8123,
+        0.734,
+        4.25,
+        "2026-12-02T10:00:00Z",
+        late=True,
+    )
     rows = parse(answers_csv([a, a]))
     assert len(rows) == 3
     assert rows[1][7:] == ["yes", "0.812", "0.734", "4.2", "2026-12-02T10:00:00Z", "yes"]

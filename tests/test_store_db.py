@@ -27,7 +27,7 @@ def test_fresh_database_is_created_migrated_and_uses_wal(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'tutor.db'}"  # the folder is created too
     engine = dbm.make_engine(url)
     head = dbm.head_revision()
-    assert dbm.migrate(engine) == head == "0003"
+    assert dbm.migrate(engine) == head == "0004"
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == dbm.SQLITE_BUSY_TIMEOUT_MS
@@ -50,6 +50,10 @@ def test_fresh_database_is_created_migrated_and_uses_wal(tmp_path):
         "live_questions",
         "live_participants",
         "live_answers",
+        "question_sets",
+        "question_set_items",
+        "assignments",
+        "assignment_sessions",
     }
     assert {"ix_attempts_student_time", "ix_attempts_student_organ"} <= idx
     # migrating again changes nothing

@@ -15,6 +15,7 @@ from nnus_core.errors import StoreError
 from nnus_core.store import db as dbm
 from nnus_core.store.account_tables import ACCOUNT_TABLES
 from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
+from nnus_core.store.classroom_tables import CLASSROOM_TABLES
 from nnus_core.store.live_tables import LIVE_TABLES
 from nnus_core.store.quizzes import get_session, session_instances
 from nnus_core.store.students import find_student, get_or_create_student
@@ -105,7 +106,7 @@ def test_a_fresh_database_has_the_release_schema_exactly_and_matches_the_code(tm
         engine.dispose()
     made, release = _schema(fresh), _schema(release_db)
     assert {n: made[n] for n in release} == release  # the release's CREATE statements, to the character
-    added = (*ACCOUNT_TABLES, *LIVE_TABLES)
+    added = (*ACCOUNT_TABLES, *LIVE_TABLES, *CLASSROOM_TABLES)
     later = {t.name for t in added} | {i.name for t in added for i in t.indexes}
     assert set(made) - set(release) <= later | {n for n in made if n.startswith("sqlite_autoindex_")}
 
@@ -155,7 +156,7 @@ def test_a_release_database_on_postgresql_upgrades_with_every_row_kept(postgres_
         )
         with engine.begin() as conn:  # ... and the release's bookkeeping instead of Alembic's
             for table in reversed(
-                (*ACCOUNT_TABLES, *LIVE_TABLES)
+                (*ACCOUNT_TABLES, *LIVE_TABLES, *CLASSROOM_TABLES)
             ):  # later revisions' tables, which the release lacked
                 table.drop(conn)
             conn.execute(text("DROP TABLE alembic_version"))

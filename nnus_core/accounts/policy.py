@@ -39,6 +39,9 @@ class Action(StrEnum):
     JOIN_LIVE = "join a live session"
     ANSWER_LIVE = "answer in a live session"
     VIEW_LIVE_RESULT = "see a live session result"
+    BUILD_QUESTION_SETS = "build question sets"
+    EDIT_QUESTION_SET = "use or change a question set"
+    TAKE_ASSIGNMENT = "take an assignment"
 
 
 EVERYONE = frozenset({None, Role.GUEST, Role.STUDENT, Role.INSTRUCTOR})
@@ -113,6 +116,28 @@ def _own_participant(engine: Engine, actor: Actor, participant_id: object) -> bo
     return row is not None and actor.user_id is not None and row.user_id == actor.user_id
 
 
+def _own_set(engine: Engine, actor: Actor, set_id: object) -> bool:
+    from nnus_core.store.classroom_tables import question_sets
+
+    with read_conn(engine) as conn:
+        row = conn.execute(select(question_sets.c.owner_id).where(question_sets.c.id == set_id)).first()
+    return row is not None and row.owner_id == actor.user_id
+
+
+def _member_of_assignment_class(engine: Engine, actor: Actor, assignment_id: object) -> bool:
+    """The assignment was given to a class the acting user is a member of."""
+    from nnus_core.store.classroom_tables import assignments
+
+    q = (
+        select(memberships.c.user_id)
+        .select_from(assignments.join(memberships, memberships.c.class_id == assignments.c.class_id))
+        .where(and_(assignments.c.id == assignment_id, memberships.c.user_id == actor.user_id))
+        .limit(1)
+    )
+    with read_conn(engine) as conn:
+        return actor.student_id is not None and conn.execute(q).first() is not None
+
+
 Relation = Callable[[Engine, Actor, object], bool]
 
 
@@ -149,6 +174,11 @@ RULES: dict[Action, Rule] = {
     Action.JOIN_LIVE: Rule(LEARNERS, _may_join_live, "This session is for the members of its class."),
     Action.ANSWER_LIVE: Rule(LEARNERS, _own_participant, "You can only answer as yourself."),
     Action.VIEW_LIVE_RESULT: Rule(LEARNERS, _own_participant, "A result is private to its student."),
+    Action.BUILD_QUESTION_SETS: Rule(INSTRUCTORS),
+    Action.EDIT_QUESTION_SET: Rule(INSTRUCTORS, _own_set, "Only the instructor who made a set can use it."),
+    Action.TAKE_ASSIGNMENT: Rule(
+        frozenset({Role.STUDENT}), _member_of_assignment_class, "This assignment is for another class."
+    ),
 }
 
 

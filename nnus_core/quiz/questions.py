@@ -66,6 +66,36 @@ CONFUSABLE: dict[int, tuple[int, ...]] = {
 
 
 @dataclass(frozen=True)
+class QuestionSpec:
+    """A question fixed in advance (a question set's item): its kind, image and organ.
+
+    Every kind can generate its question from one (`QuestionKind.from_spec`); the rest (Identify's
+    choices, whether the organ is in the image) follows from the image, as when drawn at random.
+    """
+
+    kind: Kind
+    image_stem: str
+    organ_id: int | None  # None for Label all (every organ of the image)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", Kind(self.kind))
+        if self.organ_id is not None and not 0 <= int(self.organ_id) < N_ORGANS:
+            raise QuizInputError(f"organ_id: expected 0..{N_ORGANS - 1} or none, got {self.organ_id}")
+        if self.kind is Kind.LABEL_ALL and self.organ_id is not None:
+            raise QuizInputError("Label all asks about every organ of the image: organ_id must be none")
+        if self.kind is not Kind.LABEL_ALL and self.organ_id is None:
+            raise QuizInputError(f"{self.kind.value}: expected the organ asked about, got none")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "image_stem": self.image_stem, "organ_id": self.organ_id}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> QuestionSpec:
+        oid = d.get("organ_id")
+        return cls(Kind(d["kind"]), str(d["image_stem"]), None if oid is None else int(oid))
+
+
+@dataclass(frozen=True)
 class QuizSettings:
     """What the student chose for a quiz session."""
 
@@ -78,9 +108,13 @@ class QuizSettings:
     adaptive: bool = True  # weak organs and badly answered images come back sooner
     absent_rate: float = 0.15  # share of Locate questions whose organ is not in the image
     focus_stem: str | None = None  # a quiz on one image (from Browse)
+    # Fixed questions, one per position (an assignment of a question set); empty: drawn as set above.
+    items: tuple[QuestionSpec, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
+        if self.items and len(self.items) != self.n_questions:
+            problems.append(f"items: expected {self.n_questions} fixed questions, got {len(self.items)}")
         if not 1 <= self.n_questions <= MAX_QUESTIONS:
             problems.append(f"n_questions: expected 1..{MAX_QUESTIONS}, got {self.n_questions}")
         bad = [k for k in self.kinds if k not in {k.value for k in Kind}]
@@ -104,6 +138,9 @@ class QuizSettings:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["kinds"], d["organ_ids"] = list(self.kinds), list(self.organ_ids)
+        d["items"] = [i.to_dict() for i in self.items]
+        if not self.items:
+            del d["items"]  # practice quizzes are stored as before
         return d
 
     @classmethod
@@ -118,6 +155,8 @@ class QuizSettings:
             d["kinds"] = tuple(d["kinds"])
         if "organ_ids" in d:
             d["organ_ids"] = tuple(int(o) for o in d["organ_ids"])
+        if "items" in d:
+            d["items"] = tuple(QuestionSpec.from_dict(i) for i in d["items"])
         return cls(**d)
 
 

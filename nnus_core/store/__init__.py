@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # The accounts' tables join the store's metadata here, so migrations and checks see every table.
-from nnus_core.store import account_tables, live_tables  # noqa: F401
+from nnus_core.store import account_tables, classroom_tables, live_tables  # noqa: F401
 from nnus_core.store.attempts import Attempt, get_attempt, record_attempt, student_attempts
 from nnus_core.store.db import (
     DB_ENV,

@@ -64,6 +64,9 @@ def generate_question(
     """
     allowed = tuple(settings.organ_ids) or tuple(range(N_ORGANS))
     req = Request(idx, settings, position, rng, allowed, organ_weights, review, frozenset(asked))
+    if settings.items:  # a fixed list of questions (a question set or an assignment)
+        spec = settings.items[position]
+        return kind_of(spec.kind).from_spec(req, spec)
     return kind_of(settings.kinds[position % len(settings.kinds)]).generate(req)
 
 

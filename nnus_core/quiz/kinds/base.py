@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, ClassVar
 from nnus_core.dataset.model import Annotation, Sample
 from nnus_core.detection import Detection
 from nnus_core.errors import QuizInputError
+from nnus_core.organs import ORGANS
 from nnus_core.quiz.model_answer import NO_MODEL, ModelAnswer
 from nnus_core.quiz.questions import (
     Kind,
     Question,
     QuestionIndex,
+    QuestionSpec,
     QuizSettings,
     organ_bias,
     pick_by_difficulty,
@@ -96,6 +98,14 @@ class QuestionKind(ABC):
 
         Raises:
             QuizInputError: when the settings leave nothing to ask.
+        """
+
+    @abstractmethod
+    def from_spec(self, req: Request, spec: QuestionSpec) -> Question:
+        """The question a fixed spec (a question set's item) asks.
+
+        Raises:
+            QuizInputError: when the image is not in the dataset or cannot carry this question.
         """
 
     @abstractmethod
@@ -195,6 +205,22 @@ class SingleOrganKind(QuestionKind):
             ] or idx.without_organ[oid]
             si, d = rng.choice(cands), organ_bias(idx, oid, "hard") / 1.3
         return self.make(req, si, oid, want_present, d, reason)
+
+    needs_present: ClassVar[bool] = False  # Identify outlines the organ: it must be in the image
+
+    def from_spec(self, req: Request, spec: QuestionSpec) -> Question:
+        s = req.idx.sample(spec.image_stem)
+        if s is None:
+            raise QuizInputError(f"image {spec.image_stem!r} is not in the active dataset")
+        assert spec.organ_id is not None
+        present = spec.organ_id in s.organ_ids
+        if self.needs_present and not present:
+            raise QuizInputError(
+                f"{self.title}: image {s.stem!r} has no {ORGANS[spec.organ_id].name.lower()} to outline"
+            )
+        si = req.idx.position[s.stem]
+        d = req.idx.difficulty(si, spec.organ_id, with_contrast=False)
+        return self.make(req, si, spec.organ_id, present, d, "question set")
 
     def focused(self, req: Request) -> Question:
         """A question on the focused image: the first allowed organ in it not asked yet."""

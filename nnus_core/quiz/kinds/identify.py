@@ -23,6 +23,7 @@ class Identify(SingleOrganKind):
     kind = Kind.IDENTIFY
     title = Kind.IDENTIFY.title
     help = "Identify: name the outlined organ."
+    needs_present = True
 
     def prompt(self, q: Question) -> str:
         return "Which organ is outlined?"

@@ -12,7 +12,7 @@ from nnus_core.organs import ORGANS
 from nnus_core.quiz import feedback as fb
 from nnus_core.quiz.kinds.base import STUDENT_RGB, Evaluation, OrganOutcome, QuestionKind, Request
 from nnus_core.quiz.model_answer import NO_MODEL, model_label_all
-from nnus_core.quiz.questions import CANDIDATES_PER_QUESTION, Kind, Question
+from nnus_core.quiz.questions import CANDIDATES_PER_QUESTION, Kind, Question, QuestionSpec
 from nnus_core.quiz.scoring import LabelMatch, score_label_all
 from nnus_core.render import Overlay
 
@@ -53,6 +53,16 @@ class LabelAll(QuestionKind):
         )
         return Question(
             self.kind, samples[si].stem, None, difficulty=min(1.0, len(samples[si].organ_ids) / 6)
+        )
+
+    def from_spec(self, req: Request, spec: QuestionSpec) -> Question:
+        s = req.idx.sample(spec.image_stem)
+        if s is None:
+            raise QuizInputError(f"image {spec.image_stem!r} is not in the active dataset")
+        if not s.annotations:
+            raise QuizInputError(f"Label all: image {s.stem!r} has no labelled organ")
+        return Question(
+            self.kind, s.stem, None, difficulty=min(1.0, len(s.organ_ids) / 6), reason="question set"
         )
 
     def evaluate(
