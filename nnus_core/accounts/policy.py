@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, select
 from nnus_core.accounts.model import Actor, Role
 from nnus_core.errors import AccessDenied
 from nnus_core.store.account_tables import classes, memberships, users
+from nnus_core.store.classroom_tables import assignments, question_sets
 from nnus_core.store.db import read_conn
 from nnus_core.store.live_tables import live_participants, live_sessions
 
@@ -117,8 +118,6 @@ def _own_participant(engine: Engine, actor: Actor, participant_id: object) -> bo
 
 
 def _own_set(engine: Engine, actor: Actor, set_id: object) -> bool:
-    from nnus_core.store.classroom_tables import question_sets
-
     with read_conn(engine) as conn:
         row = conn.execute(select(question_sets.c.owner_id).where(question_sets.c.id == set_id)).first()
     return row is not None and row.owner_id == actor.user_id
@@ -126,8 +125,6 @@ def _own_set(engine: Engine, actor: Actor, set_id: object) -> bool:
 
 def _member_of_assignment_class(engine: Engine, actor: Actor, assignment_id: object) -> bool:
     """The assignment was given to a class the acting user is a member of."""
-    from nnus_core.store.classroom_tables import assignments
-
     q = (
         select(memberships.c.user_id)
         .select_from(assignments.join(memberships, memberships.c.class_id == assignments.c.class_id))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, and_, case, func, select, update
 
 from nnus_core.accounts import Action, Actor, require
+from nnus_core.classroom.sets import get_set
 from nnus_core.errors import QuizInputError
 from nnus_core.quiz.questions import QuestionSpec, QuizSettings
 from nnus_core.store.account_tables import classes, memberships
@@ -28,8 +29,6 @@ from nnus_core.text import plain
 
 if TYPE_CHECKING:
     from nnus_core.quiz.engine import QuizService
-
-from nnus_core.classroom.sets import get_set
 
 
 @dataclass(frozen=True)

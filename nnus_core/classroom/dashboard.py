@@ -26,8 +26,9 @@ from sqlalchemy import Connection, Engine, Float, Integer, and_, case, cast, fun
 from sqlalchemy.sql import ColumnElement, Select
 
 from nnus_core.accounts import Action, Actor, require
-from nnus_core.classroom.assignments import Assignment, class_assignments
+from nnus_core.classroom.assignments import Assignment, class_assignments, get_assignment
 from nnus_core.classroom.gradebook import AnswerRow, GradeItem, GradeRow, answers_csv, gradebook_csv
+from nnus_core.errors import QuizInputError
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.store.account_tables import memberships, users
 from nnus_core.store.classroom_tables import assignment_sessions, assignments
@@ -331,8 +332,6 @@ def class_dashboard(
         next((a for a in given if a.id == assignment_id), None) if assignment_id is not None else None
     )
     if assignment_id is not None and assignment is None:
-        from nnus_core.errors import QuizInputError
-
         raise QuizInputError(f"assignment {assignment_id} is not one of this class's")
     due = [a for a in given if a.due_s <= now and (assignment is None or a.id == assignment.id)]
     with read_conn(engine, "read the class's answers") as conn:
@@ -479,8 +478,6 @@ def drill_down(
 
 def gradebook_export(engine: Engine, actor: Actor, assignment_id: int, flavour: str = "canvas") -> str:
     """An assignment's gradebook CSV (points = the sum of credit; an empty cell for no answer)."""
-    from nnus_core.classroom.assignments import get_assignment
-
     a = get_assignment(engine, actor, assignment_id)
     d = class_dashboard(engine, actor, a.class_id, a.id)
     rows = [
