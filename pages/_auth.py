@@ -63,6 +63,8 @@ def client_address() -> str:
         forwarded = "" if direct else (st.context.headers.get("X-Forwarded-For") or "")
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest)
         return ""
+    if not isinstance(direct, str) or not isinstance(forwarded, str):  # AppTest's stand-in context
+        return ""
     return forwarded.split(",")[-1].strip()[:64] if forwarded else direct
 
 
