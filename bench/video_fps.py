@@ -212,11 +212,14 @@ def main() -> int:
         weights = weights_for_bench(work, args.model)
         from nnus_core.detector import Detector
         from nnus_core.detector.cpu import read_cpu
+        from nnus_core.detector.fast import weights_info
         from nnus_core.video.runtime import load_video_detectors
 
         cpu = read_cpu()
         print(f"cpu: {cpu.describe()}")
         print(f"cpu_flags: {' '.join(cpu.flags)}")
+        print(f"load_avg_at_start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        own = weights_info(weights).imgsz  # the peer runs at the size the model was trained at
         # What the page and the CLI run: the input cut to the clip's aspect (288x320 for 494x448).
         detectors = load_video_detectors(weights, frame_size=detection_size(info))
         first = detectors[0]
@@ -229,7 +232,7 @@ def main() -> int:
         )
         print(
             f"model: {weights.name} backend={first.backend} precision={first.precision} imgsz={first.imgsz}"
-            f" input={first.input_hw[0]}x{first.input_hw[1]} (peer: {first.imgsz}x{first.imgsz}, ultralytics' letterbox)"
+            f" input={first.input_hw[0]}x{first.input_hw[1]} (peer: {own}x{own}, ultralytics' letterbox)"
             f"  detectors: {len(detectors)} streams x {first.threads} thread"
         )
         # One warm-up pass so that both sides start with compiled models and warm caches.
@@ -245,7 +248,7 @@ def main() -> int:
         runs = [ours("ours_default_fps", detectors, VideoOptions())]
         peers: list[float] = []
         for i in range(0 if args.skip_peer else args.pairs):
-            fps, cpu = run_ultralytics(clip, work / "peer.mp4", weights, first.imgsz)
+            fps, cpu = run_ultralytics(clip, work / "peer.mp4", weights, own)
             peers.append(fps)
             print(
                 f"ultralytics_predict_stream_cv2_fps: {fps:.1f}   (CPU {cpu:.1f} ms/frame; PyTorch as "
@@ -255,7 +258,11 @@ def main() -> int:
         ours("ours_superfast_smaller_file_fps", detectors, VideoOptions(preset="superfast"))
         ours("ours_no_tracking_fps", detectors, VideoOptions(tracker="none"))
         ours("ours_stride2_fps", detectors, VideoOptions(stride=2))  # detector on every 2nd frame only
-        square = load_video_detectors(weights)  # the same, on a square input as the peer's
+        if first.imgsz != own:  # the choice at the model's own input size, as the peer's
+            full = load_video_detectors(weights, imgsz=own, frame_size=detection_size(info))
+            process_video(clip, work / "warm_full.mp4", full, VideoOptions(), info=info)
+            ours(f"ours_own_size_{full[0].backend}_{full[0].precision}_fps", full, VideoOptions())
+        square = load_video_detectors(weights, imgsz=own)  # the same, on a square input as the peer's
         process_video(clip, work / "warm_sq.mp4", square, VideoOptions(), info=info)
         ours("ours_square_input_fps", square, VideoOptions())
         single = Detector.load(weights, imgsz=first.input_hw)  # one detector on every core, same input

@@ -203,3 +203,78 @@ def test_video_detectors_run_the_variant_chosen_for_one_thread(weights, env):
     assert (first.backend, first.precision) == (first.choice.video.backend, first.choice.video.precision)
     assert first.threads == 1
     assert all(d.predict(np.zeros((448, 494, 3), np.uint8)) is not None for d in dets)
+
+
+def _accepted(recipe: str = "") -> dict:
+    return {"accepted": True, "recipe": recipe, "map50_drop": 0.002, "worst_organ_drop": 0.01}
+
+
+def test_a_smaller_input_needs_its_own_passed_check():
+    avx2, amx = _cpu("avx2 fma"), _cpu(AMX_FLAGS)
+    assert choice_mod.size_variants(avx2, None, 320) == ([], [])
+    # Checks at the model's own side (the rectangular cut of a 320 model) are not smaller inputs.
+    own_side = {"int8@288x320": _accepted(RECIPE), "f32@288x320": _accepted(), "int8": _accepted(RECIPE)}
+    assert choice_mod.size_variants(avx2, own_side, 320) == ([], [])
+    card = {
+        "int8@256": _accepted(RECIPE),  # side 256: the NNUS images' tight input is 256x256
+        "f32@256": {"accepted": False, "map50_drop": 0.02, "worst_organ_drop": 0.05},
+        "bf16@256": _accepted(),
+        "int8@256x288": _accepted("an older recipe"),  # side 288
+        "f32@224": _accepted(),
+    }
+    allowed, skipped = choice_mod.size_variants(avx2, card, 320)
+    assert allowed == ["openvino/int8@256", "openvino/f32@224"]
+    why = dict(skipped)
+    assert "accuracy check" in why["openvino/f32@256"]
+    assert "bf16" in why["openvino/bf16@256"]  # no native bf16: never offered, whatever the check
+    assert "recipe" in why["openvino/int8@288"]
+    allowed, _ = choice_mod.size_variants(amx, card, 320)
+    assert "openvino/bf16@256" in allowed
+    # A smaller input is an accuracy change: f32 at a smaller side also needs a check.
+    assert choice_mod.size_variants(avx2, {"int8@256": _accepted(RECIPE)}, 320)[0] == ["openvino/int8@256"]
+
+
+def test_pick_takes_a_smaller_input_only_when_it_is_clearly_faster():
+    own = choice_mod.Config("openvino", "int8", 1)
+    small = choice_mod.Config("openvino", "int8", 1, 256)
+    f32 = choice_mod.Config("openvino", "f32", 1)
+    assert choice_mod.pick({own: 10.0, small: 9.9, f32: 20.0}) == own  # within the tie: own size
+    assert choice_mod.pick({own: 14.0, small: 9.0, f32: 20.0}) == small
+    assert choice_mod.pick({own: 10.0, f32: 10.1}) == f32  # within the tie: the more exact precision
+
+
+def test_choice_runs_a_checked_smaller_input_and_a_fixed_size_never_does(weights, env, monkeypatch):
+    from types import SimpleNamespace
+
+    from nnus_core.detector import detector as detector_mod
+
+    info = weights_info(weights)
+    card = {"f32@256": _accepted()}
+
+    def fake(runtimes, x):  # the smaller input measured clearly faster
+        sizes = {c: (x[c] if isinstance(x, dict) else x).shape[:2] for c in runtimes}
+        assert all(sizes[c] == ((256, 256) if c.imgsz == 256 else (288, 320)) for c in runtimes)
+        return {c: (5.0 if c.imgsz else 10.0) + c.threads for c in runtimes}
+
+    monkeypatch.setattr(choice_mod, "measure", fake)
+    monkeypatch.setattr(choice_mod, "_load_avg", lambda: 0.0)
+    cpu = _cpu("avx2 fma", "sized test CPU")
+    got = choice_mod.choose(info, (288, 320), card, cpu=cpu, frame_wh=(494, 447))
+    assert "openvino/f32@256" in got.allowed
+    assert got.latency == choice_mod.Config("openvino", "f32", 1, 256) and got.video.imgsz == 256
+    assert "at 256 px" in got.summary()
+    assert choice_mod.config_for(got, None, sized=False).imgsz == 0
+    assert choice_mod.config_for(got, 1, sized=False).imgsz == 0
+    assert choice_mod.config_for(got, 2, sized=True).imgsz == 256
+    # The Detector: sized for the frames by the choice, or kept at the size the caller gave.
+    monkeypatch.setattr(detector_mod, "read_model_card", lambda p: SimpleNamespace(variants=card))
+    monkeypatch.setattr(choice_mod, "read_cpu", lambda: cpu)
+    det = Detector.load(weights, frame_size=(494, 447))
+    assert det.input_hw == (256, 256) and det.choice is not None and det.choice.latency.imgsz == 256
+    assert det.predict(np.zeros((447, 494, 3), np.uint8)) is not None
+    fixed = Detector.load(weights, imgsz=(288, 320))
+    assert fixed.input_hw == (288, 320)
+    from nnus_core.video.runtime import load_video_detectors
+
+    video = load_video_detectors(weights, n=2, frame_size=(494, 447))
+    assert video[0].input_hw == (256, 256) and video[0].threads == 1

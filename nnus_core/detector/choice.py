@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from nnus_core.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-CHOICE_FORMAT = 2  # bump when the measurement or the file's layout changes
+CHOICE_FORMAT = 3  # bump when the measurement or the file's layout changes
 MAX_VIDEO_STREAMS = 4  # beyond a few, memory grows and the encoder starves of cores
 TIE = 0.03  # within 3 % of the fastest, the more exact variant is taken (f32 over bf16 over int8)
 _EXACTNESS = {"f32": 0, "bf16": 1, "int8": 2}
@@ -38,21 +39,35 @@ MIN_AGREEMENT = 0.9  # INT8 boxes that match f32's (same organ, IoU >= 0.5) on c
 
 @dataclass(frozen=True)
 class Config:
-    """One way to run the model."""
+    """One way to run the model. `imgsz` 0: at the model's own input size; else a smaller longer
+    side of the input (a cheaper computation whose accuracy check in the model card passed)."""
 
     backend: str
     precision: str
     threads: int
+    imgsz: int = 0
 
     def label(self) -> str:
-        return f"{self.backend} {self.precision}, {self.threads} thread{'s' if self.threads != 1 else ''}"
+        size = f" at {self.imgsz} px" if self.imgsz else ""
+        return (
+            f"{self.backend} {self.precision}{size}, {self.threads} thread{'s' if self.threads != 1 else ''}"
+        )
+
+    def variant(self) -> str:
+        """The candidate it was measured as: `openvino/int8`, or `openvino/int8@256` at a smaller size."""
+        return f"{self.backend}/{self.precision}" + (f"@{self.imgsz}" if self.imgsz else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "precision": self.precision, "threads": self.threads}
+        return {
+            "backend": self.backend,
+            "precision": self.precision,
+            "threads": self.threads,
+            "imgsz": self.imgsz,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
-        return cls(str(d["backend"]), str(d["precision"]), int(d["threads"]))
+        return cls(str(d["backend"]), str(d["precision"]), int(d["threads"]), int(d.get("imgsz") or 0))
 
 
 @dataclass(frozen=True)
@@ -86,8 +101,8 @@ class RuntimeChoice:
     def summary(self) -> str:
         """One line for a bench, a log or the model card view."""
         return (
-            f"{self.latency.label()} for images, {self.video.backend} {self.video.precision} x "
-            f"{self.video_streams} streams for video (measured on {self.cpu.get('model', '?')}, "
+            f"{self.latency.label()} for images, {self.video.backend} {self.video.precision}"
+            f"{f' at {self.video.imgsz} px' if self.video.imgsz else ''} x {self.video_streams} streams for video (measured on {self.cpu.get('model', '?')}, "
             f"{self.cpu.get('cores', '?')} cores)"
         )
 
@@ -99,7 +114,10 @@ class RuntimeChoice:
                 f"  (timed at {self.ranked_at[0]}x{self.ranked_at[1]}; the same ranking holds for this input)"
             )
         if self.provisional:
-            rows.append(f"  (measured at load {self.load_avg:.1f}: measured again on a quieter start)")
+            rows.append(
+                f"  (measured at load {self.load_avg:.1f}: ranked by CPU ms an inference; "
+                "measured again on a quieter start)"
+            )
         rows += [f"  {v:<34} skipped: {why}" for v, why in self.skipped]
         return rows
 
@@ -182,6 +200,50 @@ def allowed_variants(
     return allowed, skipped
 
 
+_SIZED_KEY = re.compile(r"^(f32|bf16|int8)@(\d+)(?:x(\d+))?$")
+
+
+def size_variants(
+    cpu: CpuInfo, card_variants: dict[str, Any] | None, imgsz: int, stride: int = 32
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The smaller-input variants (`openvino/int8@256`: longer side 256 instead of the model's own)
+    to measure on this CPU, and the rejected ones with the reason.
+
+    A smaller input is an accuracy change whatever the precision: each needs its own passed check
+    in the model card, measured on the phantom's images at that side's tight input (for side 256
+    and the 494x447 NNUS images the key is `int8@256`, for 288 `int8@256x288`), of the current
+    recipe for INT8; bf16 also needs native bf16.
+    """
+    from nnus_core.detector import quantize
+    from nnus_core.detector.gate import gate_status
+    from nnus_core.detector.processing import NNUS_IMAGE_WH, tight_input_hw
+
+    variants = dict(card_variants or {})
+    sides = sorted(
+        {
+            max(int(m.group(2)), int(m.group(3) or 0))
+            for k in variants
+            if (m := _SIZED_KEY.match(k)) and max(int(m.group(2)), int(m.group(3) or 0)) < imgsz
+        },
+        reverse=True,
+    )
+    allowed: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for side in sides:
+        tag = fast.shape_tag(tight_input_hw(*NNUS_IMAGE_WH, side, stride))
+        for precision in ("f32", "bf16", "int8"):
+            entry = variants.get(f"{precision}@{tag}")
+            if entry is None:
+                continue
+            name = f"openvino/{precision}@{side}"
+            if precision == "bf16" and not cpu.has_bf16:
+                skipped.append((name, "the CPU has no native bf16 (avx512_bf16 or amx_bf16)"))
+                continue
+            ok, why = gate_status(entry, required=True, recipe=quantize.RECIPE if precision == "int8" else "")
+            (allowed.append(name) if ok else skipped.append((name, why)))
+    return allowed, skipped
+
+
 def choice_path(info: fast.WeightsInfo, shape: fast.Shape, cpu: CpuInfo) -> Path:
     return fast.cache_root() / info.sha256[:16] / f"choice_{fast.shape_tag(shape)}_{cpu.signature()}.json"
 
@@ -217,21 +279,35 @@ def _timing_input(shape: fast.Shape) -> np.ndarray:
     return letterbox(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), shape)[0]
 
 
-def measure(runtimes: dict[Config, fast.Runtime], x: np.ndarray) -> dict[Config, float]:
+def measure(
+    runtimes: dict[Config, fast.Runtime], x: np.ndarray | dict[Config, np.ndarray]
+) -> dict[Config, float]:
     """Fast-quintile ms per inference of each runtime, in interleaved rounds (a neighbour's load hits
     all alike). The 20th percentile, not the median: on a shared CPU the slow samples are other
-    processes' time, and a multi-threaded runtime loses most of them."""
+    processes' time, and a multi-threaded runtime loses most of them. `x`: one input for all, or
+    each config's own (a smaller-input variant takes a smaller frame).
+
+    When other processes hold more than every core, even the fast samples are mostly their time
+    (measured at load 22 on 2 cores: a 10 % smaller input timed 2.7x faster): the variants are then
+    ranked by the process CPU time of an inference instead, which their load does not change (and
+    which favours one thread, the better choice on a busy CPU); such a choice is provisional."""
+    from nnus_core.detector.cpu import cpu_threads
+
+    xs = x if isinstance(x, dict) else dict.fromkeys(runtimes, x)
     times: dict[Config, list[float]] = {c: [] for c in runtimes}
-    for rt in runtimes.values():
+    cpu_s: dict[Config, list[float]] = {c: [] for c in runtimes}
+    busy = _load_avg() > cpu_threads()
+    for c, rt in runtimes.items():
         for _ in range(_WARMUP):
-            rt(x)
+            rt(xs[c])
     for _ in range(_ROUNDS):
         for c, rt in runtimes.items():
             for _ in range(_PER_ROUND):
-                t = time.perf_counter()
-                rt(x)
+                t, t_cpu = time.perf_counter(), time.process_time()
+                rt(xs[c])
                 times[c].append(time.perf_counter() - t)
-    return {c: float(np.percentile(v, 20)) * 1000 for c, v in times.items()}
+                cpu_s[c].append(time.process_time() - t_cpu)
+    return {c: float(np.percentile((cpu_s if busy else times)[c], 20)) * 1000 for c in runtimes}
 
 
 def box_agreement(a: fast.Runtime, b: fast.Runtime, inputs: list[np.ndarray], conf: float = 0.25) -> float:
@@ -250,10 +326,34 @@ def box_agreement(a: fast.Runtime, b: fast.Runtime, inputs: list[np.ndarray], co
 
 
 def pick(measured: dict[Config, float]) -> Config:
-    """The fastest config; within TIE of it, the more exact one (f32, then bf16, then int8)."""
+    """The fastest config; within TIE of it, the more exact one (the model's own input size before a
+    smaller one, then f32, bf16, int8)."""
     best = min(measured.values())
     near = [c for c, ms in measured.items() if ms <= best * (1 + TIE)]
-    return min(near, key=lambda c: (_EXACTNESS[c.precision], c.backend != "openvino", measured[c]))
+    return min(
+        near,
+        key=lambda c: (c.imgsz != 0, -c.imgsz, _EXACTNESS[c.precision], c.backend != "openvino", measured[c]),
+    )
+
+
+def config_for(choice: RuntimeChoice, threads: int | None = None, sized: bool = True) -> Config:
+    """The config a detector opens: the latency choice (`threads` None), the video one (1), or the
+    fastest measured at another thread count; `sized=False` (an input size the caller fixed) keeps
+    to the model's own input size."""
+    measured = dict(choice.measured_ms)
+    if sized and threads is None:
+        return choice.latency
+    if sized and threads == 1:
+        return choice.video
+    pool = {
+        c: ms
+        for c, ms in measured.items()
+        if (sized or c.imgsz == 0) and (threads is None or c.threads == threads)
+    }
+    if pool:
+        return pick(pool)
+    base = choice.latency
+    return Config(base.backend, base.precision, threads or base.threads, base.imgsz if sized else 0)
 
 
 def _ranked_elsewhere(
@@ -284,6 +384,7 @@ def choose(
     *,
     cpu: CpuInfo | None = None,
     remeasure: bool = False,
+    frame_wh: tuple[int, int] | None = None,
 ) -> RuntimeChoice:
     """The runtime choice for a model and input shape on this CPU: cached, else measured now.
 
@@ -293,6 +394,8 @@ def choose(
         card_variants: the model card's accuracy checks of its variants (`ModelCard.variants`).
         cpu: the CPU to choose for (default this one; tests pass others).
         remeasure: measure again even when a cached choice exists.
+        frame_wh: (width, height) of the frames to come, for sizing the smaller-input variants
+            (default: the shape's own aspect).
 
     Raises:
         ModelError: when no variant could be run at all.
@@ -300,6 +403,8 @@ def choose(
     cpu = cpu or read_cpu()
     hw = fast.input_shape(shape)
     allowed, skipped = allowed_variants(cpu, card_variants, fast.shape_tag(hw))
+    sized, sized_skipped = size_variants(cpu, card_variants, max(hw), info.stride)
+    allowed, skipped = allowed + sized, skipped + sized_skipped
     if not remeasure:
         cached = cached_choice(info, hw, cpu)
         if (
@@ -317,33 +422,45 @@ def choose(
             fast._atomic_write(path, json.dumps(derived.to_dict(), indent=1))
             return RuntimeChoice.from_dict(derived.to_dict(), path)
     t0, load0 = time.perf_counter(), _load_avg()
+    from nnus_core.detector.processing import tight_input_hw
+
+    frame = frame_wh or (hw[1], hw[0])
     runtimes: dict[Config, fast.Runtime] = {}
+    shapes: dict[Config, fast.Shape] = {}
     agreement = None
     for variant in allowed:
-        backend, precision = variant.split("/")
+        kind, _, side = variant.partition("@")
+        backend, precision = kind.split("/")
+        shape = tight_input_hw(*frame, int(side), info.stride) if side else hw
         try:
             for threads in thread_options(cpu.cores):
-                runtimes[Config(backend, precision, threads)] = fast.open_runtime(
-                    info, backend, hw, threads, precision
-                )
+                c = Config(backend, precision, threads, int(side or 0))
+                runtimes[c] = fast.open_runtime(info, backend, shape, threads, precision)
+                shapes[c] = shape
         except ModelError as exc:
             log.warning("detector variant %s unavailable: %s", variant, exc)
             skipped.append((variant, str(exc).splitlines()[0][:200]))
-            runtimes = {c: r for c, r in runtimes.items() if (c.backend, c.precision) != (backend, precision)}
-    int8 = [c for c in runtimes if c.precision == "int8"]
-    ref = next((r for c, r in runtimes.items() if c.precision == "f32" and c.backend == "openvino"), None)
+            runtimes = {c: r for c, r in runtimes.items() if c.variant() != variant}
+    int8 = [c for c in runtimes if c.precision == "int8" and not c.imgsz]
+    ref = next(
+        (r for c, r in runtimes.items() if (c.backend, c.precision, c.imgsz) == ("openvino", "f32", 0)), None
+    )
     if int8 and ref is not None:
         from nnus_core.detector.quantize import check_inputs
 
+        # The INT8 export itself (quantised on this machine) against f32 on the same input; the
+        # smaller-input INT8 exports are quantised by the same recipe.
         agreement = box_agreement(ref, runtimes[int8[0]], check_inputs(hw))
         if agreement < MIN_AGREEMENT:
-            skipped.append(
-                ("openvino/int8", f"its boxes agree with f32 at F1 {agreement:.2f} < {MIN_AGREEMENT}")
-            )
+            skipped += [
+                (v, f"the INT8 boxes agree with f32 at F1 {agreement:.2f} < {MIN_AGREEMENT}")
+                for v in dict.fromkeys(c.variant() for c in runtimes if c.precision == "int8")
+            ]
             runtimes = {c: r for c, r in runtimes.items() if c.precision != "int8"}
     if not runtimes:
         raise ModelError("no detector variant could run: " + "; ".join(f"{v}: {w}" for v, w in skipped))
-    measured = measure(runtimes, _timing_input(hw))
+    inputs = {s: _timing_input(s) for s in set(shapes.values())}
+    measured = measure(runtimes, {c: inputs[shapes[c]] for c in runtimes})
     single = {c: ms for c, ms in measured.items() if c.threads == 1} or measured
     choice = RuntimeChoice(
         latency=pick(measured),

@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--imgsz",
         type=_shape,
-        help="input size, N or HxW such as 288x320 (default: the size the model was trained at)",
+        nargs="+",
+        help="input size, N or HxW such as 288x320 (default: the size the model was trained at); "
+        "with --gate several sizes may be given, each checked against the same reference",
     )
     p.add_argument(
         "--card-entry",
@@ -57,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=["int8", "bf16", "f32"],
         metavar="VARIANT",
-        help="accuracy check of faster variants (int8, bf16; with a rectangular --imgsz also f32) against "
+        help="accuracy check of faster variants (int8, bf16; with another --imgsz also f32) against "
         "OpenVINO f32 at the model's own size on this split; the verdict (mAP@0.5 drop <= 0.01, no organ "
-        "> 0.03) is recorded in the model card (as VARIANT, or VARIANT@HxW), where the runtime choice "
-        "reads it",
+        "> 0.03) is recorded in the model card (as VARIANT, or VARIANT@HxW for another input size: a "
+        "smaller one, e.g. 256 or 256x288 for the NNUS images, lets the runtime choice run the model "
+        "on that smaller input), where the runtime choice reads it",
     )
     return p
 
@@ -73,8 +76,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.gate:
         return run_gate(args)
+    if args.imgsz and len(args.imgsz) > 1:
+        print("error: several --imgsz values are for --gate only", file=sys.stderr)
+        return 2
     try:
-        det = Detector.load(args.model, backend=args.backend, imgsz=args.imgsz)
+        det = Detector.load(args.model, backend=args.backend, imgsz=args.imgsz[0] if args.imgsz else None)
         ds = load_dataset(args.data)
         report = evaluate_detector(det, ds, args.split, report_conf=args.report_conf)
     except NnusError as exc:
@@ -107,32 +113,36 @@ def run_gate(args: argparse.Namespace) -> int:
     from nnus_core.dataset import load_dataset
     from nnus_core.detector import Detector, read_model_card, write_model_card
     from nnus_core.detector.evaluation import evaluate_detector
+    from nnus_core.detector.fast import input_shape, shape_tag
     from nnus_core.detector.gate import describe_entry, gate_entry
     from nnus_core.detector.quantize import RECIPE
 
     try:
         ds = load_dataset(args.data)
-        rect = isinstance(args.imgsz, tuple) and args.imgsz[0] != args.imgsz[1]
-        # A rectangular input is itself a change: everything is measured against the square f32.
-        ref_det = Detector.load(
-            args.model, backend="openvino", precision="f32", imgsz=None if rect else args.imgsz
-        )
+        # Another input size (a rectangle, a smaller side) is itself a change: everything is
+        # measured against f32 at the model's own square size.
+        ref_det = Detector.load(args.model, backend="openvino", precision="f32")
+        own = (ref_det.imgsz, ref_det.imgsz)
         reference = evaluate_detector(ref_det, ds, args.split, report_conf=args.report_conf)
         print(
             f"reference openvino f32 on {ds.kind} {args.split}: mAP@0.5 {reference['overall']['map50']:.4f}"
         )
         entries = {}
-        for variant in args.gate:
-            det = Detector.load(args.model, backend="openvino", precision=variant, imgsz=args.imgsz)
-            report = evaluate_detector(det, ds, args.split, report_conf=args.report_conf)
-            name = f"{variant}@{args.imgsz[0]}x{args.imgsz[1]}" if rect else variant
-            entries[name] = entry = gate_entry(reference, report, RECIPE if variant == "int8" else "")
-            seed = _phantom_seed(ds.root)
-            if seed is not None:
-                entry["data"]["seed"] = seed
-            print(describe_entry(name, entry))
-            for c in entry["per_class"]:
-                print(f"  {c['name']:<28} n={c['n_gt']:<4} AP@0.5 {c['ref_ap50']:.4f} -> {c['ap50']:.4f}")
+        for size in args.imgsz or [None]:
+            shape = own if size is None else input_shape(size)
+            for variant in args.gate:
+                if variant == "f32" and shape == own:
+                    continue  # the reference itself
+                det = Detector.load(args.model, backend="openvino", precision=variant, imgsz=shape)
+                report = evaluate_detector(det, ds, args.split, report_conf=args.report_conf)
+                name = variant if shape == own else f"{variant}@{shape_tag(shape)}"
+                entries[name] = entry = gate_entry(reference, report, RECIPE if variant == "int8" else "")
+                seed = _phantom_seed(ds.root)
+                if seed is not None:
+                    entry["data"]["seed"] = seed
+                print(describe_entry(name, entry), flush=True)
+                for c in entry["per_class"]:
+                    print(f"  {c['name']:<28} n={c['n_gt']:<4} AP@0.5 {c['ref_ap50']:.4f} -> {c['ap50']:.4f}")
         card = read_model_card(ref_det.weights_path)
     except NnusError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ import numpy as np
 from nnus_core.detection import Detection, Detections
 from nnus_core.detector import fast
 from nnus_core.detector.card import ModelCard, read_model_card
-from nnus_core.detector.choice import Config, RuntimeChoice, choose, pick
+from nnus_core.detector.choice import RuntimeChoice, choose, config_for
 from nnus_core.detector.processing import NNUS_IMAGE_WH, decode, preprocess, tight_input_hw
 from nnus_core.errors import ClassMappingError, ModelError
 from nnus_core.organs import ORGAN_NAMES, map_class_names
@@ -133,6 +133,9 @@ class Detector:
                 With "auto" and `threads=1`, the variant measured fastest on one thread.
             precision: "f32" (default for a named backend), or for OpenVINO "bf16" or "int8";
                 with "auto" the measured choice decides.
+                With "auto" and no `imgsz`, the choice may also run a smaller input (a longer
+                side below the model's own) when that variant passed its accuracy check in the
+                model card and was measured faster here; a given `imgsz` is kept as it is.
             frame_size: (width, height) of the images to come, when `imgsz` is not given: the
                 input becomes the tight rectangle around them (`tight_input_hw`: 288x320 for the
                 494x447 NNUS images, 10 % less work than 320x320). Other sizes stay right, only
@@ -155,9 +158,11 @@ class Detector:
             class_map = map_class_names(list(info.names))
         except ClassMappingError as exc:
             raise ClassMappingError(f"model {path} cannot be used: {exc}") from exc
+        sized = imgsz is None  # the choice may pick a smaller input only when none was asked for
         if imgsz is None and frame_size is not None:
             imgsz = tight_input_hw(*frame_size, info.imgsz, info.stride)
         size = fast.input_shape(imgsz or info.imgsz)
+        frame = frame_size or (size[1], size[0])
         if min(size) < info.stride or any(side % info.stride for side in size):
             raise ModelError(
                 f"imgsz must be a multiple of the model stride {info.stride}, got {fast.shape_tag(size)}"
@@ -167,7 +172,7 @@ class Detector:
         card = read_model_card(path)
         choice = None
         if backend == "auto" and precision is None:
-            runtime, choice = _open_chosen(info, size, threads, card)
+            runtime, choice = _open_chosen(info, size, threads, card, frame if sized else None)
         elif backend == "auto":
             runtime = fast.open_runtime(info, "openvino", size, threads, precision)
         else:
@@ -229,22 +234,27 @@ class Detector:
 
 
 def _open_chosen(
-    info: fast.WeightsInfo, size: int | tuple[int, int], threads: int | None, card: ModelCard | None
+    info: fast.WeightsInfo,
+    size: int | tuple[int, int],
+    threads: int | None,
+    card: ModelCard | None,
+    frame: tuple[int, int] | None = None,
 ) -> tuple[fast.Runtime, RuntimeChoice | None]:
-    """The runtime `auto` means: the measured choice for this CPU, or the first backend that runs."""
+    """The runtime `auto` means: the measured choice for this CPU, or the first backend that runs.
+
+    `frame`: (width, height) of the frames to come, when the input size is the choice's to make
+    (a smaller-input variant is then sized for them); None keeps `size`.
+    """
     try:
-        choice = choose(info, size, card.variants if card else None)
+        choice = choose(info, size, card.variants if card else None, frame_wh=frame)
     except ModelError as exc:  # nothing exported runs: PyTorch may still
         log.warning("no measured runtime choice, falling back: %s", exc)
         return fast.open_fastest(info, size, threads), None
-    if threads is None:
-        cfg = choice.latency
-    elif threads == 1:
-        cfg = choice.video  # what each video stream runs
-    else:  # the variant measured fastest at this thread count, when it was measured
-        same = {c: ms for c, ms in choice.measured_ms if c.threads == threads}
-        best = pick(same) if same else choice.latency
-        cfg = Config(best.backend, best.precision, threads)
+    # threads None: the latency choice; 1: what each video stream runs; else the fastest measured
+    # at that thread count.
+    cfg = config_for(choice, threads, sized=frame is not None)
+    if cfg.imgsz and frame is not None:
+        size = tight_input_hw(*frame, cfg.imgsz, info.stride)
     try:
         return fast.open_runtime(info, cfg.backend, size, cfg.threads, cfg.precision), choice
     except ModelError as exc:  # e.g. a cache folder removed since the measurement

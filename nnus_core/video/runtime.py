@@ -121,7 +121,7 @@ def load_video_detectors(
 ) -> list:
     """Detectors for `process_video`, which runs each on its own thread on alternate frames.
 
-    The backend and precision are the ones measured fastest on one thread on this CPU
+    The backend, precision and input size are the ones measured fastest on one thread on this CPU
     (`nnus_core.detector.choice`, the same choice the image detector makes). With OpenVINO: one
     Detector on a ThroughputOpenVino runtime, listed `n` times (it is safe to call from `n`
     threads). Otherwise (ONNX Runtime chosen, or no OpenVINO): `n` single-thread copies.
@@ -149,12 +149,14 @@ def load_video_detectors(
     if path.is_dir():
         path = path / WEIGHTS_NAME
     shape: int | tuple[int, int] | None = imgsz
-    if frame_size is not None:
+    if frame_size is not None and imgsz is not None:
         info = weights_info(path)
-        shape = video_input_hw(*frame_size, imgsz or info.imgsz, info.stride)
+        shape = video_input_hw(*frame_size, imgsz, info.stride)
     # Detector.load validates the weights, the class names and the size, exports the model and
-    # (backend "auto", one thread) opens the variant measured fastest on one thread here.
-    first = Detector.load(path, imgsz=shape, threads=1)
+    # (backend "auto", one thread) opens the variant measured fastest on one thread here: with no
+    # `imgsz`, sized for the frames (`video_input_hw`), maybe at a smaller input whose accuracy
+    # check passed, exactly as the image detector chooses.
+    first = Detector.load(path, imgsz=shape, threads=1, frame_size=frame_size if shape is None else None)
     count = n or (first.choice.video_streams if first.choice else video_stream_count())
     if count == 1:
         return [first]
