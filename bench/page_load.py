@@ -11,7 +11,9 @@ run has ended and every image has loaded.
 With --baseline (another checkout of the app, e.g. `git archive` of an older commit), each page is
 measured on both, interleaved (baseline, this tree, for every page), and the ratio is printed: on a
 shared host only a ratio to a peer measured in the same run means anything.
-Prints one line per page, then the headline (the slowest warm load) last.
+Each line also gives the script a fresh session fetched for the page (MB): unlike the seconds, it
+does not depend on how busy the host is. Prints one line per page, then the headline (the slowest
+warm load) last.
 """
 
 from __future__ import annotations
@@ -112,16 +114,31 @@ def start_server(data: Path, db: Path, root: Path = ROOT) -> tuple[subprocess.Po
     raise RuntimeError(f"streamlit did not start on {url}")
 
 
+SCRIPT_BYTES: dict[str, int] = {}  # URL of the last load -> bytes of script it fetched (a fresh session)
+
+
 def load_s(browser, url: str, path: str, marker: str) -> float:
     """Seconds from navigation until the page has settled, in a new browser session."""
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     page = ctx.new_page()
+    fetched: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            fetched.append(int(r.headers.get("content-length") or 0))
+            if r.request.resource_type == "script"
+            else None
+        ),
+    )
+    SCRIPT_BYTES[f"{url}/{path}"] = 0
     try:
         t0 = time.perf_counter()
         page.goto(f"{url}/{path}")
         page.get_by_text(marker, exact=False).first.wait_for(timeout=120_000)
         page.wait_for_function(SETTLED_JS, timeout=120_000)
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        SCRIPT_BYTES[f"{url}/{path}"] = sum(fetched)
+        return elapsed
     finally:
         ctx.close()
 
@@ -193,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             flag = "" if med <= WARM_TARGET_S else f"  (over the {WARM_TARGET_S:.0f} s target)"
             print(
                 f"{name:<14} cold {cold[ROOT]:5.2f} s   warm median {med:5.2f} s "
-                f"(runs {', '.join(f'{w:.2f}' for w in warm[ROOT])}){flag}",
+                f"(runs {', '.join(f'{w:.2f}' for w in warm[ROOT])}); script "
+                f"{SCRIPT_BYTES.get(f'{servers[ROOT][1]}/{path}', 0) / 1e6:.2f} MB{flag}",
                 flush=True,
             )
             if args.baseline is not None:
@@ -201,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                 b_med = statistics.median(warm[b])
                 print(
                     f"{'  baseline':<14} cold {cold[b]:5.2f} s   warm median {b_med:5.2f} s "
-                    f"(runs {', '.join(f'{w:.2f}' for w in warm[b])})   warm ratio this/baseline "
+                    f"(runs {', '.join(f'{w:.2f}' for w in warm[b])}); script "
+                    f"{SCRIPT_BYTES.get(f'{servers[b][1]}/{path}', 0) / 1e6:.2f} MB   warm ratio this/baseline "
                     f"{med / b_med:.2f}, cold ratio {cold[ROOT] / cold[b]:.2f}",
                     flush=True,
                 )

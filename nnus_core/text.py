@@ -68,3 +68,46 @@ def csv_cell(text: object, max_chars: int | None = None) -> str:
     """A CSV cell a spreadsheet shows as text: one that starts like a formula (= + - @) is prefixed with '."""
     s = plain(text, max_chars)
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+_NUMBER = re.compile(r"[-+]?\d[\d.,]*%?")
+
+
+def html_table(
+    rows, columns: list[str] | None = None, *, headers: dict[str, str] | None = None, test_id: str = ""
+) -> str:
+    """A plain HTML table (every cell through html_escape) for st.markdown(unsafe_allow_html=True).
+
+    For the handful of rows a page shows, instead of st.table / st.dataframe: those load Arrow and
+    the grid component in the browser (about 1-1.4 MB of script on a first visit). `rows`: a pandas
+    DataFrame or a list of dicts; `columns` (default: all) picks and orders them; `headers` renames
+    them; missing and NaN values are blank, never "None". Numeric cells are right-aligned.
+    """
+    if hasattr(rows, "to_dict"):
+        columns = list(rows.columns) if columns is None else columns
+        rows = rows.to_dict("records")
+    rows = list(rows)
+    columns = columns if columns is not None else (list(rows[0]) if rows else [])
+    headers = headers or {}
+
+    def cell(v: object) -> tuple[str, bool]:
+        if v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType"):
+            return "", False
+        numeric = (isinstance(v, int | float) and not isinstance(v, bool)) or bool(
+            isinstance(v, str) and _NUMBER.fullmatch(v)
+        )
+        return html_escape(v), numeric
+
+    head = "".join(f"<th>{html_escape(headers.get(c, c))}</th>" for c in columns)
+    body = []
+    for r in rows:
+        tds = []
+        for c in columns:
+            text, numeric = cell(r.get(c))
+            tds.append(f'<td style="text-align:right">{text}</td>' if numeric else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    tid = f' data-testid="{html_escape(test_id)}"' if test_id else ""
+    return (
+        f'<div{tid} style="overflow-x:auto;max-width:100%"><table style="width:100%">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )

@@ -143,20 +143,6 @@ class BrowseKeys:
         ):
             st.session_state[k] = v
 
-    @staticmethod
-    def selection_seen(table_key: str) -> list | None:
-        """The last selection of a detail table that was acted on (a rerun does not act twice)."""
-        return st.session_state.get(f"{table_key}_seen")
-
-    @staticmethod
-    def set_selection_seen(table_key: str, rows: list) -> None:
-        st.session_state[f"{table_key}_seen"] = rows
-
-    @staticmethod
-    def widget_value(key: str) -> Any:
-        """A widget's state read before the widget is drawn in this run (e.g. a table's selection)."""
-        return st.session_state.get(key)
-
 
 class CompareKeys:
     image: Slot[str | None] = Slot("compare_image")  # the image shown (the selectbox)

@@ -20,7 +20,7 @@ from nnus_core.browse import (
 )
 from nnus_core.dataset import Dataset, Sample
 from nnus_core.organs import N_ORGANS, ORGANS
-from nnus_core.text import html_escape, md_escape
+from nnus_core.text import html_escape, html_table, md_escape
 from pages import _classroom, _shared
 from pages._shared import (
     PREDICT_FLOOR,
@@ -341,43 +341,23 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1", "width_px", "height_px"]
     )
     table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
-    table_key = f"detail_table_{sample.stem}"
-    # The table is drawn full width below (beside the image it was cut off on the right), after the
-    # card; its selection is already in the session state at the start of the run, so read it here.
-    table_state = state.browse.widget_value(table_key)
-    selection = (
-        table_state.get("selection")
-        if isinstance(table_state, dict)
-        else getattr(table_state, "selection", None)
-    ) or {}
-    sel = list(selection.get("rows", []) if isinstance(selection, dict) else getattr(selection, "rows", []))
-    if sel and state.browse.selection_seen(table_key) != sel and sel[0] < len(table):
-        state.browse.card = int(table.iloc[sel[0]]["organ_id"])
-    state.browse.set_selection_seen(table_key, sel)
     with right:
         card = st.selectbox(
             "Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=BrowseKeys.card.key
         )
         with st.container(border=True):
             teaching_card(card)
-    st.markdown("**Boxes** (select a row for its teaching card)")
-    st.dataframe(
-        table,
-        key=table_key,
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        column_order=[
-            "source",
-            "organ",
-            *(["confidence"] if detections else []),
-            "x1",
-            "y1",
-            "width_px",
-            "height_px",
-        ],
-        column_config={"width_px": "width (px)", "height_px": "height (px)"},
-        height=min(38 + 35 * max(len(table), 1), 300),
+    # Full width below (beside the image it was cut off on the right). Plain HTML: the grid component
+    # and Arrow cost about 1.4 MB of script on a first visit; the card follows a click on a box instead.
+    st.markdown("**Boxes**")
+    st.markdown(
+        html_table(
+            table,
+            ["source", "organ", *(["confidence"] if detections else []), "x1", "y1", "width_px", "height_px"],
+            headers={"width_px": "width (px)", "height_px": "height (px)"},
+            test_id="detail-boxes",
+        ),
+        unsafe_allow_html=True,
     )
 
 

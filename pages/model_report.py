@@ -29,7 +29,7 @@ from nnus_core.model_report import (
     same_data,
 )
 from nnus_core.organs import ORGANS, organ_id_for
-from nnus_core.text import html_escape, md_escape, plain
+from nnus_core.text import html_escape, html_table, md_escape, plain
 from pages import _cache, _shared
 from pages._shared import (
     dataset_badge,
@@ -92,8 +92,13 @@ def show_table(table, number_columns: list[str]) -> None:
             hide_index=True,
             column_config={c: st.column_config.NumberColumn(format="%.3f") for c in number_columns},
         )
-    else:
-        st.table(table.style.hide(axis="index").format({c: "{:.3f}" for c in number_columns}, na_rep="–"))
+    else:  # plain HTML: neither Arrow nor the grid is loaded in the browser (about 0.9 MB of script)
+        shown = table.copy()
+        for c in number_columns:
+            shown[c] = [
+                v if isinstance(v, str) else "–" if v is None or v != v else f"{v:.3f}" for v in shown[c]
+            ]
+        st.markdown(html_table(shown), unsafe_allow_html=True)
 
 
 def _rkey(report: EvalReport) -> str:
@@ -452,8 +457,11 @@ if report is None:
             icon=":material/analytics:",
         )
     st.subheader("The authors' published result", anchor="published")
-    st.dataframe(overall_comparison(None).drop(columns=["this model"]), hide_index=True)
-    st.dataframe(per_organ_comparison(None)[["organ", "detected as itself (authors)"]], hide_index=True)
+    st.markdown(html_table(overall_comparison(None).drop(columns=["this model"])), unsafe_allow_html=True)
+    st.markdown(
+        html_table(per_organ_comparison(None)[["organ", "detected as itself (authors)"]]),
+        unsafe_allow_html=True,
+    )
     st.caption(
         'From the NNUS authors\' README: YOLOv5s on the real NNUS images (their split). "Detected as itself": '
         "the share of each organ's boxes that the model found and named correctly (confusion-matrix diagonal)."

@@ -56,3 +56,18 @@ def test_csv_cell_neutralises_formulas():
     assert csv_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert csv_cell("@SUM(A1)") == "'@SUM(A1)" and csv_cell("Ana") == "Ana"
     assert csv_cell("-1+2") == "'-1+2" and csv_cell("a\u202eb") == "ab"
+
+
+def test_html_table_escapes_every_cell_and_shows_blanks_not_none():
+    import pandas as pd
+
+    from nnus_core.text import html_table
+
+    frame = pd.DataFrame([{"name": "<img src=x onerror=alert(1)>", "n": 3, "ap": float("nan"), "x": None}])
+    out = html_table(frame, headers={"ap": "AP <0.5>"}, test_id="t")
+    assert "<img" not in out and "&lt;img src=x" in out and "AP &lt;0.5&gt;" in out
+    assert "None" not in out and "nan" not in out
+    assert '<td style="text-align:right">3</td>' in out and 'data-testid="t"' in out
+    assert html_table([{"a": "0.93"}, {"a": "found"}]).count("text-align:right") == 1
+    assert html_table(frame, ["n"]).count("<th>") == 1  # columns pick and order
+    assert "<tbody></tbody>" in html_table([], ["a"])

@@ -130,7 +130,7 @@ def test_crowded_detail_view_with_truth_and_model(server_url, page, browser_data
         assert model.is_checked()
     legend = page.get_by_test_id("organ-legend").first
     assert "(" in legend.inner_text(), "the legend names the tags drawn on the image (TRA, STR ...)"
-    table = page.get_by_test_id("stDataFrame").first
+    table = page.get_by_test_id("detail-boxes").first
     table.scroll_into_view_if_needed()
     tb = table.bounding_box()
     main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
