@@ -69,14 +69,17 @@ def main() -> None:
     p.add_argument("--n", type=int, default=790)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--jobs", type=int, default=None)
+    p.add_argument("--version", default=None, help="generator version (default: the default one)")
     a = p.parse_args()
     from nnus_core.phantom import PHANTOM_VERSION, generate_dataset, write_sweep
+
+    version = a.version or PHANTOM_VERSION
 
     tmp = Path(tempfile.mkdtemp(prefix="phantom_bench_"))
     try:
         with PeakMemory() as mem:
             t0, c0 = time.perf_counter(), _cpu_s()
-            generate_dataset(tmp / "ds", n=a.n, seed=0, jobs=a.jobs)
+            generate_dataset(tmp / "ds", n=a.n, seed=0, jobs=a.jobs, version=version)
             t_ds, c_ds = time.perf_counter() - t0, _cpu_s() - c0
         with PeakMemory() as mem_sw:
             t0, c0 = time.perf_counter(), _cpu_s()
@@ -85,7 +88,7 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     cores = os.cpu_count() or 1
-    print(f"phantom version: {PHANTOM_VERSION}")
+    print(f"phantom version: {version} (the sweep: {PHANTOM_VERSION})")
     print(f"cpu cores: {cores}, load average at end: {os.getloadavg()[0]:.1f}")
     # On a shared machine wall time depends on the other tenants; CPU seconds / cores is the
     # wall time the same work needs on an otherwise idle machine with this many cores.

@@ -375,11 +375,19 @@ def model_domain_note(input_synthetic: bool, card=None) -> str | None:
     return card.domain_note(input_synthetic) if card is not None else None
 
 
-def show_model_domain_note(input_synthetic: bool, card=None) -> None:
-    """Show `model_domain_note` as a warning line, when there is one."""
+def show_model_domain_note(input_synthetic: bool, card=None, detections=None) -> None:
+    """Show `model_domain_note` as a warning line, when there is one; with the image's
+    `detections` (all above PREDICT_FLOOR), also say when the image looks unlike the model's
+    training images (`detector.familiar`: it then drew only its best box per organ)."""
     note = model_domain_note(input_synthetic, card)
     if note:
         st.warning(md_escape(note), icon=":material/report:")
+    if detections is not None:
+        from nnus_core.detector.familiar import unfamiliar_note
+
+        unsure = unfamiliar_note(detections)
+        if unsure:
+            st.warning(md_escape(unsure), icon=":material/help:")
 
 
 def no_model_message(what: str = "model predictions") -> None:

@@ -311,7 +311,7 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
                     "here. Lower the confidence slider to see its weaker guesses.",
                     icon=":material/search_off:",
                 )
-            show_model_domain_note(ds.synthetic)
+            show_model_domain_note(ds.synthetic, detections=predict_sample(detector, sample))
         click = image_viewer(
             image,
             overlays,

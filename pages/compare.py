@@ -116,11 +116,10 @@ with right:
         st.segmented_control("Colour boxes by", ["outcome", "organ"], default="outcome", key="compare_color")
         or "outcome"
     )
-match = match_image(
-    sample.annotations, predict_sample(detector, sample), iou_threshold=iou_thr, min_confidence=conf
-)
+found = predict_sample(detector, sample)
+match = match_image(sample.annotations, found, iou_threshold=iou_thr, min_confidence=conf)
 with right:
-    show_model_domain_note(ds.synthetic)
+    show_model_domain_note(ds.synthetic, detections=found)
 with left:
     image_viewer(
         image,

@@ -39,6 +39,7 @@ from pages._shared import (
     model_card_summary,
     model_folder,
     no_model_message,
+    show_model_domain_note,
 )
 from pages._state import state
 from pages._viewer import outcome_legend_html
@@ -441,6 +442,8 @@ if folder is None:
     no_model_message("model results")
 elif card is not None:
     model_card_summary(card, ds)
+    if ds is not None:  # figures of a phantom-trained model on real data (or the reverse) say so
+        show_model_domain_note(ds.synthetic, card)
 if (
     folder is not None
     and ds is not None

@@ -31,3 +31,43 @@ def test_speckle_measures_on_known_fields() -> None:
     field = cv2.GaussianBlur(rng.normal(size=(64, 64)).astype(np.float32), (0, 0), sigmaX=3.0, sigmaY=1.0)
     axial, lateral = acf_fwhm(field)
     assert lateral > 2 * axial
+
+
+def test_report_sets_each_figure_beside_the_real_range(tmp_path: Path) -> None:
+    from nnus_core.geometry import BoxPx
+    from nnus_core.phantom.realism import FrameStats, _versus_real, gcnr, ring_stats
+
+    img = np.full((200, 200), 80, np.uint8)
+    img[80:120, 80:120] = 2  # a dark lumen in bright tissue: fully separable
+    r = ring_stats(img, BoxPx(80, 80, 120, 120))
+    assert r is not None and r["gcnr"] == 1.0 and r["core_mean"] == 2 and r["ring_mean"] == 80
+    assert gcnr(img[:50], img[:50]) == 0.0
+    ph, real = FrameStats("phantom"), FrameStats("real")
+    for v in (0.95, 0.97):
+        ph.add("cca_gcnr", v)
+    for v in (0.7, 0.75, 0.8):
+        real.add("cca_gcnr", v)
+    lines = "\n".join(_versus_real(ph, real))
+    assert "CCA lumen vs surroundings gCNR" in lines and "NO" in lines and "0 of 1" in lines
+
+
+def test_the_scanner_look_is_a_generator_version_with_the_same_boxes(tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from nnus_core.phantom import plan_dataset, render_frame
+    from nnus_core.phantom.generate import GENERATOR_LOOKS, PHANTOM_VERSION
+
+    assert PHANTOM_VERSION == "1.1.0", "the default changes only together with a model trained on it"
+    spec = plan_dataset(40, 0)[3]
+    old, old_boxes = render_frame(spec)
+    new, new_boxes = render_frame(spec, "2.0.0")
+    again, _ = render_frame(spec, "2.0.0")
+    assert new_boxes == old_boxes and np.array_equal(new, again) and not np.array_equal(new, old)
+    assert new.shape == old.shape == (447, 494) and new.dtype == np.uint8
+    data = generate_dataset(tmp_path / "v2", n=4, seed=1, jobs=1, version="2.0.0")
+    assert json.loads((data / "phantom.json").read_text())["version"] == "2.0.0"
+    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0"}
+    with pytest.raises(ValueError, match="phantom version"):
+        generate_dataset(tmp_path / "bad", n=2, version="9")

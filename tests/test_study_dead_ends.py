@@ -198,6 +198,18 @@ def test_phantom_trained_model_on_real_data_says_its_boxes_are_unreliable(real_d
     assert any("its boxes on real scans are unreliable" in w.value for w in at.warning), page
 
 
+def test_model_report_of_a_phantom_trained_model_on_real_data_says_its_boxes_are_unreliable(
+    real_data, monkeypatch, tmp_path
+):
+    ds = load_dataset(real_data)
+    folder = tmp_path / "models" / "fake"
+    write_eval(folder, ds)
+    install(monkeypatch, ArrayDetector(ds), folder, card=phantom_card())
+    at = goto("pages/model_report.py")
+    assert not at.exception, at.exception
+    assert any("its boxes on real scans are unreliable" in w.value for w in at.warning)
+
+
 def test_phantom_trained_model_on_the_phantom_needs_no_such_warning(tmp_path, monkeypatch):
     data = make_study_dataset(tmp_path / "NNUS")  # phantom-marked
     monkeypatch.setenv("NNUS_DATA", str(data))

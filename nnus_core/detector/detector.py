@@ -10,10 +10,18 @@ from pathlib import Path
 import numpy as np
 
 from nnus_core.detection import Detection, Detections
-from nnus_core.detector import fast
+from nnus_core.detector import familiar, fast
 from nnus_core.detector.card import ModelCard, read_model_card
 from nnus_core.detector.choice import RuntimeChoice, choose, config_for
-from nnus_core.detector.processing import NNUS_IMAGE_WH, decode, preprocess, tight_input_hw
+from nnus_core.detector.processing import (
+    NNUS_IMAGE_WH,
+    as_bgr,
+    decode,
+    in_scan_area,
+    letterbox,
+    preprocess,
+    tight_input_hw,
+)
 from nnus_core.errors import ClassMappingError, ModelError
 from nnus_core.organs import ORGAN_NAMES, map_class_names
 from nnus_core.settings import MODEL_ENV, get_settings
@@ -185,15 +193,34 @@ class Detector:
         return self._runtime(boxed)
 
     def predict_arrays(
-        self, image: ImageInput, conf: float = 0.25, iou: float = 0.7, max_det: int = 300
+        self,
+        image: ImageInput,
+        conf: float = 0.25,
+        iou: float = 0.7,
+        max_det: int = 300,
+        *,
+        scan_area: bool = True,
+        gate: bool = True,
     ) -> Detections:
         """Detections of one image as columns (the evaluation's fast path); see `predict`."""
-        boxed, lb = preprocess(image, self.input_hw)
+        bgr = as_bgr(image)
+        boxed, lb = letterbox(bgr, self.input_hw)
         boxes, scores, cls = decode(self._runtime(boxed), lb, conf, iou, max_det)
-        return Detections(boxes, scores, self._lut[cls] if len(cls) else cls)
+        if scan_area and len(boxes):
+            keep = in_scan_area(boxes, bgr)
+            boxes, scores, cls = boxes[keep], scores[keep], cls[keep]
+        found = Detections(boxes, scores, self._lut[cls] if len(cls) else cls)
+        return familiar.gate(found) if gate else found
 
     def predict(
-        self, image: ImageInput, conf: float = 0.25, iou: float = 0.7, max_det: int = 300
+        self,
+        image: ImageInput,
+        conf: float = 0.25,
+        iou: float = 0.7,
+        max_det: int = 300,
+        *,
+        scan_area: bool = True,
+        gate: bool = True,
     ) -> list[Detection]:
         """Detect organs in one image.
 
@@ -202,6 +229,11 @@ class Detector:
             conf: minimum confidence.
             iou: NMS IoU threshold within an organ.
             max_det: most detections returned.
+            scan_area: keep only boxes centred inside the image's scan area and below its skin
+                line (`in_scan_area`): none on a screenshot's dark margins, the scanner's text,
+                logo and scales, or the skin.
+            gate: on a frame unlike the training images (`familiar.is_familiar`: no box scores
+                0.6 or more), keep only the best box per organ at 0.4 or more.
 
         Returns:
             Detections by descending confidence, boxes in the input image's pixels.
@@ -210,7 +242,7 @@ class Detector:
             ImageReadError: for an image file that cannot be read.
             ModelError: for an array of another shape or type.
         """
-        return list(self.predict_arrays(image, conf, iou, max_det))
+        return list(self.predict_arrays(image, conf, iou, max_det, scan_area=scan_area, gate=gate))
 
     def predict_batch(
         self, images: Iterable[ImageInput], conf: float = 0.25, iou: float = 0.7, max_det: int = 300

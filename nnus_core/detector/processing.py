@@ -170,3 +170,30 @@ def tight_input_hw(width: int, height: int, imgsz: int, stride: int = 32) -> tup
         side = math.ceil(exact / stride) * stride
     side = max(stride, min(imgsz, side))
     return (side, imgsz) if width >= height else (imgsz, side)
+
+
+SKIN_SHARE = 0.04  # the top 4 % of a scan (~1.6 mm of 40): skin and probe contact, no organ's centre
+
+
+def in_scan_area(boxes: np.ndarray, bgr: np.ndarray) -> np.ndarray:
+    """Which xyxy boxes (N, 4) lie where an organ can be: centred between the side margins and
+    below the top margin of the image's scan area (`video.borders.image_scan_area`: not on dark
+    margins, scanner text, logos or scales) and below its skin line. A phantom or NNUS image is
+    its own scan area.
+
+    The detector ran on the whole image (cropping to the scan area rescales the organs away from
+    the sizes it was trained on: on the 104 real carotid views of bench/sim2real.py its CCA AP
+    halved); here only its boxes outside are dropped.
+    """
+    from nnus_core.video.borders import image_scan_area
+
+    h, w = bgr.shape[:2]
+    area = image_scan_area(bgr)
+    x0, y0, x1 = (0, 0, w) if area is None else (area.x, area.y, area.x + area.width)
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2
+    skin = y0 + SKIN_SHARE * ((h if area is None else area.y + area.height) - y0)
+    # Not the area's bottom: deep, hypoechoic muscle over a bone shadow darkens whole rows of a
+    # phantom frame (the longus colli's AP fell from 0.986 to 0.930 with it), and below the
+    # echoes of a real scan there is nothing a model would box anyway.
+    return (cx >= x0) & (cx <= x1) & (cy >= skin)

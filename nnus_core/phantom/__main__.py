@@ -58,11 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=790)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    from nnus_core.phantom.generate import GENERATOR_LOOKS, PHANTOM_VERSION, generate_dataset
+
+    p.add_argument(
+        "--version",
+        choices=sorted(GENERATOR_LOOKS),
+        default=PHANTOM_VERSION,
+        help=f"generator version (default {PHANTOM_VERSION}, the shipped model's; 2.0.0: the scanner look)",
+    )
     a = p.parse_args(argv)
-    from nnus_core.phantom.generate import generate_dataset
 
     t0 = time.perf_counter()
-    out = generate_dataset(a.out, n=a.n, seed=a.seed, jobs=a.jobs, progress=_progress_printer())
+    out = generate_dataset(
+        a.out, n=a.n, seed=a.seed, jobs=a.jobs, progress=_progress_printer(), version=a.version
+    )
     print(f"wrote {a.n} images to {out} in {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -129,6 +129,70 @@ _BLOB_DARK = _lut({M_THYROID: 0.85})
 _TEX_LOW = _lut({M_MUSCLE: 0.25, M_THYROID: 0.28, M_DEEP: 0.45})
 
 
+@dataclass(frozen=True)
+class _Look2:
+    """Phantom 2.x: the look of a modern scanner, fitted to the real reference statistics
+    (`python -m nnus_core.phantom realism`): brighter, busier tissue around the organs, a
+    thyroid brighter than muscle, smooth compounded speckle, a dark deep field."""
+
+    echo: np.ndarray
+    tex_dots: np.ndarray
+    tex_lines: np.ndarray
+    tex_low: np.ndarray
+    fascia: np.ndarray
+    lobules: np.ndarray
+    lines_extra: np.ndarray
+    atten: np.ndarray
+    deep_from_mm: float = 20.0
+    deep_db_per_mm: float = 1.2
+    dr_db: tuple[float, float] = (38.0, 46.0)
+    gamma: tuple[float, float] = (1.8, 2.3)
+    ref_shift_db: float = 3.0
+    smooth_lat: tuple[float, float] = (1.3, 2.0)
+    lumen_haze: float = 0.0003
+
+
+_LOOK2 = _Look2(
+    echo=_lut(
+        {
+            M_DEEP: 0.035,
+            M_SKIN: 0.45,
+            M_FAT: 0.03,
+            M_MUSCLE: 0.05,
+            M_THYROID: 2.2,
+            M_CARTILAGE: 0.04,
+            M_AIR: 0.0,
+            M_LUMEN: 0.0015,
+            M_VESSEL_WALL: 0.03,  # no even ring: only the specular near and far walls show
+            M_ESO_WALL: 0.05,
+            M_ESO_MUCOSA: 0.3,
+            M_BONE: 0.4,
+            M_VEIN: 0.002,
+        }
+    ),
+    tex_dots=_lut({M_THYROID: 0.32, M_FAT: 0.4, M_DEEP: 0.6, M_ESO_MUCOSA: 0.4, M_ESO_WALL: 0.5}),
+    tex_lines=_lut({M_DEEP: 0.4, M_ESO_WALL: 0.3, M_FAT: 0.2}),
+    tex_low=_lut({M_MUSCLE: 0.35, M_THYROID: 0.18, M_DEEP: 1.9, M_FAT: 0.8}),
+    fascia=_lut({M_FAT: 4.0, M_MUSCLE: 0.6, M_DEEP: 1.4}),
+    lobules=_lut({M_DEEP: 1.6, M_FAT: 0.8}),
+    lines_extra=_lut({M_DEEP: 0.15, M_FAT: 0.1}),
+    # Stronger enhancement below the vessels (real: ~+10 dB below the CCA).
+    atten=_lut(
+        {
+            M_FAT: -0.06,
+            M_MUSCLE: 0.06,
+            M_THYROID: 0.02,
+            M_CARTILAGE: 0.25,
+            M_LUMEN: -2.4,
+            M_VESSEL_WALL: 0.1,
+            M_ESO_WALL: 0.05,
+            M_ESO_MUCOSA: 0.05,
+            M_BONE: 14.0,
+            M_VEIN: -1.8,
+        }
+    ),
+)
+
 _DR_DB, _GAMMA, _REF_DB = 40.0, 2.0, 14.0
 _DEPTH_FALLOFF_DB_PER_CM = 1.2
 _GAMMA_LUT = (np.linspace(0.0, 1.0, 4096) ** _GAMMA * 255.0).astype(np.float32)
@@ -144,6 +208,7 @@ class Tiles:
     lines: np.ndarray  # (N, H, W) long-axis fibres / septa
     low: np.ndarray  # (N, H, W) low-frequency variation
     fascia: np.ndarray  # (N, H, W) 0..1 thin wavy, mostly horizontal lines (fascial planes, septa)
+    fascia_thick: np.ndarray  # (N, H, W) the same planes, blurred and scaled (phantom 2.x)
     blobs: np.ndarray  # (N, H, W) 0..1 sparse small blobs
 
 
@@ -216,7 +281,9 @@ def tiles() -> Tiles:
         # Sparse small blobs: intraglandular vessels / follicles (dark spots in the thyroid).
         b = noise(2.2, 3.0)
         blobs.append(np.clip((b - 1.9) * 1.5, 0.0, 1.0).astype(np.float32))
-    return Tiles(near, far, dots, lines, low, np.stack(fascia), np.stack(blobs))
+    fascia = np.stack(fascia)
+    thick = np.stack([cv2.GaussianBlur(f, (0, 0), sigmaX=1.6, sigmaY=1.1) * 2.2 for f in fascia])
+    return Tiles(near, far, dots, lines, low, fascia, thick, np.stack(blobs))
 
 
 @dataclass(frozen=True)
@@ -296,6 +363,7 @@ def render_bmode(
     offsets: TileOffsets | None = None,
     offsets_b: TileOffsets | None = None,
     mix: float = 0.0,
+    look: int = 1,
 ) -> np.ndarray:
     """Render a scene as a log-compressed B-mode image.
 
@@ -307,11 +375,15 @@ def render_bmode(
         offsets: speckle/texture crop positions; random when None.
         offsets_b: a second set of crop positions to crossfade toward (sweeps).
         mix: 0..1 weight of `offsets_b`.
+        look: 1 = the original rendering (phantom 1.x); 2 = the scanner look of phantom 2.x
+            (`_Look2`: tissue everywhere, compounded smooth speckle, dark deep field, dirty
+            tracheal shadow, randomised scanner settings). The geometry and boxes are the same.
 
     Returns:
         (H, W) uint8 grayscale image.
     """
     t = tiles()
+    v2 = _LOOK2 if look >= 2 else None
     h, w = scene.mat.shape
     mmpp = scene.mm_per_px
     off = offsets or TileOffsets.random(rng)
@@ -329,7 +401,11 @@ def render_bmode(
     # belly; thyroid: fine homogeneous grain; deep tissue: weak mixed texture.
     cd, cl, co = _TEX_DOTS.copy(), _TEX_LINES.copy(), _TEX_LOW
     cd[M_MUSCLE], cl[M_MUSCLE] = 1.15 * (1.0 - long_axis), 1.3 * long_axis
-    base = _ECHO.copy()
+    base = (v2.echo if v2 else _ECHO).copy()
+    if v2:
+        cd, cl, co = v2.tex_dots.copy(), v2.tex_lines.copy(), v2.tex_low
+        cd[M_MUSCLE], cl[M_MUSCLE] = 1.25 * (1.0 - long_axis) + 0.35, 1.5 * long_axis + 0.35
+        cl += v2.lines_extra  # faint streaks in fat and connective tissue
     base[M_MUSCLE] *= subject.muscle_gain
     base[M_THYROID] *= subject.thyroid_gain
     echo = _lut_of(mat, base) * np.exp(
@@ -338,12 +414,21 @@ def render_bmode(
     # Fascial planes and septa: thin bright sheets, strongest in fat, present in muscle and
     # deep tissue, absent inside the thyroid and lumens.
     fas = nz.blend(t.fascia, 0, 23, 71)
-    echo += _lut_of(mat, _FASCIA) * fas
+    if v2:  # thicker, fewer-looking planes: a blurred copy spreads a line over a wall's thickness
+        fas = nz.blend(t.fascia_thick, 0, 23, 71)
+    echo += _lut_of(mat, v2.fascia if v2 else _FASCIA) * fas
+    if v2:
+        # Connective tissue between the organs: echogenic streaks and lobules, dark fat between.
+        echo += _lut_of(mat, v2.lobules) * nz.blend(t.blobs, 2, 41, 13) * (1.0 + 0.8 * fas)
     # Thyroid: a few small hypoechoic spots (vessels, follicles) in the homogeneous parenchyma.
     echo *= 1.0 - _lut_of(mat, _BLOB_DARK) * nz.blend(t.blobs, 1, 3, 5)
     # Near-field clutter: reverberation between the probe face and the skin.
     rows_mm = (np.arange(h, dtype=np.float32) + 0.5) * mmpp
-    echo = echo + (0.25 * np.exp(-rows_mm / 1.8))[:, None]
+    if v2:  # clutter: a few streaks and haze in the first millimetres, not a flat bright band
+        near = np.exp(-rows_mm / 2.5)[:, None]
+        echo = echo + near * (0.03 + 0.25 * nz.blend(t.fascia, 3, 7, 3))
+    else:
+        echo = echo + (0.25 * np.exp(-rows_mm / 1.8))[:, None]
 
     # Specular reflections: bright only where the interface normal points along the beam.
     # Each structure is wrapped in its own fascia/capsule: a per-structure impedance step.
@@ -354,11 +439,17 @@ def render_bmode(
     cos2 = gy * gy / g2
     spec = np.sqrt(g2) * cos2 * cos2 * cos2
     # Fragmented walls: a real fascia is a broken, beaded line, not a pen stroke.
-    frag = np.exp(1.5 * nz.zero_mean(t.lines, 2, 91, 7) - 1.1)
-    spec = spec * frag * 9.0
+    if v2:  # walls as broken, beaded lines: bright where they face the beam, gone elsewhere
+        c4 = cos2 * cos2
+        spec = np.sqrt(g2) * c4 * c4 * cos2
+        frag = np.exp(2.1 * nz.zero_mean(t.lines, 2, 91, 7) - 2.0)
+        spec = spec * frag * 7.0
+    else:
+        frag = np.exp(1.5 * nz.zero_mean(t.lines, 2, 91, 7) - 1.1)
+        spec = spec * frag * 9.0
 
     # Transmission: cumulative excess attenuation down each column, shifted by the pulse length.
-    att = _lut_of(mat, _ATTEN) * np.float32(mmpp)
+    att = _lut_of(mat, v2.atten if v2 else _ATTEN) * np.float32(mmpp)
     lumen = ((mat == M_LUMEN) | (mat == M_VEIN)).astype(np.float32)
     edge = np.abs(cv2.Sobel(cv2.GaussianBlur(lumen, (0, 0), 1.0), cv2.CV_32F, 1, 0, ksize=3))
     att = att + 0.2 * edge  # refraction: a thin dark streak under each side wall of a vessel
@@ -381,7 +472,9 @@ def render_bmode(
     wfar = np.clip(np.abs(rows_mm - focus_mm) / 14.0, 0.0, 1.0)[:, None]
     speck = nz.speckle(t.speckle_near) * (1.0 - wfar) + nz.speckle(t.speckle_far) * wfar
 
-    diffuse = cv2.GaussianBlur(echo * trans, (0, 0), sigmaX=1.6, sigmaY=0.8)
+    # v2: soft organ edges, the beam and the compounding blur every boundary by a millimetre or so.
+    sig_x, sig_y = (3.6, 2.3) if v2 else (1.6, 0.8)
+    diffuse = cv2.GaussianBlur(echo * trans, (0, 0), sigmaX=sig_x, sigmaY=sig_y)
     inten = diffuse * speck
     # Nothing coherent comes back from below the air line (no posterior tracheal wall).
     coherent = cv2.GaussianBlur(spec * trans, (0, 0), sigmaX=1.4, sigmaY=0.7)
@@ -402,7 +495,8 @@ def render_bmode(
             d = (r[lo:] - k * at) / sig
             rev[lo:] += amp * np.exp(-0.5 * d * d)
         below = r - (at + shift)
-        haze = (below >= 0) * (0.003 * np.exp(np.clip(below, 0.0, None) * np.float32(-mmpp / 9.0)))
+        haze_amp = 0.15 if v2 else 0.003  # v2: a dirty shadow, grey haze with the reverberations
+        haze = (below >= 0) * (haze_amp * np.exp(np.clip(below, 0.0, None) * np.float32(-mmpp / 9.0)))
         rev = cv2.GaussianBlur(rev * amp_line, (0, 0), sigmaX=2.5, sigmaY=0.5)
         inten[:, c0:c1] += (rev + haze) * speck[:, c0:c1]
 
@@ -413,12 +507,27 @@ def render_bmode(
         + (pose.tgc_db_per_cm - _DEPTH_FALLOFF_DB_PER_CM) * rows_mm / 10.0
         + 1.5 * np.exp(-(((rows_mm - focus_mm) / 8.0) ** 2))
     )
+    dr_db, gamma_lut, ref_db = _DR_DB, _GAMMA_LUT, _REF_DB
+    if v2:
+        # Behind the vertebrae and the deep muscles little comes back: the deep field goes dark.
+        gain_db = gain_db - v2.deep_db_per_mm * np.clip(rows_mm - v2.deep_from_mm, 0.0, None)
+        # Domain randomisation: every frame its own scanner settings (gain, dynamic range, gamma).
+        gain_db = gain_db + float(rng.normal(0.0, 1.5))
+        dr_db = float(rng.uniform(*v2.dr_db))
+        gamma_lut = (np.linspace(0.0, 1.0, 4096) ** float(rng.uniform(*v2.gamma)) * 255.0).astype(np.float32)
+        ref_db = _REF_DB + v2.ref_shift_db
     inten *= np.power(np.float32(10.0), gain_db / 10.0).astype(np.float32)[:, None]
     inten += 2e-5 * _crop(t.speckle_far, off.index + 3, off, h, w, 29, 41)
+    if v2:
+        # Spatial compounding and speckle-reduction filtering: a smooth, coarser grain; a faint
+        # haze inside lumens (the real lumen is not pure black).
+        sx = float(rng.uniform(*v2.smooth_lat))
+        inten = cv2.GaussianBlur(inten, (0, 0), sigmaX=sx, sigmaY=sx * 0.55)
+        inten += v2.lumen_haze * lumen * speck
 
     # Log compression: DR 40 dB with a power law that stretches it toward the scanner's 50-60 dB.
     q = np.log10(inten + 1e-9)
-    q = np.clip((q * 10.0 - _REF_DB + _DR_DB) * (4095.0 / _DR_DB), 0.0, 4095.0).astype(np.int16)
-    gray = _GAMMA_LUT[q]
+    q = np.clip((q * 10.0 - ref_db + dr_db) * (4095.0 / dr_db), 0.0, 4095.0).astype(np.int16)
+    gray = gamma_lut[q]
     gray = cv2.GaussianBlur(gray, (3, 3), 0.55)
     return np.clip(gray + 0.5, 0, 255).astype(np.uint8)

@@ -20,18 +20,33 @@ from nnus_core.phantom.bmode import render_bmode, tiles
 from nnus_core.phantom.scene import HEIGHT, WIDTH, slice_scene
 from nnus_core.phantom.views import FrameSpec, plan_dataset
 
-PHANTOM_VERSION = "1.1.0"
+PHANTOM_VERSION = "1.1.0"  # what `generate_dataset` writes by default: the shipped model's training data
+# Every generator version and the B-mode look it renders (same geometry and boxes in both).
+# 2.0.0 is the scanner look (bmode._Look2); it becomes the default only together with a model
+# trained on it, so that the shipped dataset and the shipped model never disagree.
+GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2}
 GENERATOR_NAME = "nnus-phantom"
 JPEG_QUALITY = 90
 
 ProgressFn = Callable[[int, int], None]
 
 
-def render_frame(spec: FrameSpec) -> tuple[np.ndarray, list[Annotation]]:
+def look_of(version: str) -> int:
+    """The B-mode look of a generator version (ValueError for an unknown one)."""
+    try:
+        return GENERATOR_LOOKS[version]
+    except KeyError:
+        raise ValueError(
+            f"phantom version must be one of {', '.join(GENERATOR_LOOKS)}, got {version!r}"
+        ) from None
+
+
+def render_frame(spec: FrameSpec, version: str = PHANTOM_VERSION) -> tuple[np.ndarray, list[Annotation]]:
     """Render one planned frame.
 
     Args:
         spec: a frame from `plan_dataset`.
+        version: the generator version (GENERATOR_LOOKS) whose look to render.
 
     Returns:
         The (447, 494) uint8 grayscale image and its ground-truth annotations (pixel boxes of
@@ -39,7 +54,7 @@ def render_frame(spec: FrameSpec) -> tuple[np.ndarray, list[Annotation]]:
     """
     rng = spec.rng()
     scene = slice_scene(spec.subject, spec.pose, rng)
-    image = render_bmode(scene, spec.subject, spec.pose, rng)
+    image = render_bmode(scene, spec.subject, spec.pose, rng, look=look_of(version))
     return image, list(scene.annotations)
 
 
@@ -57,8 +72,8 @@ def yolo_lines(annotations: list[Annotation], width: int = WIDTH, height: int = 
     return "".join(line + "\n" for line in out)
 
 
-def _write_one(spec: FrameSpec, root: Path) -> int:
-    image, anns = render_frame(spec)
+def _write_one(spec: FrameSpec, root: Path, version: str = PHANTOM_VERSION) -> int:
+    image, anns = render_frame(spec, version)
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise RuntimeError(f"JPEG encoding failed for frame {spec.stem}")
@@ -70,20 +85,22 @@ def _write_one(spec: FrameSpec, root: Path) -> int:
 # Worker state: the plan is rebuilt in each worker from (n, seed) rather than pickled per task.
 _W_PLAN: tuple[FrameSpec, ...] = ()
 _W_ROOT: Path | None = None
+_W_VERSION = PHANTOM_VERSION
 
 
-def _worker_init(n: int, seed: int, root: str) -> None:
-    global _W_PLAN, _W_ROOT
+def _worker_init(n: int, seed: int, root: str, version: str = PHANTOM_VERSION) -> None:
+    global _W_PLAN, _W_ROOT, _W_VERSION
     cv2.setNumThreads(1)
     _W_PLAN = plan_dataset(n, seed)
     _W_ROOT = Path(root)
+    _W_VERSION = version
     tiles()
 
 
 def _worker_chunk(indices: list[int]) -> int:
     assert _W_ROOT is not None
     for i in indices:
-        _write_one(_W_PLAN[i], _W_ROOT)
+        _write_one(_W_PLAN[i], _W_ROOT, _W_VERSION)
     return len(indices)
 
 
@@ -103,6 +120,7 @@ def generate_dataset(
     seed: int = 0,
     jobs: int | None = None,
     progress: ProgressFn | None = None,
+    version: str = PHANTOM_VERSION,
 ) -> Path:
     """Generate a synthetic NNUS-format dataset.
 
@@ -116,10 +134,12 @@ def generate_dataset(
         seed: dataset seed; the same seed gives byte-identical files.
         jobs: worker processes (None = all cores, 1 = in this process). Output does not depend on it.
         progress: called as `progress(done, total)` while images are written.
+        version: the generator version to write (GENERATOR_LOOKS); default the shipped model's.
 
     Returns:
         The dataset folder.
     """
+    look_of(version)  # refuse an unknown version before writing anything
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
@@ -136,19 +156,19 @@ def generate_dataset(
             progress(0, n)
         if jobs == 1 or n < 8:
             for spec in plan:
-                _write_one(spec, tmp)
+                _write_one(spec, tmp, version)
                 done += 1
                 if progress:
                     progress(done, n)
         else:
             # spawn: safe inside threaded hosts (the web app); workers rebuild the plan themselves.
             ctx = mp.get_context("spawn")
-            with ctx.Pool(jobs, initializer=_worker_init, initargs=(n, seed, str(tmp))) as pool:
+            with ctx.Pool(jobs, initializer=_worker_init, initargs=(n, seed, str(tmp), version)) as pool:
                 for k in pool.imap_unordered(_worker_chunk, _chunks(n, 5)):
                     done += k
                     if progress:
                         progress(done, n)
-        _write_metadata(tmp, plan, seed, n, time.perf_counter() - started)
+        _write_metadata(tmp, plan, seed, n, time.perf_counter() - started, version)
         if out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             out.rename(old)
@@ -162,7 +182,14 @@ def generate_dataset(
     return out
 
 
-def _write_metadata(root: Path, plan: tuple[FrameSpec, ...], seed: int, n: int, elapsed_s: float) -> None:
+def _write_metadata(
+    root: Path,
+    plan: tuple[FrameSpec, ...],
+    seed: int,
+    n: int,
+    elapsed_s: float,
+    version: str = PHANTOM_VERSION,
+) -> None:
     (root / "labels" / "classes.txt").write_text("".join(name + "\n" for name in ORGAN_NAMES))
     with open(root / SUBJECTS_CSV, "w", newline="") as f:
         w = csv.writer(f)
@@ -170,8 +197,8 @@ def _write_metadata(root: Path, plan: tuple[FrameSpec, ...], seed: int, n: int, 
         for spec in plan:
             w.writerow([f"{spec.stem}.jpg", spec.subject.name])
     n_subj = len({s.subject.name for s in plan})
-    (root / "README.md").write_text(_README.format(n=n, seed=seed, version=PHANTOM_VERSION, n_subj=n_subj))
-    marker = {"generator": GENERATOR_NAME, "version": PHANTOM_VERSION, "seed": seed, "n": n}
+    (root / "README.md").write_text(_README.format(n=n, seed=seed, version=version, n_subj=n_subj))
+    marker = {"generator": GENERATOR_NAME, "version": version, "seed": seed, "n": n}
     (root / PHANTOM_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
 
 
@@ -192,5 +219,5 @@ Boxes are the tight boxes of the visible part of each structure.
 - `subjects.csv`: which virtual volunteer each image belongs to (consecutive blocks).
 - `phantom.json`: generator name, version, seed and size.
 
-Regenerate with `python -m nnus_core.phantom --out DIR --n {n} --seed {seed}`.
+Regenerate with `python -m nnus_core.phantom --out DIR --n {n} --seed {seed} --version {version}`.
 """

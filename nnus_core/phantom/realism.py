@@ -44,6 +44,12 @@ class FrameStats:
     depth_profile: list[np.ndarray] = field(default_factory=list)
     box_wh: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     organ_count: dict[int, int] = field(default_factory=dict)
+    # Per-frame figures of a structure against a ring of tissue around its box (see `ring_stats`).
+    per_frame: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, key: str, value: float | None) -> None:
+        if value is not None and np.isfinite(value):
+            self.per_frame.setdefault(key, []).append(float(value))
 
 
 def env_snr(values: np.ndarray, dr_db: float = ASSUMED_DR_DB) -> float:
@@ -105,6 +111,48 @@ def _speckle_stats(st: FrameStats, img: np.ndarray, exclude: np.ndarray | None) 
         st.acf_lateral.append(lat)
 
 
+def gcnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Generalised contrast-to-noise ratio: 1 - the overlap of the two gray histograms (0..1)."""
+    ha = np.bincount(a.ravel(), minlength=256)[:256] / max(1, a.size)
+    hb = np.bincount(b.ravel(), minlength=256)[:256] / max(1, b.size)
+    return float(1.0 - np.minimum(ha, hb).sum())
+
+
+def ring_stats(img: np.ndarray, box: BoxPx, inner: float = 0.3) -> dict[str, float] | None:
+    """A structure's core (the box's inner part) against a ring of tissue around its box.
+
+    The ring runs from 5 % to 40 % of the box's size outside it, within the image: what a reader
+    compares an organ with. Returns core and ring mean, ring std and their gCNR.
+    """
+    h, w = img.shape
+    ys, xs = _inner(box, inner)
+    core = img[ys, xs]
+    dx, dy = box.width, box.height
+
+    def rect(k: float) -> tuple[int, int, int, int]:
+        return (
+            max(0, int(box.x1 - k * dx)),
+            max(0, int(box.y1 - k * dy)),
+            min(w, int(box.x2 + k * dx)),
+            min(h, int(box.y2 + k * dy)),
+        )
+
+    ox0, oy0, ox1, oy1 = rect(0.4)
+    ix0, iy0, ix1, iy1 = rect(0.05)
+    ring_mask = np.zeros((h, w), bool)
+    ring_mask[oy0:oy1, ox0:ox1] = True
+    ring_mask[iy0:iy1, ix0:ix1] = False
+    ring = img[ring_mask]
+    if core.size < 20 or ring.size < 50:
+        return None
+    return {
+        "core_mean": float(core.mean()),
+        "ring_mean": float(ring.mean()),
+        "ring_std": float(ring.std()),
+        "gcnr": gcnr(core, ring),
+    }
+
+
 def _db(a: float, b: float) -> float:
     return (a - b) / 255.0 * ASSUMED_DR_DB
 
@@ -146,6 +194,12 @@ def measure_labelled(img: np.ndarray, boxes: list[tuple[int, BoxPx]], st: FrameS
         st.box_wh.setdefault(oid, []).append((box.width, box.height))
         ys, xs = _inner(box)
         region = img[ys, xs]
+        if oid in (1, 2):  # thyroid and CCA against their surroundings
+            r = ring_stats(img, box)
+            if r is not None:
+                tag = "cca" if oid == 2 else "thyroid"
+                for k, v in r.items():
+                    st.add(f"{tag}_{k}", v)
         if oid == 2:  # CCA: the inner part of the box is lumen
             st.lumen_gray.extend(region.ravel()[::7].tolist())
             c = _below_contrast(img, box)
@@ -286,10 +340,14 @@ def run_report(data_dir: Path, out_dir: Path, real_dir: Path | None = None, max_
     out_dir.mkdir(parents=True, exist_ok=True)
     ph = FrameStats("phantom")
     sheet: list[tuple[str, np.ndarray]] = []
+    others: list[tuple[str, np.ndarray]] = []  # other views: fill the sheet when too few transverse
     for name, img, boxes in _load_labelled_folder(Path(data_dir), max_images):
         measure_labelled(img, boxes, ph)
-        if len(sheet) < 12:
-            sheet.append((f"phantom {name}", img))
+        # The sheet compares like with like: transverse phantom views (a round CCA) beside the
+        # real transverse carotid views.
+        round_cca = any(o == 2 and b.width < 1.5 * b.height for o, b in boxes)
+        (sheet if round_cca else others).append((f"phantom {name}", img))
+    sheet = (sheet + others)[:12]
     real_dir = default_real_dir() if real_dir is None else Path(real_dir)
     rl: FrameStats | None = None
     if real_dir is not None and real_dir.is_dir():
@@ -349,6 +407,7 @@ def _report_lines(ph: FrameStats, rl: FrameStats | None, real_dir: Path | None) 
         if s.depth_profile:
             prof = np.mean(np.stack(s.depth_profile), axis=0)
             L.append(f"    {s.name:8s} " + " ".join(f"{v:5.1f}" for v in prof))
+    L += _versus_real(ph, rl)
     L += ["", "Boxes per image vs published NNUS counts (phantom):"]
     L.append(f"  {'organ':26s} {'phantom':>8s} {'NNUS':>6s}  {'median w x h (px)':>18s}")
     n = max(1, ph.n_images)
@@ -358,4 +417,73 @@ def _report_lines(ph: FrameStats, rl: FrameStats | None, real_dir: Path | None) 
         L.append(
             f"  {o.name:26s} {ph.organ_count.get(o.id, 0) / n:8.2f} {PUBLISHED_COUNTS[o.id] / PUBLISHED_IMAGES:6.2f}  {size:>18s}"
         )
+    return L
+
+
+# Real figures of structures the local reference does not show (transverse thyroid views,
+# measured on real scans that are not stored here): median per frame, as a range.
+REAL_THYROID = {
+    "thyroid_core_mean": (110.0, 130.0),
+    "thyroid_ring_mean": (65.0, 85.0),
+    "thyroid_gcnr": (0.55, 0.75),
+}
+
+
+def _real_range(rl: FrameStats | None, key: str, values: list[float] | None = None):
+    """(lo, hi, source) of a figure on real frames: their interquartile range, or REAL_THYROID."""
+    vals = values if values is not None else (rl.per_frame.get(key) if rl is not None else None)
+    if vals:
+        lo, hi = np.percentile(vals, [25, 75])
+        return float(lo), float(hi), f"real IQR n={len(vals)}"
+    if key in REAL_THYROID:
+        lo, hi = REAL_THYROID[key]
+        return lo, hi, "real thyroid scans (not stored)"
+    return None
+
+
+def versus_real(ph: FrameStats, rl: FrameStats | None) -> list[tuple[str, float, tuple | None]]:
+    """(figure, phantom median, real (lo, hi, source) or None) for every compared figure."""
+    rows: list[tuple[str, float, tuple | None]] = []
+    keys = [
+        ("CCA lumen mean gray", "cca_core_mean"),
+        ("CCA surroundings mean gray", "cca_ring_mean"),
+        ("CCA surroundings std", "cca_ring_std"),
+        ("CCA lumen vs surroundings gCNR", "cca_gcnr"),
+        ("thyroid mean gray", "thyroid_core_mean"),
+        ("thyroid surroundings mean gray", "thyroid_ring_mean"),
+        ("thyroid vs surroundings gCNR", "thyroid_gcnr"),
+    ]
+    for label, key in keys:
+        v = ph.per_frame.get(key)
+        if v:
+            rows.append((label, float(np.median(v)), _real_range(rl, key)))
+    for label, attr in (("speckle size axial, px", "acf_axial"), ("speckle size lateral, px", "acf_lateral")):
+        v = getattr(ph, attr)
+        if v:
+            real = _real_range(rl, attr, getattr(rl, attr) if rl is not None else None)
+            rows.append((label, float(np.median(v)), real))
+    if ph.depth_profile:
+        pp = np.stack(ph.depth_profile)
+        rp = np.stack(rl.depth_profile) if rl is not None and rl.depth_profile else None
+        for i in range(pp.shape[1]):
+            real = _real_range(rl, "", rp[:, i].tolist()) if rp is not None else None
+            rows.append((f"depth decile {i + 1} mean gray", float(np.median(pp[:, i])), real))
+    return rows
+
+
+def _versus_real(ph: FrameStats, rl: FrameStats | None) -> list[str]:
+    rows = versus_real(ph, rl)
+    L = ["", "Phantom vs the real range (median per frame; real: interquartile range):"]
+    L.append(f"  {'figure':34s} {'phantom':>8s} {'real range':>15s}  inside  source")
+    inside = 0
+    for label, v, real in rows:
+        if real is None:
+            L.append(f"  {label:34s} {v:8.2f} {'-':>15s}  -")
+            continue
+        lo, hi, src = real
+        ok = lo <= v <= hi
+        inside += ok
+        L.append(f"  {label:34s} {v:8.2f} {lo:7.2f}-{hi:<7.2f}  {'yes' if ok else 'NO':6s}  {src}")
+    compared = sum(r is not None for _, _, r in rows)
+    L.append(f"  figures inside the real range: {inside} of {compared}")
     return L

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 DARK_LEVEL = 16  # luma at or below which a pixel is "black" (limited-range black is 16)
@@ -98,6 +99,15 @@ def scan_area(gray_frames: Iterable[np.ndarray]) -> ScanArea | None:
     if w - aw < MIN_TRIM_SHARE * w and h - ah < MIN_TRIM_SHARE * h:
         return None
     return ScanArea(x0, y0, aw, ah)
+
+
+def image_scan_area(image: np.ndarray) -> ScanArea | None:
+    """`scan_area` of one still image (grayscale or BGR): a screenshot's or an export's dark margins,
+    with the scanner's text, logo and scales in them, are left out as for a video."""
+    if image.ndim == 2:
+        return scan_area([image])
+    # The brightest channel (cv2: ~20x faster than numpy's max over the last axis).
+    return scan_area([cv2.max(cv2.max(image[:, :, 0], image[:, :, 1]), image[:, :, 2])])
 
 
 def sample_gray(path: str | Path, size: tuple[int, int], rotation_deg: int, n: int = SAMPLE_FRAMES):
