@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -16,10 +17,21 @@ from nnus_core.quiz.view import STUDENT_RGB, review_overlays, shade_targets
 from nnus_core.render import Overlay
 from nnus_core.text import html_escape, md_escape
 from pages import _shared
+from pages._boxdraw import ShownBox, draw_box
 from pages._quiz_ui import acting_user, flash, show_flash, submit
 from pages._state import state
 
-DRAW_WIDTH_PX = 760  # the drawing image is rendered at this width; the browser may scale it
+DRAW_WIDTH_PX = (
+    760  # still images and the feedback view are rendered at this width; the browser may scale them
+)
+# On a phone the question view fits one screen down to its submit button (390x844 measured): the
+# page title and the "Practising as" line give way while a question is on screen, the top padding shrinks.
+PHONE_QUESTION_CSS = """<style>
+@media (max-width: 640px) {
+  .st-key-quiz_title, .st-key-quiz_user_line { display: none; }
+  [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
+}
+</style>"""
 LINE_LEGEND = (
     '<div style="font-size:0.95em;margin-top:2px">'
     '<span style="margin-right:16px"><b>━━</b> ground truth (organ colour, shaded)</span>'
@@ -33,6 +45,7 @@ LINE_LEGEND = (
 def question_ui(svc: QuizService, served: Served, settings: QuizSettings) -> None:
     """Render the question on screen and handle its answer."""
     state.quiz.current = served.id
+    st.html(PHONE_QUESTION_CSS)
     _header(served, settings)
     ANSWER_VIEWS[served.question.kind](svc, served)
 
@@ -62,20 +75,15 @@ def _countdown(served: Served, limit_s: int) -> None:
         )
 
 
-def _drawing(served: Served, pending: list[Overlay]) -> None:
-    """The image to drag a box on (the boxes so far drawn in: the component draws nothing itself)."""
-    from streamlit_image_coordinates import streamlit_image_coordinates
-
+def _drawing(served: Served, labelled: Sequence[ShownBox] = (), box_label: str = "your box") -> None:
+    """The image to drag a box on (finger, pen or mouse); it shows the drawn box and `labelled` boxes."""
     rgb = load_rgb(served.sample.image_path)
-    view, _ = render_view(rgb, pending, out_width_px=DRAW_WIDTH_PX, show_labels=True)
-    streamlit_image_coordinates(
-        view,
+    draw_box(
+        rgb,
         key=state.quiz.drawing_key(served.id),
-        click_and_drag=True,
-        width="stretch",
-        image_format="JPEG",
-        jpeg_quality=90,
-        cursor="crosshair",
+        shown=labelled,
+        box_label=box_label,
+        alt=f"Ultrasound image {served.sample.stem}: drag a box on it",
     )
 
 
@@ -102,12 +110,11 @@ def locate_view(svc: QuizService, served: Served) -> None:
     box, problem = drag.box, (drag.problem if value else None)
     img_col, side = st.columns([3, 2])
     with img_col:
-        _drawing(served, [Overlay(None, box, "your box", "student", STUDENT_RGB)] if box else [])
+        _drawing(served)
         st.caption(
             "Press on one corner of the organ, drag to the opposite corner, release. Drag again to redo."
         )
     with side:
-        _drag_messages(problem, drag.notes)
         if box is not None:
             st.markdown(
                 f"Your box: **{box.width:.0f} × {box.height:.0f} px** at ({box.x1:.0f}, {box.y1:.0f})."
@@ -123,6 +130,7 @@ def locate_view(svc: QuizService, served: Served) -> None:
             icon=":material/visibility_off:",
             help="Answer that this organ is not in this image.",
         )
+        _drag_messages(problem, drag.notes)  # under the buttons: on a phone the submit button stays on screen
         if pressed:
             if box is None:
                 st.error(
@@ -192,14 +200,11 @@ def label_all_view(svc: QuizService, served: Served) -> None:
     iid = served.id
     value = state.quiz.drag(iid)
     drag = box_from_drag(value, served.sample.width, served.sample.height)
-    box, problem = drag.box, (drag.problem if value else None)
+    problem = drag.problem if value else None
     labels = state.quiz.labels(iid)
     img_col, side = st.columns([3, 2])
     with img_col:
-        pending = [Overlay(o, b, ORGANS[o].short, "solid") for o, b in labels]
-        if box is not None:
-            pending.append(Overlay(None, box, "new box", "student", STUDENT_RGB))
-        _drawing(served, pending)
+        _drawing(served, [ShownBox(b, ORGANS[o].short, o) for o, b in labels], box_label="new box")
         st.caption("Draw one box, name it, press Add; repeat for every organ you see, then submit.")
     with side:
         show_flash()

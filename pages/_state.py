@@ -105,8 +105,10 @@ class QuizKeys:
         return self.box_key(instance_id, self.redo(instance_id))
 
     def drag(self, instance_id: str) -> dict | None:
-        """The drawing component's last value for a question (displayed-pixel corners), None before a drag."""
-        return st.session_state.get(self.drawing_key(instance_id))
+        """The drawing's last drag for a question (corners in the drawn image's pixels), None before one."""
+        from pages._boxdraw import drag_value
+
+        return drag_value(self.drawing_key(instance_id))
 
     def labels(self, instance_id: str) -> list[tuple[int, BoxPx]]:
         return [(int(o), BoxPx(*b)) for o, *b in st.session_state.get(self.labels_key(instance_id), [])]

@@ -38,11 +38,10 @@ STYLE_LEGEND_HTML = (
 
 @dataclass(frozen=True)
 class ViewerClick:
-    """A click on the viewer's image, in source-image pixels; `is_new` is False on later reruns."""
+    """A click (or tap) on the viewer's image, in source-image pixels, in the run it happened."""
 
     x_px: float
     y_px: float
-    is_new: bool
 
 
 def _reset(key: str) -> None:
@@ -72,16 +71,6 @@ def _controls(key: str, zoom_controls: bool, adjust_controls: bool) -> dict:
         out["pan_x"] = p1.slider("Pan left ↔ right", 0, 100, key=f"{key}_pan_x", format="%d%%")
         out["pan_y"] = p2.slider("Pan top ↕ bottom", 0, 100, key=f"{key}_pan_y", format="%d%%")
     return out
-
-
-class _EncodedJpeg:
-    """Already-encoded JPEG bytes for a component that asks its image to `save` itself (PIL-style)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def save(self, fp, format: str | None = None, **_) -> None:  # noqa: A002 (PIL's signature)
-        fp.write(self._data)
 
 
 def image_viewer(
@@ -136,12 +125,9 @@ def image_viewer(
     )
     click = None
     if clickable:
-        from streamlit_image_coordinates import streamlit_image_coordinates
+        from pages._boxdraw import tap_point
 
-        value = streamlit_image_coordinates(
-            _EncodedJpeg(jpeg), key=f"{key}_click", width="stretch", image_format="JPEG", cursor="pointer"
-        )
-        click = _to_click(key, value, transform, out_width_px)
+        click = _to_click(tap_point(jpeg, key=f"{key}_click"), transform, out_width_px)
     else:
         st.image(jpeg, width="stretch", output_format="JPEG")
     legend = ""
@@ -178,16 +164,12 @@ def image_viewer(
     return click
 
 
-def _to_click(key: str, value: dict | None, transform, view_width_px: int) -> ViewerClick | None:
+def _to_click(value: dict | None, transform, view_width_px: int) -> ViewerClick | None:
     if not value or "x" not in value:
         return None
     shown = float(value.get("width") or view_width_px)
     x, y = transform.to_source(value["x"] * view_width_px / shown, value["y"] * view_width_px / shown)
-    stamp = value.get("unix_time", (value["x"], value["y"]))
-    keys = state.viewer(key)
-    is_new = keys.get("click_seen") != stamp
-    keys.set("click_seen", stamp)
-    return ViewerClick(x, y, is_new)
+    return ViewerClick(x, y)
 
 
 def outcome_legend_html() -> str:

@@ -331,7 +331,7 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
     elif state.browse.card_image != sample.stem:
         state.browse.card_image = sample.stem
         state.browse.card = min(sample.organ_ids) if sample.organ_ids else 0
-    if click is not None and click.is_new:
+    if click is not None:
         boxes = [(a.organ_id, a.box) for a in sample.annotations] + [(d.organ_id, d.box) for d in detections]
         hit = organ_at(click.x_px, click.y_px, boxes)
         if hit is not None:

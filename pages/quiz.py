@@ -12,7 +12,8 @@ from pages import _quiz_views as views
 from pages._shared import dataset_badge, get_dataset
 from pages._state import state
 
-st.title("Quiz")
+with st.container(key="quiz_title"):  # keyed: a phone hides it while a question is on screen
+    st.title("Quiz")
 ds = get_dataset()
 dataset_badge(ds)
 svc, model_available = ui.quiz_service(ds)
@@ -28,7 +29,8 @@ if focus:
         session_id = None
 
 actor = ui.acting_user()
-ui.signed_in_line(actor)
+with st.container(key="quiz_user_line"):
+    ui.signed_in_line(actor)
 
 if not session_id:
     resumed = None if focus else ui.resume_offer(svc, actor)

@@ -111,11 +111,12 @@ def current(at: AppTest, env) -> tuple[str, Question]:
 
 
 def drag_value(box, w=494, h=447, reverse=False):
+    """The drawing component's state after a drag over `box` (image pixels), as the browser reports it."""
     s = DISPLAY_W / w
     x1, y1, x2, y2 = (v * s for v in box)
     if reverse:
         x1, y1, x2, y2 = x2, y2, x1, y1
-    return {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "width": DISPLAY_W, "height": h * s, "unix_time": 1}
+    return {"box": {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "width": DISPLAY_W, "height": h * s}}
 
 
 def texts(at: AppTest) -> str:
@@ -175,8 +176,8 @@ def test_locate_question_with_a_dragged_box_gives_three_way_feedback(env, with_m
     "value, message",
     [
         (None, "Draw a box first"),
-        ({"x1": 100, "y1": 100, "x2": 100, "y2": 100, "width": 760, "height": 687.7}, "no area"),
-        ({"x1": 900, "y1": 10, "x2": 990, "y2": 90, "width": 760, "height": 687.7}, "entirely outside"),
+        ({"box": {"x1": 100, "y1": 100, "x2": 100, "y2": 100, "width": 760, "height": 687.7}}, "no area"),
+        ({"box": {"x1": 900, "y1": 10, "x2": 990, "y2": 90, "width": 760, "height": 687.7}}, "entirely outside"),
     ],
 )
 def test_bad_boxes_get_a_clear_message_and_nothing_is_stored(env, value, message):

@@ -305,3 +305,59 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- the box-drawing component (pages/_boxdraw.py): where its image is, and drags by mouse and touch --
+
+BOXDRAW = '[data-testid="boxdraw"]'  # inside the component's open shadow root: CSS locators reach it
+
+
+def boxdraw_origin(page, image_width_px: float, index: int = 0) -> tuple[float, float, float]:
+    """Page coordinates of a drawing image's top-left corner, and displayed pixels per image pixel
+    (`image_width_px`: the width of the image the test measures in)."""
+    img = page.locator(f"{BOXDRAW} img").nth(index)
+    img.wait_for()
+    page.wait_for_function(
+        "(sel) => [...document.querySelectorAll('*')].some(e => e.shadowRoot"
+        " && [...e.shadowRoot.querySelectorAll(sel + ' img')].some(i => i.complete && i.naturalWidth > 0"
+        " && i.getBoundingClientRect().height > 100))",
+        arg=BOXDRAW,
+    )
+    box = img.bounding_box()
+    assert box
+    return box["x"], box["y"], box["width"] / image_width_px
+
+
+def boxdraw_value(page, index: int = 0) -> tuple[float, ...] | None:
+    """The box the component shows now (sorted, clamped; its image's natural pixels), None without one."""
+    text = page.locator(BOXDRAW).nth(index).get_attribute("data-box")
+    return tuple(float(v) for v in text.split(",")) if text else None
+
+
+def mouse_drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+    """Press the mouse at `start`, move to `end` in `steps`, release (page coordinates)."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=steps)
+    page.mouse.up()
+
+
+def touch_drag(
+    page, start: tuple[float, float], end: tuple[float, float], steps: int = 8, cancel: bool = False
+) -> None:
+    """A one-finger drag from `start` to `end` (page coordinates) through CDP touch events (the
+    page's context needs `has_touch=True`); `cancel` ends it with touchCancel instead of touchEnd."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+
+        def send(kind: str, x: float | None = None, y: float | None = None) -> None:
+            points = [] if x is None else [{"x": x, "y": y, "id": 1, "radiusX": 4, "radiusY": 4, "force": 1}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        send("touchStart", *start)
+        for i in range(1, steps + 1):
+            t = i / steps
+            send("touchMove", start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t)
+        send("touchCancel" if cancel else "touchEnd")
+    finally:
+        cdp.detach()

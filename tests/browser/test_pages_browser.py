@@ -12,6 +12,7 @@ from nnus_core.organs import ORGANS
 from tests.browser.conftest import (
     app_runs,
     assert_no_error,
+    boxdraw_origin,
     open_app_page,
     screenshot,
     server_with_model,
@@ -109,13 +110,11 @@ def test_browse_filter_open_and_toggle_boxes(server_url, page, browser_data_dir)
         for a in sorted(first.annotations, key=lambda a: -a.organ_id)
         if organ_at(*a.box.center, boxes) == a.organ_id and a.organ_id != min(first.organ_ids)
     )
-    img = page.frame_locator('iframe[title*="streamlit_image_coordinates"]').first.locator("img")
-    ib = img.bounding_box()
-    assert ib
+    x0, y0, s = boxdraw_origin(page, first.width)
     cx, cy = target.box.center
     runs = app_runs(page)
-    page.mouse.click(ib["x"] + cx / first.width * ib["width"], ib["y"] + cy / first.height * ib["height"])
-    settle_after(page, runs)  # the click reaches the app from the image's iframe
+    page.mouse.click(x0 + cx * s, y0 + cy * s)
+    settle_after(page, runs)  # the click reaches the app from the component
     name = ORGANS[target.organ_id].name
     page.wait_for_function(
         "(name) => (document.querySelector('[data-testid=\"teaching-card-title\"]') || {}).innerText?.includes(name)",

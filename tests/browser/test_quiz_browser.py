@@ -14,6 +14,8 @@ from nnus_core.organs import ORGANS
 from tests.browser.conftest import (
     app_runs,
     assert_no_error,
+    boxdraw_origin,
+    mouse_drag,
     open_app_page,
     screenshot,
     server_with_model,
@@ -21,7 +23,6 @@ from tests.browser.conftest import (
     settle_after,
 )
 
-COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
 N_QUESTIONS = 3
 
 
@@ -66,27 +67,12 @@ def _question(page, ds):
     return organ, ds.get(stem)
 
 
-def _image_origin(page, sample) -> tuple[float, float, float]:
-    """Page coordinates of the drawing image's top-left corner, and displayed pixels per image pixel."""
-    img = page.frame_locator(COMPONENT).locator("img#image")
-    img.wait_for()
-    page.wait_for_function(
-        f"() => {{ const f = document.querySelector('{COMPONENT}'); return f && f.getBoundingClientRect().height > 100; }}"
-    )
-    ib = img.bounding_box()  # in the page's coordinates, frame offset included
-    return ib["x"], ib["y"], ib["width"] / sample.width
-
-
 def _drag(page, sample, start: tuple[float, float], end: tuple[float, float]) -> None:
     """Press at `start`, move and release at `end` (image pixels; `end` may lie outside the image);
-    return once the run the drawn box started has finished (it reaches the app from the iframe)."""
-    x0, y0, s = _image_origin(page, sample)
+    return once the run the drawn box started has finished."""
+    x0, y0, s = boxdraw_origin(page, sample.width)
     runs = app_runs(page)
-    page.mouse.move(x0 + start[0] * s, y0 + start[1] * s)
-    page.mouse.down()
-    page.mouse.move(x0 + (start[0] + end[0]) / 2 * s, y0 + (start[1] + end[1]) / 2 * s, steps=5)
-    page.mouse.move(x0 + end[0] * s, y0 + end[1] * s, steps=5)
-    page.mouse.up()
+    mouse_drag(page, (x0 + start[0] * s, y0 + start[1] * s), (x0 + end[0] * s, y0 + end[1] * s))
     settle_after(page, runs)
 
 
