@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", help="comma-separated page names (default: all)")
     ap.add_argument("--baseline", type=Path, help="another checkout of the app to measure beside this one")
     args = ap.parse_args(argv)
+    args.data = args.data.resolve()  # the servers run in their own checkout's folder
     if not (args.data / "images").is_dir():
         print(f"no dataset at {args.data}: generate it with python -m nnus_core.phantom --out {args.data}")
         return 2
