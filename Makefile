@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench browser postgres clean-data
+.PHONY: run test lint bench browser postgres nginx clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,13 @@ postgres:
 	  else echo "PostgreSQL missing: the PostgreSQL store tests will fail (sudo apt-get install postgresql," \
 	    "or NNUS_TEST_POSTGRES=skip for a local run)"; fi; }
 
-test: $(VENV)/.dev-installed browser postgres
+# The several-servers browser test puts two app servers behind Debian's nginx, started unprivileged (tests/nginx.py).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
+	  else echo "nginx missing: the two-servers browser test will fail (sudo apt-get install nginx)"; fi; }
+
+test: $(VENV)/.dev-installed browser postgres nginx
 	YOLO_OFFLINE=1 $(PY) -m pytest
 
 lint: $(VENV)/.dev-installed

@@ -177,7 +177,10 @@ def test_locate_question_with_a_dragged_box_gives_three_way_feedback(env, with_m
     [
         (None, "Draw a box first"),
         ({"box": {"x1": 100, "y1": 100, "x2": 100, "y2": 100, "width": 760, "height": 687.7}}, "no area"),
-        ({"box": {"x1": 900, "y1": 10, "x2": 990, "y2": 90, "width": 760, "height": 687.7}}, "entirely outside"),
+        (
+            {"box": {"x1": 900, "y1": 10, "x2": 990, "y2": 90, "width": 760, "height": 687.7}},
+            "entirely outside",
+        ),
     ],
 )
 def test_bad_boxes_get_a_clear_message_and_nothing_is_stored(env, value, message):

@@ -361,3 +361,73 @@ def touch_drag(
         send("touchCancel" if cancel else "touchEnd")
     finally:
         cdp.detach()
+
+
+# --- several app servers behind nginx ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServersBehindNginx:
+    """Two app servers on one PostgreSQL database, behind one nginx (tests/nginx.py).
+
+    `url`: nginx's address (what browsers open); `servers`: the app servers' own URLs, in the order of
+    `front.upstreams`; `db_url`: the shared database (migrated); `front`: the nginx front, whose
+    `cookie_for(i)` gives a stickiness cookie that lands on server `i` and whose `upstreams_of(cookie)`
+    says which servers a browser's requests reached.
+    """
+
+    url: str
+    servers: tuple[str, ...]
+    db_url: str
+    front: object  # tests.nginx.NginxFront
+
+    def pin_context(self, context, server_index: int) -> str:
+        """Make a browser context's requests go to server `server_index` (sets nginx's sticky cookie);
+        returns the cookie value, to look the context's requests up in the access log."""
+        from tests.nginx import COOKIE
+
+        value = self.front.cookie_for(server_index)
+        context.add_cookies([{"name": COOKIE, "value": value, "url": self.url}])
+        return value
+
+
+@pytest.fixture(scope="session")
+def servers_behind_nginx(browser_data_dir, postgres_server, tmp_path_factory) -> Iterator[ServersBehindNginx]:
+    """Two Streamlit servers of the app on 127.0.0.1 sharing one fresh PostgreSQL database, and an
+    unprivileged nginx in front of them on a free port (cookie stickiness, websocket upgrade for
+    `/_stcore/stream`, its config, pid and logs in a temporary folder).
+
+    Reuse it for anything that must work across servers (a live session: instructor on one server,
+    students on the other): open `servers_behind_nginx.url` in the browser contexts and call
+    `pin_context(ctx, i)` before the first page to choose the server. Nothing but the database is
+    shared between the servers: the test proves what the app keeps there. Started once per session.
+    """
+    from nnus_core.store import dispose_engines, get_engine
+    from tests.nginx import nginx_front
+    from tests.pg import create_database, drop_database
+
+    base = tmp_path_factory.mktemp("nginx-pair")
+    db_url = create_database(postgres_server)
+    get_engine(db_url)  # migrate once here, not in two servers at the same time
+    dispose_engines()
+    env = {"NNUS_DB_URL": db_url, "NNUS_VIDEO_TMP": str(base / "sessions")}
+    from nnus_core.detector import default_model_dir
+
+    if default_model_dir() is None:
+        from tests.synthetic_video import write_random_model
+
+        env["NNUS_MODEL"] = str(write_random_model(base / "model" / "best.pt"))
+        env["NNUS_MODEL_CACHE"] = str(base / "cache")
+    (base / "sessions").mkdir(parents=True, exist_ok=True)
+    procs = []
+    try:
+        for _ in range(2):
+            procs.append(start_server(browser_data_dir, env))
+        upstreams = [url.removeprefix("http://") for _, url in procs]
+        with nginx_front(base / "nginx", upstreams) as front:
+            yield ServersBehindNginx(front.url, tuple(url for _, url in procs), db_url, front)
+    finally:
+        for proc, _ in procs:
+            stop_server(proc)
+        dispose_engines()
+        drop_database(postgres_server, db_url)

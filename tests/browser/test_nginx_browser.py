@@ -1,0 +1,90 @@
+"""Real browser through nginx: two app servers share one PostgreSQL database. An instructor on server 1
+creates a class; a student on a phone, on server 2, joins it by its code; the instructor sees the
+student. nginx's access log proves which server each browser reached (websocket included)."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+
+from playwright.sync_api import expect
+
+from nnus_core.accounts.service import create_instructor
+from nnus_core.store import dispose_engines, get_engine
+from tests.browser.conftest import assert_no_error, new_app_page, open_app_page, screenshot
+from tests.browser.test_accounts_browser import _wait_for_sign_in_cookie
+from tests.nginx import COOKIE
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def _fill(page, label: str, value: str) -> None:
+    page.get_by_label(label, exact=True).first.fill(value)
+
+
+def test_a_new_browser_gets_a_sticky_cookie(servers_behind_nginx):
+    with urllib.request.urlopen(f"{servers_behind_nginx.url}/_stcore/health", timeout=10) as r:
+        assert r.status == 200
+        cookies = r.headers.get_all("Set-Cookie") or []
+    assert any(c.startswith(f"{COOKIE}=") and "HttpOnly" in c for c in cookies), cookies
+
+
+def test_instructor_on_one_server_student_on_the_other(browser, servers_behind_nginx):
+    pair = servers_behind_nginx
+    engine = get_engine(pair.db_url)
+    create_instructor(
+        engine, None, "nginx-teacher@school.edu", "Dr Proxy", "correct horse battery", admin=True
+    )
+    dispose_engines()
+
+    tctx, tp = new_app_page(browser, viewport={"width": 1280, "height": 900})
+    sctx, sp = new_app_page(browser, **PHONE)
+    try:
+        t_cookie = pair.pin_context(tctx, 0)
+        s_cookie = pair.pin_context(sctx, 1)
+
+        # The instructor signs in through nginx (server 1) and creates a class.
+        open_app_page(tp, pair.url, "signin", marker="Join a class")
+        tp.get_by_role("tab", name="Instructor").click()
+        _fill(tp, "Sign-in name", "nginx-teacher@school.edu")
+        _fill(tp, "Password", "correct horse battery")
+        tp.get_by_role("button", name="Sign in", exact=True).locator("visible=true").click()
+        tp.get_by_text("Signed in as").first.wait_for()
+        _wait_for_sign_in_cookie(tp)  # what the next page load signs in with
+        open_app_page(tp, pair.url, "classes", marker="Classes")
+        tp.get_by_text("New class").click()
+        _fill(tp, "Class name", "Neck US behind nginx")
+        tp.get_by_role("button", name="Create").click()
+        code_box = tp.get_by_test_id("nnus-join-code")
+        code_box.wait_for()
+        code = code_box.inner_text().strip()
+        assert re.fullmatch(r"[A-Z0-9]{6}", code), code
+
+        # The student, on a phone and on server 2, joins by the code: the class is in the database.
+        open_app_page(sp, pair.url, "signin", marker="Join a class")
+        _fill(sp, "Class code", code)
+        _fill(sp, "Your name in the class", "Ana Proxy")
+        _fill(sp, "Choose a PIN", "2468")
+        _fill(sp, "Repeat the PIN", "2468")
+        sp.get_by_role("button", name="Join").click()
+        sp.get_by_text("Signed in as").first.wait_for()
+        _wait_for_sign_in_cookie(sp)
+        assert_no_error(sp)
+        screenshot(sp, "nginx-student-joined-phone")
+
+        # Back on server 1: the instructor's roster shows the student who joined on server 2.
+        open_app_page(tp, pair.url, "classes", marker="Classes")
+        screenshot(tp, "nginx-instructor-roster")
+        expect(tp.get_by_text(re.compile(r"Roster — 1 student")).first).to_be_visible()
+        expect(tp.locator('[data-testid="stDataFrame"] td', has_text="Ana Proxy")).to_have_count(1)  # roster
+        assert_no_error(tp)
+    finally:
+        tctx.close()
+        sctx.close()
+
+    # nginx's log: each browser's page, websocket and every other request went to its own server only.
+    first, second = pair.front.upstreams
+    assert pair.front.upstreams_of(t_cookie) == {first}
+    assert pair.front.upstreams_of(s_cookie) == {second}
+    assert pair.front.wait_upstreams_of(t_cookie, "/_stcore/stream") == {first}  # logged when it closes
+    assert pair.front.wait_upstreams_of(s_cookie, "/_stcore/stream") == {second}
