@@ -24,6 +24,7 @@ from nnus_core.store.quizzes import StoredInstance
 from nnus_core.text import html_escape
 from pages import _auth, _shared
 from pages import _live_ui as ui
+from pages._boxdraw import ShownBox
 from pages._quiz_views import _drawing
 from pages._state import state
 
@@ -162,9 +163,7 @@ def question_view(q: LiveQuestion, sample: Sample) -> None:
         value = state.quiz.drag(iid)
         drag = box_from_drag(value, sample.width, sample.height)
         if q.kind is Kind.LOCATE:
-            _drawing(
-                served, [Overlay(None, drag.box, "your box", "student", STUDENT_RGB)] if drag.box else []
-            )
+            _drawing(served)
             c1, c2 = st.columns(2)
             if c1.button(
                 "Submit box", type="primary", key="live_submit", disabled=drag.box is None, width="stretch"
@@ -176,10 +175,7 @@ def question_view(q: LiveQuestion, sample: Sample) -> None:
                 st.caption("Press on one corner of the organ, drag to the opposite corner, release.")
         else:
             labels = state.quiz.labels(iid)
-            pending = [Overlay(o, b, ORGANS[o].short, "solid") for o, b in labels]
-            if drag.box is not None:
-                pending.append(Overlay(None, drag.box, "new box", "student", STUDENT_RGB))
-            _drawing(served, pending)
+            _drawing(served, [ShownBox(b, ORGANS[o].short, o) for o, b in labels], box_label="new box")
             organ = st.selectbox(
                 "Organ of the new box",
                 list(range(len(ORGANS))),

@@ -19,14 +19,16 @@ from nnus_core.store import db as dbm
 from tests.browser.conftest import (
     app_runs,
     assert_no_error,
+    boxdraw_origin,
+    mouse_drag,
     new_app_page,
     open_app_page,
     server_with_model,
     settle,
     settle_after,
+    touch_drag,
 )
 
-COMPONENT = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1440, "height": 900}}
 SHOTS = Path("/work/shots-live")
@@ -49,21 +51,13 @@ def live_server(browser_data_dir, tmp_path_factory):
     yield from server_with_model(browser_data_dir, base)
 
 
-def _drag(page, sample, box) -> None:  # noqa: ANN001
-    """Drag the mouse over `box` (image pixels) on the drawing widget; wait for the run it starts."""
-    img = page.frame_locator(COMPONENT).locator("img#image")
-    img.wait_for()
-    page.wait_for_function(
-        f"() => {{ const f = document.querySelector('{COMPONENT}'); return f && f.getBoundingClientRect().height > 100; }}"
-    )
-    ib = img.bounding_box()
-    s = ib["width"] / sample.width
+def _drag(page, sample, box, touch: bool = False) -> None:  # noqa: ANN001
+    """Drag over `box` (image pixels) on the drawing component, by mouse or by one finger; wait for
+    the run it starts."""
+    x0, y0, s = boxdraw_origin(page, sample.width)
     runs = app_runs(page)
-    page.mouse.move(ib["x"] + box.x1 * s, ib["y"] + box.y1 * s)
-    page.mouse.down()
-    page.mouse.move(ib["x"] + (box.x1 + box.x2) / 2 * s, ib["y"] + (box.y1 + box.y2) / 2 * s, steps=4)
-    page.mouse.move(ib["x"] + box.x2 * s, ib["y"] + box.y2 * s, steps=4)
-    page.mouse.up()
+    start, end = (x0 + box.x1 * s, y0 + box.y1 * s), (x0 + box.x2 * s, y0 + box.y2 * s)
+    (touch_drag if touch else mouse_drag)(page, start, end)
     settle_after(page, runs)
 
 
@@ -116,7 +110,7 @@ def test_a_whole_live_session_in_chromium(browser, live_server, browser_data_dir
     for name, _ctx, pg in students:
         pg.get_by_role("button", name="Submit box").wait_for()
         settle(pg)
-        _drag(pg, sample0, boxes[name])
+        _drag(pg, sample0, boxes[name], touch=name == "Cy")
         if name == "Cy":
             submit = pg.get_by_role("button", name="Submit box").bounding_box()
             assert submit["y"] + submit["height"] <= 844, (
