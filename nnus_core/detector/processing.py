@@ -196,7 +196,7 @@ def in_scan_area(boxes: np.ndarray, bgr: np.ndarray) -> np.ndarray:
     x0, y0, x1 = (0, 0, w) if area is None else (area.x, area.y, area.x + area.width)
     cx = (boxes[:, 0] + boxes[:, 2]) / 2
     cy = (boxes[:, 1] + boxes[:, 3]) / 2
-    skin = y0 + SKIN_SHARE * ((h if area is None else area.y + area.height) - y0)
+    skin = y0 + SKIN_SHARE * (h - y0)
     # Not the area's bottom: deep, hypoechoic muscle over a bone shadow darkens whole rows of a
     # phantom frame (the longus colli's AP fell from 0.986 to 0.930 with it), and below the
     # echoes of a real scan there is nothing a model would box anyway.
