@@ -185,14 +185,18 @@ def in_scan_area(boxes: np.ndarray, bgr: np.ndarray) -> np.ndarray:
     the sizes it was trained on: on the 104 real carotid views of bench/sim2real.py its CCA AP
     halved); here only its boxes outside are dropped.
     """
-    from nnus_core.video.borders import image_scan_area
+    from nnus_core.video.borders import DARK_LEVEL, image_scan_area
 
     h, w = bgr.shape[:2]
-    area = image_scan_area(bgr)
+    # Fast path (the NNUS and phantom images): a top, left or right margin starts with a dark
+    # edge line; without one the whole width is the scan (the bottom is not used, see below).
+    edges = (bgr[0], bgr[:, 0], bgr[:, w - 1])
+    margin = any(np.count_nonzero(e.max(axis=-1) > DARK_LEVEL) <= 0.02 * len(e) for e in edges)
+    area = image_scan_area(bgr) if margin else None
     x0, y0, x1 = (0, 0, w) if area is None else (area.x, area.y, area.x + area.width)
     cx = (boxes[:, 0] + boxes[:, 2]) / 2
     cy = (boxes[:, 1] + boxes[:, 3]) / 2
-    skin = y0 + SKIN_SHARE * ((h if area is None else area.y + area.height) - y0)
+    skin = y0 + SKIN_SHARE * (h - y0)
     # Not the area's bottom: deep, hypoechoic muscle over a bone shadow darkens whole rows of a
     # phantom frame (the longus colli's AP fell from 0.986 to 0.930 with it), and below the
     # echoes of a real scan there is nothing a model would box anyway.
