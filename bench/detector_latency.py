@@ -151,12 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"onnx backend unavailable: {exc}")
     allowed = choice.allowed if choice is not None else ("openvino/f32",)
     for variant in allowed:
-        kind, _, side = variant.partition("@")
-        backend, precision = kind.split("/")
+        base, _, side = variant.partition("@")
+        backend, precision = base.split("/")
         at = tight_input_hw(*NNUS_IMAGE_WH, int(side), info.stride) if side else full
         if backend == "onnx" or (backend, precision, at) == (fast.backend, fast.precision, shape):
             continue
-        for threads in sorted({1, ncpu}):
+        for threads in (1,):  # every thread count is in the choice's own table above
             det = Detector.load(weights, backend=backend, imgsz=at, precision=precision, threads=threads)
             candidates[f"Detector {backend} {precision} {at[0]}x{at[1]}, {threads} thread(s)"] = det.predict
     if fast.threads != 1:
