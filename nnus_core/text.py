@@ -64,6 +64,12 @@ def html_escape(text: object, max_chars: int | None = None) -> str:
     return html.escape(plain(text, max_chars), quote=True)
 
 
+def _inert_html(text: object) -> str:
+    """html_escape for text inside Markdown with HTML: Markdown still autolinks a bare URL or an
+    e-mail address there, so a word joiner breaks each pattern as md_escape does."""
+    return _AUTOLINK.sub(lambda m: m.group(1)[:-1] + WORD_JOINER + m.group(1)[-1], html_escape(text))
+
+
 def csv_cell(text: object, max_chars: int | None = None) -> str:
     """A CSV cell a spreadsheet shows as text: one that starts like a formula (= + - @) is prefixed with '."""
     s = plain(text, max_chars)
@@ -96,9 +102,9 @@ def html_table(
         numeric = (isinstance(v, int | float) and not isinstance(v, bool)) or bool(
             isinstance(v, str) and _NUMBER.fullmatch(v)
         )
-        return html_escape(v), numeric
+        return _inert_html(v), numeric
 
-    head = "".join(f"<th>{html_escape(headers.get(c, c))}</th>" for c in columns)
+    head = "".join(f"<th>{_inert_html(headers.get(c, c))}</th>" for c in columns)
     body = []
     for r in rows:
         tds = []

@@ -40,6 +40,9 @@ FILENAME_PAYLOADS: list[tuple[str, str]] = [
 
 _DANGEROUS_TAGS = {"script", "iframe", "svg", "object", "embed", "img", "link", "meta", "base", "form"}
 _SKIP_TYPES = {"code", "text", "arrow_data_frame", "dataframe", "json", "image", "imgs", "video"}
+# The box-drawing component's markup is the app's own, and its data reaches the page only through
+# setAttribute/textContent (tests/test_render_payloads.py checks that its script writes no HTML).
+_SKIP_TYPES |= {"bidi_component"}
 
 
 class _Tags(HTMLParser):

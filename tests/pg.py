@@ -230,3 +230,14 @@ def store_url(request, tmp_path) -> Iterator[str]:
 
         dispose_engines()  # the cached engines' pooled connections would hold the database open
         drop_database(server, url)
+
+
+@pytest.fixture
+def engine(store_url):
+    """A migrated database on each backend (SQLite and PostgreSQL), disposed after the test."""
+    from nnus_core.store import db as dbm
+
+    eng = dbm.make_engine(store_url)
+    dbm.migrate(eng)
+    yield eng
+    eng.dispose()

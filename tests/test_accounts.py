@@ -19,15 +19,6 @@ from nnus_core.store.attempts import Attempt, record_attempt, student_attempts
 
 
 @pytest.fixture()
-def engine(store_url):
-    """A migrated database on each backend (SQLite file, throwaway PostgreSQL database)."""
-    eng = dbm.make_engine(store_url)
-    dbm.migrate(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture()
 def room(engine):
     """An instructor with a class, two students A and B in it, and a second instructor."""
     teacher = acc.create_instructor(

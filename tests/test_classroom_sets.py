@@ -14,7 +14,6 @@ from nnus_core.errors import AccessDenied, QuizInputError
 from nnus_core.organs import N_ORGANS
 from nnus_core.quiz import Kind, QuizService
 from nnus_core.quiz.questions import QuestionSpec, QuizSettings
-from nnus_core.store import db as dbm
 from tests.test_quiz_engine import Clock, right_answer
 from tests.test_quiz_questions import varied_nnus_folder
 
@@ -25,14 +24,6 @@ DAY = 86_400.0
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory):
     return load_dataset(varied_nnus_folder(tmp_path_factory.mktemp("cls") / "NNUS"))
-
-
-@pytest.fixture()
-def engine(store_url):
-    eng = dbm.make_engine(store_url)
-    dbm.migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture()

@@ -358,8 +358,11 @@ def test_shipped_model_parity_on_phantom_images(tmp_path):
     from nnus_core.geometry import iou
 
     folder = generate_dataset(tmp_path / "ph", n=6, seed=123, jobs=1)
-    ref, fast = Detector.load(weights, backend="torch", threads=1), Detector.load(weights)
+    fast = Detector.load(weights)
     assert fast.backend in ("openvino", "onnx")
+    # The fast path may run a smaller input (its accuracy is gated on 790 held-out images): the
+    # reference is PyTorch at the same input, so this compares the runtimes, not the input sizes.
+    ref = Detector.load(weights, backend="torch", threads=1, imgsz=fast.input_hw)
     # f32 and bf16 compute the same function: each box within IoU 0.9. INT8 approximates it (its
     # accuracy is gated on 790 held-out images instead): each box within IoU 0.5, 0.9 on average.
     min_iou, max_dconf = (0.5, 0.1) if fast.precision == "int8" else (0.9, 0.05)

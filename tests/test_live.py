@@ -21,7 +21,6 @@ from nnus_core.live.model import points_for
 from nnus_core.live.reveal import ChoiceReveal, density, leaderboard, share_words
 from nnus_core.quiz import Answer, Kind
 from nnus_core.quiz.questions import gt_boxes
-from nnus_core.store import db as dbm
 from nnus_core.store.live_tables import live_answers, live_participants
 from tests.test_quiz_questions import varied_nnus_folder
 
@@ -37,14 +36,6 @@ class Clock:
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory):
     return load_dataset(varied_nnus_folder(tmp_path_factory.mktemp("live") / "NNUS"))
-
-
-@pytest.fixture()
-def engine(store_url):
-    eng = dbm.make_engine(store_url)
-    dbm.migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 def shifted(sample):

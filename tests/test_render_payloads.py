@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,9 @@ def test_uploaded_file_name_is_inert_on_the_video_page(tmp_path, monkeypatch, na
     assert not at.exception, at.exception
     assert at.error, "the bad video is refused with its name"
     assert_inert(at)
+
+
+def test_box_drawing_script_writes_no_html():
+    """The component's data (image alt text, box labels) is set as attributes and text only."""
+    js = (Path(__file__).resolve().parents[1] / "pages" / "_boxdraw.js").read_text()
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", js)

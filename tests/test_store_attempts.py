@@ -46,15 +46,6 @@ def attempt(
     )
 
 
-@pytest.fixture
-def engine(store_url):
-    """A migrated database on each backend (SQLite and PostgreSQL: `store_url` in tests/pg.py)."""
-    e = dbm.make_engine(store_url)
-    dbm.migrate(e)
-    yield e
-    e.dispose()
-
-
 def test_record_is_idempotent_and_first_write_wins(engine):
     sid = get_or_create_student(engine, "Ana").id
     stored, wrote = record_attempt(engine, attempt("q-1", sid, credit=0.8))

@@ -101,7 +101,7 @@ def test_detectors_for_a_frame_size_run_a_rectangle_and_find_the_same_organs(wei
     from nnus_core.video.runtime import load_video_detectors
 
     h, w = frames[0].shape[:2]
-    square = Detector.load(weights)
+    square = Detector.load(weights, imgsz=320)  # the square input at the model's own size
     # At the model's own size (without it, the choice may run a smaller input whose check passed).
     dets = load_video_detectors(weights, n=2, imgsz=320, frame_size=(w, h))
     assert dets[0].input_hw == (288, 320) and square.input_hw == (320, 320)
