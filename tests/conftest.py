@@ -52,3 +52,20 @@ def _cheap_password_hashing(monkeypatch):
     cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
     monkeypatch.setattr(passwords, "_HASHER", cheap)
     monkeypatch.setattr(passwords, "_DUMMY", cheap.hash("not a real password, only for timing"))
+
+
+@pytest.fixture
+def study_app_env(tmp_path, monkeypatch):
+    """Study data (synthetic-labelled), a fresh database, and no model unless a test installs one."""
+    import pages._shared as shared
+    from nnus_core.dataset import load_dataset
+    from tests.fixtures import make_study_dataset
+
+    data = make_study_dataset(tmp_path / "NNUS")
+    url = f"sqlite:///{tmp_path / 'tutor.db'}"
+    monkeypatch.setenv("NNUS_DATA", str(data))
+    monkeypatch.setenv("NNUS_DB_URL", url)
+    monkeypatch.setattr(shared, "get_detector", lambda: None)
+    monkeypatch.setattr(shared, "model_folder", lambda: None)
+    monkeypatch.setattr(shared, "get_model_card", lambda: None)
+    return {"data": data, "url": url, "ds": load_dataset(data), "tmp": tmp_path}

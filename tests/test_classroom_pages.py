@@ -10,27 +10,17 @@ from nnus_core.accounts import Actor
 from nnus_core.accounts.model import User
 from nnus_core.classroom import assignments as asg
 from nnus_core.classroom import sets
-from nnus_core.dataset import load_dataset
 from nnus_core.store import get_engine
 from tests.classroom_seed import seed_class
-from tests.test_pages_app import ROOT, make_study_dataset
+from tests.test_pages_app import ROOT
 
 pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture
-def room(tmp_path, monkeypatch):
-    data = make_study_dataset(tmp_path / "NNUS")
-    url = f"sqlite:///{tmp_path / 'tutor.db'}"
-    monkeypatch.setenv("NNUS_DATA", str(data))
-    monkeypatch.setenv("NNUS_DB_URL", url)
-    import pages._shared as shared
-
-    monkeypatch.setattr(shared, "get_detector", lambda: None)
-    monkeypatch.setattr(shared, "model_folder", lambda: None)
-    monkeypatch.setattr(shared, "get_model_card", lambda: None)
+def room(study_app_env):
+    url, ds = study_app_env["url"], study_app_env["ds"]
     engine = get_engine(url)
-    ds = load_dataset(data)
     return engine, ds, seed_class(engine, ds, 6, 12)
 
 

@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnus_core.dataset import load_dataset
 from nnus_core.quiz.questions import Question
 from nnus_core.store import get_engine
 from nnus_core.store.attempts import count_attempts
 from nnus_core.store.quizzes import session_instances
 from pages._state import QuizKeys
-from tests.test_pages_app import FakeDetector, make_study_dataset, write_eval
+from tests.test_pages_app import FakeDetector, write_eval
 
 CURRENT_KEY, SESSION_KEY = QuizKeys.current.key, QuizKeys.session_id.key
 box_key, labels_key = QuizKeys.box_key, QuizKeys.labels_key
@@ -26,18 +25,8 @@ pytestmark = pytest.mark.usefixtures("streamlit_caches_cleared")
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    """Study data (synthetic-labelled), a fresh database, and no model unless a test installs one."""
-    import pages._shared as shared
-
-    data = make_study_dataset(tmp_path / "NNUS")
-    url = f"sqlite:///{tmp_path / 'tutor.db'}"
-    monkeypatch.setenv("NNUS_DATA", str(data))
-    monkeypatch.setenv("NNUS_DB_URL", url)
-    monkeypatch.setattr(shared, "get_detector", lambda: None)
-    monkeypatch.setattr(shared, "model_folder", lambda: None)
-    monkeypatch.setattr(shared, "get_model_card", lambda: None)
-    return {"data": data, "url": url, "ds": load_dataset(data), "tmp": tmp_path}
+def env(study_app_env):
+    return study_app_env
 
 
 @pytest.fixture
