@@ -8,6 +8,7 @@ import streamlit as st
 from nnus_core.accounts import Action
 from nnus_core.accounts import service as acc
 from nnus_core.browse import encode_jpeg, load_rgb, render_view
+from nnus_core.classroom import sets
 from nnus_core.errors import NnusError
 from nnus_core.live import (
     ChoiceReveal,
@@ -87,6 +88,18 @@ if sid is None:
                 else f"Class: {next(x.name for x in classes if x.id == c)}"
             ),
         )
+        mine = [q for q in sets.list_sets(engine, actor) if q.items]
+        set_id = st.selectbox(
+            "Questions",
+            [None, *[q.id for q in mine]],
+            format_func=lambda i: (
+                "Drawn at random with the choices below"
+                if i is None
+                else next(f"Saved set: {q.title} ({len(q.items)} questions)" for q in mine if q.id == i)
+            ),
+            help="A saved set asks its own questions in its order; the number, types, organs and "
+            "difficulty below are then not used. Build sets on the Question sets page.",
+        )
         c1, c2, c3 = st.columns(3)
         n = c1.number_input("Questions", 1, 30, 5)
         kinds = c2.multiselect(
@@ -108,7 +121,7 @@ if sid is None:
         hidden = st.toggle("Hide the leaderboard from the room", False)
         start = st.form_submit_button("Start the session", type="primary", icon=":material/play_arrow:")
     if start:
-        if not kinds:
+        if not kinds and set_id is None:
             st.error("Choose at least one question type.")
             st.stop()
         try:
@@ -124,6 +137,7 @@ if sid is None:
                     speed_counts=speed,
                     leaderboard_hidden=hidden,
                     pass_iou=float(pass_iou),
+                    set_id=set_id,
                 ),
                 class_id=who,
             )

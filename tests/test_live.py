@@ -376,3 +376,33 @@ def test_a_reload_finds_the_place_again_even_after_the_end(room):
     assert svc.rejoin(room["b"], sess.join_code) is None  # not joined: nothing, and no failure counted
     svc.finish(t, sess.id)
     assert svc.rejoin(room["a"], sess.join_code) == pa
+
+
+def test_a_saved_set_runs_live_in_its_order_and_only_for_its_owner(room, ds):
+    from nnus_core.classroom import sets
+    from nnus_core.quiz.questions import QuestionSpec
+
+    svc, t, o = room["svc"], room["t"], room["o"]
+    s0, s1 = ds.samples[0], ds.samples[1]
+    items = (
+        QuestionSpec(Kind.IDENTIFY, s1.stem, s1.annotations[0].organ_id),
+        QuestionSpec(Kind.LOCATE, s0.stem, s0.annotations[0].organ_id),
+        QuestionSpec(Kind.LABEL_ALL, s0.stem, None),
+    )
+    qs = sets.create_set(svc.db, t, "Week 3 set", items, dataset_key=svc.dataset_key)
+    sess = svc.create(t, LiveSetup(title="From a set", n_questions=1, set_id=qs.id))
+    assert sess.n_questions == 3
+    asked = [svc.question(sess.id, p)[0].question for p in range(3)]
+    assert [(q.kind, q.image_stem, q.organ_id) for q in asked] == [
+        (i.kind, i.image_stem, i.organ_id) for i in items
+    ]
+    n_before = len(svc.instructor_sessions(o, include_finished=True))
+    with pytest.raises(AccessDenied):  # another instructor's set
+        svc.create(o, LiveSetup(set_id=qs.id))
+    assert len(svc.instructor_sessions(o, include_finished=True)) == n_before
+    empty = sets.create_set(svc.db, t, "Empty", (), dataset_key=svc.dataset_key)
+    with pytest.raises(QuizInputError, match="no questions"):
+        svc.create(t, LiveSetup(set_id=empty.id))
+    elsewhere = sets.create_set(svc.db, t, "Other data", items, dataset_key="real:/elsewhere")
+    with pytest.raises(QuizInputError, match="other images"):
+        svc.create(t, LiveSetup(set_id=elsewhere.id))

@@ -120,3 +120,31 @@ def test_a_student_is_refused_the_instructor_page_and_another_class_session(env)
     st_ = page(ana, "pages/join.py", {"code": sess.join_code})
     st_.button[0].click().run()
     assert any("members of a class" in e.value for e in st_.error)
+
+
+def test_the_setup_form_starts_a_session_from_a_saved_set(env):  # noqa: F811
+    from nnus_core.accounts import service as acc
+    from nnus_core.classroom import sets
+    from nnus_core.quiz.questions import QuestionSpec
+
+    student_user("Ana")  # makes the instructor and the class too
+    engine = get_engine(env["url"])
+    teacher, _ = acc.sign_in_password(engine, Actor(client="t"), "t@school.edu", "correct horse battery")
+    svc = LiveService(engine, env["ds"])
+    s = env["ds"].samples[0]
+    items = (
+        QuestionSpec(Kind.LABEL_ALL, s.stem, None),
+        QuestionSpec(Kind.LOCATE, s.stem, s.annotations[0].organ_id),
+    )
+    qs = sets.create_set(engine, Actor(teacher), "Thyroid week", items, dataset_key=svc.dataset_key)
+
+    at = page(teacher, "pages/live.py")
+    chooser = at.selectbox[1]  # after "Who may join"
+    assert chooser.label == "Questions" and "Saved set: Thyroid week (2 questions)" in chooser.options
+    chooser.set_value(qs.id)
+    at.multiselect[0].set_value([])  # the drawn-question types do not matter for a set
+    next(b for b in at.button if b.label == "Start the session").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    [sess] = svc.instructor_sessions(Actor(teacher))
+    assert sess.n_questions == 2
+    assert [svc.question(sess.id, p)[0].kind for p in range(2)] == [Kind.LABEL_ALL, Kind.LOCATE]

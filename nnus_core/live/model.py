@@ -41,6 +41,7 @@ class LiveSetup:
     pass_iou: float = 0.5
     absent_rate: float = 0.0  # share of Locate questions about an organ not in the image ("not visible")
     seed: int | None = None  # fixed: reproducible questions (tests, benches); None: random
+    set_id: int | None = None  # a saved question set: its questions in order (n, kinds, organs ignored)
 
     def __post_init__(self) -> None:
         problems = []

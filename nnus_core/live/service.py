@@ -24,10 +24,12 @@ from nnus_core.accounts import Action, Actor, require
 from nnus_core.accounts import service as acc
 from nnus_core.accounts.codes import new_join_code, normalise_join_code
 from nnus_core.classroom.gradebook import AnswerRow, Flavour, GradeItem, GradeRow, answers_csv, gradebook_csv
+from nnus_core.classroom.sets import check_items, get_set
 from nnus_core.dataset.model import Dataset, Sample
 from nnus_core.detection import Detection
 from nnus_core.errors import AnswersLocked, QuizInputError, SignInError, StoreError
 from nnus_core.live.model import (
+    MAX_LIVE_QUESTIONS,
     LiveAnswer,
     LiveQuestion,
     LiveSession,
@@ -193,20 +195,13 @@ class LiveService:
         if class_id is not None:
             require(self.db, actor, Action.MANAGE_CLASS, class_id)
         title = " ".join(plain(setup.title or "").split())[:TITLE_MAX] or "Live quiz"
-        settings = QuizSettings(
-            n_questions=setup.n_questions,
-            kinds=setup.kinds,
-            organ_ids=setup.organ_ids,
-            difficulty=setup.difficulty,
-            pass_iou=setup.pass_iou,
-            absent_rate=setup.absent_rate,
-            adaptive=False,
-        )
+        settings = self._settings(actor, setup)
+        n_questions = settings.n_questions
         seed = setup.seed if setup.seed is not None else secrets.randbits(32)
         idx = question_index(self.ds)
         asked: list[tuple[str, int | None]] = []
         questions = []
-        for pos in range(setup.n_questions):
+        for pos in range(n_questions):
             q = generate_question(idx, settings, pos, random.Random(f"live:{seed}:{pos}"), asked=asked)
             asked.append((q.image_stem, q.organ_id))
             questions.append(q)
@@ -227,7 +222,7 @@ class LiveService:
                             leaderboard_hidden=setup.leaderboard_hidden,
                             pass_iou=setup.pass_iou,
                             dataset_key=self.dataset_key,
-                            n_questions=setup.n_questions,
+                            n_questions=n_questions,
                             version=1,
                             created_s=now,
                         )
@@ -252,6 +247,42 @@ class LiveService:
                 if not _is_conflict(exc):
                     raise
         raise StoreError("no free live-session code after 8 tries")
+
+    def _settings(self, actor: Actor, setup: LiveSetup) -> QuizSettings:
+        """The quiz settings a session's questions are generated with: drawn, or a saved set's items."""
+        if setup.set_id is None:
+            return QuizSettings(
+                n_questions=setup.n_questions,
+                kinds=setup.kinds,
+                organ_ids=setup.organ_ids,
+                difficulty=setup.difficulty,
+                pass_iou=setup.pass_iou,
+                absent_rate=setup.absent_rate,
+                adaptive=False,
+            )
+        qs = get_set(self.db, actor, setup.set_id)  # AccessDenied for another instructor's set
+        if not qs.items:
+            raise QuizInputError(
+                f"the set {qs.title!r} has no questions yet: add some before running it live"
+            )
+        if len(qs.items) > MAX_LIVE_QUESTIONS:
+            raise QuizInputError(
+                f"the set {qs.title!r} has {len(qs.items)} questions; a live session asks at most "
+                f"{MAX_LIVE_QUESTIONS}: duplicate it and shorten the copy"
+            )
+        if qs.dataset_key != self.dataset_key:
+            raise QuizInputError(
+                f"the set {qs.title!r} was made on other images ({qs.dataset_key}) than the active dataset "
+                f"({self.dataset_key}): make that dataset active on Home, or choose another set"
+            )
+        check_items(self.ds, qs.items)
+        return QuizSettings(
+            n_questions=len(qs.items),
+            kinds=tuple(dict.fromkeys(i.kind.value for i in qs.items)),
+            pass_iou=setup.pass_iou,
+            adaptive=False,
+            items=qs.items,
+        )
 
     def instructor_sessions(self, actor: Actor, *, include_finished: bool = False) -> list[LiveSession]:
         """The acting instructor's sessions, newest first."""
