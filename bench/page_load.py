@@ -64,8 +64,8 @@ def pages(data: Path) -> list[tuple[str, str, str]]:
         ("browse-detail", f"browse?image={stem}", "Teaching card"),
         ("compare", "compare", "Found"),
         ("atlas", "atlas", "Where does each organ usually sit?"),
-        ("quiz", "quiz", "Pick a display name"),
-        ("progress", "progress", "Enter the display name"),
+        ("quiz", "quiz", "Practising as a"),
+        ("progress", "progress", "No answers stored yet"),
         ("model_report", "model_report", "Where the model fails"),
         ("video", "video", "Video demo"),
     ]
