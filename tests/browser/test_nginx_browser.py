@@ -88,3 +88,69 @@ def test_instructor_on_one_server_student_on_the_other(browser, servers_behind_n
     assert pair.front.upstreams_of(s_cookie) == {second}
     assert pair.front.wait_upstreams_of(t_cookie, "/_stcore/stream") == {first}  # logged when it closes
     assert pair.front.wait_upstreams_of(s_cookie, "/_stcore/stream") == {second}
+
+
+def test_a_live_session_instructor_on_one_server_students_on_the_other(
+    browser, servers_behind_nginx, browser_data_dir
+):
+    """The live session's state is the database's: the projector on server 1 sees the phone on
+    server 2 join and answer, and the phone sees the question the projector opened."""
+    from nnus_core.accounts import Actor
+    from nnus_core.accounts import service as acc
+    from nnus_core.dataset import load_dataset
+    from nnus_core.live import LiveService, LiveSetup
+    from nnus_core.organs import ORGANS
+
+    pair = servers_behind_nginx
+    engine = get_engine(pair.db_url)
+    teacher = create_instructor(
+        engine, None, "live-proxy@school.edu", "Dr Live", "correct horse battery", admin=True
+    )
+    token = acc.browser_token(engine, teacher)
+    svc = LiveService(engine, load_dataset(browser_data_dir))
+    sess = svc.create(
+        Actor(teacher),
+        LiveSetup(title="Across servers", n_questions=1, kinds=("identify",), time_limit_s=120, seed=3),
+    )
+    q, _ = svc.question(sess.id, 0)
+    right = ORGANS[q.question.organ_id].name
+    dispose_engines()
+
+    tctx, tp = new_app_page(browser, viewport={"width": 1280, "height": 900})
+    sctx, sp = new_app_page(browser, **PHONE)
+    try:
+        t_cookie = pair.pin_context(tctx, 0)
+        s_cookie = pair.pin_context(sctx, 1)
+        tctx.add_cookies([{"name": "nnus_signin", "value": token, "url": pair.url}])
+
+        # The projector (server 1) shows the lobby; the phone (server 2) joins by the code.
+        open_app_page(tp, pair.url, f"live?session={sess.id}", marker="Open question 1 of 1")
+        open_app_page(sp, pair.url, f"join?code={sess.join_code}", marker="Join a live quiz")
+        sp.get_by_label("Your name (the room sees it)").fill("Ana Proxy")
+        sp.get_by_role("button", name="Join").click()
+        sp.get_by_test_id("live-my-name").wait_for()
+        expect(tp.get_by_test_id("live-joined").filter(has_text="1 joined")).to_be_visible(timeout=30_000)
+
+        # The instructor opens the question on server 1; the phone on server 2 gets it and answers.
+        tp.get_by_role("button", name="Open question 1 of 1").click()
+        option = sp.get_by_role("button", name=right, exact=True)
+        expect(option).to_be_visible(timeout=30_000)
+        option.click()
+        sp.get_by_text("Answer saved").wait_for()
+        expect(tp.get_by_test_id("live-answered").filter(has_text="answered 1 of 1")).to_be_visible(
+            timeout=30_000
+        )
+        tp.get_by_role("button", name="Reveal the answers").click()
+        expect(tp.get_by_test_id("live-reveal-summary").filter(has_text="1 of 1 right")).to_be_visible()
+        expect(sp.get_by_test_id("live-my-rank")).to_be_visible(timeout=30_000)
+        screenshot(tp, "nginx-live-projector-reveal")
+        screenshot(sp, "nginx-live-phone-result")
+        assert_no_error(tp)
+        assert_no_error(sp)
+    finally:
+        tctx.close()
+        sctx.close()
+
+    first, second = pair.front.upstreams
+    assert pair.front.upstreams_of(t_cookie) == {first}
+    assert pair.front.upstreams_of(s_cookie) == {second}
