@@ -121,7 +121,7 @@ def test_build_assign_take_late_dashboard_export(browser, classroom):
     screenshot(ap, "classroom-student-done-phone")
     actx.close()
     # The due date passes (moved through the service, no waiting); Ben answers late.
-    asg.set_dates(engine, Actor(classroom["teacher"]), hw.id, due_s=time.time() - 1)
+    asg.set_dates(engine, Actor(classroom["teacher"]), hw.id, due_s=time.time())  # after her last answer
     bctx, bp = _signed_in(browser, engine, url, classroom["ben"])
     open_app_page(bp, url, "", marker="Your assignments")
     bp.get_by_text("past due").first.wait_for()
