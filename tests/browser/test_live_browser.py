@@ -20,6 +20,7 @@ from tests.browser.conftest import (
     app_runs,
     assert_no_error,
     boxdraw_origin,
+    boxdraw_value,
     mouse_drag,
     new_app_page,
     open_app_page,
@@ -54,11 +55,18 @@ def live_server(browser_data_dir, tmp_path_factory):
 def _drag(page, sample, box, touch: bool = False) -> None:  # noqa: ANN001
     """Drag over `box` (image pixels) on the drawing component, by mouse or by one finger; wait for
     the run it starts."""
-    x0, y0, s = boxdraw_origin(page, sample.width)
-    runs = app_runs(page)
-    start, end = (x0 + box.x1 * s, y0 + box.y1 * s), (x0 + box.x2 * s, y0 + box.y2 * s)
-    (touch_drag if touch else mouse_drag)(page, start, end)
-    settle_after(page, runs)
+    for attempt in range(2):
+        x0, y0, s = boxdraw_origin(page, sample.width)
+        runs = app_runs(page)
+        start, end = (x0 + box.x1 * s, y0 + box.y1 * s), (x0 + box.x2 * s, y0 + box.y2 * s)
+        (touch_drag if touch else mouse_drag)(page, start, end)
+        settle_after(page, runs)  # the polling fragment's runs count too
+        if boxdraw_value(page) is not None:
+            return
+        # Known intermittent bug (about 1 drag in a few hundred in CI): the component sometimes shows
+        # no box after a drag. A student then drags again; so does the test, once, and says so.
+        print(f"boxdraw: drag {attempt + 1} left no box; dragging again")
+    raise AssertionError("two drags left no box on the drawing component")
 
 
 def test_a_whole_live_session_in_chromium(browser, live_server, browser_data_dir):
