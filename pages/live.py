@@ -90,15 +90,19 @@ if sid is None:
         )
         mine = [q for q in sets.list_sets(engine, actor) if q.items]
         set_id = st.selectbox(
-            "Questions",
+            "Questions from",
             [None, *[q.id for q in mine]],
             format_func=lambda i: (
                 "Drawn at random with the choices below"
                 if i is None
-                else next(f"Saved set: {q.title} ({len(q.items)} questions)" for q in mine if q.id == i)
+                else next(
+                    f"Saved set: {q.title} ({len(q.items)} question{'s' if len(q.items) != 1 else ''})"
+                    for q in mine
+                    if q.id == i
+                )
             ),
             help="A saved set asks its own questions in its order; the number, types, organs and "
-            "difficulty below are then not used. Build sets on the Question sets page.",
+            "difficulty below are then not used (the time, the pass mark and the toggles still are). Build sets on the Question sets page.",
         )
         c1, c2, c3 = st.columns(3)
         n = c1.number_input("Questions", 1, 30, 5)

@@ -140,7 +140,7 @@ def test_the_setup_form_starts_a_session_from_a_saved_set(env):  # noqa: F811
 
     at = page(teacher, "pages/live.py")
     chooser = at.selectbox[1]  # after "Who may join"
-    assert chooser.label == "Questions" and "Saved set: Thyroid week (2 questions)" in chooser.options
+    assert chooser.label == "Questions from" and "Saved set: Thyroid week (2 questions)" in chooser.options
     chooser.set_value(qs.id)
     at.multiselect[0].set_value([])  # the drawn-question types do not matter for a set
     next(b for b in at.button if b.label == "Start the session").click().run()

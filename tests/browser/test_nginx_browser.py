@@ -22,6 +22,15 @@ def _fill(page, label: str, value: str) -> None:
     page.get_by_label(label, exact=True).first.fill(value)
 
 
+def _each_on_its_own_server(pair, first_cookie: str, second_cookie: str) -> None:
+    """nginx's log: each browser's page, websocket and every other request went to its own server only."""
+    first, second = pair.front.upstreams
+    assert pair.front.upstreams_of(first_cookie) == {first}
+    assert pair.front.upstreams_of(second_cookie) == {second}
+    assert pair.front.wait_upstreams_of(first_cookie, "/_stcore/stream") == {first}  # logged when it closes
+    assert pair.front.wait_upstreams_of(second_cookie, "/_stcore/stream") == {second}
+
+
 def test_a_new_browser_gets_a_sticky_cookie(servers_behind_nginx):
     with urllib.request.urlopen(f"{servers_behind_nginx.url}/_stcore/health", timeout=10) as r:
         assert r.status == 200
@@ -82,12 +91,7 @@ def test_instructor_on_one_server_student_on_the_other(browser, servers_behind_n
         tctx.close()
         sctx.close()
 
-    # nginx's log: each browser's page, websocket and every other request went to its own server only.
-    first, second = pair.front.upstreams
-    assert pair.front.upstreams_of(t_cookie) == {first}
-    assert pair.front.upstreams_of(s_cookie) == {second}
-    assert pair.front.wait_upstreams_of(t_cookie, "/_stcore/stream") == {first}  # logged when it closes
-    assert pair.front.wait_upstreams_of(s_cookie, "/_stcore/stream") == {second}
+    _each_on_its_own_server(pair, t_cookie, s_cookie)
 
 
 def test_a_live_session_instructor_on_one_server_students_on_the_other(
@@ -151,6 +155,4 @@ def test_a_live_session_instructor_on_one_server_students_on_the_other(
         tctx.close()
         sctx.close()
 
-    first, second = pair.front.upstreams
-    assert pair.front.upstreams_of(t_cookie) == {first}
-    assert pair.front.upstreams_of(s_cookie) == {second}
+    _each_on_its_own_server(pair, t_cookie, s_cookie)
