@@ -40,12 +40,44 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _py_spy(pid: int, seconds: float, out: Path) -> None:
+    """Sample `pid` for `seconds` with py-spy (all threads, idle ones left out); print the top frames."""
+    import subprocess
+    from collections import Counter
+
+    spy = Path(sys.executable).with_name("py-spy")
+    subprocess.run(
+        [str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw", "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    incl, self_, total = Counter(), Counter(), 0
+    for line in out.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(n)
+        self_[frames[-1]] += int(n)
+        for f in set(frames):
+            incl[f] += int(n)
+    print(f"profile: {total} samples of busy threads in {seconds:.0f} s at 200 Hz -> {out}")
+    for title, c in (("inclusive", incl), ("self", self_)):
+        print(f"profile, top {title}:")
+        for f, n in c.most_common(25):
+            print(f"  {100 * n / max(total, 1):5.1f} %  {f[:150]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "phantom")
     ap.add_argument("--phones", type=int, default=8)
     ap.add_argument("--questions", type=int, default=3)
     ap.add_argument("--idle-s", type=float, default=10.0, help="seconds of idle polling measured")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="also sample the server with py-spy during the idle window (collapsed stacks to this file; "
+        "the functions holding most samples are printed)",
+    )
     args = ap.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -104,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
 
             time.sleep(2.0)  # let every page's run end; then measure the idle room's polling
             c0, w0 = _cpu_s(app.pid), time.monotonic()
-            time.sleep(args.idle_s)
+            if args.profile:
+                _py_spy(app.pid, args.idle_s, args.profile)
+            else:
+                time.sleep(args.idle_s)
             idle_cpu_ms_s = (_cpu_s(app.pid) - c0) / (time.monotonic() - w0) * 1000
             per_browser = idle_cpu_ms_s / (args.phones + 1)
 

@@ -113,3 +113,33 @@ def test_no_other_module_reads_the_environment():
             if re.search(r"os\.environ|getenv|parents\[", line):
                 offenders.append(f"{rel}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_streamlit_config_parses_and_streamlit_applies_it():
+    """One duplicated table makes Streamlit ignore the whole file (it logs an error and starts with
+    its defaults: a full garbage collection after every poll, tracebacks shown to users)."""
+    import subprocess
+    import sys
+    import tomllib
+
+    raw = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert raw["runner"]["postScriptGC"] is False
+    probe = (
+        "from streamlit import config\n"
+        "config.get_config_options(force_reparse=True)\n"
+        "for k in ('runner.postScriptGC', 'client.showErrorDetails', 'server.fileWatcherType',"
+        " 'server.maxUploadSize', 'client.toolbarMode'):\n"
+        "    print(k, config.get_option(k))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert "Error parsing config" not in out.stdout + out.stderr
+    got = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert got == {
+        "runner.postScriptGC": "False",
+        "client.showErrorDetails": "none",
+        "server.fileWatcherType": "none",
+        "server.maxUploadSize": "1024",
+        "client.toolbarMode": "minimal",
+    }
