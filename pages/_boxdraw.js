@@ -46,26 +46,35 @@ function drawRect(svg, b, w, h, cls, color, label) {
   svg.appendChild(g);
 }
 
+// Streamlit calls the default export again each time the app sends new data, on the same element,
+// without calling the previous call's cleanup (that runs when the component is unmounted). So the
+// listeners are installed once per element and read the latest call's data and callbacks from
+// `root.__boxdraw`; the drag in progress lives there too, so a render that arrives in the middle of a
+// drag (another run's result) neither drops the drag nor adds a second set of listeners.
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
   const root = parentElement.querySelector(".boxdraw");
   const img = root.querySelector("img");
   const svg = root.querySelector("svg");
   const d = data || {};
   const mode = d.mode === "point" ? "point" : "box";
+  // pointer: the pointer drawing; live: the box being drawn [x1, y1, x2, y2] in natural pixels, raw
+  // (kept after the release until the app's next render shows its box).
+  const cur = root.__boxdraw || (root.__boxdraw = { pointer: null, live: null, stop: null });
+  Object.assign(cur, { d, mode, setStateValue, setTriggerValue });
+  if (cur.pointer === null) cur.live = null;
   root.dataset.mode = mode;
   if (d.cursor) root.style.cursor = d.cursor;
   img.alt = d.alt || "";
   if (img.getAttribute("src") !== d.src) img.setAttribute("src", d.src || "");
 
-  let live = null; // the box being drawn: [x1, y1, x2, y2] in natural pixels, raw
   const size = () => [img.naturalWidth || 1, img.naturalHeight || 1];
 
   function redraw() {
     const [w, h] = size();
     svg.replaceChildren();
-    for (const b of d.boxes || []) drawRect(svg, b.box, w, h, "shown", b.color, b.label);
-    const mine = live || d.box;
-    if (mine) drawRect(svg, mine, w, h, live ? "live" : "student", null, d.box_label || null);
+    for (const b of cur.d.boxes || []) drawRect(svg, b.box, w, h, "shown", b.color, b.label);
+    const mine = cur.live || cur.d.box;
+    if (mine) drawRect(svg, mine, w, h, cur.live ? "live" : "student", null, cur.d.box_label || null);
     root.dataset.box = mine ? sorted(mine, w, h).map((v) => v.toFixed(1)).join(",") : "";
   }
 
@@ -76,53 +85,57 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     return [((e.clientX - r.left) * w) / r.width, ((e.clientY - r.top) * h) / r.height];
   }
 
-  const stop = new AbortController();
-  const on = (type, fn) => root.addEventListener(type, fn, { signal: stop.signal });
-  img.addEventListener("load", redraw, { signal: stop.signal });
-
-  if (mode === "box") {
-    let pointer = null;
+  if (cur.stop === null) {
+    cur.stop = new AbortController();
+    const on = (type, fn) => root.addEventListener(type, fn, { signal: cur.stop.signal });
+    img.addEventListener("load", redraw, { signal: cur.stop.signal });
     on("pointerdown", (e) => {
-      if (pointer !== null || !e.isPrimary || (e.pointerType === "mouse" && e.button !== 0)) return;
+      if (cur.mode !== "box" || cur.pointer !== null || !e.isPrimary) return;
+      if (e.pointerType === "mouse" && e.button !== 0) return;
       e.preventDefault();
-      pointer = e.pointerId;
+      cur.pointer = e.pointerId;
       root.setPointerCapture(e.pointerId);
       const [x, y] = at(e);
-      live = [x, y, x, y];
+      cur.live = [x, y, x, y];
       redraw();
     });
     on("pointermove", (e) => {
-      if (e.pointerId !== pointer) return;
+      if (e.pointerId !== cur.pointer) return;
       e.preventDefault();
       const [x, y] = at(e);
-      live = [live[0], live[1], x, y];
+      cur.live = [cur.live[0], cur.live[1], x, y];
       redraw();
     });
     on("pointerup", (e) => {
-      if (e.pointerId !== pointer) return;
+      if (e.pointerId !== cur.pointer) return;
       const [x, y] = at(e);
       const [w, h] = size();
-      const [x1, y1] = live;
-      pointer = null;
-      live = [x1, y1, x, y];
+      const [x1, y1] = cur.live;
+      cur.pointer = null;
+      cur.live = [x1, y1, x, y];
       redraw();
-      setStateValue("box", { x1, y1, x2: x, y2: y, width: w, height: h });
+      cur.setStateValue("box", { x1, y1, x2: x, y2: y, width: w, height: h });
     });
     // The browser took the gesture over (it should not, with touch-action: none): keep the old box.
     on("pointercancel", (e) => {
-      if (e.pointerId !== pointer) return;
-      pointer = null;
-      live = null;
+      if (e.pointerId !== cur.pointer) return;
+      cur.pointer = null;
+      cur.live = null;
       redraw();
     });
-  } else {
     on("click", (e) => {
+      if (cur.mode !== "point") return;
       const [x, y] = at(e);
       const [w, h] = size();
-      setTriggerValue("click", { x, y, width: w, height: h });
+      cur.setTriggerValue("click", { x, y, width: w, height: h });
     });
+    root.addEventListener("dragstart", (e) => e.preventDefault(), { signal: cur.stop.signal });
   }
-  root.addEventListener("dragstart", (e) => e.preventDefault(), { signal: stop.signal });
   if (img.complete) redraw();
-  return () => stop.abort();
+  return () => {
+    cur.stop?.abort();
+    cur.stop = null;
+    cur.pointer = null;
+    cur.live = null;
+  };
 }

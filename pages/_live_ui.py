@@ -20,7 +20,8 @@ from nnus_core.text import html_escape
 from pages import _shared
 from pages._state import pop, state
 
-POLL_S = 1.0  # 1 s: a new question shows within ~1 s (see the README's polling figures)
+POLL_S = 1.0  # a phone: a new question shows within ~1 s (see the README's polling figures)
+PROJECTOR_POLL_S = 0.5  # the projector (one per session): "answered N of M" moves within ~0.5 s
 RIGHT, WRONG = "#009E73", "#BBBBBB"
 
 
@@ -52,13 +53,23 @@ def drawn(pulse: Pulse) -> None:
     state.live.drawn = pulse.key
 
 
-@st.fragment(run_every=POLL_S)
-def poll(read: Callable[[], Pulse], body: Callable[[Pulse], None]) -> None:
-    """Every POLL_S: read the pulse; rerun the page when the session moved, else redraw `body`."""
+def _poll_once(read: Callable[[], Pulse], body: Callable[[Pulse], None]) -> None:
     pulse = read()
     if state.live.drawn is not None and pulse.key != state.live.drawn:
         st.rerun(scope="app")
     body(pulse)
+
+
+@st.fragment(run_every=POLL_S)
+def poll(read: Callable[[], Pulse], body: Callable[[Pulse], None]) -> None:
+    """A phone, every POLL_S: read the pulse; rerun the page when the session moved, else redraw `body`."""
+    _poll_once(read, body)
+
+
+@st.fragment(run_every=PROJECTOR_POLL_S)
+def projector_poll(read: Callable[[], Pulse], body: Callable[[Pulse], None]) -> None:
+    """The projector, every PROJECTOR_POLL_S: as `poll`, twice as often (one projector per session)."""
+    _poll_once(read, body)
 
 
 def countdown_html(seconds: float, big: bool = False) -> str:

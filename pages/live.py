@@ -222,7 +222,7 @@ if sess.state is LiveState.LOBBY:
             f"font-family:monospace;line-height:1.1'>{sess.join_code}</div>",
             unsafe_allow_html=True,
         )
-        ui.poll(lambda: svc.pulse(actor, sid), _counts)
+        ui.projector_poll(lambda: svc.pulse(actor, sid), _counts)
         if st.button(
             f"Open question 1 of {sess.n_questions}",
             type="primary",
@@ -249,7 +249,7 @@ elif sess.state in (LiveState.QUESTION_OPEN, LiveState.QUESTION_CLOSED):
         )
         if q.kind is Kind.IDENTIFY:
             st.markdown("\n".join(f"- {ORGANS[o].name}" for o in q.question.choices))
-        ui.poll(lambda: svc.pulse(actor, sid), _counts)
+        ui.projector_poll(lambda: svc.pulse(actor, sid), _counts)
         if sess.state is LiveState.QUESTION_OPEN and st.button(
             "Close now", key="live_close", icon=":material/lock:"
         ):
