@@ -47,7 +47,20 @@ def _py_spy(pid: int, seconds: float, out: Path) -> None:
 
     spy = Path(sys.executable).with_name("py-spy")
     subprocess.run(
-        [str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw", "-o", str(out)],
+        [
+            str(spy),
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(int(seconds)),
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+        ],
         check=True,
         capture_output=True,
     )
