@@ -74,6 +74,7 @@ def test_both_pages_through_a_session_of_all_four_kinds(env):  # noqa: F811
         q, sample = svc.question(sess.id, pos)
         st_ = page(ana, "pages/join.py", {"code": sess.join_code})
         assert q.question.prompt in texts(st_)
+        assert "SYNTHETIC phantom" in texts(st_)  # the phone says what the image is
         if q.kind is Kind.LABEL_ALL:  # one box named, as the drawing widget and Add would leave it
             a = sample.annotations[0]
             st_.session_state[QuizKeys.labels_key(f"live{sess.id}-{pos}")] = [[a.organ_id, *a.box.as_tuple()]]
@@ -86,7 +87,7 @@ def test_both_pages_through_a_session_of_all_four_kinds(env):  # noqa: F811
         assert not st_.exception, st_.exception
         assert svc.my_answer(pid, pos) is not None, [e.value for e in st_.error]
         at = page(teacher, "pages/live.py", {"session": str(sess.id)})
-        assert "answered 1 of 1" in texts(at)
+        assert "answered 1 of 1" in texts(at) and "SYNTHETIC phantom" in texts(at)
         svc.reveal(t, sess.id)
         at = page(teacher, "pages/live.py", {"session": str(sess.id)})
         assert "1 of 1 answered" in texts(at) and "live-leaderboard" in texts(at)

@@ -64,6 +64,32 @@ RECIPES: dict[str, Recipe] = {
         batch=16,
         extra={"cache": "ram", "close_mosaic": 10, "patience": 100},
     ),
+    # Fine-tuning for real scans (domain randomisation in training, on top of the generator's own
+    # per-frame gain, dynamic range and gamma in phantom 2.0.0): brightness over a wide range
+    # (real scans are darker and vary more), zoom and shift (depth and probe position), a small
+    # tilt, left/right flips (either side of the neck). Start it from a trained model
+    # (--weights best.pt --imgsz 320); 30 epochs of the phantom's ~540 training images.
+    "sim2real": Recipe(
+        "sim2real",
+        "yolov8n.yaml",
+        epochs=30,
+        imgsz=320,
+        batch=16,
+        extra={
+            "cache": "ram",
+            "close_mosaic": 5,
+            "patience": 100,
+            "hsv_v": 0.6,
+            "hsv_s": 0.0,
+            "hsv_h": 0.0,
+            "scale": 0.6,
+            "translate": 0.2,
+            "degrees": 5.0,
+            "fliplr": 0.5,
+            "lr0": 0.005,
+            "warmup_epochs": 1.0,
+        },
+    ),
     # The dataset authors' recipe: YOLOv5s family, 100 epochs, 640 px, batch 32. With --weights a
     # local pretrained YOLOv5s-family .pt (e.g. ultralytics' yolov5su.pt) is fine-tuned.
     "paper": Recipe("paper", "yolov5s.yaml", epochs=100, imgsz=640, batch=32, extra={"patience": 100}),

@@ -48,16 +48,19 @@ START_TIMEOUT_S = 60
 # Counts the app's finished script runs (`window.__appRuns`): an app-run marker for events that
 # reach Streamlit asynchronously (a drag or click inside a component's iframe).
 RUN_COUNTER_JS = """(() => {
+  // Every change of the app's script state is a mutation record with the value before it; a run
+  // has ended where a state other than notRunning was followed by notRunning. Reading the
+  // attribute in the callback instead would miss a run that starts and ends between two callbacks
+  // (running -> notRunning in one batch reads as no change): the fast runs of a form submit.
   window.__appRuns = 0;
-  let last = null;
-  new MutationObserver(() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const state = app && app.getAttribute('data-test-script-state');
-    if (state && state !== last) {
-      if (state === 'notRunning' && last !== null) window.__appRuns += 1;
-      last = state;
-    }
-  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  const ATTR = 'data-test-script-state';
+  new MutationObserver((records) => {
+    records.forEach((r, i) => {
+      const later = records.slice(i + 1).find((x) => x.target === r.target);
+      const after = later ? later.oldValue : r.target.getAttribute(ATTR);
+      if (r.oldValue !== null && r.oldValue !== 'notRunning' && after === 'notRunning') window.__appRuns += 1;
+    });
+  }).observe(document, {subtree: true, attributes: true, attributeOldValue: true, attributeFilter: [ATTR]});
 })();"""
 
 # The run has finished, nothing is stale or a skeleton, images are loaded and Plotly has drawn.
