@@ -188,6 +188,11 @@ ORGANS: tuple[Organ, ...] = (
 
 N_ORGANS = len(ORGANS)
 ORGAN_NAMES: tuple[str, ...] = tuple(o.name for o in ORGANS)
+# Organs a view of the neck shows at most once: one trachea, and on the side scanned one common
+# carotid artery, one internal jugular vein, one oesophagus (NNUS: 622 CCA boxes in 790 images; the
+# phantom never draws two). Thyroid (two lobes across the midline), longus colli, strap muscles and
+# sternocleidomastoid may show twice.
+ONE_PER_VIEW: frozenset[int] = frozenset({0, 2, 3, 4})
 
 # Tolerated spellings (normalised: lowercase, letters only). The authors' figure spells two
 # classes "Internal juglar vein" and "Logus coli muscle": a real classes.txt may carry them.

@@ -11,8 +11,16 @@ import numpy as np
 import pytest
 
 from nnus_core.detection import Detections
-from nnus_core.detector.familiar import FAMILIAR_TOP_CONF, GATED_CONF, gate, is_familiar, unfamiliar_note
+from nnus_core.detector.familiar import (
+    FAMILIAR_TOP_CONF,
+    GATED_CONF,
+    gate,
+    is_familiar,
+    one_per_view,
+    unfamiliar_note,
+)
 from nnus_core.detector.processing import in_scan_area
+from nnus_core.organs import ONE_PER_VIEW
 from nnus_core.video.borders import ScanArea, image_scan_area
 from tests.test_video_borders import screen, speckle
 
@@ -52,9 +60,23 @@ def test_boxes_on_margins_text_and_the_skin_line_are_dropped():
     assert in_scan_area(np.array([[0, 40, 60, 80], [0, 0, 494, 10]], float), whole).tolist() == [True, False]
 
 
-def test_a_familiar_frame_keeps_every_box():
-    d = dets([(2, 0.93, (0, 0, 10, 10)), (2, 0.3, (20, 20, 30, 30)), (7, 0.1, (5, 5, 9, 9))])
-    assert is_familiar(d) and gate(d) == d and unfamiliar_note(d) is None
+def test_a_familiar_frame_keeps_every_box_but_a_second_of_an_organ_seen_once():
+    d = dets(
+        [
+            (2, 0.93, (0, 0, 10, 10)),
+            (7, 0.5, (40, 40, 60, 60)),
+            (2, 0.3, (20, 20, 30, 30)),  # a second carotid in one view: never a real one
+            (7, 0.1, (5, 5, 9, 9)),  # a second SCM box may be (a muscle shows in two parts)
+            (1, 0.2, (1, 1, 3, 3)),
+            (1, 0.2, (4, 4, 8, 8)),  # two thyroid lobes across the midline
+        ]
+    )
+    assert is_familiar(d) and unfamiliar_note(d) is None
+    kept = gate(d)
+    assert kept.class_id.tolist() == [2, 7, 7, 1, 1]  # the order is kept
+    assert kept.confidence.tolist() == [0.93, 0.5, 0.1, 0.2, 0.2]
+    assert gate(kept) == kept and one_per_view(kept) == kept
+    assert sorted(ONE_PER_VIEW) == [0, 2, 3, 4]  # trachea, CCA, IJV, oesophagus
 
 
 def test_an_unfamiliar_frame_gets_fewer_boxes_and_a_note():

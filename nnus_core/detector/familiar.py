@@ -5,6 +5,8 @@ image scores at least 0.89 (1st percentile of 100 images, phantom 1.1.0); on the
 views of bench/sim2real.py the median is 0.34. A frame whose best box stays below
 FAMILIAR_TOP_CONF is "unfamiliar": the model recognises nothing there the way it does on its
 training data, so only its surest box per organ (at GATED_CONF or more) is kept, and pages say so.
+On every frame, familiar or not, an organ a view shows once (one trachea, CCA, IJV, oesophagus:
+`organs.ONE_PER_VIEW`) keeps only its surest box: a second "carotid" is always a false one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnus_core.detection import Detection, Detections
+from nnus_core.organs import ONE_PER_VIEW
 
 FAMILIAR_TOP_CONF = 0.6
 GATED_CONF = 0.4
@@ -38,14 +41,34 @@ def is_familiar(detections: Detections | list[Detection]) -> bool:
     return top_confidence(detections) >= FAMILIAR_TOP_CONF
 
 
-def gate(detections: Detections) -> Detections:
-    """The boxes to keep: all on a familiar frame; on an unfamiliar one, the best box per organ
-    scoring GATED_CONF or more (fewer boxes, never more)."""
-    if is_familiar(detections) or not len(detections):
-        return detections
+def _best_per_organ(detections: Detections, organs: frozenset[int] | None = None) -> np.ndarray:
+    """Indices to keep: the most confident box of each organ in `organs` (every organ when None),
+    every box of the others."""
     order = np.argsort(-detections.confidence, kind="stable")
     _, first = np.unique(detections.class_id[order], return_index=True)
-    keep = np.sort(order[first])
+    best = np.zeros(len(detections), dtype=bool)
+    best[order[first]] = True
+    if organs is not None:
+        best |= ~np.isin(detections.class_id, list(organs))
+    return np.flatnonzero(best)
+
+
+def one_per_view(detections: Detections) -> Detections:
+    """At most one box of each organ a view shows once (`organs.ONE_PER_VIEW`: trachea, CCA, IJV,
+    oesophagus): the most confident; the order is kept."""
+    if not len(detections):
+        return detections
+    return detections[_best_per_organ(detections, ONE_PER_VIEW)]
+
+
+def gate(detections: Detections) -> Detections:
+    """The boxes to keep (fewer, never more): at most one of each organ a view shows once
+    (`one_per_view`); on an unfamiliar frame, only the best box per organ scoring GATED_CONF or more."""
+    if not len(detections):
+        return detections
+    if is_familiar(detections):
+        return one_per_view(detections)
+    keep = _best_per_organ(detections)
     keep = keep[detections.confidence[keep] >= GATED_CONF]
     return detections[keep[np.argsort(-detections.confidence[keep], kind="stable")]]
 
