@@ -211,3 +211,18 @@ def test_sweep_frames_move_continuously() -> None:
     # Consecutive frames are similar (continuous motion), not independent images.
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.5
     assert all(anns for _, anns in frames)
+
+
+def test_a_built_in_phantom_of_an_older_generator_counts_as_missing(tmp_path):
+    """After an upgrade the built-in images are generated again, so they and the built-in model
+    (trained on this release's generator) never disagree; an unreadable marker counts as missing."""
+    from nnus_core.dataset.active import builtin_phantom_is_current
+    from nnus_core.phantom.generate import GENERATOR_LOOKS
+
+    current = generate_dataset(tmp_path / "now", n=2, seed=0, jobs=1)
+    assert builtin_phantom_is_current(current)
+    older = next(v for v in GENERATOR_LOOKS if v != PHANTOM_VERSION)
+    old = generate_dataset(tmp_path / "old", n=2, seed=0, jobs=1, version=older)
+    assert not builtin_phantom_is_current(old)
+    (old / "phantom.json").write_text("{not json")
+    assert not builtin_phantom_is_current(old) and not builtin_phantom_is_current(tmp_path / "absent")

@@ -40,7 +40,27 @@ def resolve_active(env: dict[str, str] | None = None) -> ActiveDataset:
     real = s.real_dir
     if (real / "images").is_dir() or any(real.glob("*/images")):
         return ActiveDataset(real, "local", True)
-    return ActiveDataset(s.phantom_dir, "phantom", (s.phantom_dir / PHANTOM_MARKER).is_file())
+    return ActiveDataset(s.phantom_dir, "phantom", builtin_phantom_is_current(s.phantom_dir))
+
+
+def builtin_phantom_is_current(folder: Path) -> bool:
+    """Whether the built-in phantom folder is complete and of the generator version this release
+    writes (the shipped model's training data). An older one counts as missing: it is generated
+    again (the new folder replaces it only once complete), so the built-in images and the built-in
+    model never disagree after an upgrade. A dataset given by $NNUS_DATA is never replaced."""
+    import json
+
+    marker = folder / PHANTOM_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        from nnus_core.phantom import PHANTOM_VERSION
+    except ImportError:  # no generator installed: whatever is there is what there is
+        return True
+    try:
+        return json.loads(marker.read_text()).get("version") == PHANTOM_VERSION
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ compression calibrated so thyroid ~150, muscle ~80, lumen < 20 gray levels.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -150,6 +151,11 @@ class _Look2:
     ref_shift_db: float = 3.0
     smooth_lat: tuple[float, float] = (1.3, 2.0)
     lumen_haze: float = 0.0003
+    # 2.1: the deep fall-off randomised per frame (where it starts, mm; how steep, dB/mm), as a
+    # sonographer's depth gain varies: the deep muscles (longus colli) and the oesophagus are
+    # visible in some frames and fade into the dark in others, instead of always lying in the black.
+    deep_from_mm_range: tuple[float, float] | None = None
+    deep_db_per_mm_range: tuple[float, float] | None = None
 
 
 _LOOK2 = _Look2(
@@ -192,6 +198,8 @@ _LOOK2 = _Look2(
         }
     ),
 )
+_LOOK21 = dataclasses.replace(_LOOK2, deep_from_mm_range=(20.0, 36.0), deep_db_per_mm_range=(0.3, 1.2))
+_LOOKS = {2: _LOOK2, 3: _LOOK21}  # look number -> parameters (look 1 is the original rendering)
 
 _DR_DB, _GAMMA, _REF_DB = 40.0, 2.0, 14.0
 _DEPTH_FALLOFF_DB_PER_CM = 1.2
@@ -375,15 +383,16 @@ def render_bmode(
         offsets: speckle/texture crop positions; random when None.
         offsets_b: a second set of crop positions to crossfade toward (sweeps).
         mix: 0..1 weight of `offsets_b`.
-        look: 1 = the original rendering (phantom 1.x); 2 = the scanner look of phantom 2.x
+        look: 1 = the original rendering (phantom 1.x); 2 = the scanner look of phantom 2.0
             (`_Look2`: tissue everywhere, compounded smooth speckle, dark deep field, dirty
-            tracheal shadow, randomised scanner settings). The geometry and boxes are the same.
+            tracheal shadow, randomised scanner settings); 3 = phantom 2.1, the scanner look with
+            the deep fall-off randomised per frame. The geometry and boxes are the same.
 
     Returns:
         (H, W) uint8 grayscale image.
     """
     t = tiles()
-    v2 = _LOOK2 if look >= 2 else None
+    v2 = _LOOKS.get(look)
     h, w = scene.mat.shape
     mmpp = scene.mm_per_px
     off = offsets or TileOffsets.random(rng)
@@ -510,7 +519,11 @@ def render_bmode(
     dr_db, gamma_lut, ref_db = _DR_DB, _GAMMA_LUT, _REF_DB
     if v2:
         # Behind the vertebrae and the deep muscles little comes back: the deep field goes dark.
-        gain_db = gain_db - v2.deep_db_per_mm * np.clip(rows_mm - v2.deep_from_mm, 0.0, None)
+        deep_from, deep_slope = v2.deep_from_mm, v2.deep_db_per_mm
+        if v2.deep_from_mm_range is not None and v2.deep_db_per_mm_range is not None:
+            deep_from = float(rng.uniform(*v2.deep_from_mm_range))
+            deep_slope = float(rng.uniform(*v2.deep_db_per_mm_range))
+        gain_db = gain_db - deep_slope * np.clip(rows_mm - deep_from, 0.0, None)
         # Domain randomisation: every frame its own scanner settings (gain, dynamic range, gamma).
         gain_db = gain_db + float(rng.normal(0.0, 1.5))
         dr_db = float(rng.uniform(*v2.dr_db))

@@ -22,9 +22,10 @@ from nnus_core.phantom.views import FrameSpec, plan_dataset
 
 PHANTOM_VERSION = "1.1.0"  # what `generate_dataset` writes by default: the shipped model's training data
 # Every generator version and the B-mode look it renders (same geometry and boxes in both).
-# 2.0.0 is the scanner look (bmode._Look2); it becomes the default only together with a model
+# 2.0.0 is the scanner look (bmode._Look2), 2.1.0 the same with the deep fall-off randomised per
+# frame; a look becomes the default only together with a model
 # trained on it, so that the shipped dataset and the shipped model never disagree.
-GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2}
+GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3}
 GENERATOR_NAME = "nnus-phantom"
 JPEG_QUALITY = 90
 
