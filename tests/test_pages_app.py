@@ -439,7 +439,9 @@ def test_first_start_shows_the_phantom_progress_without_blocking_then_the_page(t
         progress(3, 8)
         assert release.wait(30)
         make_nnus_folder(path, n=8)
-        (path / PHANTOM_MARKER).write_text(json.dumps({"generator": "nnus-phantom", "version": "t", "n": 8}))
+        (path / PHANTOM_MARKER).write_text(
+            json.dumps({"generator": "nnus-phantom", "version": phantom.PHANTOM_VERSION, "n": 8})
+        )
 
     monkeypatch.setattr(phantom, "generate_dataset", slow_generate)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()

@@ -167,8 +167,9 @@ class Detector:
         except ClassMappingError as exc:
             raise ClassMappingError(f"model {path} cannot be used: {exc}") from exc
         sized = imgsz is None  # the choice may pick a smaller input only when none was asked for
+        card = read_model_card(path)
         if imgsz is None and frame_size is not None:
-            imgsz = tight_input_hw(*frame_size, info.imgsz, info.stride)
+            imgsz = _tight_input_if_allowed(card, frame_size, info)
         size = fast.input_shape(imgsz or info.imgsz)
         frame = frame_size or (size[1], size[0])
         if min(size) < info.stride or any(side % info.stride for side in size):
@@ -177,7 +178,6 @@ class Detector:
             )
         if size[0] == size[1]:
             size = size[0]  # a square input keeps its plain cache name
-        card = read_model_card(path)
         choice = None
         if backend == "auto" and precision is None:
             runtime, choice = _open_chosen(info, size, threads, card, frame if sized else None)
@@ -292,6 +292,20 @@ def _open_chosen(
     except ModelError as exc:  # e.g. a cache folder removed since the measurement
         log.warning("chosen runtime %s failed, falling back: %s", cfg.label(), exc)
         return fast.open_fastest(info, size, threads), None
+
+
+def _tight_input_if_allowed(card, frame_wh: tuple[int, int], info: fast.WeightsInfo) -> tuple[int, int] | int:  # noqa: ANN001
+    """The tight input around `frame_wh` (288x320 for NNUS images and a 320 model), unless the model
+    card's accuracy check of f32 at that input failed (then the model's own square size: for some
+    models the deep organs at the image's lower edge suffer without the letterbox's padding)."""
+    tight = tight_input_hw(*frame_wh, info.imgsz, info.stride)
+    entry = (card.variants if card else {}).get(f"f32@{fast.shape_tag(tight)}")
+    if entry is not None and not entry.get("accepted"):
+        log.info(
+            "tight input %s refused by the model card's check; using %s", fast.shape_tag(tight), info.imgsz
+        )
+        return info.imgsz
+    return tight
 
 
 def load_default_detector(backend: str = "auto") -> Detector:

@@ -1,8 +1,8 @@
 """Knowing when it doesn't know: a frame unlike the model's training images gets fewer boxes and a note.
 
-The signal is the model's own: on its held-out phantom images the most confident box of every
-image scores at least 0.89 (1st percentile of 100 images, phantom 1.1.0); on the 104 real carotid
-views of bench/sim2real.py the median is 0.34. A frame whose best box stays below
+The signal is the model's own: on its held-out phantom images the most confident box of an image
+scores at least 0.82 in 99 % of them (100 images; 0.89 for the former 1.1.0 model); on the 104 real
+carotid views of bench/sim2real.py the median is 0.67 (0.34 for the 1.1.0 model). A frame whose best box stays below
 FAMILIAR_TOP_CONF is "unfamiliar": the model recognises nothing there the way it does on its
 training data, so only its surest box per organ (at GATED_CONF or more) is kept, and pages say so.
 On every frame, familiar or not, an organ a view shows once (one trachea, CCA, IJV, oesophagus:

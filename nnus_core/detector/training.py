@@ -299,7 +299,13 @@ def train(
     work = runs_dir / name
     command = command or " ".join(
         shlex.quote(a)
-        for a in [Path(sys.executable).name, "-m", "nnus_core.detector", "train", *sys.argv[1:]]
+        for a in [
+            Path(sys.executable).name,
+            "-m",
+            "nnus_core.detector",
+            "train",
+            *sys.argv[1 + (sys.argv[1:2] == ["train"]) :],  # `python -m nnus_core.detector train ...`
+        ]
     )
 
     t0 = time.time()

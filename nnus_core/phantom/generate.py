@@ -20,7 +20,7 @@ from nnus_core.phantom.bmode import render_bmode, tiles
 from nnus_core.phantom.scene import HEIGHT, WIDTH, slice_scene
 from nnus_core.phantom.views import FrameSpec, plan_dataset
 
-PHANTOM_VERSION = "1.1.0"  # what `generate_dataset` writes by default: the shipped model's training data
+PHANTOM_VERSION = "2.1.0"  # what `generate_dataset` writes by default: the shipped model's training data
 # Every generator version and the B-mode look it renders (same geometry and boxes in both).
 # 2.0.0 is the scanner look (bmode._Look2), 2.1.0 the same with the deep fall-off randomised per
 # frame; a look becomes the default only together with a model
