@@ -44,10 +44,10 @@ nginx:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
 	  else echo "nginx missing: the two-servers browser test will fail (sudo apt-get install nginx)"; fi; }
 
-# Two workers (pytest-xdist), each test file on one of them: its module-scoped servers and
-# fixtures stay shared within the file. 5.4 min instead of 8 on 2 cores (README, Tests).
+# PYTEST_ARGS="-n 2 --dist loadfile" runs two pytest-xdist workers, one test file each (README).
+PYTEST_ARGS ?=
 test: $(VENV)/.dev-installed browser postgres nginx
-	YOLO_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile
+	YOLO_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
