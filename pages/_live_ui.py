@@ -38,19 +38,6 @@ def join_url(code: str) -> str:
     return f"{base}/join?code={code}"
 
 
-def data_chip_html(ds: Dataset) -> str:
-    """A small label for the live views' header: the images are the synthetic phantom (or real NNUS)."""
-    if ds.synthetic:
-        return (
-            "<span data-testid='live-data-kind' style='background:#FFE8CC;color:#8A4B00;border-radius:6px;"
-            "padding:1px 7px;font-size:0.85rem;white-space:nowrap'>SYNTHETIC phantom</span>"
-        )
-    return (
-        "<span data-testid='live-data-kind' style='background:#DDF3E4;color:#17603A;border-radius:6px;"
-        "padding:1px 7px;font-size:0.85rem;white-space:nowrap'>Real NNUS data</span>"
-    )
-
-
 def flash(message: str) -> None:
     state.live.flash = message
 

@@ -275,6 +275,19 @@ def dataset_badge(ds: Dataset) -> None:
         st.markdown(":green-badge[:material/ecg_heart: Real NNUS data]")
 
 
+def dataset_chip_html(ds: Dataset) -> str:
+    """`dataset_badge` as one inline HTML label, for a header line (the live projector and phones)."""
+    if ds.synthetic:
+        return (
+            "<span data-testid='live-data-kind' style='background:#FFE8CC;color:#8A4B00;border-radius:6px;"
+            "padding:1px 7px;font-size:0.85rem;white-space:nowrap'>SYNTHETIC phantom</span>"
+        )
+    return (
+        "<span data-testid='live-data-kind' style='background:#DDF3E4;color:#17603A;border-radius:6px;"
+        "padding:1px 7px;font-size:0.85rem;white-space:nowrap'>Real NNUS data</span>"
+    )
+
+
 def organ_legend_html(organ_ids: list[int] | None = None, *, with_short: bool = False) -> str:
     """A one-line legend of organ colours (HTML); `with_short` adds the tag drawn on images ("STR")."""
     ids = range(len(ORGANS)) if organ_ids is None else organ_ids

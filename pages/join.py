@@ -153,7 +153,7 @@ def question_view(q: LiveQuestion, sample: Sample) -> None:
     iid = served.id
     st.markdown(
         f"<div style='display:flex;justify-content:space-between'><span>Q{pos + 1} of {sess.n_questions} · "
-        f"{html_escape(me.display_name)}</span>{ui.data_chip_html(ds)}</div>",
+        f"{html_escape(me.display_name)}</span>{_shared.dataset_chip_html(ds)}</div>",
         unsafe_allow_html=True,
     )
     st.markdown(f"### {html_escape(q.question.prompt)}", unsafe_allow_html=True)
@@ -211,7 +211,7 @@ def my_result_view(q: LiveQuestion, sample: Sample, revealed: bool) -> None:
     res = svc.my_result(actor, me.id, q.position)
     a = res.answer
     st.markdown(
-        f"**Q{q.position + 1} of {sess.n_questions}** · {html_escape(q.question.prompt)} {ui.data_chip_html(ds)}",
+        f"**Q{q.position + 1} of {sess.n_questions}** · {html_escape(q.question.prompt)} {_shared.dataset_chip_html(ds)}",
         unsafe_allow_html=True,
     )
     if a is None:

@@ -172,7 +172,7 @@ klass = svc.class_name(sess)
 st.markdown(
     f"<div style='display:flex;justify-content:space-between;align-items:baseline'>"
     f"<h2 style='margin:0'>{sess.title_html}</h2>"
-    f"<span style='font-size:1.1rem'>{ui.data_chip_html(ds)} {'class ' + html_escape(klass) + ' · ' if klass else ''}"
+    f"<span style='font-size:1.1rem'>{_shared.dataset_chip_html(ds)} {'class ' + html_escape(klass) + ' · ' if klass else ''}"
     f"code <b data-testid='live-code-small' style='font-family:monospace;font-size:1.6rem'>{sess.join_code}</b></span></div>",
     unsafe_allow_html=True,
 )
