@@ -52,6 +52,25 @@ def test_hostile_zip_is_refused_and_nothing_escapes(tmp_path, name, members, lin
     assert not Path("/tmp/evil_abs.txt").exists()
 
 
+def test_a_member_with_an_empty_name_is_refused(tmp_path):
+    """Found by the fuzzer (tests/test_fuzz_loaders.py): a central directory whose member name has
+    length 0. zipfile cannot write one, so the entry of a one-letter name is cut to zero here."""
+    import struct
+
+    data = _zip(tmp_path / "a.zip", [("NNUS/images/0001.jpg", b"x"), ("Q", b"?")]).read_bytes()
+    cd = data.rindex(b"PK\x01\x02")  # the last central-directory entry: member "Q"
+    assert struct.unpack_from("<H", data, cd + 28)[0] == 1 and data[cd + 46 : cd + 47] == b"Q"
+    forged = bytearray(data[: cd + 28] + b"\x00\x00" + data[cd + 30 : cd + 46] + data[cd + 47 :])
+    eocd = forged.rindex(b"PK\x05\x06")
+    struct.pack_into("<I", forged, eocd + 12, struct.unpack_from("<I", forged, eocd + 12)[0] - 1)
+    z = tmp_path / "forged.zip"
+    z.write_bytes(bytes(forged))
+    assert "" in [i.filename for i in zipfile.ZipFile(z).infolist()]
+    with pytest.raises(ZipImportError, match="empty name"):
+        extract_zip(z, tmp_path / "target")
+    assert not (tmp_path / "target").exists()
+
+
 def test_zip_bomb_caps(tmp_path):
     big = _zip(tmp_path / "bomb.zip", [("NNUS/images/a.bin", b"\0" * 5_000_000)])
     with pytest.raises(ZipImportError, match="cap"):

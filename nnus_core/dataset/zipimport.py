@@ -144,6 +144,10 @@ def extract_zip(
         raise ZipImportError(f"{zip_path.name}: not a readable zip archive ({exc})") from exc
     with zf:
         infos = zf.infolist()
+        # A member with an empty name (a damaged or forged central directory) is no file anyone
+        # can have meant; ZipInfo.is_dir() would even raise on it.
+        if any(not i.filename for i in infos):
+            raise ZipImportError(f"refused archive: {zip_path.name} holds a member with an empty name")
         files = [i for i in infos if not i.is_dir()]
         if len(files) > max_files:
             raise ZipImportError(f"refused archive: {len(files)} files, more than the cap of {max_files}")
