@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nnus_core.detector.cpu import restart_capped  # noqa: E402
+
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 
@@ -66,7 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=60, help="timed images per backend")
     ap.add_argument("--images", type=int, default=12, help="distinct phantom images")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    ap.add_argument(
+        "--max-isa",
+        choices=["avx2", "avx2_vnni", "avx512_core", "avx512_core_vnni"],
+        help="cap OpenVINO's and PyTorch's kernels at this ISA on both sides (ONEDNN_MAX_CPU_ISA): "
+        "what a CPU without the newer instructions runs; ONNX Runtime, which ignores the cap, is left out",
+    )
     args = ap.parse_args(argv)
+    restart_capped(args.max_isa)
 
     # ultralytics as installed: importing it first sets OMP_NUM_THREADS=1 before torch starts.
     from ultralytics import YOLO  # noqa: I001 - must come before torch
@@ -144,11 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         f"ultralytics predict, torch {ncpu} threads": ultra_all_cores,
         f"Detector torch backend, {ncpu} threads": ours_torch_all_cores,
     }
-    try:
-        onnx = Detector.load(weights, backend="onnx", imgsz=shape)
-        candidates["Detector onnx backend"] = onnx.predict
-    except ModelError as exc:
-        print(f"onnx backend unavailable: {exc}")
+    if not cpu.onnxruntime_comparable:
+        print(f"onnx backend: left out, ONNX Runtime ignores the {cpu.cap} ISA cap")
+    else:
+        try:
+            onnx = Detector.load(weights, backend="onnx", imgsz=shape)
+            candidates["Detector onnx backend"] = onnx.predict
+        except ModelError as exc:
+            print(f"onnx backend unavailable: {exc}")
     allowed = choice.allowed if choice is not None else ("openvino/f32",)
     for variant in allowed:
         base, _, side = variant.partition("@")

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av  # noqa: E402
 
+from nnus_core.detector.cpu import restart_capped  # noqa: E402
 from nnus_core.video import VideoOptions, detection_size, flicker_stats, probe_video, process_video  # noqa: E402
 from nnus_core.video.tracking import as_columns, detector_threshold, make_tracker  # noqa: E402
 from tests.synthetic_video import noisy_detections, write_random_model, write_test_clip  # noqa: E402
@@ -203,7 +204,14 @@ def main() -> int:
         help="also compare the trackers on 5 noisy clips: flicker, ID switches, IoU, ms/frame "
         "(with supervision's ByteTrack + smoother when supervision and trackers are installed)",
     )
+    ap.add_argument(
+        "--max-isa",
+        choices=["avx2", "avx2_vnni", "avx512_core", "avx512_core_vnni"],
+        help="cap OpenVINO's and PyTorch's kernels at this ISA on both sides (ONEDNN_MAX_CPU_ISA): "
+        "what a CPU without the newer instructions runs; ONNX Runtime, which ignores the cap, is left out",
+    )
     args = ap.parse_args()
+    restart_capped(args.max_isa)
 
     with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
         work = Path(tmp)

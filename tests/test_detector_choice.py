@@ -13,7 +13,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from nnus_core.detector import Detector, default_weights  # noqa: E402
 from nnus_core.detector import choice as choice_mod  # noqa: E402
-from nnus_core.detector.cpu import CpuInfo, parse_cpuinfo, read_cpu  # noqa: E402
+from nnus_core.detector.cpu import CpuInfo, cap_environment, isa_cap, parse_cpuinfo, read_cpu  # noqa: E402
 from nnus_core.detector.detector import MODEL_ENV  # noqa: E402
 from nnus_core.detector.fast import CACHE_ENV, weights_info  # noqa: E402
 from nnus_core.detector.gate import MAX_MAP_DROP, gate_entry, gate_status  # noqa: E402
@@ -63,6 +63,37 @@ def test_parse_cpuinfo_keeps_the_isa_flags_that_matter():
     assert amx.has_bf16 and amx.has_amx and amx.has_int8_dot
     assert amx.signature() != cpu.signature()
     assert _cpu(AMX_FLAGS, cores=16).signature() != amx.signature()  # the cores are part of it
+
+
+def test_an_isa_cap_leaves_only_the_flags_it_allows_and_keeps_onnxruntime_out(tmp_path, monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 on an AMX CPU: the choice sees an AVX2 CPU (its own signature), and
+    ONNX Runtime, which ignores the cap, is not offered; an unknown cap changes nothing."""
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"model name\t: Test CPU\nflags\t\t: {AMX_FLAGS}\n")
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    read_cpu.cache_clear()
+    try:
+        full = read_cpu(str(info))
+        for name, value in cap_environment("avx2").items():
+            monkeypatch.setenv(name, value)
+        assert isa_cap() == "AVX2"
+        read_cpu.cache_clear()
+        capped = read_cpu(str(info))
+        assert capped.flags == ("avx2", "fma") and capped.cap == "AVX2"
+        assert not capped.has_bf16 and not capped.has_avx512 and not capped.has_int8_dot
+        assert "capped at AVX2" in capped.describe()
+        assert capped.signature() != full.signature() != replace(capped, cap="").signature()
+        allowed, skipped = choice_mod.allowed_variants(capped, None)
+        assert "onnx/f32" not in allowed and "ignores" in dict(skipped)["onnx/f32"]
+        assert "onnx/f32" in choice_mod.allowed_variants(full, None)[0]
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX10_FUTURE")
+        read_cpu.cache_clear()
+        assert read_cpu(str(info)).flags == full.flags and read_cpu(str(info)).cap == ""
+        with pytest.raises(ValueError):
+            cap_environment("avx9")
+    finally:
+        read_cpu.cache_clear()
 
 
 def test_a_cpu_without_bf16_is_never_offered_bf16():

@@ -196,7 +196,10 @@ def allowed_variants(
         (allowed.append("openvino/bf16") if ok else skipped.append(("openvino/bf16", why)))
     ok, why = gate_status(variants.get("int8"), required=True, recipe=quantize.RECIPE)
     (allowed.append("openvino/int8") if ok else skipped.append(("openvino/int8", why)))
-    allowed.append("onnx/f32")
+    if cpu.onnxruntime_comparable:
+        allowed.append("onnx/f32")
+    else:
+        skipped.append(("onnx/f32", f"ONNX Runtime ignores the {cpu.cap} ISA cap: not comparable"))
     return allowed, skipped
 
 

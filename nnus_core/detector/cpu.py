@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -30,6 +31,47 @@ INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # one-instruction int8
 # Runtimes whose version changes the speed of a model: part of the signature.
 RUNTIME_PACKAGES = ("openvino", "onnxruntime", "nncf")
 
+# oneDNN's dispatcher cap, which OpenVINO's CPU plugin and PyTorch obey: with
+# ONEDNN_MAX_CPU_ISA=AVX2 a CPU with AVX-512 runs the kernels an AVX2-only CPU would (the benches'
+# `--max-isa avx2`). Each cap and the flags it leaves usable; ONNX Runtime ignores the cap.
+ISA_CAPS: dict[str, tuple[str, ...]] = {
+    "AVX2": ("avx2", "fma"),
+    "AVX2_VNNI": ("avx2", "fma", "avx_vnni"),
+    "AVX512_CORE": ("avx2", "fma", "avx512f", "avx512bw", "avx512vl"),
+    "AVX512_CORE_VNNI": ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"),
+    "AVX512_CORE_BF16": ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16"),
+}
+CAP_ENV = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
+def cap_environment(cap: str) -> dict[str, str]:
+    """Environment variables that cap OpenVINO's and PyTorch's kernels at `cap` (one of ISA_CAPS,
+    any case). FFmpeg, OpenCV and numpy keep the CPU's full ISA: their share of a frame is small."""
+    name = cap.strip().upper()
+    if name not in ISA_CAPS:
+        raise ValueError(f"unknown ISA cap {cap!r}: one of {', '.join(ISA_CAPS)}")
+    aten = "avx2" if name.startswith("AVX2") else "avx512"
+    return {"ONEDNN_MAX_CPU_ISA": name, "DNNL_MAX_CPU_ISA": name, "ATEN_CPU_CAPABILITY": aten}
+
+
+def restart_capped(cap: str | None) -> None:
+    """Re-run this process (same interpreter and arguments) with its kernels capped at `cap`,
+    unless no cap is asked for or it is in force already: the runtimes read it at start-up only."""
+    if not cap or isa_cap() == cap.strip().upper():
+        return
+    env = {**os.environ, **cap_environment(cap)}
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+
+def isa_cap() -> str:
+    """The oneDNN ISA cap set in the environment (upper case, e.g. `AVX2`), or "" for none."""
+    for name in CAP_ENV:
+        value = os.environ.get(name, "").strip().upper()
+        if value and value != "ALL":
+            return value
+    return ""
+
 
 def cpu_threads() -> int:
     """Threads for inference: every core the process may use."""
@@ -47,6 +89,12 @@ class CpuInfo:
     flags: tuple[str, ...]  # the subset of ISA_FLAGS present, in ISA_FLAGS order
     cores: int
     runtimes: tuple[tuple[str, str], ...] = ()  # (package, version) of the installed runtimes
+    cap: str = ""  # the oneDNN ISA cap in force (`isa_cap`): `flags` are then what it leaves
+
+    @property
+    def onnxruntime_comparable(self) -> bool:
+        """False under an ISA cap: ONNX Runtime ignores it and would still use the full ISA."""
+        return not self.cap
 
     @property
     def has_bf16(self) -> bool:
@@ -72,6 +120,7 @@ class CpuInfo:
                 ",".join(self.flags),
                 str(self.cores),
                 ",".join(f"{p}={v}" for p, v in self.runtimes),
+                *([f"cap={self.cap}"] if self.cap else []),
             ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -87,6 +136,8 @@ class CpuInfo:
             missing.append("no VNNI")
         if not self.has_amx:
             missing.append("no AMX")
+        if self.cap:
+            missing.append(f"capped at {self.cap} by ONEDNN_MAX_CPU_ISA")
         tail = f" ({', '.join(missing)})" if missing else ""
         return f"{self.model}, {self.cores} cores, ISA {' '.join(self.flags) or 'none of ' + '/'.join(ISA_FLAGS[:2])}{tail}"
 
@@ -96,6 +147,7 @@ class CpuInfo:
             "flags": list(self.flags),
             "cores": self.cores,
             "runtimes": dict(self.runtimes),
+            "cap": self.cap,
             "signature": self.signature(),
         }
 
@@ -130,6 +182,11 @@ def read_cpu(cpuinfo: str = "/proc/cpuinfo") -> CpuInfo:
         model, flags = parse_cpuinfo(Path(cpuinfo).read_text())
     except OSError:
         model, flags = "", ()
+    cap = isa_cap()
+    if cap in ISA_CAPS:
+        flags = tuple(f for f in flags if f in ISA_CAPS[cap])
+    elif cap:  # AMX caps and unknown names: everything the CPU has
+        cap = ""
     return CpuInfo(
-        model or platform.processor() or platform.machine(), flags, cpu_threads(), _runtime_versions()
+        model or platform.processor() or platform.machine(), flags, cpu_threads(), _runtime_versions(), cap
     )
