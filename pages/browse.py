@@ -197,7 +197,8 @@ def _quiz_me(stem: str) -> None:
     st.switch_page(QUIZ_PAGE, query_params={"image": stem})
 
 
-def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
+def _detail_nav(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
+    """Grid / Previous / "Image 3 of 40" / Next / Quiz me / Add to a set, over the image."""
     stems = [s.stem for s in shown]
     in_filter = sample.stem in stems
     if not in_filter:
@@ -218,18 +219,8 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         icon=":material/chevron_left:",
         shortcut="Left",
     )
-    pos = stems.index(sample.stem) + 1
-    nav.markdown(
-        f"Image **{pos}** of {len(stems)}"
-        + (
-            " (filtered)"
-            if in_filter and len(stems) < len(ds)
-            else ""
-            if in_filter
-            else " (outside the filter)"
-        ),
-        width="content",
-    )
+    where = " (outside the filter)" if not in_filter else " (filtered)" if len(stems) < len(ds) else ""
+    nav.markdown(f"Image **{stems.index(sample.stem) + 1}** of {len(stems)}{where}", width="content")
     nav.button(
         "Next",
         on_click=_open,
@@ -253,20 +244,16 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
     with nav:
         _classroom.add_to_set(ds, sample, key="detail_add")
 
-    st.subheader(md_escape(sample.name, 120), anchor=False)
-    st.caption(
-        f"Subject {md_escape(sample.subject or '?', 60)} · {sample.split or 'no'} split · {sample.width}×{sample.height} px · "
-        f"{len(sample.annotations)} labelled boxes"
-    )
 
-    detector = _shared.get_detector()
+def _detail_controls(has_model: bool) -> tuple[bool, bool, float, set[int]]:
+    """(show ground truth, show model boxes, model confidence floor, organs shown) from the bar."""
     bar = st.columns([1.5, 1.5, 1.8, 4], vertical_alignment="bottom")
     show_gt = bar[0].toggle("Ground truth", value=True, key="detail_show_gt", help="Solid boxes: the labels")
     show_model = bar[1].toggle(
         "Model boxes",
-        value=detector is not None,
+        value=has_model,
         key="detail_show_model",
-        disabled=detector is None,
+        disabled=not has_model,
         help="Dashed boxes: the detector's answer",
     )
     conf = bar[2].slider(
@@ -276,7 +263,7 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         0.25,
         step=0.05,
         key="detail_conf",
-        disabled=detector is None or not show_model,
+        disabled=not has_model or not show_model,
     )
     organs = bar[3].pills(
         "Organs shown",
@@ -287,42 +274,12 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         key="detail_organs",
         help="Click an organ to hide or show its boxes",
     )
-    left, right = st.columns([5, 3], gap="medium")
-    if detector is None:
-        with right:
-            no_model_message("model boxes")
-    try:
-        image = load_image(sample.image_path)
-    except ValueError as exc:
-        st.error(f"Cannot read this image: {md_escape(exc)}")
-        return
-    detections = predict_sample(detector, sample) if detector is not None and show_model else []
-    # The drawing and the table show the same boxes: chosen organs, model boxes above the slider.
-    shown_organs = set(organs)
-    detections = [d for d in detections if d.confidence >= conf and d.organ_id in shown_organs]
-    annotations = [a for a in sample.annotations if a.organ_id in shown_organs] if show_gt else []
-    overlays = study_overlays(annotations, detections)
-    with left:
-        if detector is not None and show_model:
-            if not detections:
-                hidden = len(shown_organs) < N_ORGANS
-                st.info(
-                    f"The model found no {'shown ' if hidden else ''}organ above confidence {conf:.2f} "
-                    "here. Lower the confidence slider to see its weaker guesses.",
-                    icon=":material/search_off:",
-                )
-            show_model_domain_note(ds.synthetic, detections=predict_sample(detector, sample))
-        click = image_viewer(
-            image,
-            overlays,
-            key="browse_viewer",
-            clickable=True,
-            caption="Click a box to open its organ's teaching card. A tag "
-            "“STR + model 0.88”: the model found that labelled box, at that confidence.",
-        )
+    return show_gt, show_model and has_model, conf, set(organs)
 
-    # The teaching card follows the latest click or table selection; a new image starts on its first organ.
-    # A link may name the organ whose card to open (?organ=1, Home's guided path).
+
+def _follow_card(sample: Sample, click, detections: list) -> None:  # noqa: ANN001 - the viewer's click
+    """The teaching card follows the latest click or table selection; a new image starts on its
+    first organ. A link may name the organ whose card to open (?organ=1, Home's guided path)."""
     asked = st.query_params.get("organ")
     if asked is not None and asked.isdigit() and int(asked) < N_ORGANS:
         state.browse.card = int(asked)
@@ -336,19 +293,16 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         hit = organ_at(click.x_px, click.y_px, boxes)
         if hit is not None:
             state.browse.card = hit
-    rows = box_rows(annotations, detections)
+
+
+def _boxes_table(annotations: list, detections: list) -> None:
+    """The drawn boxes as a table, full width below (beside the image it was cut off on the right).
+    Plain HTML: the grid component and Arrow cost about 1.4 MB of script on a first visit."""
     table = pd.DataFrame(
-        rows, columns=["source", "organ", "organ_id", "confidence", "x1", "y1", "width_px", "height_px"]
+        box_rows(annotations, detections),
+        columns=["source", "organ", "organ_id", "confidence", "x1", "y1", "width_px", "height_px"],
     )
     table["confidence"] = [("" if pd.isna(c) else f"{c:.2f}") for c in table["confidence"]]
-    with right:
-        card = st.selectbox(
-            "Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=BrowseKeys.card.key
-        )
-        with st.container(border=True):
-            teaching_card(card)
-    # Full width below (beside the image it was cut off on the right). Plain HTML: the grid component
-    # and Arrow cost about 1.4 MB of script on a first visit; the card follows a click on a box instead.
     st.markdown("**Boxes**")
     st.markdown(
         html_table(
@@ -359,6 +313,56 @@ def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
         ),
         unsafe_allow_html=True,
     )
+
+
+def detail_view(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
+    _detail_nav(ds, sample, shown)
+    st.subheader(md_escape(sample.name, 120), anchor=False)
+    st.caption(
+        f"Subject {md_escape(sample.subject or '?', 60)} · {sample.split or 'no'} split · {sample.width}×{sample.height} px · "
+        f"{len(sample.annotations)} labelled boxes"
+    )
+    detector = _shared.get_detector()
+    show_gt, show_model, conf, shown_organs = _detail_controls(detector is not None)
+    left, right = st.columns([5, 3], gap="medium")
+    if detector is None:
+        with right:
+            no_model_message("model boxes")
+    try:
+        image = load_image(sample.image_path)
+    except ValueError as exc:
+        st.error(f"Cannot read this image: {md_escape(exc)}")
+        return
+    found = predict_sample(detector, sample) if show_model else []
+    # The drawing and the table show the same boxes: chosen organs, model boxes above the slider.
+    detections = [d for d in found if d.confidence >= conf and d.organ_id in shown_organs]
+    annotations = [a for a in sample.annotations if a.organ_id in shown_organs] if show_gt else []
+    with left:
+        if show_model:
+            if not detections:
+                hidden = len(shown_organs) < N_ORGANS
+                st.info(
+                    f"The model found no {'shown ' if hidden else ''}organ above confidence {conf:.2f} "
+                    "here. Lower the confidence slider to see its weaker guesses.",
+                    icon=":material/search_off:",
+                )
+            show_model_domain_note(ds.synthetic, detections=found)
+        click = image_viewer(
+            image,
+            study_overlays(annotations, detections),
+            key="browse_viewer",
+            clickable=True,
+            caption="Click a box to open its organ's teaching card. A tag "
+            "“STR + model 0.88”: the model found that labelled box, at that confidence.",
+        )
+    _follow_card(sample, click, detections)
+    with right:
+        card = st.selectbox(
+            "Teaching card", list(range(N_ORGANS)), format_func=organ_name, key=BrowseKeys.card.key
+        )
+        with st.container(border=True):
+            teaching_card(card)
+    _boxes_table(annotations, detections)
 
 
 ds = get_dataset()
