@@ -22,13 +22,11 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,47 +69,11 @@ def pages(data: Path) -> list[tuple[str, str, str]]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(data: Path, db: Path, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "NNUS_DATA": str(data), "YOLO_OFFLINE": "1", "NNUS_DB_URL": f"sqlite:///{db}"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(root / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"streamlit did not start on {url}")
+    """The browser tests' server start (`tests.browser.conftest.start_server`) on a database of its own."""
+    from tests.browser.conftest import start_server as start
+
+    return start(data, {"NNUS_DB_URL": f"sqlite:///{db}"}, root=root)
 
 
 SCRIPT_BYTES: dict[str, int] = {}  # URL of the last load -> bytes of script it fetched (a fresh session)

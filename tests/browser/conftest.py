@@ -106,9 +106,10 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def start_server(
-    data_dir: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+    data_dir: Path, extra_env: dict[str, str] | None = None, port: int | None = None, root: Path = ROOT
 ) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run app.py` on `port` (a free one by default) with NNUS_DATA=data_dir; return once it is healthy.
+    """Start `streamlit run app.py` of the checkout at `root` (this one by default) on `port` (a free
+    one by default) with NNUS_DATA=data_dir; return once it is healthy.
 
     Streamlit prints its URL when it listens: the log is read line by line (copied to
     test-artifacts/server-PORT.log) and the health endpoint asked once, so nothing polls a clock.
@@ -129,7 +130,7 @@ def start_server(
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(root / "app.py"),
             "--server.port",
             str(port),
             "--server.address",
@@ -141,7 +142,7 @@ def start_server(
             "--server.fileWatcherType",
             "none",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
