@@ -180,3 +180,13 @@ def make_study_dataset(root: Path, n: int = 16, synthetic: bool = True) -> Path:
     if synthetic:
         (root / PHANTOM_MARKER).write_text(json.dumps({"version": "test-1"}))
     return root
+
+
+class Clock:
+    """A settable clock for services that take `clock=` (seconds since the epoch): tests move `t`."""
+
+    def __init__(self, t: float = 1_800_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t

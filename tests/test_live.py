@@ -22,15 +22,8 @@ from nnus_core.live.reveal import ChoiceReveal, density, leaderboard, share_word
 from nnus_core.quiz import Answer, Kind
 from nnus_core.quiz.questions import gt_boxes
 from nnus_core.store.live_tables import live_answers, live_participants
+from tests.fixtures import Clock
 from tests.test_quiz_questions import varied_nnus_folder
-
-
-class Clock:
-    def __init__(self, t: float = 1_800_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture(scope="module")

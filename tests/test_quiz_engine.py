@@ -13,15 +13,8 @@ from nnus_core.quiz import Answer, Kind, QuizService, QuizSettings
 from nnus_core.quiz.questions import gt_boxes
 from nnus_core.store import get_engine, get_or_create_student
 from nnus_core.store.attempts import count_attempts, student_attempts
+from tests.fixtures import Clock
 from tests.test_quiz_questions import varied_nnus_folder
-
-
-class Clock:
-    def __init__(self, t: float = 1_800_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture(scope="module")
