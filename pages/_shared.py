@@ -403,6 +403,24 @@ def show_model_domain_note(input_synthetic: bool, card=None, detections=None) ->
             st.warning(md_escape(unsure), icon=":material/help:")
 
 
+_STEPS = {"Previous": (":material/chevron_left:", "Left"), "Next": (":material/chevron_right:", "Right")}
+
+
+def step_button(where, label: str, target: str | None, on_click, key: str) -> None:  # noqa: ANN001
+    """A "Previous" or "Next" image button in `where` (a container), with its arrow key as the
+    shortcut; `on_click(target)` runs on a press, and it is disabled at the end of the list."""
+    icon, shortcut = _STEPS[label]
+    where.button(
+        label,
+        on_click=on_click,
+        args=(target,),
+        disabled=target is None,
+        icon=icon,
+        key=key,
+        shortcut=shortcut,
+    )
+
+
 def no_model_message(what: str = "model predictions") -> None:
     """The one way pages say that no trained detector is available."""
     st.info(

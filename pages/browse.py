@@ -30,6 +30,7 @@ from pages._shared import (
     organ_legend_html,
     predict_sample,
     show_model_domain_note,
+    step_button,
 )
 from pages._state import BrowseKeys, state
 from pages._viewer import image_viewer, load_image, teaching_card, thumbnail_card
@@ -210,26 +211,10 @@ def _detail_nav(ds: Dataset, sample: Sample, shown: tuple[Sample, ...]) -> None:
 
     nav = st.container(horizontal=True, vertical_alignment="center")
     nav.button("Grid", on_click=_close, icon=":material/grid_view:", key="detail_grid")
-    nav.button(
-        "Previous",
-        on_click=_open,
-        args=(prev,),
-        disabled=prev is None,
-        key="detail_prev",
-        icon=":material/chevron_left:",
-        shortcut="Left",
-    )
+    step_button(nav, "Previous", prev, _open, "detail_prev")
     where = " (outside the filter)" if not in_filter else " (filtered)" if len(stems) < len(ds) else ""
     nav.markdown(f"Image **{stems.index(sample.stem) + 1}** of {len(stems)}{where}", width="content")
-    nav.button(
-        "Next",
-        on_click=_open,
-        args=(nxt,),
-        disabled=nxt is None,
-        key="detail_next",
-        icon=":material/chevron_right:",
-        shortcut="Right",
-    )
+    step_button(nav, "Next", nxt, _open, "detail_next")
     nav.space("stretch")
     quiz_available = (Path(__file__).parent / "quiz.py").is_file()
     if nav.button(

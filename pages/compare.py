@@ -16,6 +16,7 @@ from pages._shared import (
     no_model_message,
     predict_sample,
     show_model_domain_note,
+    step_button,
 )
 from pages._state import CompareKeys, state
 from pages._viewer import image_viewer, load_image, outcome_legend_html
@@ -57,24 +58,8 @@ stem = nav.selectbox(
     format_func=lambda s: plain(f"{s} · {ds.get(s).split or '-'} · subject {ds.get(s).subject or '?'}", 90),
 )
 prev, nxt = neighbours(stems, stem)
-nav.button(
-    "Previous",
-    on_click=_go,
-    args=(prev,),
-    disabled=prev is None,
-    icon=":material/chevron_left:",
-    key="cmp_prev",
-    shortcut="Left",
-)
-nav.button(
-    "Next",
-    on_click=_go,
-    args=(nxt,),
-    disabled=nxt is None,
-    icon=":material/chevron_right:",
-    key="cmp_next",
-    shortcut="Right",
-)
+step_button(nav, "Previous", prev, _go, "cmp_prev")
+step_button(nav, "Next", nxt, _go, "cmp_next")
 nav.space("stretch")
 with nav:
     _classroom.add_to_set(ds, ds.get(stem), key="cmp_add")
