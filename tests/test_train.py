@@ -216,6 +216,7 @@ def test_evaluate_cli_records_a_further_held_out_set_in_the_model_card(trained, 
     entry = card.evaluations["all 16"]
     assert entry["split"] == "all" and entry["data"]["n_images"] == 16 and entry["note"] == "every image"
     assert "--card-entry" in entry["command"]
+    assert entry["command"].startswith("python -m nnus_core.detector evaluate --model ")  # once
     assert len(entry["per_class"]) == 8 and set(entry["overall"]) >= {"map50", "map50_95"}
     if (data / "phantom.json").is_file():
         assert entry["data"]["seed"] == 7

@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)  # this command's own arguments
     args = build_parser().parse_args(argv)
     from nnus_core.dataset import load_dataset
     from nnus_core.detector import Detector
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"saved {out}")
     if args.card_entry:
         try:
-            card_path = record_in_card(det.weights_path, args.card_entry, report, args.note)
+            card_path = record_in_card(det.weights_path, args.card_entry, report, args.note, argv)
         except NnusError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -166,7 +167,9 @@ def _phantom_seed(root: Path) -> int | None:
         return None
 
 
-def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Path:
+def record_in_card(
+    weights: Path, name: str, report: dict, note: str = "", argv: list[str] | None = None
+) -> Path:
     """Add an evaluation's summary to the card beside `weights`; returns the card's JSON path.
 
     Raises:
@@ -182,7 +185,7 @@ def record_in_card(weights: Path, name: str, report: dict, note: str = "") -> Pa
     if card is None:
         raise ModelError(f"{weights.parent}: no model card to record the evaluation in")
     command = " ".join(
-        shlex.quote(a) for a in ["python", "-m", "nnus_core.detector", "evaluate", *sys.argv[1:]]
+        shlex.quote(a) for a in ["python", "-m", "nnus_core.detector", "evaluate", *(argv or [])]
     )
     entry = evaluation_entry(report, command, note)
     seed = _phantom_seed(Path(entry["data"].get("root", "")))
