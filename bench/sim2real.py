@@ -8,7 +8,8 @@ screens in DIR/carotids_kostelansky/images. DIR defaults to $NNUS_REFERENCE_DIR,
 ../shared/reference/real-ultrasound beside the repository; without it the bench prints why and
 exits 0.
 
-Figures per mode (peers in the same run; `plain` = the image as it is, `scan_area` = the
+Each image runs on the detector the app's upload path loads for its size (a smaller input only
+where the model card's accuracy check covers that shape). Figures per mode (peers in the same run; `plain` = the image as it is, `scan_area` = the
 detector's own scan-area step, `gate` = that plus the out-of-distribution gate):
   * CCA AP@0.5 over the 104 views (the project's AP definition, predictions at conf 0.001);
   * false boxes per image at the app's confidence 0.25, boxes no expert would draw: centred on the
@@ -146,6 +147,33 @@ def run_mode(det, mode: str, cca, screens):
     }
 
 
+class SizedDetectors:
+    """The detector the app runs on an uploaded image, per image size (`Detector.load(frame_size=)`,
+    as the Video page's image input does): a smaller input only where the model card's check covers
+    that shape, else the model's own size. `describe` says which inputs ran."""
+
+    def __init__(self, weights: Path | None) -> None:
+        self.weights = weights
+        self._by_size: dict[tuple[int, int], object] = {}
+
+    def for_image(self, bgr: np.ndarray):
+        from nnus_core.detector import Detector
+
+        size = (bgr.shape[1], bgr.shape[0])
+        if size not in self._by_size:
+            self._by_size[size] = Detector.load(self.weights, frame_size=size)
+        return self._by_size[size]
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{w}x{h} images -> {d.backend} {d.precision} {d.input_hw[0]}x{d.input_hw[1]}"
+            for (w, h), d in self._by_size.items()
+        )
+
+    def predict_arrays(self, bgr: np.ndarray, **kw):
+        return self.for_image(bgr).predict_arrays(bgr, **kw)
+
+
 def _predict(det, bgr: np.ndarray, conf: float, mode: str):
     return det.predict_arrays(bgr, conf=conf, **_kw(mode))
 
@@ -168,16 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     if real is None or not (real / "cca_momot" / "masks" / "boxes_from_masks.csv").is_file():
         print(f"sim2real: skipped (no real reference images at {real})")
         return 0
-    from nnus_core.detector import Detector, load_default_detector
+    from nnus_core.detector import Detector
     from nnus_core.detector.cpu import read_cpu
-    from nnus_core.detector.processing import NNUS_IMAGE_WH
 
     cpu = read_cpu()
     print(f"cpu: {cpu.describe()}")
     print(f"cpu_flags: {' '.join(cpu.flags)}")
-    det = Detector.load(a.model, frame_size=NNUS_IMAGE_WH) if a.model else load_default_detector()
-    card = det.model_card
-    print(f"model: {det.weights_path} ({det.backend} {det.precision}, input {det.input_hw})")
+    first = Detector.load(a.model)
+    det = SizedDetectors(first.weights_path)
+    card = first.model_card
+    print(f"model: {first.weights_path}")
     if card is not None:
         print(f"trained on: {card.trained_on} (generator {card.generator_version or '-'})")
     cca = list(load_cca(real))
@@ -200,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         last = (mode, r)
     assert last is not None
+    print(f"inputs (as the app's upload path sizes them): {det.describe()}")
     print(f"sim2real_cca_ap50 ({last[0]}): {last[1]['ap']:.3f}")
     print(f"sim2real_false_boxes_per_image: {last[1]['fb']:.2f}")
     return 0

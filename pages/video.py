@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from nnus_core.browse import gt_overlays, model_overlays
+from nnus_core.dataset.images import probe_image
 from nnus_core.errors import NnusError, VideoError
 from nnus_core.organs import N_ORGANS, ORGANS
 from nnus_core.text import md_escape
@@ -235,7 +236,12 @@ class ModelChoice:
             return [self._app_detector()]
         return _video_detectors(str(self.weights), tuple(frame_size))
 
-    def image_detector(self) -> LockedDetector:
+    def image_detector(self, size: tuple[int, int] | None = None) -> LockedDetector:
+        """A detector for one image of `size` (width, height), sized for it as the video's are: a
+        smaller input only where the model card's check covers that shape (a scanner screenshot
+        runs at the model's own size, not at the input cut for NNUS images)."""
+        if self.weights is not None and size is not None:
+            return self.video_detectors(size)[0]
         if self.detector is not None:
             return self._app_detector()
         return self.video_detectors()[0]
@@ -448,7 +454,9 @@ def input_ui(ws: SessionWorkspace) -> VideoInput | None:
 def image_ui(inp: VideoInput, model: ModelChoice, options: VideoOptions, stored: StoredResult | None) -> None:
     if not is_fresh(stored, inp, options, model.model_id):
         try:
-            res = process_image(inp.path, model.image_detector(), options)
+            probe = probe_image(inp.path)
+            size = (probe.width, probe.height) if probe.width and probe.height else None
+            res = process_image(inp.path, model.image_detector(size), options)
         except NnusError as exc:
             st.error(md_escape(exc))
             return

@@ -312,3 +312,22 @@ def test_choice_runs_a_checked_smaller_input_and_a_fixed_size_never_does(weights
 
     video = load_video_detectors(weights, n=2, frame_size=(494, 447))
     assert video[0].input_hw == (256, 256) and video[0].threads == 1
+
+
+def test_the_tight_input_is_used_only_where_the_model_card_vouches_for_it():
+    """NNUS images run at the tight input when its check passed; a scanner screenshot's shape,
+    unchecked on a card that checks shapes, runs at the model's own square size."""
+    from types import SimpleNamespace
+
+    from nnus_core.detector.detector import _tight_input_if_allowed
+
+    info = SimpleNamespace(imgsz=288, stride=32)
+    card = SimpleNamespace(variants={"f32@256x288": {"accepted": True}, "int8": {"accepted": True}})
+    assert _tight_input_if_allowed(card, (494, 447), info) == (256, 288)
+    assert _tight_input_if_allowed(card, (1200, 850), info) == 288  # 224x288: not checked
+    rejected = SimpleNamespace(variants={"f32@256x288": {"accepted": False}})
+    assert _tight_input_if_allowed(rejected, (494, 447), info) == 288
+    unchecked = SimpleNamespace(variants={"int8": {"accepted": True}})  # no shape checks at all
+    assert _tight_input_if_allowed(unchecked, (1200, 850), info) == (224, 288)
+    assert _tight_input_if_allowed(None, (494, 447), info) == (256, 288)
+    assert _tight_input_if_allowed(card, (600, 600), info) == 288  # square frames: the own size

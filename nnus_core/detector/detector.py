@@ -145,9 +145,11 @@ class Detector:
                 side below the model's own) when that variant passed its accuracy check in the
                 model card and was measured faster here; a given `imgsz` is kept as it is.
             frame_size: (width, height) of the images to come, when `imgsz` is not given: the
-                input becomes the tight rectangle around them (`tight_input_hw`: 288x320 for the
-                494x447 NNUS images, 10 % less work than 320x320). Other sizes stay right, only
-                letterboxed more.
+                input becomes the tight rectangle around them (`tight_input_hw`: 256x288 for the
+                494x447 NNUS images and a 288 model, 11 % less work than 288x288) where the model
+                card vouches for it (`_tight_input_if_allowed`) and it measured faster here than
+                the square input (whose INT8 may be allowed where the tight input's is not).
+                Other sizes stay right, only letterboxed more.
 
         Raises:
             ModelError: no model shipped, unreadable weights, or no backend can run them.
@@ -277,8 +279,16 @@ def _open_chosen(
     `frame`: (width, height) of the frames to come, when the input size is the choice's to make
     (a smaller-input variant is then sized for them); None keeps `size`.
     """
+    variants = card.variants if card else None
     try:
-        choice = choose(info, size, card.variants if card else None, frame_wh=frame)
+        choice = choose(info, size, variants, frame_wh=frame)
+        if frame is not None and fast.input_shape(size) != fast.input_shape(info.imgsz):
+            # A tight input, with fewer precisions vouched for by the card (INT8 may fail its check
+            # there and pass at the square input): run whichever input measured faster.
+            square = choose(info, info.imgsz, variants, frame_wh=frame)
+            if _chosen_ms(square, threads) < _chosen_ms(choice, threads):
+                log.info("the square input %s measured faster than %s here", info.imgsz, fast.shape_tag(size))
+                choice, size = square, info.imgsz
     except ModelError as exc:  # nothing exported runs: PyTorch may still
         log.warning("no measured runtime choice, falling back: %s", exc)
         return fast.open_fastest(info, size, threads), None
@@ -294,15 +304,32 @@ def _open_chosen(
         return fast.open_fastest(info, size, threads), None
 
 
+def _chosen_ms(choice: RuntimeChoice, threads: int | None) -> float:
+    """Milliseconds measured for the config a detector with `threads` would open from `choice`."""
+    cfg = config_for(choice, threads, sized=True)
+    return dict(choice.measured_ms).get(cfg, float("inf"))
+
+
 def _tight_input_if_allowed(card, frame_wh: tuple[int, int], info: fast.WeightsInfo) -> tuple[int, int] | int:  # noqa: ANN001
-    """The tight input around `frame_wh` (288x320 for NNUS images and a 320 model), unless the model
-    card's accuracy check of f32 at that input failed (then the model's own square size: for some
-    models the deep organs at the image's lower edge suffer without the letterbox's padding)."""
+    """The tight input around `frame_wh` (256x288 for NNUS images and a 288 model), or the model's
+    own square size where the model card does not vouch for it.
+
+    A card that records accuracy checks of f32 at other inputs (`f32@HxW`) vouches only for the
+    inputs whose check passed: measured, these models lean on the letterbox's padding (a 320 model
+    lost 0.09 AP on the deep organs at 288x320; a 288 model drew boxes on scanner screens' margins
+    at 224x288 that it never drew at 288x288). A model without such checks keeps the tight input.
+    """
     tight = tight_input_hw(*frame_wh, info.imgsz, info.stride)
-    entry = (card.variants if card else {}).get(f"f32@{fast.shape_tag(tight)}")
-    if entry is not None and not entry.get("accepted"):
+    if tight == (info.imgsz, info.imgsz):
+        return info.imgsz
+    variants = card.variants if card else {}
+    entry = variants.get(f"f32@{fast.shape_tag(tight)}")
+    checked = any(k.startswith("f32@") for k in variants)
+    if (entry is not None and not entry.get("accepted")) or (entry is None and checked):
         log.info(
-            "tight input %s refused by the model card's check; using %s", fast.shape_tag(tight), info.imgsz
+            "tight input %s not vouched for by the model card's checks; using %s",
+            fast.shape_tag(tight),
+            info.imgsz,
         )
         return info.imgsz
     return tight
@@ -311,8 +338,8 @@ def _tight_input_if_allowed(card, frame_wh: tuple[int, int], info: fast.WeightsI
 def load_default_detector(backend: str = "auto") -> Detector:
     """The shipped detector for NNUS images on the fastest backend (wrap in the app's resource cache).
 
-    Its input is cut to the NNUS images' aspect (288x320 for the 320 model): measured on 790
-    held-out phantom images, mAP@0.5 0.976 against 0.971 for the square input.
+    Its input is cut to the NNUS images' aspect where the model card's check passed (256x288 for
+    the 288 model: on 790 held-out phantom images, mAP@0.5 0.936 against 0.932 at 288x288).
 
     Raises:
         ModelError: when no model is shipped or it cannot be run.
