@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nnus_core.detector.cpu import restart_capped  # noqa: E402
+from bench.isa_cap import restart_capped  # noqa: E402
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av  # noqa: E402
 
-from nnus_core.detector.cpu import restart_capped  # noqa: E402
+from bench.isa_cap import restart_capped  # noqa: E402
 from nnus_core.video import VideoOptions, detection_size, flicker_stats, probe_video, process_video  # noqa: E402
 from nnus_core.video.tracking import as_columns, detector_threshold, make_tracker  # noqa: E402
 from tests.synthetic_video import noisy_detections, write_random_model, write_test_clip  # noqa: E402

@@ -37,6 +37,9 @@ REFERENCE_ENV = "NNUS_REFERENCE_DIR"
 DATA_ROOTS_ENV = "NNUS_DATA_ROOTS"
 SSO_GROUPS_ENV = "NNUS_SSO_INSTRUCTOR_GROUPS"
 SSO_EMAILS_ENV = "NNUS_SSO_INSTRUCTOR_EMAILS"
+# oneDNN's dispatcher cap (OpenVINO's CPU plugin and PyTorch obey it): the runtime choice then sees
+# only the ISA it leaves (`detector.cpu.read_cpu`); the benches' `--max-isa` sets it.
+ISA_CAP_ENVS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 ENV_VARS = (
     DATA_DIR_ENV,
     DATASET_ENV,
@@ -55,6 +58,7 @@ ENV_VARS = (
     DATA_ROOTS_ENV,
     SSO_GROUPS_ENV,
     SSO_EMAILS_ENV,
+    *ISA_CAP_ENVS,
 )
 
 DEFAULT_ZIP_MAX_MB = 1024  # the real NNUS folder zipped is ~60 MB
@@ -85,6 +89,7 @@ class Settings:
     # None keeps the default groups (instructors, faculty, teachers).
     sso_instructor_groups: str | None = None
     sso_instructor_emails: str = ""
+    isa_cap: str = ""  # ONEDNN_MAX_CPU_ISA (or DNNL_...), upper case; "" for none (or ALL)
     # Values that were set but could not be used: (variable, message); the code that needs the
     # value raises its own error with the message, so one bad variable breaks only its feature.
     problems: tuple[tuple[str, str], ...] = field(default=())
@@ -163,6 +168,7 @@ class Settings:
             or (data_dir,),
             sso_instructor_groups=get(SSO_GROUPS_ENV) or None,
             sso_instructor_emails=get(SSO_EMAILS_ENV),
+            isa_cap=next((v for v in (get(n).upper() for n in ISA_CAP_ENVS) if v and v != "ALL"), ""),
             problems=tuple(problems),
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -41,7 +40,6 @@ ISA_CAPS: dict[str, tuple[str, ...]] = {
     "AVX512_CORE_VNNI": ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"),
     "AVX512_CORE_BF16": ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16"),
 }
-CAP_ENV = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 
 
 def cap_environment(cap: str) -> dict[str, str]:
@@ -54,23 +52,11 @@ def cap_environment(cap: str) -> dict[str, str]:
     return {"ONEDNN_MAX_CPU_ISA": name, "DNNL_MAX_CPU_ISA": name, "ATEN_CPU_CAPABILITY": aten}
 
 
-def restart_capped(cap: str | None) -> None:
-    """Re-run this process (same interpreter and arguments) with its kernels capped at `cap`,
-    unless no cap is asked for or it is in force already: the runtimes read it at start-up only."""
-    if not cap or isa_cap() == cap.strip().upper():
-        return
-    env = {**os.environ, **cap_environment(cap)}
-    sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
-
-
 def isa_cap() -> str:
     """The oneDNN ISA cap set in the environment (upper case, e.g. `AVX2`), or "" for none."""
-    for name in CAP_ENV:
-        value = os.environ.get(name, "").strip().upper()
-        if value and value != "ALL":
-            return value
-    return ""
+    from nnus_core.settings import get_settings
+
+    return get_settings().isa_cap
 
 
 def cpu_threads() -> int:
