@@ -186,11 +186,37 @@ def _kw(mode: str) -> dict:
     return {"scan_area": True, "gate": True}
 
 
+def _record(weights: Path, card, modes: dict, n_views: int, n_screens: int, cpu: str, inputs: str) -> None:
+    """The figures into the card beside `weights` (`real_scans`), its Markdown rewritten."""
+    import dataclasses
+    import datetime as dt
+
+    from nnus_core.detector.card import write_model_card
+
+    entry = {
+        "data": f"{n_views} real transverse carotid views with expert CCA boxes and {n_screens} scanner "
+        "screens (public sets, read in place, never copied or trained on)",
+        "command": "python bench/sim2real.py --record",
+        "created_utc": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "cpu": cpu,
+        "inputs": inputs,
+        "conf": CONF,
+        "modes": modes,
+    }
+    write_model_card(dataclasses.replace(card, real_scans=entry), weights.parent)
+    print(f"recorded in {weights.parent / 'model_card.json'} (real_scans)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--real", default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--modes", default="plain,scan_area,gate")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the figures into the measured model's card (real_scans)",
+    )
     a = p.parse_args(argv)
     real = _real_dir(a.real)
     if real is None or not (real / "cca_momot" / "masks" / "boxes_from_masks.csv").is_file():
@@ -220,8 +246,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{'other/img':>9s} {'screens margin/img':>18s} {'unfamiliar':>10s} {'ms/img':>7s}"
     )
     last = None
+    modes: dict[str, dict] = {}
     for mode in a.modes.split(","):
         r = run_mode(det, mode, cca, screens)
+        modes[mode] = {
+            "cca_ap50": float(r["ap"]),
+            "false_boxes_per_image": float(r["fb"]),
+            "screen_margin_per_image": float(r["screen_margin"]),
+            "unfamiliar_share": float(r["gated"]),
+        }
         print(
             f"{mode:10s} {r['ap']:10.3f} {r['fb']:9.2f} {r['margin']:7.2f} {r['cca_wrong']:9.2f} "
             f"{r['other']:9.2f} {r['screen_margin']:18.2f} {r['gated']:10.2f} {r['ms']:7.1f}"
@@ -229,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         last = (mode, r)
     assert last is not None
     print(f"inputs (as the app's upload path sizes them): {det.describe()}")
+    if a.record and card is not None:
+        _record(first.weights_path, card, modes, len(cca), len(screens), cpu.describe(), det.describe())
     print(f"sim2real_cca_ap50 ({last[0]}): {last[1]['ap']:.3f}")
     print(f"sim2real_false_boxes_per_image: {last[1]['fb']:.2f}")
     return 0

@@ -485,11 +485,12 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
     overall = (card.metrics or {}).get("overall") or {}
     split = (card.metrics or {}).get("split", "test")
     start = str(recipe.get("model", "?"))
-    start = (
-        f"fine-tuned from {md_escape(Path(start).parent.name or start, 80)}"
-        if start.endswith(".pt")
-        else f"{md_escape(start, 80)} from scratch"
-    )
+    if start.endswith(".pt"):
+        start = f"fine-tuned from {md_escape(Path(start).parent.name or start, 80)}"
+    elif ".pt" in start:  # "START.pt (see the command)": the card's command names the chain
+        start = "fine-tuned from a trained model (its card's command says which)"
+    else:
+        start = f"{md_escape(start, 80)} from scratch"
     line = (
         f"**{md_escape(card.name, 80)}** · created {md_escape(card.created_utc[:10])} · trained on {trained} · "
         f"recipe {md_escape(recipe.get('name', '?'), 40)} ({start}, imgsz {md_escape(recipe.get('imgsz', '?'), 10)})"
@@ -504,6 +505,9 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
                 f"{len(ev_data.get('subjects') or [])} further held-out volunteers"
             )
     st.markdown(line)
+    real = card.real_scans_line()
+    if real:
+        st.caption(md_escape(real, 300))
     _runtime_caption(card)
     if ds is not None and ds.synthetic and card.is_stale(ds.generator_version):
         st.warning(

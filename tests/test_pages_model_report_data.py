@@ -143,7 +143,10 @@ def test_version_1_files_still_read(tmp_path):
     assert r.evaluation.schema_version == 1 and r.overall["map50"] == report_dict()["overall"]["map50"]
 
 
-@pytest.mark.parametrize("model", ["phantom-yolov8n-320", "phantom-yolov8n-416"])
+@pytest.mark.parametrize(
+    "model",
+    ["phantom-yolov8n-320", "phantom-yolov8n-416", "phantom21-s2r-yolov8n-320", "phantom21-s2r-yolov8n-288"],
+)
 def test_the_shipped_evaluations_and_cards_read(model):
     from nnus_core.detector.card import read_model_card
     from nnus_core.quiz.model_answer import model_ap_by_organ, read_eval_ap
@@ -156,6 +159,25 @@ def test_the_shipped_evaluations_and_cards_read(model):
     card = read_model_card(folder)
     assert model_ap_by_organ(card.metrics) == ap  # the card carries the same test-split figures
     assert not held_out_table(r, card.evaluations).empty
+
+
+def test_the_default_cards_real_scan_figures_round_trip_and_read_as_a_sentence(tmp_path):
+    """bench/sim2real.py --record writes `real_scans`; the card keeps it, its Markdown shows the
+    table, and the model card summary says it in one sentence."""
+    import dataclasses
+
+    from nnus_core.detector.card import read_model_card, write_model_card
+
+    card = read_model_card(ROOT / "data" / "models" / "phantom21-s2r-yolov8n-288")
+    gate = card.real_scans["modes"]["gate"]
+    assert 0 <= gate["cca_ap50"] <= 1 and gate["false_boxes_per_image"] >= 0
+    line = card.real_scans_line()
+    assert f"{gate['cca_ap50']:.2f}" in line and "never trained on" in line and "unmeasured" in line
+    write_model_card(card, tmp_path)
+    again = read_model_card(tmp_path)
+    assert again.real_scans == card.real_scans
+    assert "## On real scans (never trained on)" in (tmp_path / "MODEL_CARD.md").read_text()
+    assert dataclasses.replace(card, real_scans={}).real_scans_line() is None
 
 
 def test_find_eval_file_prefers_the_test_split(tmp_path):
