@@ -507,7 +507,7 @@ def model_card_summary(card, ds: Dataset | None = None) -> None:
     st.markdown(line)
     real = card.real_scans_line()
     if real:
-        st.caption(md_escape(real, 300))
+        st.caption(_caption_text(real))
     _runtime_caption(card)
     if ds is not None and ds.synthetic and card.is_stale(ds.generator_version):
         st.warning(
@@ -530,7 +530,13 @@ def _runtime_caption(card) -> None:
     if checks:
         text += " Accuracy checks against f32 on held-out phantom volunteers: " + "; ".join(checks) + "."
     if text:
-        st.caption(md_escape(text))
+        st.caption(_caption_text(text))
+
+
+def _caption_text(text: str) -> str:
+    """md_escape for a caption of figures, less the backslash it puts before "@" (a caption shows
+    it: "AP\\@0.5"); the word joiner after it still keeps an e-mail address from becoming a link."""
+    return md_escape(text).replace("\\\u2060@", "\u2060@")
 
 
 def get_store() -> Engine:
