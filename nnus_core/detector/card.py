@@ -215,27 +215,31 @@ class ModelCard:
                     + f"; recipe `{v.get('recipe') or '-'}`)"
                 )
         if self.real_scans:
-            r = self.real_scans
-            lines += [
-                "",
-                "## On real scans (never trained on)",
-                f"- Data: {r.get('data', '?')}",
-                f"- Command: `{r.get('command', '?')}` ({r.get('created_utc', '?')}, {r.get('cpu', '?')})",
-                "",
-                "| mode | CCA AP@0.5 | false boxes per image | boxes outside the B-mode image per screen |",
-                "|---|---|---|---|",
-                *[
-                    f"| {mode} | {m.get('cca_ap50', 0):.3f} | {m.get('false_boxes_per_image', 0):.2f} | "
-                    f"{m.get('screen_margin_per_image', 0):.2f} |"
-                    for mode, m in (r.get("modes") or {}).items()
-                ],
-            ]
+            lines += _real_scans_lines(self.real_scans)
         if self.training:
             lines += ["", "## Training", *[f"- {k}: {v}" for k, v in self.training.items()]]
         if self.weights:
             lines += ["", "## Weights", *[f"- {k}: {v}" for k, v in self.weights.items()]]
         lines += ["", "## Versions", *[f"- {k}: {v}" for k, v in self.versions.items()], ""]
         return "\n".join(lines)
+
+
+def _real_scans_lines(r: dict[str, Any]) -> list[str]:
+    """The card's Markdown section for `real_scans` (bench/sim2real.py --record)."""
+    return [
+        "",
+        "## On real scans (never trained on)",
+        f"- Data: {r.get('data', '?')}",
+        f"- Command: `{r.get('command', '?')}` ({r.get('created_utc', '?')}, {r.get('cpu', '?')})",
+        "",
+        "| mode | CCA AP@0.5 | false boxes per image | boxes outside the B-mode image per screen |",
+        "|---|---|---|---|",
+        *[
+            f"| {mode} | {m.get('cca_ap50', 0):.3f} | {m.get('false_boxes_per_image', 0):.2f} | "
+            f"{m.get('screen_margin_per_image', 0):.2f} |"
+            for mode, m in (r.get("modes") or {}).items()
+        ],
+    ]
 
 
 def _per_class_table(per: list[dict[str, Any]]) -> list[str]:
