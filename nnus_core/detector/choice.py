@@ -425,41 +425,8 @@ def choose(
             fast._atomic_write(path, json.dumps(derived.to_dict(), indent=1))
             return RuntimeChoice.from_dict(derived.to_dict(), path)
     t0, load0 = time.perf_counter(), _load_avg()
-    from nnus_core.detector.processing import tight_input_hw
-
-    frame = frame_wh or (hw[1], hw[0])
-    runtimes: dict[Config, fast.Runtime] = {}
-    shapes: dict[Config, fast.Shape] = {}
-    agreement = None
-    for variant in allowed:
-        kind, _, side = variant.partition("@")
-        backend, precision = kind.split("/")
-        shape = tight_input_hw(*frame, int(side), info.stride) if side else hw
-        try:
-            for threads in thread_options(cpu.cores):
-                c = Config(backend, precision, threads, int(side or 0))
-                runtimes[c] = fast.open_runtime(info, backend, shape, threads, precision)
-                shapes[c] = shape
-        except ModelError as exc:
-            log.warning("detector variant %s unavailable: %s", variant, exc)
-            skipped.append((variant, str(exc).splitlines()[0][:200]))
-            runtimes = {c: r for c, r in runtimes.items() if c.variant() != variant}
-    int8 = [c for c in runtimes if c.precision == "int8" and not c.imgsz]
-    ref = next(
-        (r for c, r in runtimes.items() if (c.backend, c.precision, c.imgsz) == ("openvino", "f32", 0)), None
-    )
-    if int8 and ref is not None:
-        from nnus_core.detector.quantize import check_inputs
-
-        # The INT8 export itself (quantised on this machine) against f32 on the same input; the
-        # smaller-input INT8 exports are quantised by the same recipe.
-        agreement = box_agreement(ref, runtimes[int8[0]], check_inputs(hw))
-        if agreement < MIN_AGREEMENT:
-            skipped += [
-                (v, f"the INT8 boxes agree with f32 at F1 {agreement:.2f} < {MIN_AGREEMENT}")
-                for v in dict.fromkeys(c.variant() for c in runtimes if c.precision == "int8")
-            ]
-            runtimes = {c: r for c, r in runtimes.items() if c.precision != "int8"}
+    runtimes, shapes = _open_variants(info, allowed, hw, frame_wh or (hw[1], hw[0]), cpu, skipped)
+    runtimes, agreement = _check_int8(runtimes, hw, skipped)
     if not runtimes:
         raise ModelError("no detector variant could run: " + "; ".join(f"{v}: {w}" for v, w in skipped))
     inputs = {s: _timing_input(s) for s in set(shapes.values())}
@@ -486,6 +453,60 @@ def choose(
         log.warning("could not cache the runtime choice at %s: %s", path, exc)
     log.info("detector runtime for %s on this CPU: %s", info.path.name, choice.summary())
     return RuntimeChoice.from_dict(choice.to_dict(), path)
+
+
+def _open_variants(
+    info: fast.WeightsInfo,
+    allowed: list[str],
+    hw: fast.Shape,
+    frame: tuple[int, int],
+    cpu: CpuInfo,
+    skipped: list[tuple[str, str]],
+) -> tuple[dict[Config, fast.Runtime], dict[Config, fast.Shape]]:
+    """Each allowed variant opened at every thread count worth timing, with its input shape (a
+    smaller-input variant sized for `frame`); one that cannot be opened goes to `skipped`."""
+    from nnus_core.detector.processing import tight_input_hw
+
+    runtimes: dict[Config, fast.Runtime] = {}
+    shapes: dict[Config, fast.Shape] = {}
+    for variant in allowed:
+        kind, _, side = variant.partition("@")
+        backend, precision = kind.split("/")
+        shape = tight_input_hw(*frame, int(side), info.stride) if side else hw
+        try:
+            for threads in thread_options(cpu.cores):
+                c = Config(backend, precision, threads, int(side or 0))
+                runtimes[c] = fast.open_runtime(info, backend, shape, threads, precision)
+                shapes[c] = shape
+        except ModelError as exc:
+            log.warning("detector variant %s unavailable: %s", variant, exc)
+            skipped.append((variant, str(exc).splitlines()[0][:200]))
+            runtimes = {c: r for c, r in runtimes.items() if c.variant() != variant}
+    return runtimes, shapes
+
+
+def _check_int8(
+    runtimes: dict[Config, fast.Runtime], hw: fast.Shape, skipped: list[tuple[str, str]]
+) -> tuple[dict[Config, fast.Runtime], float | None]:
+    """The INT8 export itself (quantised on this machine) against f32 on the same input; the
+    smaller-input INT8 exports are quantised by the same recipe. Below MIN_AGREEMENT every INT8
+    variant is dropped (and named in `skipped`). Returns the runtimes kept and the agreement."""
+    int8 = [c for c in runtimes if c.precision == "int8" and not c.imgsz]
+    ref = next(
+        (r for c, r in runtimes.items() if (c.backend, c.precision, c.imgsz) == ("openvino", "f32", 0)), None
+    )
+    if not int8 or ref is None:
+        return runtimes, None
+    from nnus_core.detector.quantize import check_inputs
+
+    agreement = box_agreement(ref, runtimes[int8[0]], check_inputs(hw))
+    if agreement < MIN_AGREEMENT:
+        skipped += [
+            (v, f"the INT8 boxes agree with f32 at F1 {agreement:.2f} < {MIN_AGREEMENT}")
+            for v in dict.fromkeys(c.variant() for c in runtimes if c.precision == "int8")
+        ]
+        runtimes = {c: r for c, r in runtimes.items() if c.precision != "int8"}
+    return runtimes, agreement
 
 
 def runtime_line(weights: Path, frame_size: tuple[int, int] | None = None) -> str:
