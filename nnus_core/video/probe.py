@@ -144,6 +144,54 @@ def _is_vfr(container: av.container.InputContainer, stream: av.video.stream.Vide
     return med > 0 and (hi - lo) / med > _VFR_JITTER
 
 
+def _first_frame(container, stream, shown: str) -> av.VideoFrame:  # noqa: ANN001 - PyAV objects
+    """The first decoded frame, or a VideoError saying why there is none."""
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except av.error.FFmpegError as exc:
+        raise VideoError(
+            f"{shown}: the first frame could not be decoded ({exc.strerror or exc}); "
+            "the file is damaged or truncated"
+        ) from exc
+    raise VideoError(f"{shown} contains no video frames (zero frames decoded)")
+
+
+def _check_frame_size(w: int, h: int, shown: str) -> None:
+    """A VideoError for frames outside MIN_SIDE_PX..MAX_SIDE_PX a side or longer than MAX_ASPECT:1."""
+    if min(w, h) < MIN_SIDE_PX or max(w, h) > MAX_SIDE_PX:
+        raise VideoError(
+            f"{shown} has {w}x{h} frames; expected between {MIN_SIDE_PX} and {MAX_SIDE_PX} pixels a side"
+        )
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise VideoError(
+            f"{shown} has {w}x{h} frames, {max(w, h) / min(w, h):.0f} times longer than wide; "
+            f"expected a screen or scan recording (at most {MAX_ASPECT:.0f}:1)"
+        )
+
+
+def _notes(
+    has_audio: bool, vfr: bool, depth: int, pix_fmt: str, rotation: int, w: int, h: int
+) -> tuple[str, ...]:
+    """What the user should know about how this video will be processed."""
+    notes = []
+    if has_audio:
+        notes.append("The audio track is not kept in the annotated video.")
+    if vfr:
+        notes.append("Variable frame rate: each frame keeps its original timestamp.")
+    if depth > 8:
+        notes.append(f"{depth}-bit video ({pix_fmt}) is converted to 8 bits for detection and display.")
+    if pix_fmt.startswith("gray"):
+        notes.append("Grayscale video: shown in grey with coloured boxes.")
+    if rotation:
+        notes.append(f"Rotated {rotation}° to display upright, as the recording's metadata asks.")
+    if max(w, h) > 1280:
+        notes.append(
+            f"Large frames ({w}x{h}) are scaled down for detection and output; boxes in the CSV are in the original pixels."
+        )
+    return tuple(notes)
+
+
 def probe_video(path: str | Path, max_mb: int | None = None, *, name: str | None = None) -> VideoInfo:
     """Open a video, decode its first frame and describe it.
 
@@ -185,28 +233,9 @@ def probe_video(path: str | Path, max_mb: int | None = None, *, name: str | None
             )
         if fmt in _REFUSED_FORMATS or codec in _REFUSED_CODECS:
             raise VideoError(f"{shown} is not a video recording (FFmpeg reads it as {fmt}/{codec} text)")
-        first = None
-        try:
-            for frame in container.decode(stream):
-                first = frame
-                break
-        except av.error.FFmpegError as exc:
-            raise VideoError(
-                f"{shown}: the first frame could not be decoded ({exc.strerror or exc}); "
-                "the file is damaged or truncated"
-            ) from exc
-        if first is None:
-            raise VideoError(f"{shown} contains no video frames (zero frames decoded)")
+        first = _first_frame(container, stream, shown)
         w, h = first.width, first.height
-        if min(w, h) < MIN_SIDE_PX or max(w, h) > MAX_SIDE_PX:
-            raise VideoError(
-                f"{shown} has {w}x{h} frames; expected between {MIN_SIDE_PX} and {MAX_SIDE_PX} pixels a side"
-            )
-        if max(w, h) > MAX_ASPECT * min(w, h):
-            raise VideoError(
-                f"{shown} has {w}x{h} frames, {max(w, h) / min(w, h):.0f} times longer than wide; "
-                f"expected a screen or scan recording (at most {MAX_ASPECT:.0f}:1)"
-            )
+        _check_frame_size(w, h, shown)
         rotation = _rotation_deg(first)
         if rotation in (90, 270):
             w, h = h, w
@@ -237,21 +266,7 @@ def probe_video(path: str | Path, max_mb: int | None = None, *, name: str | None
         raise _open_error(shown, exc) from exc
     finally:
         container.close()
-    notes = []
-    if has_audio:
-        notes.append("The audio track is not kept in the annotated video.")
-    if vfr:
-        notes.append("Variable frame rate: each frame keeps its original timestamp.")
-    if depth > 8:
-        notes.append(f"{depth}-bit video ({pix_fmt}) is converted to 8 bits for detection and display.")
-    if pix_fmt.startswith("gray"):
-        notes.append("Grayscale video: shown in grey with coloured boxes.")
-    if rotation:
-        notes.append(f"Rotated {rotation}° to display upright, as the recording's metadata asks.")
-    if max(w, h) > 1280:
-        notes.append(
-            f"Large frames ({w}x{h}) are scaled down for detection and output; boxes in the CSV are in the original pixels."
-        )
+    notes = _notes(has_audio, vfr, depth, pix_fmt, rotation, w, h)
     return VideoInfo(
         path=path,
         size_bytes=size,
@@ -267,7 +282,7 @@ def probe_video(path: str | Path, max_mb: int | None = None, *, name: str | None
         has_audio=has_audio,
         variable_frame_rate=vfr,
         bit_depth=depth,
-        notes=tuple(notes),
+        notes=notes,
         name=name or "",
     )
 
