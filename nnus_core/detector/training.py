@@ -322,62 +322,16 @@ def train(
     last = work / "train" / "weights" / "last.pt"
     best = work / "train" / "weights" / "best.pt"
 
-    from ultralytics import YOLO
-
     if resume and last.is_file() and _finished(last) and best.is_file():
         emit(f"[nnus-train] {work / 'train'} already finished; shipping its best.pt")
     elif resume and last.is_file():
         emit(f"[nnus-train] resuming {last}")
-        model = YOLO(str(last))
-        model.add_callback("on_fit_epoch_end", _progress_callback(emit, time.time()))
-        yaml_path = work / "data" / "data.yaml"
-        if not yaml_path.is_file():
-            yaml_path = write_yolo_view(dataset, work / "data")
-        # Name the data explicitly: a checkpoint stripped at the end of a run may have lost it.
-        overrides: dict[str, Any] = {"resume": True, "data": str(yaml_path)}
-        if device is not None:
-            overrides["device"] = device
-        if workers is not None:
-            overrides["workers"] = workers
-        model.train(**overrides)
+        _resume_run(last, work, dataset, _loader_args(device, workers), emit)
     else:
         if resume:
             emit(f"[nnus-train] no {last} to resume; starting a new run")
-        yaml_path = write_yolo_view(dataset, work / "data")
-        model = YOLO(rec.model, task="detect")
-        model.add_callback("on_fit_epoch_end", _progress_callback(emit, time.time()))
-        args: dict[str, Any] = {
-            "data": str(yaml_path),
-            "epochs": rec.epochs,
-            "imgsz": rec.imgsz,
-            "batch": rec.batch,
-            "project": str(work.resolve()),
-            "name": "train",
-            "exist_ok": True,
-            "pretrained": bool(weights),
-            "seed": seed,
-            # Plots fetch a font from the internet on first use; the app draws its own charts.
-            "plots": False,
-            "verbose": verbose,
-            **rec.extra,
-        }
-        if device is not None:
-            args["device"] = device
-        if workers is not None:
-            args["workers"] = workers
-        if (work / "train").exists():
-            shutil.rmtree(work / "train")  # a fresh run must not mix with an old one's weights
-        model.train(**args)
-
-    if not best.is_file():
-        raise ModelError(f"training finished without {best}")
-    size_mb = best.stat().st_size / 1e6
-    if size_mb > MAX_WEIGHTS_MB:
-        raise ModelError(f"{best} is {size_mb:.1f} MB; shipped weights must be <= {MAX_WEIGHTS_MB} MB")
-    model_dir = out_dir / name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    shipped = model_dir / "best.pt"
-    shutil.copyfile(best, shipped)
+        _new_run(rec, dataset, work, bool(weights), seed, verbose, _loader_args(device, workers), emit)
+    shipped = _ship(best, out_dir / name)
     train_wall_s = time.time() - t0
 
     return finalize_model(
@@ -394,6 +348,76 @@ def train(
         emit=emit,
         t0=t0,
     )
+
+
+def _loader_args(device: str | None, workers: int | None) -> dict[str, Any]:
+    """The device and data-loader workers asked for (ultralytics' own choice where None)."""
+    return {k: v for k, v in (("device", device), ("workers", workers)) if v is not None}
+
+
+def _resume_run(
+    last: Path, work: Path, dataset: Dataset, loader: dict[str, Any], emit: Callable[[str], None]
+) -> None:
+    """Continue an interrupted run from its last.pt."""
+    from ultralytics import YOLO
+
+    model = YOLO(str(last))
+    model.add_callback("on_fit_epoch_end", _progress_callback(emit, time.time()))
+    yaml_path = work / "data" / "data.yaml"
+    if not yaml_path.is_file():
+        yaml_path = write_yolo_view(dataset, work / "data")
+    # Name the data explicitly: a checkpoint stripped at the end of a run may have lost it.
+    model.train(resume=True, data=str(yaml_path), **loader)
+
+
+def _new_run(
+    rec: Recipe,
+    dataset: Dataset,
+    work: Path,
+    pretrained: bool,
+    seed: int,
+    verbose: bool,
+    loader: dict[str, Any],
+    emit: Callable[[str], None],
+) -> None:
+    """A fresh run of the recipe in work/train (an old run there is removed first)."""
+    from ultralytics import YOLO
+
+    yaml_path = write_yolo_view(dataset, work / "data")
+    model = YOLO(rec.model, task="detect")
+    model.add_callback("on_fit_epoch_end", _progress_callback(emit, time.time()))
+    args: dict[str, Any] = {
+        "data": str(yaml_path),
+        "epochs": rec.epochs,
+        "imgsz": rec.imgsz,
+        "batch": rec.batch,
+        "project": str(work.resolve()),
+        "name": "train",
+        "exist_ok": True,
+        "pretrained": pretrained,
+        "seed": seed,
+        # Plots fetch a font from the internet on first use; the app draws its own charts.
+        "plots": False,
+        "verbose": verbose,
+        **rec.extra,
+        **loader,
+    }
+    if (work / "train").exists():
+        shutil.rmtree(work / "train")  # a fresh run must not mix with an old one's weights
+    model.train(**args)
+
+
+def _ship(best: Path, model_dir: Path) -> Path:
+    """Copy a run's best.pt into the model folder, refusing a missing or oversized file."""
+    if not best.is_file():
+        raise ModelError(f"training finished without {best}")
+    size_mb = best.stat().st_size / 1e6
+    if size_mb > MAX_WEIGHTS_MB:
+        raise ModelError(f"{best} is {size_mb:.1f} MB; shipped weights must be <= {MAX_WEIGHTS_MB} MB")
+    model_dir.mkdir(parents=True, exist_ok=True)
+    shipped = model_dir / "best.pt"
+    shutil.copyfile(best, shipped)
+    return shipped
 
 
 def _finished(last: Path) -> bool:
