@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,20 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SETTLED_JS = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
-    && !document.querySelector('[data-testid="stSkeleton"]')
-    && [...document.images].every(i => i.complete)"""
+# The browser tests' Chromium, flags and "settled" test: one definition of each.
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SETTLED_JS  # noqa: E402
+
 WARM_TARGET_S = 2.0
 
 
