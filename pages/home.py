@@ -79,6 +79,57 @@ def guided_path(ds) -> None:
     )
 
 
+def _import_upload(upload, zip_cap_mb: int) -> None:  # noqa: ANN001 - a Streamlit UploadedFile
+    """Unpack an uploaded .zip into the imports folder (or keep why it was refused), free the
+    upload's memory and rerun: the next run offers the imported folder or shows the refusal."""
+    # The user's file name only names the imported folder (import_archive cleans it again).
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(upload.name).stem)[:40] or "dataset"
+    try:
+        with tempfile.TemporaryDirectory(prefix="nnus-zip-") as tmp:
+            zpath = Path(tmp) / f"{stem}.zip"
+            copy_to_disk(upload, zpath, zip_cap_mb * 1024 * 1024)
+            done = (upload.file_id, str(import_archive(zpath, get_settings().imports_dir)), "")
+    except DatasetError as exc:
+        done = (upload.file_id, None, str(exc))
+    state.home.zip_done = done
+    _shared.release_upload(upload)  # on disk (or refused): the server's memory copy can go
+    state.home.zip_widget += 1
+    st.rerun()
+
+
+def _offer_activation(new) -> None:  # noqa: ANN001 - a Dataset
+    """The loaded dataset's report, and the button that makes it active (behind an explained
+    override when its errors call for one)."""
+    st.markdown(
+        f"**{md_escape(new.kind)}** — {len(new)} images, {new.n_boxes} boxes; "
+        f"{md_escape(new.report.summary())}"
+    )
+    if new.report.issues:
+        st.code(new.report.format(max_lines=200), language=None)
+    check = activation_check(new)
+    override = False
+    if check.needs_override:
+        st.error(
+            "This dataset should not be used as it is: "
+            + "; ".join(md_escape(p) for p in check.problems)
+            + ". Fix the files named in the report and load it again.",
+            icon=":material/block:",
+        )
+        override = check.can_activate and st.checkbox(
+            "Use it anyway, knowing that the pages will show only what could be read",
+            key="home_override",
+            help="For a look at a half-finished folder. Nothing is repaired.",
+        )
+    if st.button(
+        "Make this the active dataset",
+        type="primary",
+        disabled=not check.can_activate or (check.needs_override and not override),
+        key="home_activate",
+    ):
+        state.dataset_override = str(new.root)
+        st.rerun()
+
+
 def load_real_dataset_ui() -> None:
     """Load a folder or a .zip for this session; a dataset with errors needs an explained override."""
     st.markdown(
@@ -109,19 +160,7 @@ def load_real_dataset_ui() -> None:
     done = state.home.zip_done
     try:
         if upload is not None and (done is None or done[0] != upload.file_id):
-            # The user's file name only names the imported folder (import_archive cleans it again).
-            stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(upload.name).stem)[:40] or "dataset"
-            try:
-                with tempfile.TemporaryDirectory(prefix="nnus-zip-") as tmp:
-                    zpath = Path(tmp) / f"{stem}.zip"
-                    copy_to_disk(upload, zpath, zip_cap_mb * 1024 * 1024)
-                    done = (upload.file_id, str(import_archive(zpath, get_settings().imports_dir)), "")
-            except DatasetError as exc:
-                done = (upload.file_id, None, str(exc))
-            state.home.zip_done = done
-            _shared.release_upload(upload)  # on disk (or refused): the server's memory copy can go
-            state.home.zip_widget += 1
-            st.rerun()
+            _import_upload(upload, zip_cap_mb)  # reruns the page
         if done is not None and done[2] and not path_in.strip():
             st.error(md_escape(done[2]))
         elif done is not None and done[1] and not path_in.strip():
@@ -129,35 +168,7 @@ def load_real_dataset_ui() -> None:
         elif path_in.strip():
             candidate = resolve_below_roots(path_in, roots, exclude=exclude)
         if candidate is not None:
-            new = load_dataset(candidate)
-            st.markdown(
-                f"**{md_escape(new.kind)}** — {len(new)} images, {new.n_boxes} boxes; "
-                f"{md_escape(new.report.summary())}"
-            )
-            if new.report.issues:
-                st.code(new.report.format(max_lines=200), language=None)
-            check = activation_check(new)
-            override = False
-            if check.needs_override:
-                st.error(
-                    "This dataset should not be used as it is: "
-                    + "; ".join(md_escape(p) for p in check.problems)
-                    + ". Fix the files named in the report and load it again.",
-                    icon=":material/block:",
-                )
-                override = check.can_activate and st.checkbox(
-                    "Use it anyway, knowing that the pages will show only what could be read",
-                    key="home_override",
-                    help="For a look at a half-finished folder. Nothing is repaired.",
-                )
-            if st.button(
-                "Make this the active dataset",
-                type="primary",
-                disabled=not check.can_activate or (check.needs_override and not override),
-                key="home_activate",
-            ):
-                state.dataset_override = str(new.root)
-                st.rerun()
+            _offer_activation(load_dataset(candidate))
     except DatasetError as exc:
         st.error(md_escape(exc))
     if state.dataset_override and st.button("Back to the default dataset"):
