@@ -512,15 +512,26 @@ def _check_int8(
 def runtime_line(weights: Path, frame_size: tuple[int, int] | None = None) -> str:
     """What the model runs on here, for the model card view, without loading it: the cached choice
     for the app's input shape on this CPU, or a note that it is measured at the first detection."""
-    from nnus_core.detector.processing import NNUS_IMAGE_WH, tight_input_hw
+    from nnus_core.detector.processing import NNUS_IMAGE_WH
 
     cpu = read_cpu()
     try:
         info = fast.weights_info(weights)
     except ModelError:
         return ""
-    shape = tight_input_hw(*(frame_size or NNUS_IMAGE_WH), info.imgsz, info.stride)
+    from nnus_core.detector.card import read_model_card
+    from nnus_core.detector.detector import _chosen_ms, _tight_input_if_allowed
+
+    # As Detector.load decides: the tight input where the card vouches for it, unless the square
+    # input measured faster (both choices cached at the first detection).
+    sized = _tight_input_if_allowed(read_model_card(weights), frame_size or NNUS_IMAGE_WH, info)
+    square = (info.imgsz, info.imgsz)
+    shape = square if isinstance(sized, int) else sized
     found = cached_choice(info, shape, cpu)
+    if found is not None and shape != square:
+        other = cached_choice(info, square, cpu)
+        if other is not None and _chosen_ms(other, None) < _chosen_ms(found, None):
+            shape, found = square, other
     if found is None:
         return f"Runtime: measured on this CPU ({cpu.describe()}) at the first detection."
     return f"Runtime on this CPU ({cpu.describe()}): {found.summary()}, input {shape[0]}x{shape[1]}."
