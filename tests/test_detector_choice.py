@@ -331,3 +331,22 @@ def test_the_tight_input_is_used_only_where_the_model_card_vouches_for_it():
     assert _tight_input_if_allowed(unchecked, (1200, 850), info) == (224, 288)
     assert _tight_input_if_allowed(None, (494, 447), info) == (256, 288)
     assert _tight_input_if_allowed(card, (600, 600), info) == 288  # square frames: the own size
+
+
+def test_a_weights_files_hash_is_computed_once_per_version(tmp_path):
+    """The Home page asks for the model's runtime line on every run: the 6 MB hash is kept per
+    file version (size and modification time), and a replaced file is hashed again."""
+    import hashlib
+
+    from nnus_core.detector import fast
+
+    f = tmp_path / "w.pt"
+    f.write_bytes(b"a" * 1000)
+    st = f.stat()
+    first = fast._sha256_of(str(f), st.st_size, st.st_mtime_ns)
+    hits = fast._sha256_of.cache_info().hits
+    assert fast._sha256_of(str(f), st.st_size, st.st_mtime_ns) == first
+    assert fast._sha256_of.cache_info().hits == hits + 1
+    f.write_bytes(b"b" * 1001)
+    st = f.stat()
+    assert fast._sha256_of(str(f), st.st_size, st.st_mtime_ns) == hashlib.sha256(b"b" * 1001).hexdigest()

@@ -7,6 +7,7 @@ that only runs detections starts in well under a second. Exports are cached per 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -111,6 +112,13 @@ def _imgsz_of(args: dict) -> int:
     return int(v)
 
 
+@functools.lru_cache(maxsize=32)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    """sha256_file, once per file version (size and modification time): the model card view asks
+    on every run of the Home page, and hashing 6 MB took 5 ms of each."""
+    return sha256_file(Path(path))
+
+
 def weights_info(path: Path, sha: str | None = None) -> WeightsInfo:
     """Class names and input size of a .pt, from the cache when known (no torch import then).
 
@@ -119,7 +127,8 @@ def weights_info(path: Path, sha: str | None = None) -> WeightsInfo:
     """
     if not path.is_file():
         raise ModelError(f"model weights not found: {path}")
-    sha = sha or sha256_file(path)
+    st = path.stat()
+    sha = sha or _sha256_of(str(path), st.st_size, st.st_mtime_ns)
     meta = cache_root() / sha[:16] / "weights.json"
     if meta.is_file():
         try:
