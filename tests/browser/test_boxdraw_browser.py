@@ -184,3 +184,27 @@ def test_label_all_by_mouse(page, app_server, browser_data_dir):
     assert page.get_by_text(
         re.compile(rf"\b{len(targets)} of {len(sample.annotations)} organs found")
     ).count()
+
+
+def test_a_drag_started_on_or_just_off_the_edge_still_draws(page, app_server, browser_data_dir):
+    """A box that reaches the image's edge (strap muscles and sternocleidomastoid often do) is drawn
+    from the edge: a press on the last pixel, or a fingertip's width outside the image, starts the
+    drag there (clamped to the image), by mouse and by touch."""
+    ds = load_dataset(browser_data_dir)
+    _start(page, app_server.url, 1)
+    _, sample = _shown(page, ds)
+    x0, y0, s = boxdraw_origin(page, sample.width)
+    right, bottom = x0 + sample.width * s, y0 + sample.height * s
+    cases = [
+        ((x0, y0 + 40 * s), (x0 + 200 * s, y0 + 120 * s), (0, 40, 200, 120)),  # on the left edge
+        ((x0 - 8, y0 + 40 * s), (x0 + 200 * s, y0 + 120 * s), (0, 40, 200, 120)),  # 8 px left of it
+        ((right + 8, bottom + 8), (x0 + 300 * s, y0 + 330 * s), (300, 330, sample.width, sample.height)),
+    ]
+    for start, end, want in cases:
+        runs = app_runs(page)
+        mouse_drag(page, start, end)
+        settle_after(page, runs)
+        got = boxdraw_value(page)
+        assert got and _near(got, want), (start, got, want)
+    page.get_by_text("clipped to the image").first.wait_for()
+    assert_no_error(page)
