@@ -232,14 +232,18 @@ def _real_scans_lines(r: dict[str, Any]) -> list[str]:
         f"- Data: {r.get('data', '?')}",
         f"- Command: `{r.get('command', '?')}` ({r.get('created_utc', '?')}, {r.get('cpu', '?')})",
         "",
-        "| mode | CCA AP@0.5 | false boxes per image | boxes outside the B-mode image per screen |",
-        "|---|---|---|---|",
+        "| mode | CCA AP@0.5 | false boxes per image | CCA found | boxes outside the B-mode image per screen |",
+        "|---|---|---|---|---|",
         *[
             f"| {mode} | {m.get('cca_ap50', 0):.3f} | {m.get('false_boxes_per_image', 0):.2f} | "
-            f"{m.get('screen_margin_per_image', 0):.2f} |"
+            f"{_figure(m.get('cca_found'))} | {_figure(m.get('screen_margin_per_image'))} |"
             for mode, m in (r.get("modes") or {}).items()
         ],
     ]
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
 
 
 def _per_class_table(per: list[dict[str, Any]]) -> list[str]:

@@ -234,8 +234,9 @@ class Detector:
             scan_area: keep only boxes centred inside the image's scan area and below its skin
                 line (`in_scan_area`): none on a screenshot's dark margins, the scanner's text,
                 logo and scales, or the skin.
-            gate: on a frame unlike the training images (`familiar.is_familiar`: no box scores
-                0.6 or more), keep only the best box per organ at 0.4 or more.
+            gate: on a frame unlike the training images (`familiar.is_familiar`: the model is
+                less sure than on 99 % of its held-out phantom images), keep only the best box
+                per organ at `familiar.GATED_CONF` or more.
 
         Returns:
             Detections by descending confidence, boxes in the input image's pixels.
