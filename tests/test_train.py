@@ -110,6 +110,35 @@ def test_resume_of_a_finished_run_does_not_train_again(trained):
     assert again.weights.read_bytes() == res.weights.read_bytes()
 
 
+class _Interrupted(BaseException):
+    """Stands for a killed process: raised from the progress line once epoch 1 has saved last.pt."""
+
+
+def test_an_interrupted_run_resumes_from_its_last_epoch(trained, tmp_path):
+    _, data, base, _ = trained
+
+    def kill_after_epoch_1(line: str) -> None:
+        if line.startswith("[nnus-train] epoch 1/2"):
+            raise _Interrupted
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(base / "cache"))
+        kw = {"epochs": 2, "name": "cut", "command": "x", "extra": {"cache": False}}
+        run = {"data": data, "recipe": "cpu", "imgsz": 128, "batch": 8, "device": "cpu", "workers": 0}
+        where = {"out_dir": tmp_path / "models", "runs_dir": tmp_path / "runs", "verbose": False}
+        with pytest.raises(_Interrupted):
+            train(**run, **where, **kw, emit=kill_after_epoch_1)
+        last = tmp_path / "runs" / "cut" / "train" / "weights" / "last.pt"
+        assert last.is_file() and not (tmp_path / "models" / "cut").exists()
+        lines: list[str] = []
+        res = train(**run, **where, **kw, resume=True, emit=lines.append)
+    assert any(line.startswith(f"[nnus-train] resuming {last}") for line in lines)
+    epochs = [line for line in lines if line.startswith("[nnus-train] epoch ")]
+    assert epochs and all(line.startswith("[nnus-train] epoch 2/2") for line in epochs), epochs
+    card = read_model_card(res.model_dir)
+    assert card.training["epochs_run"] == 2 and res.weights.is_file()
+
+
 def test_card_of_a_fine_tuned_model_names_the_weights_it_started_from(trained, tmp_path):
     from dataclasses import replace
 

@@ -281,56 +281,17 @@ def train(
         ModelError: training produced no weights, or weights over the size limit.
     """
     ultralytics_offline()
-    if isinstance(recipe, str) and recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
-    rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
-    rec = replace(
-        rec,
-        epochs=epochs or rec.epochs,
-        imgsz=imgsz or rec.imgsz,
-        batch=batch or rec.batch,
-        model=str(weights) if weights else rec.model,
-        extra={**rec.extra, **(extra or {})},
-    )
-    if weights and not Path(weights).is_file():
-        raise ModelError(f"--weights {weights}: no such file (pretrained weights must be local)")
+    rec = _resolved_recipe(recipe, epochs, imgsz, batch, weights, extra)
     name = name or f"{rec.name}-{Path(rec.model).stem}-{rec.imgsz}"
     out_dir, runs_dir = Path(out_dir), Path(runs_dir)
     work = runs_dir / name
-    command = command or " ".join(
-        shlex.quote(a)
-        for a in [
-            Path(sys.executable).name,
-            "-m",
-            "nnus_core.detector",
-            "train",
-            *sys.argv[1 + (sys.argv[1:2] == ["train"]) :],  # `python -m nnus_core.detector train ...`
-        ]
-    )
+    command = command or _command_line()
 
     t0 = time.time()
-    dataset = load_dataset(data)
-    if dataset.report.errors:
-        emit(f"[nnus-train] dataset has {len(dataset.report.errors)} error(s); affected files are skipped:")
-        emit(dataset.report.format(max_lines=10))
-    emit(
-        f"[nnus-train] {dataset.kind}: {len(dataset)} images; "
-        + ", ".join(
-            f"{s} {v['n_images']} ({len(v['subjects'])} subjects)" for s, v in _split_summary(dataset).items()
-        )
+    dataset = _load_for_training(data, emit)
+    best = _train_or_resume(
+        rec, dataset, work, resume, bool(weights), seed, verbose, _loader_args(device, workers), emit
     )
-    last = work / "train" / "weights" / "last.pt"
-    best = work / "train" / "weights" / "best.pt"
-
-    if resume and last.is_file() and _finished(last) and best.is_file():
-        emit(f"[nnus-train] {work / 'train'} already finished; shipping its best.pt")
-    elif resume and last.is_file():
-        emit(f"[nnus-train] resuming {last}")
-        _resume_run(last, work, dataset, _loader_args(device, workers), emit)
-    else:
-        if resume:
-            emit(f"[nnus-train] no {last} to resume; starting a new run")
-        _new_run(rec, dataset, work, bool(weights), seed, verbose, _loader_args(device, workers), emit)
     shipped = _ship(best, out_dir / name)
     train_wall_s = time.time() - t0
 
@@ -348,6 +309,86 @@ def train(
         emit=emit,
         t0=t0,
     )
+
+
+def _resolved_recipe(
+    recipe: str | Recipe,
+    epochs: int | None,
+    imgsz: int | None,
+    batch: int | None,
+    weights: str | Path | None,
+    extra: dict[str, Any] | None,
+) -> Recipe:
+    """The recipe with the caller's overrides; a start from weights that are not a local file fails."""
+    if isinstance(recipe, str) and recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
+    rec = replace(
+        rec,
+        epochs=epochs or rec.epochs,
+        imgsz=imgsz or rec.imgsz,
+        batch=batch or rec.batch,
+        model=str(weights) if weights else rec.model,
+        extra={**rec.extra, **(extra or {})},
+    )
+    if weights and not Path(weights).is_file():
+        raise ModelError(f"--weights {weights}: no such file (pretrained weights must be local)")
+    return rec
+
+
+def _command_line() -> str:
+    """This process's training command as the card records it (`python -m nnus_core.detector train ...`)."""
+    return " ".join(
+        shlex.quote(a)
+        for a in [
+            Path(sys.executable).name,
+            "-m",
+            "nnus_core.detector",
+            "train",
+            *sys.argv[1 + (sys.argv[1:2] == ["train"]) :],
+        ]
+    )
+
+
+def _load_for_training(data: str | Path, emit: Callable[[str], None]) -> Dataset:
+    """The dataset, its errors and its split said in progress lines."""
+    dataset = load_dataset(data)
+    if dataset.report.errors:
+        emit(f"[nnus-train] dataset has {len(dataset.report.errors)} error(s); affected files are skipped:")
+        emit(dataset.report.format(max_lines=10))
+    emit(
+        f"[nnus-train] {dataset.kind}: {len(dataset)} images; "
+        + ", ".join(
+            f"{s} {v['n_images']} ({len(v['subjects'])} subjects)" for s, v in _split_summary(dataset).items()
+        )
+    )
+    return dataset
+
+
+def _train_or_resume(
+    rec: Recipe,
+    dataset: Dataset,
+    work: Path,
+    resume: bool,
+    pretrained: bool,
+    seed: int,
+    verbose: bool,
+    loader: dict[str, Any],
+    emit: Callable[[str], None],
+) -> Path:
+    """Train in WORK (continuing its last.pt when `resume` and there is one); the run's best.pt."""
+    last = work / "train" / "weights" / "last.pt"
+    best = work / "train" / "weights" / "best.pt"
+    if resume and last.is_file() and _finished(last) and best.is_file():
+        emit(f"[nnus-train] {work / 'train'} already finished; shipping its best.pt")
+    elif resume and last.is_file():
+        emit(f"[nnus-train] resuming {last}")
+        _resume_run(last, work, dataset, loader, emit)
+    else:
+        if resume:
+            emit(f"[nnus-train] no {last} to resume; starting a new run")
+        _new_run(rec, dataset, work, pretrained, seed, verbose, loader, emit)
+    return best
 
 
 def _loader_args(device: str | None, workers: int | None) -> dict[str, Any]:
