@@ -387,6 +387,15 @@ class NeckModel:
         strap_bottom = fat_bottom + s.strap_t_mm
         tr_cy = strap_bottom + s.isthmus_t_mm + 0.6 + s.trachea_r_mm
         self.parts: list = []
+        # Paint order, and the order of the shape draws from `rng`: keep it (the seed fixes shapes).
+        self._add_spine(rng, s, p)
+        self._add_thyroid(rng, s, strap_bottom, tr_cy)
+        self._add_airway(rng, s, tr_cy)
+        self._add_neck_muscles(rng, s, fat_bottom)
+        self._add_vessels(rng, s, pose)
+
+    def _add_spine(self, rng: np.random.Generator, s: Subject, p: float) -> None:
+        """Add the vertebra and the two longus colli muscles in front of it."""
         add = self.parts.append
         add(_Vertebra(3, s.vert_y_mm - 0.6 * p, 13.0, _radius_table(rng)))
         for sid, side in ((4, _R), (5, _L)):
@@ -402,6 +411,10 @@ class NeckModel:
                     rot=-side * 0.12,
                 )
             )
+
+    def _add_thyroid(self, rng: np.random.Generator, s: Subject, strap_bottom: float, tr_cy: float) -> None:
+        """Add the two thyroid lobes, each followed by its half of the isthmus."""
+        add = self.parts.append
         for sid, side, i in ((6, _R, 0), (7, _L, 1)):
             a, b = s.lobe_half_w_mm[i], s.lobe_half_ap_mm[i]
             tab = _lobe_table() * _radius_table(rng, amp=0.05)
@@ -422,6 +435,10 @@ class NeckModel:
                 )
             )
             add(_Isthmus(sid, side, tr_cy, s.trachea_r_mm, s.isthmus_t_mm, 3.0, 8.0))
+
+    def _add_airway(self, rng: np.random.Generator, s: Subject, tr_cy: float) -> None:
+        """Add the oesophagus (wall and mucosa) and the trachea."""
+        add = self.parts.append
         eso_tab = _radius_table(rng, amp=0.05)
         add(
             _Tube(
@@ -438,6 +455,10 @@ class NeckModel:
             )
         )
         add(_Trachea(9, tr_cy, s.trachea_r_mm, s.cartilage_t_mm))
+
+    def _add_neck_muscles(self, rng: np.random.Generator, s: Subject, fat_bottom: float) -> None:
+        """Add the strap muscles and the two sternocleidomastoids under the fat."""
+        add = self.parts.append
         for sid, side in ((10, _R), (11, _L)):
             add(_Band(sid, side, fat_bottom, s.strap_t_mm, s.strap_lat_mm))
         for sid, side in ((12, _R), (13, _L)):
@@ -454,6 +475,11 @@ class NeckModel:
                     rot=side * 0.1,
                 )
             )
+
+    def _add_vessels(self, rng: np.random.Generator, s: Subject, pose: Pose) -> None:
+        """Add the common carotid arteries, then the internal jugular veins beside them."""
+        add = self.parts.append
+        p = pose.pressure
         # Systolic expansion of the CCA is ~6 % of its diameter.
         cca_r = s.cca_r_mm * (1.0 + 0.03 * pose.pulse)
         for sid, side in ((14, _R), (15, _L)):

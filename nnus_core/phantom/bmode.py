@@ -363,6 +363,202 @@ class _Noise:
         return sa * (1.0 - self.mix) + looks(self.b) * self.mix
 
 
+def _texture_weights(
+    v2: _Look2 | None, subject: Subject, long_axis: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-material mean echo and texture exponents (dots, fibre lines, low-frequency)."""
+    # One exponent for every texture: per-material weights of dots, fibre lines and low-frequency
+    # variation. Muscle: bright perimysium dots (short axis) or pennate lines (long axis) in a dark
+    # belly; thyroid: fine homogeneous grain; deep tissue: weak mixed texture.
+    cd, cl, co = _TEX_DOTS.copy(), _TEX_LINES.copy(), _TEX_LOW
+    cd[M_MUSCLE], cl[M_MUSCLE] = 1.15 * (1.0 - long_axis), 1.3 * long_axis
+    base = (v2.echo if v2 else _ECHO).copy()
+    if v2:
+        cd, cl, co = v2.tex_dots.copy(), v2.tex_lines.copy(), v2.tex_low
+        cd[M_MUSCLE], cl[M_MUSCLE] = 1.25 * (1.0 - long_axis) + 0.35, 1.5 * long_axis + 0.35
+        cl += v2.lines_extra  # faint streaks in fat and connective tissue
+    base[M_MUSCLE] *= subject.muscle_gain
+    base[M_THYROID] *= subject.thyroid_gain
+    return base, cd, cl, co
+
+
+def _diffuse_echo(
+    scene: Scene, subject: Subject, v2: _Look2 | None, t: Tiles, nz: _Noise, rows_mm: np.ndarray
+) -> np.ndarray:
+    """Diffuse backscatter map: textured tissue, fascial planes, thyroid spots, near-field clutter."""
+    mat = scene.mat
+    a = math.radians(scene.angle_deg)
+    long_axis = abs(math.sin(a))  # 0: fibres cut across (dots), 1: along (lines)
+
+    dots = nz.zero_mean(t.dots)
+    lines = nz.zero_mean(t.lines, 1, 37, 53)
+    low = nz.zero_mean(t.low, 0, 11, 19)
+
+    base, cd, cl, co = _texture_weights(v2, subject, long_axis)
+    echo = _lut_of(mat, base) * np.exp(
+        _lut_of(mat, cd) * dots + _lut_of(mat, cl) * lines + _lut_of(mat, co) * low
+    )
+    # Fascial planes and septa: thin bright sheets, strongest in fat, present in muscle and
+    # deep tissue, absent inside the thyroid and lumens.
+    fas = nz.blend(t.fascia, 0, 23, 71)
+    if v2:  # thicker, fewer-looking planes: a blurred copy spreads a line over a wall's thickness
+        fas = nz.blend(t.fascia_thick, 0, 23, 71)
+    echo += _lut_of(mat, v2.fascia if v2 else _FASCIA) * fas
+    if v2:
+        # Connective tissue between the organs: echogenic streaks and lobules, dark fat between.
+        echo += _lut_of(mat, v2.lobules) * nz.blend(t.blobs, 2, 41, 13) * (1.0 + 0.8 * fas)
+    # Thyroid: a few small hypoechoic spots (vessels, follicles) in the homogeneous parenchyma.
+    echo *= 1.0 - _lut_of(mat, _BLOB_DARK) * nz.blend(t.blobs, 1, 3, 5)
+    # Near-field clutter: reverberation between the probe face and the skin.
+    if v2:  # clutter: a few streaks and haze in the first millimetres, not a flat bright band
+        near = np.exp(-rows_mm / 2.5)[:, None]
+        echo = echo + near * (0.03 + 0.25 * nz.blend(t.fascia, 3, 7, 3))
+    else:
+        echo = echo + (0.25 * np.exp(-rows_mm / 1.8))[:, None]
+    return echo
+
+
+def _specular(scene: Scene, v2: _Look2 | None, t: Tiles, nz: _Noise) -> np.ndarray:
+    """Specular wall reflections, bright where the interface faces the beam, fragmented."""
+    mat = scene.mat
+    # Specular reflections: bright only where the interface normal points along the beam.
+    # Each structure is wrapped in its own fascia/capsule: a per-structure impedance step.
+    z = cv2.GaussianBlur(_lut_of(mat, _IMPEDANCE) + _lut_of(scene.sid, _SID_IMPEDANCE), (0, 0), 0.8)
+    gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3)
+    gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3)
+    g2 = gx * gx + gy * gy + 1e-6
+    cos2 = gy * gy / g2
+    spec = np.sqrt(g2) * cos2 * cos2 * cos2
+    # Fragmented walls: a real fascia is a broken, beaded line, not a pen stroke.
+    if v2:  # walls as broken, beaded lines: bright where they face the beam, gone elsewhere
+        c4 = cos2 * cos2
+        spec = np.sqrt(g2) * c4 * c4 * cos2
+        frag = np.exp(2.1 * nz.zero_mean(t.lines, 2, 91, 7) - 2.0)
+        spec = spec * frag * 7.0
+    else:
+        frag = np.exp(1.5 * nz.zero_mean(t.lines, 2, 91, 7) - 1.1)
+        spec = spec * frag * 9.0
+    return spec
+
+
+def _transmission(
+    scene: Scene, v2: _Look2 | None, cols: np.ndarray, shift: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel transmission down each column, and the lumen mask: (trans, lumen)."""
+    mat = scene.mat
+    h, w = mat.shape
+    mmpp = scene.mm_per_px
+    # Transmission: cumulative excess attenuation down each column, shifted by the pulse length.
+    att = _lut_of(mat, v2.atten if v2 else _ATTEN) * np.float32(mmpp)
+    lumen = ((mat == M_LUMEN) | (mat == M_VEIN)).astype(np.float32)
+    edge = np.abs(cv2.Sobel(cv2.GaussianBlur(lumen, (0, 0), 1.0), cv2.CV_32F, 1, 0, ksize=3))
+    att = att + 0.2 * edge  # refraction: a thin dark streak under each side wall of a vessel
+    # Below the tracheal air line nothing is transmitted (the dirty shadow is added later as
+    # haze and reverberation).
+    air_top = scene.air_top_px
+    att[np.minimum(air_top[cols] + shift, h - 1), cols] += 40.0
+    cum = np.cumsum(att, axis=0)
+    cum = np.vstack([np.zeros((shift, w), np.float32), cum[:-shift]])
+    trans = np.exp(cum * np.float32(-math.log(10.0) / 10.0))
+    # The beam has a width: shadows and enhancement have soft lateral edges.
+    trans = cv2.GaussianBlur(trans, (0, 0), sigmaX=3.0, sigmaY=0.1)
+    return trans, lumen
+
+
+def _speckle(t: Tiles, nz: _Noise, rows_mm: np.ndarray, focus_mm: float) -> np.ndarray:
+    """Unit-mean speckle whose lateral grain widens away from the focus."""
+    # Speckle: two compounded looks; lateral grain widens away from the focus (~18 mm).
+    wfar = np.clip(np.abs(rows_mm - focus_mm) / 14.0, 0.0, 1.0)[:, None]
+    return nz.speckle(t.speckle_near) * (1.0 - wfar) + nz.speckle(t.speckle_far) * wfar
+
+
+def _intensity(
+    echo: np.ndarray, spec: np.ndarray, trans: np.ndarray, speck: np.ndarray, v2: _Look2 | None
+) -> np.ndarray:
+    """Received intensity: blurred diffuse echo times speckle plus the coherent walls."""
+    # v2: soft organ edges, the beam and the compounding blur every boundary by a millimetre or so.
+    sig_x, sig_y = (3.6, 2.3) if v2 else (1.6, 0.8)
+    diffuse = cv2.GaussianBlur(echo * trans, (0, 0), sigmaX=sig_x, sigmaY=sig_y)
+    inten = diffuse * speck
+    # Nothing coherent comes back from below the air line (no posterior tracheal wall).
+    coherent = cv2.GaussianBlur(spec * trans, (0, 0), sigmaX=1.4, sigmaY=0.7)
+    inten += coherent * (0.55 + 0.45 * speck)
+    return inten
+
+
+def _add_dirty_shadow(
+    inten: np.ndarray,
+    speck: np.ndarray,
+    scene: Scene,
+    v2: _Look2 | None,
+    has_air: np.ndarray,
+    cols: np.ndarray,
+    shift: int,
+) -> None:
+    """Add (in place) the reverberations and haze under the tracheal air line."""
+    if not cols.size:
+        return
+    h = scene.mat.shape[0]
+    mmpp = scene.mm_per_px
+    air_top = scene.air_top_px
+    rows = np.arange(h)[:, None]
+    # Dirty shadow: reverberation copies of the air line at 2x, 3x, 4x its depth, plus haze.
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    at = air_top[c0:c1].astype(np.float32)[None, :]
+    amp_line = 2.0 * has_air[c0:c1].astype(np.float32)[None, :]
+    r = rows.astype(np.float32)
+    sig = 0.35 / mmpp
+    rev = np.zeros((h, c1 - c0), np.float32)
+    for k, amp in ((2, 0.22), (3, 0.08), (4, 0.03)):
+        lo = int(max(0, at.min() * k - 4 * sig))
+        if lo >= h:
+            continue
+        d = (r[lo:] - k * at) / sig
+        rev[lo:] += amp * np.exp(-0.5 * d * d)
+    below = r - (at + shift)
+    haze_amp = 0.15 if v2 else 0.003  # v2: a dirty shadow, grey haze with the reverberations
+    haze = (below >= 0) * (haze_amp * np.exp(np.clip(below, 0.0, None) * np.float32(-mmpp / 9.0)))
+    rev = cv2.GaussianBlur(rev * amp_line, (0, 0), sigmaX=2.5, sigmaY=0.5)
+    inten[:, c0:c1] += (rev + haze) * speck[:, c0:c1]
+
+
+def _scanner_settings(
+    pose: Pose, v2: _Look2 | None, rng: np.random.Generator, rows_mm: np.ndarray, focus_mm: float
+) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """Depth gain curve and display settings: (gain_db, dr_db, gamma_lut, ref_db)."""
+    # Depth gain: residual TGC slope, a focal bump, then the electronic noise floor.
+    # Scanners are usually set so the deep neck (behind the vertebrae) falls off a little.
+    gain_db = (
+        pose.gain_db
+        + (pose.tgc_db_per_cm - _DEPTH_FALLOFF_DB_PER_CM) * rows_mm / 10.0
+        + 1.5 * np.exp(-(((rows_mm - focus_mm) / 8.0) ** 2))
+    )
+    dr_db, gamma_lut, ref_db = _DR_DB, _GAMMA_LUT, _REF_DB
+    if v2:
+        # Behind the vertebrae and the deep muscles little comes back: the deep field goes dark.
+        deep_from, deep_slope = v2.deep_from_mm, v2.deep_db_per_mm
+        if v2.deep_from_mm_range is not None and v2.deep_db_per_mm_range is not None:
+            deep_from = float(rng.uniform(*v2.deep_from_mm_range))
+            deep_slope = float(rng.uniform(*v2.deep_db_per_mm_range))
+        gain_db = gain_db - deep_slope * np.clip(rows_mm - deep_from, 0.0, None)
+        # Domain randomisation: every frame its own scanner settings (gain, dynamic range, gamma).
+        gain_db = gain_db + float(rng.normal(0.0, 1.5))
+        dr_db = float(rng.uniform(*v2.dr_db))
+        gamma_lut = (np.linspace(0.0, 1.0, 4096) ** float(rng.uniform(*v2.gamma)) * 255.0).astype(np.float32)
+        ref_db = _REF_DB + v2.ref_shift_db
+    return gain_db, dr_db, gamma_lut, ref_db
+
+
+def _log_compress(inten: np.ndarray, ref_db: float, dr_db: float, gamma_lut: np.ndarray) -> np.ndarray:
+    """Log-compress the intensity through the gamma table to a uint8 image."""
+    # Log compression: DR 40 dB with a power law that stretches it toward the scanner's 50-60 dB.
+    q = np.log10(inten + 1e-9)
+    q = np.clip((q * 10.0 - ref_db + dr_db) * (4095.0 / dr_db), 0.0, 4095.0).astype(np.int16)
+    gray = gamma_lut[q]
+    gray = cv2.GaussianBlur(gray, (3, 3), 0.55)
+    return np.clip(gray + 0.5, 0, 255).astype(np.uint8)
+
+
 def render_bmode(
     scene: Scene,
     subject: Subject,
@@ -395,140 +591,25 @@ def render_bmode(
     v2 = _LOOKS.get(look)
     h, w = scene.mat.shape
     mmpp = scene.mm_per_px
+    # Random draws, in order: the crop offsets here, then the scanner settings, then the
+    # lateral smoothing (v2 only). Keep that order: the generator is seeded.
     off = offsets or TileOffsets.random(rng)
     nz = _Noise(off, offsets_b, mix, h, w)
-    mat = scene.mat
-    a = math.radians(scene.angle_deg)
-    long_axis = abs(math.sin(a))  # 0: fibres cut across (dots), 1: along (lines)
-
-    dots = nz.zero_mean(t.dots)
-    lines = nz.zero_mean(t.lines, 1, 37, 53)
-    low = nz.zero_mean(t.low, 0, 11, 19)
-
-    # One exponent for every texture: per-material weights of dots, fibre lines and low-frequency
-    # variation. Muscle: bright perimysium dots (short axis) or pennate lines (long axis) in a dark
-    # belly; thyroid: fine homogeneous grain; deep tissue: weak mixed texture.
-    cd, cl, co = _TEX_DOTS.copy(), _TEX_LINES.copy(), _TEX_LOW
-    cd[M_MUSCLE], cl[M_MUSCLE] = 1.15 * (1.0 - long_axis), 1.3 * long_axis
-    base = (v2.echo if v2 else _ECHO).copy()
-    if v2:
-        cd, cl, co = v2.tex_dots.copy(), v2.tex_lines.copy(), v2.tex_low
-        cd[M_MUSCLE], cl[M_MUSCLE] = 1.25 * (1.0 - long_axis) + 0.35, 1.5 * long_axis + 0.35
-        cl += v2.lines_extra  # faint streaks in fat and connective tissue
-    base[M_MUSCLE] *= subject.muscle_gain
-    base[M_THYROID] *= subject.thyroid_gain
-    echo = _lut_of(mat, base) * np.exp(
-        _lut_of(mat, cd) * dots + _lut_of(mat, cl) * lines + _lut_of(mat, co) * low
-    )
-    # Fascial planes and septa: thin bright sheets, strongest in fat, present in muscle and
-    # deep tissue, absent inside the thyroid and lumens.
-    fas = nz.blend(t.fascia, 0, 23, 71)
-    if v2:  # thicker, fewer-looking planes: a blurred copy spreads a line over a wall's thickness
-        fas = nz.blend(t.fascia_thick, 0, 23, 71)
-    echo += _lut_of(mat, v2.fascia if v2 else _FASCIA) * fas
-    if v2:
-        # Connective tissue between the organs: echogenic streaks and lobules, dark fat between.
-        echo += _lut_of(mat, v2.lobules) * nz.blend(t.blobs, 2, 41, 13) * (1.0 + 0.8 * fas)
-    # Thyroid: a few small hypoechoic spots (vessels, follicles) in the homogeneous parenchyma.
-    echo *= 1.0 - _lut_of(mat, _BLOB_DARK) * nz.blend(t.blobs, 1, 3, 5)
-    # Near-field clutter: reverberation between the probe face and the skin.
     rows_mm = (np.arange(h, dtype=np.float32) + 0.5) * mmpp
-    if v2:  # clutter: a few streaks and haze in the first millimetres, not a flat bright band
-        near = np.exp(-rows_mm / 2.5)[:, None]
-        echo = echo + near * (0.03 + 0.25 * nz.blend(t.fascia, 3, 7, 3))
-    else:
-        echo = echo + (0.25 * np.exp(-rows_mm / 1.8))[:, None]
-
-    # Specular reflections: bright only where the interface normal points along the beam.
-    # Each structure is wrapped in its own fascia/capsule: a per-structure impedance step.
-    z = cv2.GaussianBlur(_lut_of(mat, _IMPEDANCE) + _lut_of(scene.sid, _SID_IMPEDANCE), (0, 0), 0.8)
-    gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3)
-    gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3)
-    g2 = gx * gx + gy * gy + 1e-6
-    cos2 = gy * gy / g2
-    spec = np.sqrt(g2) * cos2 * cos2 * cos2
-    # Fragmented walls: a real fascia is a broken, beaded line, not a pen stroke.
-    if v2:  # walls as broken, beaded lines: bright where they face the beam, gone elsewhere
-        c4 = cos2 * cos2
-        spec = np.sqrt(g2) * c4 * c4 * cos2
-        frag = np.exp(2.1 * nz.zero_mean(t.lines, 2, 91, 7) - 2.0)
-        spec = spec * frag * 7.0
-    else:
-        frag = np.exp(1.5 * nz.zero_mean(t.lines, 2, 91, 7) - 1.1)
-        spec = spec * frag * 9.0
-
-    # Transmission: cumulative excess attenuation down each column, shifted by the pulse length.
-    att = _lut_of(mat, v2.atten if v2 else _ATTEN) * np.float32(mmpp)
-    lumen = ((mat == M_LUMEN) | (mat == M_VEIN)).astype(np.float32)
-    edge = np.abs(cv2.Sobel(cv2.GaussianBlur(lumen, (0, 0), 1.0), cv2.CV_32F, 1, 0, ksize=3))
-    att = att + 0.2 * edge  # refraction: a thin dark streak under each side wall of a vessel
-    # Below the tracheal air line nothing is transmitted (the dirty shadow is added later as
-    # haze and reverberation).
-    shift = max(1, int(round(0.4 / mmpp)))
-    air_top = scene.air_top_px
-    has_air = air_top < h
-    cols = np.flatnonzero(has_air)
-    att[np.minimum(air_top[cols] + shift, h - 1), cols] += 40.0
-    cum = np.cumsum(att, axis=0)
-    cum = np.vstack([np.zeros((shift, w), np.float32), cum[:-shift]])
-    trans = np.exp(cum * np.float32(-math.log(10.0) / 10.0))
-    rows = np.arange(h)[:, None]
-    # The beam has a width: shadows and enhancement have soft lateral edges.
-    trans = cv2.GaussianBlur(trans, (0, 0), sigmaX=3.0, sigmaY=0.1)
-
-    # Speckle: two compounded looks; lateral grain widens away from the focus (~18 mm).
     focus_mm = 18.0
-    wfar = np.clip(np.abs(rows_mm - focus_mm) / 14.0, 0.0, 1.0)[:, None]
-    speck = nz.speckle(t.speckle_near) * (1.0 - wfar) + nz.speckle(t.speckle_far) * wfar
 
-    # v2: soft organ edges, the beam and the compounding blur every boundary by a millimetre or so.
-    sig_x, sig_y = (3.6, 2.3) if v2 else (1.6, 0.8)
-    diffuse = cv2.GaussianBlur(echo * trans, (0, 0), sigmaX=sig_x, sigmaY=sig_y)
-    inten = diffuse * speck
-    # Nothing coherent comes back from below the air line (no posterior tracheal wall).
-    coherent = cv2.GaussianBlur(spec * trans, (0, 0), sigmaX=1.4, sigmaY=0.7)
-    inten += coherent * (0.55 + 0.45 * speck)
+    echo = _diffuse_echo(scene, subject, v2, t, nz, rows_mm)
+    spec = _specular(scene, v2, t, nz)
+    # Columns under the tracheal air line, and the pulse length in rows.
+    shift = max(1, int(round(0.4 / mmpp)))
+    has_air = scene.air_top_px < h
+    cols = np.flatnonzero(has_air)
+    trans, lumen = _transmission(scene, v2, cols, shift)
+    speck = _speckle(t, nz, rows_mm, focus_mm)
+    inten = _intensity(echo, spec, trans, speck, v2)
+    _add_dirty_shadow(inten, speck, scene, v2, has_air, cols, shift)
 
-    # Dirty shadow: reverberation copies of the air line at 2x, 3x, 4x its depth, plus haze.
-    if cols.size:
-        c0, c1 = int(cols[0]), int(cols[-1]) + 1
-        at = air_top[c0:c1].astype(np.float32)[None, :]
-        amp_line = 2.0 * has_air[c0:c1].astype(np.float32)[None, :]
-        r = rows.astype(np.float32)
-        sig = 0.35 / mmpp
-        rev = np.zeros((h, c1 - c0), np.float32)
-        for k, amp in ((2, 0.22), (3, 0.08), (4, 0.03)):
-            lo = int(max(0, at.min() * k - 4 * sig))
-            if lo >= h:
-                continue
-            d = (r[lo:] - k * at) / sig
-            rev[lo:] += amp * np.exp(-0.5 * d * d)
-        below = r - (at + shift)
-        haze_amp = 0.15 if v2 else 0.003  # v2: a dirty shadow, grey haze with the reverberations
-        haze = (below >= 0) * (haze_amp * np.exp(np.clip(below, 0.0, None) * np.float32(-mmpp / 9.0)))
-        rev = cv2.GaussianBlur(rev * amp_line, (0, 0), sigmaX=2.5, sigmaY=0.5)
-        inten[:, c0:c1] += (rev + haze) * speck[:, c0:c1]
-
-    # Depth gain: residual TGC slope, a focal bump, then the electronic noise floor.
-    # Scanners are usually set so the deep neck (behind the vertebrae) falls off a little.
-    gain_db = (
-        pose.gain_db
-        + (pose.tgc_db_per_cm - _DEPTH_FALLOFF_DB_PER_CM) * rows_mm / 10.0
-        + 1.5 * np.exp(-(((rows_mm - focus_mm) / 8.0) ** 2))
-    )
-    dr_db, gamma_lut, ref_db = _DR_DB, _GAMMA_LUT, _REF_DB
-    if v2:
-        # Behind the vertebrae and the deep muscles little comes back: the deep field goes dark.
-        deep_from, deep_slope = v2.deep_from_mm, v2.deep_db_per_mm
-        if v2.deep_from_mm_range is not None and v2.deep_db_per_mm_range is not None:
-            deep_from = float(rng.uniform(*v2.deep_from_mm_range))
-            deep_slope = float(rng.uniform(*v2.deep_db_per_mm_range))
-        gain_db = gain_db - deep_slope * np.clip(rows_mm - deep_from, 0.0, None)
-        # Domain randomisation: every frame its own scanner settings (gain, dynamic range, gamma).
-        gain_db = gain_db + float(rng.normal(0.0, 1.5))
-        dr_db = float(rng.uniform(*v2.dr_db))
-        gamma_lut = (np.linspace(0.0, 1.0, 4096) ** float(rng.uniform(*v2.gamma)) * 255.0).astype(np.float32)
-        ref_db = _REF_DB + v2.ref_shift_db
+    gain_db, dr_db, gamma_lut, ref_db = _scanner_settings(pose, v2, rng, rows_mm, focus_mm)
     inten *= np.power(np.float32(10.0), gain_db / 10.0).astype(np.float32)[:, None]
     inten += 2e-5 * _crop(t.speckle_far, off.index + 3, off, h, w, 29, 41)
     if v2:
@@ -537,10 +618,4 @@ def render_bmode(
         sx = float(rng.uniform(*v2.smooth_lat))
         inten = cv2.GaussianBlur(inten, (0, 0), sigmaX=sx, sigmaY=sx * 0.55)
         inten += v2.lumen_haze * lumen * speck
-
-    # Log compression: DR 40 dB with a power law that stretches it toward the scanner's 50-60 dB.
-    q = np.log10(inten + 1e-9)
-    q = np.clip((q * 10.0 - ref_db + dr_db) * (4095.0 / dr_db), 0.0, 4095.0).astype(np.int16)
-    gray = gamma_lut[q]
-    gray = cv2.GaussianBlur(gray, (3, 3), 0.55)
-    return np.clip(gray + 0.5, 0, 255).astype(np.uint8)
+    return _log_compress(inten, ref_db, dr_db, gamma_lut)
