@@ -247,6 +247,23 @@ def server_url(app_server) -> str:
     return app_server.url
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed browser test, a screenshot of every page still open (test-artifacts/failed-*.png):
+    what the user saw when it stopped, so that a failure in CI can be read afterwards."""
+    outcome = yield
+    report = outcome.get_result()
+    b = item.funcargs.get("browser") if report.failed and call.when == "call" else None
+    if b is None:
+        return
+    pages = [pg for ctx in b.contexts for pg in ctx.pages]
+    for i, pg in enumerate(pages):
+        try:
+            screenshot(pg, f"failed-{item.name[:80]}-{i}")
+        except Exception:  # noqa: BLE001 - a page that is gone cannot be shown; the failure stands
+            pass
+
+
 @pytest.fixture(scope="session")
 def browser(_chromium):
     from playwright.sync_api import sync_playwright
