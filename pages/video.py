@@ -322,6 +322,8 @@ def show_image_result(inp: VideoInput, res) -> None:
         key="video_image_viewer",
         caption=f"{md_escape(inp.name, 120)}: {len(res.detections)} organ(s) detected",
     )
+    if res.unfamiliar_note:
+        st.warning(md_escape(res.unfamiliar_note), icon=":material/help:")
     if res.detections:
         st.dataframe(detections_table(res.detections), hide_index=True)
 

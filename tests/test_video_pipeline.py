@@ -261,6 +261,9 @@ def test_process_image_and_annotate(tmp_path):
     res = process_image(tmp_path / "img.png", BlobDetector())
     assert {d.organ_id for d in res.detections} == {BRIGHT_ORGAN_ID, DARK_ORGAN_ID}
     assert res.annotated_rgb.shape == (150, 200, 3)
+    assert res.unfamiliar_note is None  # two organs found surely: a frame like the training images
+    unsure = process_image(tmp_path / "img.png", BlobDetector(confidence=0.5))
+    assert "unlike the images the model was trained on" in unsure.unfamiliar_note
     assert (
         iou(
             next(d for d in res.detections if d.organ_id == DARK_ORGAN_ID).box, frames[0].boxes[DARK_ORGAN_ID]

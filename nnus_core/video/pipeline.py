@@ -20,6 +20,7 @@ import numpy as np
 
 from nnus_core.dataset.images import read_image
 from nnus_core.detection import Detection
+from nnus_core.detector.familiar import unfamiliar_note
 from nnus_core.errors import ModelError, VideoError
 from nnus_core.video.codec import END, Decoder, Encoder, Frame, get, put
 from nnus_core.video.detecting import (
@@ -422,6 +423,7 @@ class ImageResult:
     detections: tuple[Detection, ...]  # in the image's pixels
     width_px: int
     height_px: int
+    unfamiliar_note: str | None = None  # the image looks unlike the training images (`familiar`)
 
 
 def process_image(
@@ -445,6 +447,8 @@ def process_image(
     else:
         bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     wanted = set(options.organs)
-    dets = tuple(d for d in detector.predict(bgr, conf=options.conf, iou=options.iou) if d.organ_id in wanted)
+    found = detector.predict(bgr, conf=options.conf, iou=options.iou)
+    dets = tuple(d for d in found if d.organ_id in wanted)
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return ImageResult(annotate(rgb, dets, options.label_style), dets, bgr.shape[1], bgr.shape[0])
+    note = unfamiliar_note(found)  # from every organ's boxes, not only the ones asked for
+    return ImageResult(annotate(rgb, dets, options.label_style), dets, bgr.shape[1], bgr.shape[0], note)
