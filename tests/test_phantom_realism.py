@@ -74,6 +74,41 @@ def test_the_scanner_look_is_a_generator_version_with_the_same_boxes(tmp_path: P
     assert not np.array_equal(frames["2.0.0"][0], frames["2.1.0"][0])  # the deep fall-off differs
     data = generate_dataset(tmp_path / "v2", n=4, seed=1, jobs=1, version="2.0.0")
     assert json.loads((data / "phantom.json").read_text())["version"] == "2.0.0"
-    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0"}
+    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0", "2.2.0"}
     with pytest.raises(ValueError, match="phantom version"):
         generate_dataset(tmp_path / "bad", n=2, version="9")
+
+
+def test_phantom_2_2_writes_a_valid_dataset_and_moves_toward_the_real_scans(tmp_path: Path) -> None:
+    """2.2.0 (look 4) is selectable, writes a valid NNUS folder with boxes on the painted organs,
+    and on a few frames moves the way the real scans point: a darker deep field, a fainter
+    enhancement column under the CCA and a lumen that is not pure black."""
+    import json
+
+    from nnus_core.dataset import load_dataset
+    from nnus_core.phantom import plan_dataset, render_frame
+    from nnus_core.phantom.generate import PHANTOM_VERSION, frame_annotations, look_of
+    from nnus_core.phantom.realism import FrameStats, measure_labelled
+    from nnus_core.phantom.scene import slice_scene
+
+    assert look_of("2.2.0") == 4 and PHANTOM_VERSION == "2.1.0"  # selectable, not the default
+    data = generate_dataset(tmp_path / "v22", n=6, seed=2, jobs=1, version="2.2.0")
+    assert json.loads((data / "phantom.json").read_text())["version"] == "2.2.0"
+    ds = load_dataset(data)
+    assert len(ds.samples) == 6 and any(s.annotations for s in ds.samples)
+
+    stats = {v: FrameStats(v) for v in ("2.1.0", "2.2.0")}
+    for spec in plan_dataset(40, 0)[:40:4]:
+        for v, st in stats.items():
+            img, anns = render_frame(spec, v)
+            assert img.shape == (447, 494) and anns == frame_annotations(spec, v)
+            measure_labelled(img, [(a.organ_id, a.box) for a in anns], st)
+        # Every 2.2.0 box is the tight box of its organ's painted (wedge-lobe) pixels.
+        scene = slice_scene(spec.subject, spec.pose, spec.rng(), wedge_lobes=True)
+        for a in scene.annotations:
+            assert 0 <= a.box.x1 < a.box.x2 <= 494 and 0 <= a.box.y1 < a.box.y2 <= 447
+    old, new = stats["2.1.0"], stats["2.2.0"]
+    deep = lambda st: float(np.median(np.stack(st.depth_profile)[:, 7:]))  # noqa: E731
+    assert deep(new) < 0.7 * deep(old)
+    assert np.median(new.enhancement_db) < np.median(old.enhancement_db)
+    assert np.median(new.per_frame["cca_core_mean"]) > np.median(old.per_frame["cca_core_mean"])

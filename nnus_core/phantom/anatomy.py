@@ -199,6 +199,38 @@ def _lobe_table(k: int = _K) -> np.ndarray:
     return (r / r.max() * 1.05).astype(np.float32)
 
 
+# Corners of a transverse lobe (phantom 2.2), in normalised lobe coordinates (+x lateral, +y deep):
+# the lateral tip in front of the carotid, the anteromedial corner under the straps beside the
+# trachea, the posteromedial corner beside the oesophagus / longus colli.
+_WEDGE_CORNERS = ((1.70, -0.36), (-1.12, -0.95), (-0.95, 1.12))
+
+
+def _wedge_table(k: int = _K) -> np.ndarray:
+    """Polar outline of a wedge-shaped lobe: a triangle with rounded corners (phantom 2.2).
+
+    A straight anterior border under the straps, a medial border along the trachea and a long
+    posterolateral border along the carotid, tapering to a lateral tip, as a transverse lobe
+    looks on a scan (the older round outline reads as a disc).
+    """
+    th = np.linspace(-math.pi, math.pi, k, endpoint=False)
+    d = np.stack([np.cos(th), np.sin(th)], axis=1)
+    r = np.full(k, np.inf)
+    pts = np.asarray(_WEDGE_CORNERS)
+    for i in range(3):  # ray from the origin against each edge of the triangle
+        p, q = pts[i], pts[(i + 1) % 3]
+        e = q - p
+        den = d[:, 0] * e[1] - d[:, 1] * e[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (p[0] * e[1] - p[1] * e[0]) / den
+            u = (p[0] * d[:, 1] - p[1] * d[:, 0]) / den
+        hit = (t > 0) & (u >= -1e-9) & (u <= 1 + 1e-9)
+        r = np.where(hit, np.minimum(r, t), r)
+    # Round the corners: a circular low-pass of the radius over angle.
+    kern = np.exp(-0.5 * (np.arange(-24, 25) / 9.0) ** 2)
+    r = np.convolve(np.concatenate([r[-24:], r, r[:24]]), kern / kern.sum(), mode="valid")
+    return r.astype(np.float32)
+
+
 def _lens_table(k: int = _K, sharp: float = 0.6) -> np.ndarray:
     """A lens: unit radius along x, thin along y, pointed ends."""
     th = np.linspace(-math.pi, math.pi, k, endpoint=False)
@@ -374,7 +406,9 @@ class _Vertebra:
 class NeckModel:
     """The structures of one subject at one probe pressure and vessel state, in paint order."""
 
-    def __init__(self, subj: Subject, pose: Pose) -> None:
+    def __init__(self, subj: Subject, pose: Pose, wedge_lobes: bool = False) -> None:
+        """`wedge_lobes`: wedge-shaped thyroid lobes (phantom 2.2) instead of the rounder outline."""
+        self.wedge_lobes = wedge_lobes
         rng = np.random.default_rng(subj.shape_seed)
         s = subj
         p = pose.pressure
@@ -417,7 +451,11 @@ class NeckModel:
         add = self.parts.append
         for sid, side, i in ((6, _R, 0), (7, _L, 1)):
             a, b = s.lobe_half_w_mm[i], s.lobe_half_ap_mm[i]
-            tab = _lobe_table() * _radius_table(rng, amp=0.05)
+            wobble = _radius_table(rng, amp=0.05)
+            if self.wedge_lobes:  # a wedge, with twice the organic irregularity of its outline
+                tab = _wedge_table() * (1.0 + 2.0 * (wobble - 1.0))
+            else:
+                tab = _lobe_table() * wobble
             if side == _R:  # mirror the outline: the table is drawn for the lateral direction +x
                 tab = np.roll(tab[::-1], 1)
             add(

@@ -156,6 +156,13 @@ class _Look2:
     # visible in some frames and fade into the dark in others, instead of always lying in the black.
     deep_from_mm_range: tuple[float, float] | None = None
     deep_db_per_mm_range: tuple[float, float] | None = None
+    # 2.2 (the defaults keep 2.0 and 2.1 exactly as they were):
+    sid_impedance_scale: float = 1.0  # sheath/capsule impedance steps: < 1, fewer cartoon outlines
+    spec_gain: float = 7.0  # specular wall brightness
+    fascia_extra: float = 0.0  # weight of a second, offset set of fascial planes (more planes)
+    ringdown: bool = False  # tracheal wall: bright air line with ring-down lines below it
+    haze_amp: float = 0.15  # grey haze of the dirty shadow under the trachea
+    deep_spread_px: float = 0.0  # extra lateral blur of shadows/enhancement deep (beam divergence)
 
 
 _LOOK2 = _Look2(
@@ -199,7 +206,59 @@ _LOOK2 = _Look2(
     ),
 )
 _LOOK21 = dataclasses.replace(_LOOK2, deep_from_mm_range=(20.0, 36.0), deep_db_per_mm_range=(0.3, 1.2))
-_LOOKS = {2: _LOOK2, 3: _LOOK21}  # look number -> parameters (look 1 is the original rendering)
+# Phantom 2.2: closer to a real transverse neck scan. Muscle and connective tissue ~10 dB below the
+# thyroid (not ~16 dB), a finer, more homogeneous thyroid texture, mild enhancement below the
+# vessels (6 mm of blood: ~6-8 dB, not a pillar), more fascial planes, sheath outlines only where
+# they face the beam, a bright tracheal air line with ring-down and a grey dirty shadow, and the
+# deep field fading earlier (uncompensated attenuation; little comes back behind the spine).
+_LOOK22 = dataclasses.replace(
+    _LOOK21,
+    echo=_lut(
+        {
+            M_DEEP: 0.008,  # loose connective tissue: dark fat between echogenic septa and fascia
+            M_SKIN: 0.45,
+            M_FAT: 0.03,
+            M_MUSCLE: 0.16,  # muscle ~12 dB below the thyroid
+            M_THYROID: 2.4,
+            M_CARTILAGE: 0.1,  # hyaline cartilage: hypoechoic, not black
+            M_AIR: 0.0,
+            M_LUMEN: 0.0015,
+            M_VESSEL_WALL: 0.03,
+            M_ESO_WALL: 0.07,
+            M_ESO_MUCOSA: 0.4,
+            M_BONE: 0.4,
+            M_VEIN: 0.002,
+        }
+    ),
+    tex_dots=_lut({M_THYROID: 0.18, M_FAT: 0.4, M_DEEP: 0.6, M_ESO_MUCOSA: 0.4, M_ESO_WALL: 0.5}),
+    tex_low=_lut({M_MUSCLE: 0.35, M_THYROID: 0.3, M_DEEP: 2.0, M_FAT: 0.8}),
+    fascia=_lut({M_FAT: 3.2, M_MUSCLE: 0.6, M_DEEP: 5.0}),
+    lines_extra=_lut({M_DEEP: 0.08, M_FAT: 0.05}),
+    atten=_lut(
+        {
+            M_FAT: -0.06,
+            M_MUSCLE: 0.06,
+            M_THYROID: 0.02,
+            M_CARTILAGE: 0.25,
+            M_LUMEN: -1.3,
+            M_VESSEL_WALL: 0.1,
+            M_ESO_WALL: 0.05,
+            M_ESO_MUCOSA: 0.05,
+            M_BONE: 14.0,
+            M_VEIN: -1.0,
+        }
+    ),
+    smooth_lat=(1.8, 2.6),
+    lumen_haze=0.005,  # the real lumen is a faint grey, not black
+    deep_from_mm_range=(15.0, 22.0),
+    deep_db_per_mm_range=(1.2, 2.4),
+    sid_impedance_scale=0.5,
+    fascia_extra=0.7,
+    ringdown=True,
+    haze_amp=0.25,
+    deep_spread_px=6.0,
+)
+_LOOKS = {2: _LOOK2, 3: _LOOK21, 4: _LOOK22}  # look number -> parameters (look 1: the original)
 
 _DR_DB, _GAMMA, _REF_DB = 40.0, 2.0, 14.0
 _DEPTH_FALLOFF_DB_PER_CM = 1.2
@@ -403,6 +462,8 @@ def _diffuse_echo(
     fas = nz.blend(t.fascia, 0, 23, 71)
     if v2:  # thicker, fewer-looking planes: a blurred copy spreads a line over a wall's thickness
         fas = nz.blend(t.fascia_thick, 0, 23, 71)
+        if v2.fascia_extra:  # 2.2: more, longer planes (a second, offset set of the same tiles)
+            fas = fas + v2.fascia_extra * nz.blend(t.fascia_thick, 2, 157, 211)
     echo += _lut_of(mat, v2.fascia if v2 else _FASCIA) * fas
     if v2:
         # Connective tissue between the organs: echogenic streaks and lobules, dark fat between.
@@ -423,7 +484,10 @@ def _specular(scene: Scene, v2: _Look2 | None, t: Tiles, nz: _Noise) -> np.ndarr
     mat = scene.mat
     # Specular reflections: bright only where the interface normal points along the beam.
     # Each structure is wrapped in its own fascia/capsule: a per-structure impedance step.
-    z = cv2.GaussianBlur(_lut_of(mat, _IMPEDANCE) + _lut_of(scene.sid, _SID_IMPEDANCE), (0, 0), 0.8)
+    sheath = _lut_of(scene.sid, _SID_IMPEDANCE)
+    if v2 is not None and v2.sid_impedance_scale != 1.0:
+        sheath = sheath * np.float32(v2.sid_impedance_scale)
+    z = cv2.GaussianBlur(_lut_of(mat, _IMPEDANCE) + sheath, (0, 0), 0.8)
     gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3)
     gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3)
     g2 = gx * gx + gy * gy + 1e-6
@@ -434,7 +498,7 @@ def _specular(scene: Scene, v2: _Look2 | None, t: Tiles, nz: _Noise) -> np.ndarr
         c4 = cos2 * cos2
         spec = np.sqrt(g2) * c4 * c4 * cos2
         frag = np.exp(2.1 * nz.zero_mean(t.lines, 2, 91, 7) - 2.0)
-        spec = spec * frag * 7.0
+        spec = spec * frag * v2.spec_gain
     else:
         frag = np.exp(1.5 * nz.zero_mean(t.lines, 2, 91, 7) - 1.1)
         spec = spec * frag * 9.0
@@ -462,6 +526,13 @@ def _transmission(
     trans = np.exp(cum * np.float32(-math.log(10.0) / 10.0))
     # The beam has a width: shadows and enhancement have soft lateral edges.
     trans = cv2.GaussianBlur(trans, (0, 0), sigmaX=3.0, sigmaY=0.1)
+    if v2 is not None and v2.deep_spread_px:
+        # The beam widens beyond the focus: deep down, shadows and enhancement spread sideways
+        # and lose contrast instead of running as sharp pillars to the bottom of the image.
+        wide = cv2.GaussianBlur(trans, (0, 0), sigmaX=v2.deep_spread_px, sigmaY=0.1)
+        rows_mm = (np.arange(h, dtype=np.float32) + 0.5) * np.float32(mmpp)
+        wgt = np.clip((rows_mm - 18.0) / 12.0, 0.0, 1.0)[:, None]
+        trans = trans * (1.0 - wgt) + wide * wgt
     return trans, lumen
 
 
@@ -494,6 +565,7 @@ def _add_dirty_shadow(
     has_air: np.ndarray,
     cols: np.ndarray,
     shift: int,
+    cart_mm: float = 1.8,
 ) -> None:
     """Add (in place) the reverberations and haze under the tracheal air line."""
     if not cols.size:
@@ -516,10 +588,41 @@ def _add_dirty_shadow(
         d = (r[lo:] - k * at) / sig
         rev[lo:] += amp * np.exp(-0.5 * d * d)
     below = r - (at + shift)
-    haze_amp = 0.15 if v2 else 0.003  # v2: a dirty shadow, grey haze with the reverberations
+    haze_amp = v2.haze_amp if v2 else 0.003  # v2: a dirty shadow, grey haze with the reverberations
     haze = (below >= 0) * (haze_amp * np.exp(np.clip(below, 0.0, None) * np.float32(-mmpp / 9.0)))
+    if v2 is not None and v2.ringdown:
+        # The haze is reverberation too: it comes from where the wall faces the beam and builds
+        # up over a millimetre, so the steep sides of the ring get no bright rim.
+        haze = haze * (0.25 + 0.75 * _facing(at, has_air[c0:c1]))
+        haze = haze * (1.0 - np.exp(np.clip(below, 0.0, None) * np.float32(-mmpp / 1.2)))
     rev = cv2.GaussianBlur(rev * amp_line, (0, 0), sigmaX=2.5, sigmaY=0.5)
+    if v2 is not None and v2.ringdown:
+        rev += _ringdown(at, has_air[c0:c1], r, mmpp, cart_mm)
     inten[:, c0:c1] += (rev + haze) * speck[:, c0:c1]
+
+
+def _facing(at: np.ndarray, has_air: np.ndarray) -> np.ndarray:
+    """(1, n) how squarely the tracheal air line faces the beam in each column (1 flat, 0 steep)."""
+    at_s = cv2.GaussianBlur(at.astype(np.float32), (0, 0), sigmaX=4.0, sigmaY=0.1)
+    slope = np.gradient(at_s[0])[None, :]
+    return (1.0 / (1.0 + 4.0 * slope * slope)) ** 2 * has_air.astype(np.float32)[None, :]
+
+
+def _ringdown(at: np.ndarray, has_air: np.ndarray, r: np.ndarray, mmpp: float, wall_mm: float) -> np.ndarray:
+    """Bright tracheal air line and the ring-down under it (phantom 2.2).
+
+    The pulse bounces between the air-mucosa interface and the front of the cartilage: closely
+    spaced copies of the air line, parallel to it and fading, where the wall faces the beam (the
+    top of the arc); the steep sides of the ring send little back.
+    """
+    facing = _facing(at, has_air)
+    sig = np.float32(0.28 / mmpp)
+    step = max(1.2, wall_mm) / mmpp
+    out = np.zeros((r.shape[0], at.shape[1]), np.float32)
+    for k, amp in enumerate((2.5, 0.9, 0.5, 0.28, 0.15, 0.08)):
+        d = (r - at - k * step) / sig
+        out += np.float32(amp) * np.exp(-0.5 * d * d)
+    return cv2.GaussianBlur(out * facing, (0, 0), sigmaX=2.0, sigmaY=0.4)
 
 
 def _scanner_settings(
@@ -582,7 +685,7 @@ def render_bmode(
         look: 1 = the original rendering (phantom 1.x); 2 = the scanner look of phantom 2.0
             (`_Look2`: tissue everywhere, compounded smooth speckle, dark deep field, dirty
             tracheal shadow, randomised scanner settings); 3 = phantom 2.1, the scanner look with
-            the deep fall-off randomised per frame. The geometry and boxes are the same.
+            the deep fall-off randomised per frame; 4 = phantom 2.2 (`_LOOK22`, closer to a scan).
 
     Returns:
         (H, W) uint8 grayscale image.
@@ -607,7 +710,7 @@ def render_bmode(
     trans, lumen = _transmission(scene, v2, cols, shift)
     speck = _speckle(t, nz, rows_mm, focus_mm)
     inten = _intensity(echo, spec, trans, speck, v2)
-    _add_dirty_shadow(inten, speck, scene, v2, has_air, cols, shift)
+    _add_dirty_shadow(inten, speck, scene, v2, has_air, cols, shift, subject.cartilage_t_mm)
 
     gain_db, dr_db, gamma_lut, ref_db = _scanner_settings(pose, v2, rng, rows_mm, focus_mm)
     inten *= np.power(np.float32(10.0), gain_db / 10.0).astype(np.float32)[:, None]

@@ -23,9 +23,13 @@ from nnus_core.phantom.views import FrameSpec, plan_dataset
 PHANTOM_VERSION = "2.1.0"  # what `generate_dataset` writes by default: the shipped model's training data
 # Every generator version and the B-mode look it renders (same geometry and boxes in both).
 # 2.0.0 is the scanner look (bmode._Look2), 2.1.0 the same with the deep fall-off randomised per
-# frame; a look becomes the default only together with a model
+# frame; 2.2.0 a closer transverse neck scan (bmode._LOOK22: wedge-shaped lobes, a bright
+# tracheal wall with ring-down, mild enhancement, more fascial planes; its boxes follow the new
+# lobe outline). A look becomes the default only together with a model
 # trained on it, so that the shipped dataset and the shipped model never disagree.
-GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3}
+GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3, "2.2.0": 4}
+# Looks whose anatomy has wedge-shaped thyroid lobes (the older ones keep the rounder outline).
+WEDGE_LOBE_LOOKS = frozenset({4})
 GENERATOR_NAME = "nnus-phantom"
 JPEG_QUALITY = 90
 
@@ -54,14 +58,16 @@ def render_frame(spec: FrameSpec, version: str = PHANTOM_VERSION) -> tuple[np.nd
         the visible part of each organ).
     """
     rng = spec.rng()
-    scene = slice_scene(spec.subject, spec.pose, rng)
-    image = render_bmode(scene, spec.subject, spec.pose, rng, look=look_of(version))
+    look = look_of(version)
+    scene = slice_scene(spec.subject, spec.pose, rng, wedge_lobes=look in WEDGE_LOBE_LOOKS)
+    image = render_bmode(scene, spec.subject, spec.pose, rng, look=look)
     return image, list(scene.annotations)
 
 
-def frame_annotations(spec: FrameSpec) -> list[Annotation]:
+def frame_annotations(spec: FrameSpec, version: str = PHANTOM_VERSION) -> list[Annotation]:
     """The annotations of a planned frame without rendering the image (same boxes as render_frame)."""
-    return list(slice_scene(spec.subject, spec.pose, spec.rng()).annotations)
+    wedge = look_of(version) in WEDGE_LOBE_LOOKS
+    return list(slice_scene(spec.subject, spec.pose, spec.rng(), wedge_lobes=wedge).annotations)
 
 
 def yolo_lines(annotations: list[Annotation], width: int = WIDTH, height: int = HEIGHT) -> str:

@@ -41,7 +41,8 @@ class FrameStats:
     acf_lateral: list[float] = field(default_factory=list)
     enhancement_db: list[float] = field(default_factory=list)
     shadow_db: list[float] = field(default_factory=list)
-    depth_profile: list[np.ndarray] = field(default_factory=list)
+    depth_profile: list[np.ndarray] = field(default_factory=list)  # rows with echoes only
+    depth_profile_frame: list[np.ndarray] = field(default_factory=list)  # whole frame (old figure)
     box_wh: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     organ_count: dict[int, int] = field(default_factory=dict)
     # Per-frame figures of a structure against a ring of tissue around its box (see `ring_stats`).
@@ -180,14 +181,33 @@ def _inner(box: BoxPx, frac: float = 0.3) -> tuple[slice, slice]:
     )
 
 
+# A row carries echoes when some pixel in it is brighter than this: the rows a scanner leaves
+# black below its imaging depth (the real Momot frames end at ~75 % of their height) are not
+# tissue and would count as "dark deep tissue" in a whole-frame profile.
+ECHO_ROW_MIN_GRAY = 8
+
+
 def _profile(img: np.ndarray) -> np.ndarray:
+    """Mean gray per depth decile of the whole frame."""
     return np.array([b.mean() for b in np.array_split(img.astype(np.float32), 10, axis=0)])
+
+
+def echo_rows(img: np.ndarray) -> int:
+    """Rows from the top down to the deepest row with any echo (the same rule for every source)."""
+    rows = np.flatnonzero(img.max(axis=1) > ECHO_ROW_MIN_GRAY)
+    return int(rows[-1]) + 1 if rows.size else img.shape[0]
+
+
+def echo_profile(img: np.ndarray) -> np.ndarray:
+    """Mean gray per depth decile over the rows with echoes (black rows below them left out)."""
+    return _profile(img[: max(10, echo_rows(img))])
 
 
 def measure_labelled(img: np.ndarray, boxes: list[tuple[int, BoxPx]], st: FrameStats) -> None:
     """Add one labelled frame (organ id, pixel box) to a source's statistics."""
     st.n_images += 1
-    st.depth_profile.append(_profile(img))
+    st.depth_profile.append(echo_profile(img))
+    st.depth_profile_frame.append(_profile(img))
     exclude = np.zeros(img.shape, bool)
     for oid, box in boxes:
         st.organ_count[oid] = st.organ_count.get(oid, 0) + 1
@@ -402,11 +422,15 @@ def _report_lines(ph: FrameStats, rl: FrameStats | None, real_dir: Path | None) 
     for oid in (1, 6, 7, 5, 4, 0):
         if ph.organ_gray.get(oid):
             L.append(f"  {ORGANS[oid].name} (inner box, phantom)  {_gray(ph.organ_gray[oid])}")
-    L.append("  whole frame, mean per depth decile")
-    for s in srcs:
-        if s.depth_profile:
-            prof = np.mean(np.stack(s.depth_profile), axis=0)
-            L.append(f"    {s.name:8s} " + " ".join(f"{v:5.1f}" for v in prof))
+    for title, attr in (
+        ("whole frame, mean per depth decile (old figure)", "depth_profile_frame"),
+        ("rows with echoes only, mean per depth decile", "depth_profile"),
+    ):
+        L.append(f"  {title}")
+        for s in srcs:
+            if getattr(s, attr):
+                prof = np.mean(np.stack(getattr(s, attr)), axis=0)
+                L.append(f"    {s.name:8s} " + " ".join(f"{v:5.1f}" for v in prof))
     L += _versus_real(ph, rl)
     L += ["", "Boxes per image vs published NNUS counts (phantom):"]
     L.append(f"  {'organ':26s} {'phantom':>8s} {'NNUS':>6s}  {'median w x h (px)':>18s}")
@@ -441,8 +465,14 @@ def _real_range(rl: FrameStats | None, key: str, values: list[float] | None = No
     return None
 
 
-def versus_real(ph: FrameStats, rl: FrameStats | None) -> list[tuple[str, float, tuple | None]]:
-    """(figure, phantom median, real (lo, hi, source) or None) for every compared figure."""
+def versus_real(
+    ph: FrameStats, rl: FrameStats | None, profile: str = "depth_profile"
+) -> list[tuple[str, float, tuple | None]]:
+    """(figure, phantom median, real (lo, hi, source) or None) for every compared figure.
+
+    `profile` names the depth profile compared: "depth_profile" (rows with echoes, the default)
+    or "depth_profile_frame" (the whole frame, the figure before black rows were left out).
+    """
     rows: list[tuple[str, float, tuple | None]] = []
     keys = [
         ("CCA lumen mean gray", "cca_core_mean"),
@@ -462,9 +492,9 @@ def versus_real(ph: FrameStats, rl: FrameStats | None) -> list[tuple[str, float,
         if v:
             real = _real_range(rl, attr, getattr(rl, attr) if rl is not None else None)
             rows.append((label, float(np.median(v)), real))
-    if ph.depth_profile:
-        pp = np.stack(ph.depth_profile)
-        rp = np.stack(rl.depth_profile) if rl is not None and rl.depth_profile else None
+    if getattr(ph, profile):
+        pp = np.stack(getattr(ph, profile))
+        rp = np.stack(getattr(rl, profile)) if rl is not None and getattr(rl, profile) else None
         for i in range(pp.shape[1]):
             real = _real_range(rl, "", rp[:, i].tolist()) if rp is not None else None
             rows.append((f"depth decile {i + 1} mean gray", float(np.median(pp[:, i])), real))
@@ -486,4 +516,9 @@ def _versus_real(ph: FrameStats, rl: FrameStats | None) -> list[str]:
         L.append(f"  {label:34s} {v:8.2f} {lo:7.2f}-{hi:<7.2f}  {'yes' if ok else 'NO':6s}  {src}")
     compared = sum(r is not None for _, _, r in rows)
     L.append(f"  figures inside the real range: {inside} of {compared}")
+    old = versus_real(ph, rl, "depth_profile_frame")
+    if old and any(r is not None for _, _, r in old):
+        n_old = sum(r is not None and r[0] <= v <= r[1] for _, v, r in old)
+        n_cmp = sum(r is not None for _, _, r in old)
+        L.append(f"  (with whole-frame depth deciles, black rows included: {n_old} of {n_cmp})")
     return L

@@ -84,6 +84,7 @@ def slice_scene(
     width: int = WIDTH,
     height: int = HEIGHT,
     model: NeckModel | None = None,
+    wedge_lobes: bool = False,
 ) -> Scene:
     """Paint the structures cut by the pose's image plane and box the visible organs.
 
@@ -94,11 +95,12 @@ def slice_scene(
         width: image width in pixels.
         height: image height in pixels.
         model: a prebuilt model of this subject and pose (sweeps reuse it).
+        wedge_lobes: wedge-shaped thyroid lobes (phantom 2.2); ignored when `model` is given.
 
     Returns:
         The frame's Scene; annotation boxes are in pixels of a width x height image.
     """
-    model = model or NeckModel(subject, pose)
+    model = model or NeckModel(subject, pose, wedge_lobes=wedge_lobes)
     mmpp = pose.depth_mm / height
     a = math.radians(pose.angle_deg)
     c, s = math.cos(a), math.sin(a)
