@@ -74,7 +74,7 @@ def test_the_scanner_look_is_a_generator_version_with_the_same_boxes(tmp_path: P
     assert not np.array_equal(frames["2.0.0"][0], frames["2.1.0"][0])  # the deep fall-off differs
     data = generate_dataset(tmp_path / "v2", n=4, seed=1, jobs=1, version="2.0.0")
     assert json.loads((data / "phantom.json").read_text())["version"] == "2.0.0"
-    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0", "2.2.0"}
+    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0", "2.2.0", "2.3.0"}
     with pytest.raises(ValueError, match="phantom version"):
         generate_dataset(tmp_path / "bad", n=2, version="9")
 
@@ -91,7 +91,7 @@ def test_phantom_2_2_writes_a_valid_dataset_and_moves_toward_the_real_scans(tmp_
     from nnus_core.phantom.realism import FrameStats, measure_labelled
     from nnus_core.phantom.scene import slice_scene
 
-    assert look_of("2.2.0") == 4 and PHANTOM_VERSION == "2.1.0"  # selectable, not the default
+    assert look_of("2.2.0") == 4 and PHANTOM_VERSION != "2.2.0"  # selectable, not the default
     data = generate_dataset(tmp_path / "v22", n=6, seed=2, jobs=1, version="2.2.0")
     assert json.loads((data / "phantom.json").read_text())["version"] == "2.2.0"
     ds = load_dataset(data)
@@ -112,3 +112,26 @@ def test_phantom_2_2_writes_a_valid_dataset_and_moves_toward_the_real_scans(tmp_
     assert deep(new) < 0.7 * deep(old)
     assert np.median(new.enhancement_db) < np.median(old.enhancement_db)
     assert np.median(new.per_frame["cca_core_mean"]) > np.median(old.per_frame["cca_core_mean"])
+
+
+def test_phantom_2_3_keeps_the_longus_colli_visible_and_the_rest_of_2_2() -> None:
+    """2.3.0 is 2.2.0 with the deep fall-off starting deeper: the longus colli on the vertebra is
+    as visible as in 2.1.0 (in 2.2.0 it faded to black), the shallower organs render as in 2.2.0,
+    and the boxes are 2.2.0's."""
+    from nnus_core.organs import ORGAN_NAMES
+    from nnus_core.phantom import plan_dataset, render_frame
+
+    lc = ORGAN_NAMES.index("Longus colli")
+    means: dict[str, list[float]] = {"2.1.0": [], "2.2.0": [], "2.3.0": []}
+    for spec in plan_dataset(40, 0)[:40:2]:
+        frames = {v: render_frame(spec, v) for v in means}
+        assert frames["2.3.0"][1] == frames["2.2.0"][1]
+        assert np.array_equal(frames["2.3.0"][0][:150], frames["2.2.0"][0][:150])  # top 12 mm
+        for a in frames["2.3.0"][1]:
+            if a.organ_id == lc:
+                x1, y1, x2, y2 = (int(round(v)) for v in (a.box.x1, a.box.y1, a.box.x2, a.box.y2))
+                for v, (img, _) in frames.items():
+                    means[v].append(float(img[y1:y2, x1:x2].mean()))
+    assert len(means["2.3.0"]) >= 3
+    med = {v: float(np.median(m)) for v, m in means.items()}
+    assert med["2.2.0"] < 3 and med["2.3.0"] > 12 and med["2.3.0"] > 0.6 * med["2.1.0"], med

@@ -258,7 +258,11 @@ _LOOK22 = dataclasses.replace(
     haze_amp=0.25,
     deep_spread_px=6.0,
 )
-_LOOKS = {2: _LOOK2, 3: _LOOK21, 4: _LOOK22}  # look number -> parameters (look 1: the original)
+# Phantom 2.3: 2.2 with the deep fall-off starting deeper and gentler (22-28 mm, 0.6-1.2 dB/mm), as
+# a sonographer sets the depth gain for the neck: the longus colli on the vertebral body stays
+# visible (in 2.2 it faded to black, and a model trained on it lost the organ).
+_LOOK23 = dataclasses.replace(_LOOK22, deep_from_mm_range=(22.0, 28.0), deep_db_per_mm_range=(0.6, 1.2))
+_LOOKS = {2: _LOOK2, 3: _LOOK21, 4: _LOOK22, 5: _LOOK23}  # look number -> parameters (look 1: the original)
 
 _DR_DB, _GAMMA, _REF_DB = 40.0, 2.0, 14.0
 _DEPTH_FALLOFF_DB_PER_CM = 1.2
@@ -685,7 +689,8 @@ def render_bmode(
         look: 1 = the original rendering (phantom 1.x); 2 = the scanner look of phantom 2.0
             (`_Look2`: tissue everywhere, compounded smooth speckle, dark deep field, dirty
             tracheal shadow, randomised scanner settings); 3 = phantom 2.1, the scanner look with
-            the deep fall-off randomised per frame; 4 = phantom 2.2 (`_LOOK22`, closer to a scan).
+            the deep fall-off randomised per frame; 4 = phantom 2.2 (`_LOOK22`, closer to a scan);
+            5 = phantom 2.3 (`_LOOK23`, 2.2 with the longus colli kept visible).
 
     Returns:
         (H, W) uint8 grayscale image.

@@ -25,11 +25,12 @@ PHANTOM_VERSION = "2.1.0"  # what `generate_dataset` writes by default: the ship
 # 2.0.0 is the scanner look (bmode._Look2), 2.1.0 the same with the deep fall-off randomised per
 # frame; 2.2.0 a closer transverse neck scan (bmode._LOOK22: wedge-shaped lobes, a bright
 # tracheal wall with ring-down, mild enhancement, more fascial planes; its boxes follow the new
-# lobe outline). A look becomes the default only together with a model
+# lobe outline); 2.3.0 is 2.2.0 with the deep fall-off starting deeper, so that the longus colli
+# on the vertebra stays visible (same boxes as 2.2.0). A look becomes the default only together with a model
 # trained on it, so that the shipped dataset and the shipped model never disagree.
-GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3, "2.2.0": 4}
+GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3, "2.2.0": 4, "2.3.0": 5}
 # Looks whose anatomy has wedge-shaped thyroid lobes (the older ones keep the rounder outline).
-WEDGE_LOBE_LOOKS = frozenset({4})
+WEDGE_LOBE_LOOKS = frozenset({4, 5})
 GENERATOR_NAME = "nnus-phantom"
 JPEG_QUALITY = 90
 
