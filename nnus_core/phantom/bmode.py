@@ -18,6 +18,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from nnus_core.organs import ORGAN_NAMES
 from nnus_core.phantom.anatomy import (
     M_AIR,
     M_BONE,
@@ -37,6 +38,8 @@ from nnus_core.phantom.anatomy import (
     Subject,
 )
 from nnus_core.phantom.scene import Scene
+
+LONGUS_COLLI_ID = ORGAN_NAMES.index("Longus colli")
 
 _TILE_H, _TILE_W = 640, 720
 _N_TILES = 4
@@ -163,6 +166,11 @@ class _Look2:
     ringdown: bool = False  # tracheal wall: bright air line with ring-down lines below it
     haze_amp: float = 0.15  # grey haze of the dirty shadow under the trachea
     deep_spread_px: float = 0.0  # extra lateral blur of shadows/enhancement deep (beam divergence)
+    # 2.3: where the frame shows no longus colli, the sonographer's depth gain is drawn from these
+    # wider ranges instead (a carotid preset: the deep field often fades early, as in real carotid
+    # views); frames with a longus colli keep the ranges above, so that it stays visible.
+    deep_from_mm_range_no_lc: tuple[float, float] | None = None
+    deep_db_per_mm_range_no_lc: tuple[float, float] | None = None
 
 
 _LOOK2 = _Look2(
@@ -258,10 +266,17 @@ _LOOK22 = dataclasses.replace(
     haze_amp=0.25,
     deep_spread_px=6.0,
 )
-# Phantom 2.3: 2.2 with the deep fall-off starting deeper and gentler (22-28 mm, 0.6-1.2 dB/mm), as
-# a sonographer sets the depth gain for the neck: the longus colli on the vertebral body stays
-# visible (in 2.2 it faded to black, and a model trained on it lost the organ).
-_LOOK23 = dataclasses.replace(_LOOK22, deep_from_mm_range=(22.0, 28.0), deep_db_per_mm_range=(0.6, 1.2))
+# Phantom 2.3: 2.2 with the depth gain set for what the frame shows. A frame with a longus colli
+# gets a deeper, gentler fall-off (from 22-28 mm at 0.6-1.2 dB/mm), so the muscle on the vertebral
+# body stays visible (in 2.2 it faded to black, and a model trained on 2.2 lost the organ); a frame
+# without one keeps 2.2's early fall-off or the gentle one (15-28 mm, 0.6-2.4 dB/mm).
+_LOOK23 = dataclasses.replace(
+    _LOOK22,
+    deep_from_mm_range=(22.0, 28.0),
+    deep_db_per_mm_range=(0.6, 1.2),
+    deep_from_mm_range_no_lc=(15.0, 28.0),
+    deep_db_per_mm_range_no_lc=(0.6, 2.4),
+)
 _LOOKS = {2: _LOOK2, 3: _LOOK21, 4: _LOOK22, 5: _LOOK23}  # look number -> parameters (look 1: the original)
 
 _DR_DB, _GAMMA, _REF_DB = 40.0, 2.0, 14.0
@@ -630,7 +645,12 @@ def _ringdown(at: np.ndarray, has_air: np.ndarray, r: np.ndarray, mmpp: float, w
 
 
 def _scanner_settings(
-    pose: Pose, v2: _Look2 | None, rng: np.random.Generator, rows_mm: np.ndarray, focus_mm: float
+    pose: Pose,
+    v2: _Look2 | None,
+    rng: np.random.Generator,
+    rows_mm: np.ndarray,
+    focus_mm: float,
+    shows_longus_colli: bool = True,
 ) -> tuple[np.ndarray, float, np.ndarray, float]:
     """Depth gain curve and display settings: (gain_db, dr_db, gamma_lut, ref_db)."""
     # Depth gain: residual TGC slope, a focal bump, then the electronic noise floor.
@@ -644,9 +664,12 @@ def _scanner_settings(
     if v2:
         # Behind the vertebrae and the deep muscles little comes back: the deep field goes dark.
         deep_from, deep_slope = v2.deep_from_mm, v2.deep_db_per_mm
-        if v2.deep_from_mm_range is not None and v2.deep_db_per_mm_range is not None:
-            deep_from = float(rng.uniform(*v2.deep_from_mm_range))
-            deep_slope = float(rng.uniform(*v2.deep_db_per_mm_range))
+        from_range, slope_range = v2.deep_from_mm_range, v2.deep_db_per_mm_range
+        if not shows_longus_colli and v2.deep_from_mm_range_no_lc is not None:
+            from_range, slope_range = v2.deep_from_mm_range_no_lc, v2.deep_db_per_mm_range_no_lc
+        if from_range is not None and slope_range is not None:
+            deep_from = float(rng.uniform(*from_range))
+            deep_slope = float(rng.uniform(*slope_range))
         gain_db = gain_db - deep_slope * np.clip(rows_mm - deep_from, 0.0, None)
         # Domain randomisation: every frame its own scanner settings (gain, dynamic range, gamma).
         gain_db = gain_db + float(rng.normal(0.0, 1.5))
@@ -690,7 +713,7 @@ def render_bmode(
             (`_Look2`: tissue everywhere, compounded smooth speckle, dark deep field, dirty
             tracheal shadow, randomised scanner settings); 3 = phantom 2.1, the scanner look with
             the deep fall-off randomised per frame; 4 = phantom 2.2 (`_LOOK22`, closer to a scan);
-            5 = phantom 2.3 (`_LOOK23`, 2.2 with the longus colli kept visible).
+            5 = phantom 2.3 (`_LOOK23`, 2.2 with the depth gain set so a longus colli stays visible).
 
     Returns:
         (H, W) uint8 grayscale image.
@@ -717,7 +740,8 @@ def render_bmode(
     inten = _intensity(echo, spec, trans, speck, v2)
     _add_dirty_shadow(inten, speck, scene, v2, has_air, cols, shift, subject.cartilage_t_mm)
 
-    gain_db, dr_db, gamma_lut, ref_db = _scanner_settings(pose, v2, rng, rows_mm, focus_mm)
+    shows_lc = any(a.organ_id == LONGUS_COLLI_ID for a in scene.annotations)
+    gain_db, dr_db, gamma_lut, ref_db = _scanner_settings(pose, v2, rng, rows_mm, focus_mm, shows_lc)
     inten *= np.power(np.float32(10.0), gain_db / 10.0).astype(np.float32)[:, None]
     inten += 2e-5 * _crop(t.speckle_far, off.index + 3, off, h, w, 29, 41)
     if v2:
