@@ -65,7 +65,7 @@ def test_a_familiar_frame_keeps_every_box_but_a_second_of_an_organ_seen_once():
     d = dets(
         [
             (2, 0.93, (0, 0, 10, 10)),
-            (7, 0.5, (40, 40, 60, 60)),
+            (7, 0.6, (40, 40, 60, 60)),
             (2, 0.3, (20, 20, 30, 30)),  # a second carotid in one view: never a real one
             (7, 0.1, (5, 5, 9, 9)),  # a second SCM box may be (a muscle shows in two parts)
             (1, 0.2, (1, 1, 3, 3)),
@@ -75,7 +75,7 @@ def test_a_familiar_frame_keeps_every_box_but_a_second_of_an_organ_seen_once():
     assert is_familiar(d) and unfamiliar_note(d) is None
     kept = gate(d)
     assert kept.class_id.tolist() == [2, 7, 7, 1, 1]  # the order is kept
-    assert kept.confidence.tolist() == [0.93, 0.5, 0.1, 0.2, 0.2]
+    assert kept.confidence.tolist() == [0.93, 0.6, 0.1, 0.2, 0.2]
     assert gate(kept) == kept and one_per_view(kept) == kept
     assert sorted(ONE_PER_VIEW) == [0, 2, 3, 4]  # trachea, CCA, IJV, oesophagus
 
@@ -135,7 +135,7 @@ class UnsureDetector:
         from nnus_core.detection import Detection
         from nnus_core.geometry import BoxPx
 
-        out = [Detection(2, self.sure, BoxPx(100, 100, 180, 170)), Detection(0, 0.5, BoxPx(0, 0, 40, 40))]
+        out = [Detection(2, self.sure, BoxPx(100, 100, 180, 170)), Detection(0, 0.6, BoxPx(0, 0, 40, 40))]
         return [d for d in out if d.confidence >= conf]
 
 

@@ -145,7 +145,13 @@ def test_version_1_files_still_read(tmp_path):
 
 @pytest.mark.parametrize(
     "model",
-    ["phantom-yolov8n-320", "phantom-yolov8n-416", "phantom21-s2r-yolov8n-320", "phantom21-s2r-yolov8n-288"],
+    [
+        "phantom-yolov8n-320",
+        "phantom-yolov8n-416",
+        "phantom21-s2r-yolov8n-320",
+        "phantom21-s2r-yolov8n-288",
+        "phantom23-s2r-yolov8n-288",
+    ],
 )
 def test_the_shipped_evaluations_and_cards_read(model):
     from nnus_core.detector.card import read_model_card
@@ -168,7 +174,8 @@ def test_the_default_cards_real_scan_figures_round_trip_and_read_as_a_sentence(t
 
     from nnus_core.detector.card import read_model_card, write_model_card
 
-    card = read_model_card(ROOT / "data" / "models" / "phantom21-s2r-yolov8n-288")
+    default = (ROOT / "data" / "models" / "DEFAULT").read_text().strip()
+    card = read_model_card(ROOT / "data" / "models" / default)
     gate = card.real_scans["modes"]["gate"]
     assert 0 <= gate["cca_ap50"] <= 1 and gate["false_boxes_per_image"] >= 0
     line = card.real_scans_line()

@@ -1,12 +1,14 @@
 """Knowing when it doesn't know: a frame unlike the model's training images gets fewer boxes and a note.
 
 The signal is the model's own, read off its held-out phantom images (790 images of 25 new
-volunteers, phantom seed 1): there the most confident box of an image scores at least 0.81 in 99 %
-of them, and the surest box of a second organ at least 0.42. A frame whose best box stays below
-FAMILIAR_TOP_CONF, or whose second organ stays below FAMILIAR_SECOND_CONF, is "unfamiliar": the
-model recognises less there than on nearly all of its training-like images, so only its surest box
-per organ scoring GATED_CONF or more is kept, and pages say so. GATED_CONF was chosen on half of the
-real carotid views of bench/sim2real.py (8 of 15 patients) and reported on the other half.
+volunteers, phantom 2.3.0 seed 1; `python bench/familiar_thresholds.py`): for the shipped model
+the most confident box of an image scores at least 0.82 in 99 % of them, and the surest box of a
+second organ at least 0.56; the thresholds are those quantiles rounded down to 0.05. A frame whose
+best box stays below FAMILIAR_TOP_CONF, or whose second organ stays below FAMILIAR_SECOND_CONF, is
+"unfamiliar": the model recognises less there than on nearly all of its training-like images, so
+only its surest box per organ scoring GATED_CONF or more is kept, and pages say so. GATED_CONF was
+chosen on half of the real carotid views of bench/sim2real.py (8 of 15 patients) and reported on
+the other half.
 On every frame, familiar or not, an organ a view shows once (one trachea, CCA, IJV, oesophagus:
 `organs.ONE_PER_VIEW`) keeps only its surest box: a second "carotid" is always a false one.
 """
@@ -19,7 +21,7 @@ from nnus_core.detection import Detection, Detections
 from nnus_core.organs import ONE_PER_VIEW
 
 FAMILIAR_TOP_CONF = 0.8
-FAMILIAR_SECOND_CONF = 0.45
+FAMILIAR_SECOND_CONF = 0.55
 GATED_CONF = 0.55
 
 UNFAMILIAR_NOTE = (
