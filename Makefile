@@ -44,8 +44,9 @@ nginx:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
 	  else echo "nginx missing: the two-servers browser test will fail (sudo apt-get install nginx)"; fi; }
 
-# PYTEST_ARGS="-n 2 --dist loadfile" runs two pytest-xdist workers, one test file each (README).
-PYTEST_ARGS ?=
+# Two pytest-xdist workers: the browser tests in one group on one worker (their Chromium and app
+# servers shared), the other tests spread over both (README). PYTEST_ARGS="-p no:xdist" runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 test: $(VENV)/.dev-installed browser postgres nginx
 	YOLO_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -18,10 +18,33 @@ BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: it reads the markers added here
 def pytest_collection_modifyitems(config, items):
-    """Every test under tests/browser/ carries the `browser` marker (a conftest's pytestmark marks nothing)."""
+    """Every test under tests/browser/ carries the `browser` marker (a conftest's pytestmark marks
+    nothing) and the `xdist_group("browser")` marker: with `--dist loadgroup` (make test) the
+    browser tests run one after another on one worker, sharing its Chromium and app servers, while
+    the other worker runs the rest."""
     for item in items:
         if BROWSER_DIR in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def pytest_sessionstart(session):
+    """With pytest-xdist workers (`-n N`), export and time the shipped model once, in the controller,
+    before any worker starts: otherwise two workers would quantise the same model at the same time,
+    and the runtime choice would be timed on cores that the other worker keeps busy. The workers
+    then read the cache. Without workers the browser tests' session fixture does it on first use."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    try:
+        from nnus_core.detector import load_default_detector
+        from nnus_core.errors import NnusError
+    except ImportError:
+        return
+    try:
+        load_default_detector()
+    except NnusError:
+        pass  # no shipped model: the tests that need one say so themselves
 
 
 @pytest.fixture

@@ -33,6 +33,15 @@ flags\t\t: fpu sse sse2 ssse3 fma cx16 sse4_1 sse4_2 avx f16c avx2 bmi2
 AMX_FLAGS = "avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_bf16 amx_tile amx_bf16 amx_int8"
 
 
+@pytest.fixture(autouse=True)
+def _short_timing(monkeypatch):
+    """Time each variant with a few inferences, not ~35: these tests check what is chosen from the
+    timings and how it is cached, not how precise the timings are (the models here are untrained)."""
+    monkeypatch.setattr(choice_mod, "_WARMUP", 1)
+    monkeypatch.setattr(choice_mod, "_ROUNDS", 2)
+    monkeypatch.setattr(choice_mod, "_PER_ROUND", 2)
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     base = tmp_path_factory.mktemp("choice")

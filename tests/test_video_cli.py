@@ -112,7 +112,8 @@ def test_module_entry_point_help():
 @pytest.mark.slow
 def test_real_model_end_to_end_subprocess(tmp_path):
     """The real detector path (OpenVINO export of an untrained 8-organ model) from a fresh process."""
-    weights = write_random_model(tmp_path / "model" / "best.pt")
+    # A small input: this checks the path (export, runtime choice, decode, detect, encode), not speed.
+    weights = write_random_model(tmp_path / "model" / "best.pt", imgsz=160)
     src = tmp_path / "in.mp4"
     write_test_clip(src, width=494, height=447, n_frames=20)
     env = {**os.environ, "NNUS_MODEL": str(weights), "YOLO_OFFLINE": "1"}

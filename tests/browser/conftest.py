@@ -344,6 +344,9 @@ def boxdraw_origin(page, image_width_px: float, index: int = 0) -> tuple[float, 
         " && i.getBoundingClientRect().height > 100))",
         arg=BOXDRAW,
     )
+    # In the middle of the viewport, as a user scrolls it before drawing: a drag to a box at the
+    # image's lower edge must not end below the fold, where no pointer event reaches the page.
+    img.evaluate("e => e.scrollIntoView({block: 'center', inline: 'nearest'})")
     box = img.bounding_box()
     assert box
     return box["x"], box["y"], box["width"] / image_width_px

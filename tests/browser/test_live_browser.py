@@ -63,8 +63,10 @@ def _drag(page, sample, box, touch: bool = False) -> None:  # noqa: ANN001
         settle_after(page, runs)  # the polling fragment's runs count too
         if boxdraw_value(page) is not None:
             return
-        # Known intermittent bug (about 1 drag in a few hundred in CI): the component sometimes shows
-        # no box after a drag. A student then drags again; so does the test, once, and says so.
+        # Seen intermittently: the component showed no box after a drag. One cause was found and fixed
+        # (a box at the image's lower edge lay below the fold, where no pointer event reaches the
+        # page: `boxdraw_origin` now scrolls the image into view). A student would drag again; so
+        # does the test, once, and says so.
         print(f"boxdraw: drag {attempt + 1} left no box; dragging again")
     raise AssertionError("two drags left no box on the drawing component")
 
