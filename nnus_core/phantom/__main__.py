@@ -28,11 +28,19 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--fps", type=float, default=25.0)
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--jobs", type=int, default=None)
+        from nnus_core.phantom.generate import GENERATOR_LOOKS, PHANTOM_VERSION
+
+        p.add_argument(
+            "--version",
+            choices=sorted(GENERATOR_LOOKS),
+            default=PHANTOM_VERSION,
+            help=f"generator version whose look to render (default {PHANTOM_VERSION}, the built-in phantom's)",
+        )
         a = p.parse_args(argv[1:])
         from nnus_core.phantom.sweep import write_sweep
 
         t0 = time.perf_counter()
-        path = write_sweep(a.out, a.kind, a.seconds, a.fps, a.seed, jobs=a.jobs)
+        path = write_sweep(a.out, a.kind, a.seconds, a.fps, a.seed, jobs=a.jobs, version=a.version)
         print(f"wrote {path} and {path.with_suffix('.csv').name} in {time.perf_counter() - t0:.1f} s")
         return 0
     if argv and argv[0] == "realism":

@@ -698,6 +698,7 @@ def render_bmode(
     offsets_b: TileOffsets | None = None,
     mix: float = 0.0,
     look: int = 1,
+    longus_colli_preset: bool | None = None,
 ) -> np.ndarray:
     """Render a scene as a log-compressed B-mode image.
 
@@ -714,6 +715,9 @@ def render_bmode(
             tracheal shadow, randomised scanner settings); 3 = phantom 2.1, the scanner look with
             the deep fall-off randomised per frame; 4 = phantom 2.2 (`_LOOK22`, closer to a scan);
             5 = phantom 2.3 (`_LOOK23`, 2.2 with the depth gain set so a longus colli stays visible).
+        longus_colli_preset: 2.3's depth gain for a frame with a longus colli (True) or without
+            (False); None decides from `scene` (a still). A sweep keeps one preset throughout, as
+            a sonographer does not change it mid-sweep.
 
     Returns:
         (H, W) uint8 grayscale image.
@@ -740,7 +744,9 @@ def render_bmode(
     inten = _intensity(echo, spec, trans, speck, v2)
     _add_dirty_shadow(inten, speck, scene, v2, has_air, cols, shift, subject.cartilage_t_mm)
 
-    shows_lc = any(a.organ_id == LONGUS_COLLI_ID for a in scene.annotations)
+    shows_lc = longus_colli_preset
+    if shows_lc is None:  # a still: the depth gain set for what this frame shows
+        shows_lc = any(a.organ_id == LONGUS_COLLI_ID for a in scene.annotations)
     gain_db, dr_db, gamma_lut, ref_db = _scanner_settings(pose, v2, rng, rows_mm, focus_mm, shows_lc)
     inten *= np.power(np.float32(10.0), gain_db / 10.0).astype(np.float32)[:, None]
     inten += 2e-5 * _crop(t.speckle_far, off.index + 3, off, h, w, 29, 41)

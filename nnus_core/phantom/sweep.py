@@ -15,6 +15,7 @@ from nnus_core.dataset.model import Annotation
 from nnus_core.errors import VideoError
 from nnus_core.phantom.anatomy import NeckModel, Pose, Subject, make_subject
 from nnus_core.phantom.bmode import TileOffsets, render_bmode, tiles
+from nnus_core.phantom.generate import PHANTOM_VERSION, WEDGE_LOBE_LOOKS, look_of
 from nnus_core.phantom.scene import HEIGHT, WIDTH, slice_scene
 
 SWEEP_KINDS = ("transverse", "lateral")
@@ -92,7 +93,7 @@ def _offsets(kind: str, pose: Pose, seed: int) -> tuple[TileOffsets, TileOffsets
 
 
 def iter_sweep_frames(
-    kind: str, seconds: float = 20.0, fps: float = 25.0, seed: int = 0
+    kind: str, seconds: float = 20.0, fps: float = 25.0, seed: int = 0, version: str = PHANTOM_VERSION
 ) -> Iterator[tuple[np.ndarray, list[Annotation]]]:
     """Render a sweep frame by frame.
 
@@ -101,6 +102,7 @@ def iter_sweep_frames(
         seconds: clip length.
         fps: frames per second.
         seed: chooses the virtual volunteer and speckle.
+        version: the generator version whose look to render (default: the built-in phantom's).
 
     Yields:
         (frame, annotations): (447, 494) uint8 grayscale and the frame's ground-truth boxes.
@@ -108,18 +110,26 @@ def iter_sweep_frames(
     n = max(1, int(round(seconds * fps)))
     subject = sweep_subject(seed)
     for i in range(n):
-        yield _render_sweep_frame(kind, i, n, seconds, fps, seed, subject)
+        yield _render_sweep_frame(kind, i, n, seconds, fps, seed, subject, version)
 
 
-def _render_sweep_frame(kind, i, n, seconds, fps, seed, subject=None):
+def _render_sweep_frame(kind, i, n, seconds, fps, seed, subject=None, version=PHANTOM_VERSION):
     subject = subject or sweep_subject(seed)
     t = i / fps
     pose = sweep_pose(kind, t, seconds, subject)
-    rng = np.random.default_rng([seed, 9, i])
+    look = look_of(version)
+    # The original look draws its few random settings per frame (1.1.0 sweeps stay byte-identical);
+    # the scanner looks draw gain, dynamic range, gamma and depth gain once per sweep: one scanner
+    # setting for a whole clip, as on a real scan, instead of a flicker from frame to frame.
+    rng = np.random.default_rng([seed, 9, i] if look == 1 else [seed, 9])
     model = NeckModel(subject, pose)
-    scene = slice_scene(subject, pose, np.random.default_rng([seed, 10]), model=model)
+    wedge = look in WEDGE_LOBE_LOOKS
+    scene = slice_scene(subject, pose, np.random.default_rng([seed, 10]), model=model, wedge_lobes=wedge)
     a, b, mix = _offsets(kind, pose, seed)
-    img = render_bmode(scene, subject, pose, rng, offsets=a, offsets_b=b, mix=mix)
+    preset = None if look == 1 else True  # one depth-gain preset for the sweep (2.3: the neck's)
+    img = render_bmode(
+        scene, subject, pose, rng, offsets=a, offsets_b=b, mix=mix, look=look, longus_colli_preset=preset
+    )
     return img, list(scene.annotations)
 
 
@@ -141,6 +151,7 @@ def write_sweep(
     fps: float = 25.0,
     seed: int = 0,
     jobs: int | None = None,
+    version: str = PHANTOM_VERSION,
 ) -> Path:
     """Write `sweep_<kind>_s<seed>.mp4` (H.264, yuv420p, 494x448) and its ground-truth CSV.
 
@@ -151,6 +162,7 @@ def write_sweep(
         fps: frames per second.
         seed: volunteer and speckle seed.
         jobs: render processes (None = cores, 1 = in-process); output does not depend on it.
+        version: the generator version whose look to render (default: the built-in phantom's).
 
     Returns:
         Path of the mp4; the CSV lies beside it with columns
@@ -173,7 +185,8 @@ def write_sweep(
     tmp_mp4 = mp4.with_suffix(".partial.mp4")
     n = max(1, int(round(seconds * fps)))
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
-    args = [(kind, i, n, seconds, fps, seed) for i in range(n)]
+    look_of(version)  # an unknown version fails here, before anything is written
+    args = [(kind, i, n, seconds, fps, seed, None, version) for i in range(n)]
     fps_int = int(round(fps))
     try:
         container = av.open(str(tmp_mp4), "w", options={"movflags": "+faststart"})

@@ -63,7 +63,10 @@ def sweep_clip(
     if kinds and kind not in kinds:
         raise VideoError(f"sweep kind must be one of {', '.join(kinds)}, got {kind!r}")
     root = cache or sweep_cache_root()
-    folder = root / f"{kind}_{seconds:g}s_{fps:g}fps_seed{seed}"
+    from nnus_core.phantom import PHANTOM_VERSION
+
+    # The generator version is part of the name: a clip cached by an older release is not reused.
+    folder = root / f"{kind}_{seconds:g}s_{fps:g}fps_seed{seed}_v{PHANTOM_VERSION}"
     found = sorted(folder.glob("*.mp4")) if folder.is_dir() else []
     if not found:
         root.mkdir(parents=True, exist_ok=True)
