@@ -36,15 +36,9 @@ def pytest_sessionstart(session):
     config = session.config
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
-    try:
-        from nnus_core.detector import load_default_detector
-        from nnus_core.errors import NnusError
-    except ImportError:
-        return
-    try:
-        load_default_detector()
-    except NnusError:
-        pass  # no shipped model: the tests that need one say so themselves
+    from tests.fixtures import prepare_shipped_model
+
+    prepare_shipped_model()
 
 
 @pytest.fixture

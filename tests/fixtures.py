@@ -190,3 +190,19 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
+
+
+def prepare_shipped_model() -> None:
+    """Export, quantise and time the shipped model once (the exports and the runtime choice are
+    cached under data/cache; later loads read them in under a second). On a clean clone this takes
+    20-40 s on 2 cores: done before servers or workers start, it is not inside a page's wait or
+    done twice at once. Nothing happens without a shipped model or the detector's packages."""
+    try:
+        from nnus_core.detector import load_default_detector
+        from nnus_core.errors import NnusError
+    except ImportError:
+        return
+    try:
+        load_default_detector()
+    except NnusError:
+        pass  # no shipped model: the servers run an untrained one; tests that need one say so

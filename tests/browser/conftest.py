@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import make_nnus_folder
+from tests.fixtures import make_nnus_folder, prepare_shipped_model
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -175,21 +175,9 @@ def start_server(
 
 @pytest.fixture(scope="session", autouse=True)
 def _prepared_default_model(_chromium):
-    """The shipped model's exports and runtime choice, made before any server starts.
-
-    On a clean clone the first load exports the model, quantises it to INT8 and times the variants
-    (20-40 s on 2 busy cores), once; later loads read the cache (under a second). Done here, that
-    once is not inside a page's wait for its marker.
-    """
-    try:
-        from nnus_core.detector import load_default_detector
-        from nnus_core.errors import NnusError
-    except ImportError:
-        return
-    try:
-        load_default_detector()
-    except NnusError:
-        pass  # no shipped model: the servers run an untrained one
+    """The shipped model's exports and runtime choice, made before any server starts (read from the
+    cache, under a second, where the controller of `make test`'s workers made them already)."""
+    prepare_shipped_model()
 
 
 @pytest.fixture(scope="session")
