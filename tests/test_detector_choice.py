@@ -15,7 +15,7 @@ from nnus_core.detector import Detector, default_weights  # noqa: E402
 from nnus_core.detector import choice as choice_mod  # noqa: E402
 from nnus_core.detector.cpu import CpuInfo, cap_environment, isa_cap, parse_cpuinfo, read_cpu  # noqa: E402
 from nnus_core.detector.detector import MODEL_ENV  # noqa: E402
-from nnus_core.detector.fast import CACHE_ENV, weights_info  # noqa: E402
+from nnus_core.detector.fast import CACHE_ENV, shape_tag, weights_info  # noqa: E402
 from nnus_core.detector.gate import MAX_MAP_DROP, gate_entry, gate_status  # noqa: E402
 from nnus_core.detector.quantize import RECIPE  # noqa: E402
 from nnus_core.errors import ModelError  # noqa: E402
@@ -242,7 +242,11 @@ def test_video_detectors_run_the_variant_chosen_for_one_thread(weights, env):
 
     dets = load_video_detectors(weights, n=2, frame_size=(494, 448))
     first = dets[0]
-    assert len(dets) == 2 and first.choice is not None and first.input_hw == (288, 320)
+    assert len(dets) == 2 and first.choice is not None
+    # The tight 288x320 input, or the square one where that measured faster here (the two are
+    # timed in a few rounds in these tests); the detector runs the input its choice was made for.
+    assert first.input_hw in {(288, 320), (320, 320)}
+    assert first.choice.path.name.startswith(f"choice_{shape_tag(first.input_hw)}_")
     assert (first.backend, first.precision) == (first.choice.video.backend, first.choice.video.precision)
     assert first.threads == 1
     assert all(d.predict(np.zeros((448, 494, 3), np.uint8)) is not None for d in dets)

@@ -252,6 +252,16 @@ def pytest_runtest_makereport(item, call):
             pass
 
 
+@pytest.fixture(autouse=True)
+def _close_pages_after_the_report(request):
+    """Close the contexts a test left open at its teardown, after the failure screenshot above: a
+    test closes its contexts on success only, so that a failure still shows what its pages showed."""
+    yield
+    b = request.node.funcargs.get("browser")
+    for ctx in list(b.contexts) if b is not None else []:
+        ctx.close()
+
+
 @pytest.fixture(scope="session")
 def browser(_chromium):
     from playwright.sync_api import sync_playwright

@@ -11,7 +11,14 @@ from playwright.sync_api import expect
 
 from nnus_core.accounts.service import create_instructor
 from nnus_core.store import dispose_engines, get_engine
-from tests.browser.conftest import assert_no_error, new_app_page, open_app_page, screenshot
+from tests.browser.conftest import (
+    app_runs,
+    assert_no_error,
+    new_app_page,
+    open_app_page,
+    screenshot,
+    settle_after,
+)
 from tests.browser.test_accounts_browser import _wait_for_sign_in_cookie
 from tests.nginx import COOKIE
 
@@ -48,48 +55,50 @@ def test_instructor_on_one_server_student_on_the_other(browser, servers_behind_n
 
     tctx, tp = new_app_page(browser, viewport={"width": 1280, "height": 900})
     sctx, sp = new_app_page(browser, **PHONE)
-    try:
-        t_cookie = pair.pin_context(tctx, 0)
-        s_cookie = pair.pin_context(sctx, 1)
+    t_cookie = pair.pin_context(tctx, 0)
+    s_cookie = pair.pin_context(sctx, 1)
 
-        # The instructor signs in through nginx (server 1) and creates a class.
-        open_app_page(tp, pair.url, "signin", marker="Join a class")
-        tp.get_by_role("tab", name="Instructor").click()
-        _fill(tp, "Sign-in name", "nginx-teacher@school.edu")
-        _fill(tp, "Password", "correct horse battery")
-        tp.get_by_role("button", name="Sign in", exact=True).locator("visible=true").click()
-        tp.get_by_text("Signed in as").first.wait_for()
-        _wait_for_sign_in_cookie(tp)  # what the next page load signs in with
-        open_app_page(tp, pair.url, "classes", marker="Classes")
-        tp.get_by_text("New class").click()
-        _fill(tp, "Class name", "Neck US behind nginx")
-        tp.get_by_role("button", name="Create").click()
-        code_box = tp.get_by_test_id("nnus-join-code")
-        code_box.wait_for()
-        code = code_box.inner_text().strip()
-        assert re.fullmatch(r"[A-Z0-9]{6}", code), code
+    # The instructor signs in through nginx (server 1) and creates a class.
+    open_app_page(tp, pair.url, "signin", marker="Join a class")
+    tp.get_by_role("tab", name="Instructor").click()
+    _fill(tp, "Sign-in name", "nginx-teacher@school.edu")
+    _fill(tp, "Password", "correct horse battery")
+    tp.get_by_role("button", name="Sign in", exact=True).locator("visible=true").click()
+    tp.get_by_text("Signed in as").first.wait_for()
+    _wait_for_sign_in_cookie(tp)  # what the next page load signs in with
+    open_app_page(tp, pair.url, "classes", marker="Classes")
+    tp.get_by_text("New class").click()
+    _fill(tp, "Class name", "Neck US behind nginx")
+    runs = app_runs(tp)
+    tp.get_by_role("button", name="Create").click()
+    settle_after(tp, runs)  # the form's run: a lost click or a refused name fails here, plainly
+    assert_no_error(tp)
+    code_box = tp.get_by_test_id("nnus-join-code")
+    code_box.wait_for()
+    code = code_box.inner_text().strip()
+    assert re.fullmatch(r"[A-Z0-9]{6}", code), code
 
-        # The student, on a phone and on server 2, joins by the code: the class is in the database.
-        open_app_page(sp, pair.url, "signin", marker="Join a class")
-        _fill(sp, "Class code", code)
-        _fill(sp, "Your name in the class", "Ana Proxy")
-        _fill(sp, "Choose a PIN", "2468")
-        _fill(sp, "Repeat the PIN", "2468")
-        sp.get_by_role("button", name="Join").click()
-        sp.get_by_text("Signed in as").first.wait_for()
-        _wait_for_sign_in_cookie(sp)
-        assert_no_error(sp)
-        screenshot(sp, "nginx-student-joined-phone")
+    # The student, on a phone and on server 2, joins by the code: the class is in the database.
+    open_app_page(sp, pair.url, "signin", marker="Join a class")
+    _fill(sp, "Class code", code)
+    _fill(sp, "Your name in the class", "Ana Proxy")
+    _fill(sp, "Choose a PIN", "2468")
+    _fill(sp, "Repeat the PIN", "2468")
+    sp.get_by_role("button", name="Join").click()
+    sp.get_by_text("Signed in as").first.wait_for()
+    _wait_for_sign_in_cookie(sp)
+    assert_no_error(sp)
+    screenshot(sp, "nginx-student-joined-phone")
 
-        # Back on server 1: the instructor's roster shows the student who joined on server 2.
-        open_app_page(tp, pair.url, "classes", marker="Classes")
-        screenshot(tp, "nginx-instructor-roster")
-        expect(tp.get_by_text(re.compile(r"Roster — 1 student")).first).to_be_visible()
-        expect(tp.locator('[data-testid="stDataFrame"] td', has_text="Ana Proxy")).to_have_count(1)  # roster
-        assert_no_error(tp)
-    finally:
-        tctx.close()
-        sctx.close()
+    # Back on server 1: the instructor's roster shows the student who joined on server 2.
+    open_app_page(tp, pair.url, "classes", marker="Classes")
+    screenshot(tp, "nginx-instructor-roster")
+    expect(tp.get_by_text(re.compile(r"Roster — 1 student")).first).to_be_visible()
+    expect(tp.locator('[data-testid="stDataFrame"] td', has_text="Ana Proxy")).to_have_count(1)  # roster
+    assert_no_error(tp)
+    # Closed here for nginx's websocket log lines; after a failure, at teardown, after its screenshot.
+    tctx.close()
+    sctx.close()
 
     _each_on_its_own_server(pair, t_cookie, s_cookie)
 
@@ -122,37 +131,36 @@ def test_a_live_session_instructor_on_one_server_students_on_the_other(
 
     tctx, tp = new_app_page(browser, viewport={"width": 1280, "height": 900})
     sctx, sp = new_app_page(browser, **PHONE)
-    try:
-        t_cookie = pair.pin_context(tctx, 0)
-        s_cookie = pair.pin_context(sctx, 1)
-        tctx.add_cookies([{"name": "nnus_signin", "value": token, "url": pair.url}])
+    t_cookie = pair.pin_context(tctx, 0)
+    s_cookie = pair.pin_context(sctx, 1)
+    tctx.add_cookies([{"name": "nnus_signin", "value": token, "url": pair.url}])
 
-        # The projector (server 1) shows the lobby; the phone (server 2) joins by the code.
-        open_app_page(tp, pair.url, f"live?session={sess.id}", marker="Open question 1 of 1")
-        open_app_page(sp, pair.url, f"join?code={sess.join_code}", marker="Join a live quiz")
-        sp.get_by_label("Your name (the room sees it)").fill("Ana Proxy")
-        sp.get_by_role("button", name="Join").click()
-        sp.get_by_test_id("live-my-name").wait_for()
-        expect(tp.get_by_test_id("live-joined").filter(has_text="1 joined")).to_be_visible(timeout=30_000)
+    # The projector (server 1) shows the lobby; the phone (server 2) joins by the code.
+    open_app_page(tp, pair.url, f"live?session={sess.id}", marker="Open question 1 of 1")
+    open_app_page(sp, pair.url, f"join?code={sess.join_code}", marker="Join a live quiz")
+    sp.get_by_label("Your name (the room sees it)").fill("Ana Proxy")
+    sp.get_by_role("button", name="Join").click()
+    sp.get_by_test_id("live-my-name").wait_for()
+    expect(tp.get_by_test_id("live-joined").filter(has_text="1 joined")).to_be_visible(timeout=30_000)
 
-        # The instructor opens the question on server 1; the phone on server 2 gets it and answers.
-        tp.get_by_role("button", name="Open question 1 of 1").click()
-        option = sp.get_by_role("button", name=right, exact=True)
-        expect(option).to_be_visible(timeout=30_000)
-        option.click()
-        sp.get_by_text("Answer saved").wait_for()
-        expect(tp.get_by_test_id("live-answered").filter(has_text="answered 1 of 1")).to_be_visible(
-            timeout=30_000
-        )
-        tp.get_by_role("button", name="Reveal the answers").click()
-        expect(tp.get_by_test_id("live-reveal-summary").filter(has_text="1 of 1 right")).to_be_visible()
-        expect(sp.get_by_test_id("live-my-rank")).to_be_visible(timeout=30_000)
-        screenshot(tp, "nginx-live-projector-reveal")
-        screenshot(sp, "nginx-live-phone-result")
-        assert_no_error(tp)
-        assert_no_error(sp)
-    finally:
-        tctx.close()
-        sctx.close()
+    # The instructor opens the question on server 1; the phone on server 2 gets it and answers.
+    tp.get_by_role("button", name="Open question 1 of 1").click()
+    option = sp.get_by_role("button", name=right, exact=True)
+    expect(option).to_be_visible(timeout=30_000)
+    option.click()
+    sp.get_by_text("Answer saved").wait_for()
+    expect(tp.get_by_test_id("live-answered").filter(has_text="answered 1 of 1")).to_be_visible(
+        timeout=30_000
+    )
+    tp.get_by_role("button", name="Reveal the answers").click()
+    expect(tp.get_by_test_id("live-reveal-summary").filter(has_text="1 of 1 right")).to_be_visible()
+    expect(sp.get_by_test_id("live-my-rank")).to_be_visible(timeout=30_000)
+    screenshot(tp, "nginx-live-projector-reveal")
+    screenshot(sp, "nginx-live-phone-result")
+    assert_no_error(tp)
+    assert_no_error(sp)
+    # Closed here for nginx's websocket log lines; after a failure, at teardown, after its screenshot.
+    tctx.close()
+    sctx.close()
 
     _each_on_its_own_server(pair, t_cookie, s_cookie)
