@@ -74,7 +74,7 @@ def test_the_scanner_look_is_a_generator_version_with_the_same_boxes(tmp_path: P
     assert not np.array_equal(frames["2.0.0"][0], frames["2.1.0"][0])  # the deep fall-off differs
     data = generate_dataset(tmp_path / "v2", n=4, seed=1, jobs=1, version="2.0.0")
     assert json.loads((data / "phantom.json").read_text())["version"] == "2.0.0"
-    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0", "2.2.0", "2.3.0"}
+    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0"}
     with pytest.raises(ValueError, match="phantom version"):
         generate_dataset(tmp_path / "bad", n=2, version="9")
 
@@ -140,3 +140,28 @@ def test_phantom_2_3_keeps_the_longus_colli_visible_and_the_rest_of_2_2() -> Non
     med = {v: float(np.median(m)) for v, m in means.items()}
     assert med["2.2.0"] < 3 and med["2.3.0"] > 12 and med["2.3.0"] > 0.6 * med["2.1.0"], med
     assert len(deep_without_lc) >= 3 and min(deep_without_lc) < 10  # some fade early (carotid preset)
+
+
+def test_phantom_2_4_keeps_2_3_s_boxes_and_trades_the_regular_streaks_for_a_curved_web() -> None:
+    """2.4.0 draws 2.3.0's frames (same boxes, deterministic) with fewer straight streaks and a
+    curved fascial web in the tissue between the organs: on a few frames the CCA lumen is less
+    distinct from the tissue around it (gCNR down, toward the real carotid views' 0.69-0.83)."""
+    from nnus_core.phantom import plan_dataset, render_frame
+    from nnus_core.phantom.bmode import web_tiles
+    from nnus_core.phantom.generate import look_of
+    from nnus_core.phantom.realism import FrameStats, measure_labelled
+
+    assert look_of("2.4.0") == 6
+    tiles = web_tiles()
+    assert tiles.shape[0] >= 2 and tiles.dtype == np.float32 and 0.0 < tiles.mean() < 0.2
+    stats = {v: FrameStats(v) for v in ("2.3.0", "2.4.0")}
+    for spec in plan_dataset(40, 3)[:40:2]:
+        frames = {v: render_frame(spec, v) for v in stats}
+        assert frames["2.4.0"][1] == frames["2.3.0"][1]
+        assert not np.array_equal(frames["2.4.0"][0], frames["2.3.0"][0])
+        for v, (img, anns) in frames.items():
+            measure_labelled(img, [(a.organ_id, a.box) for a in anns], stats[v])
+    again, _ = render_frame(plan_dataset(40, 3)[0], "2.4.0")
+    assert np.array_equal(again, render_frame(plan_dataset(40, 3)[0], "2.4.0")[0])
+    med = {v: {k: float(np.median(st.per_frame[k])) for k in ("cca_gcnr",)} for v, st in stats.items()}
+    assert med["2.4.0"]["cca_gcnr"] < med["2.3.0"]["cca_gcnr"], med

@@ -171,6 +171,9 @@ class _Look2:
     # views); frames with a longus colli keep the ranges above, so that it stays visible.
     deep_from_mm_range_no_lc: tuple[float, float] | None = None
     deep_db_per_mm_range_no_lc: tuple[float, float] | None = None
+    # 2.4: a curved fascial web (per-material weights of `web_tiles`): bright, beaded arcs that
+    # wrap around structures, brightest where they face the beam, instead of straight streaks.
+    web: np.ndarray | None = None
 
 
 _LOOK2 = _Look2(
@@ -277,7 +280,26 @@ _LOOK23 = dataclasses.replace(
     deep_from_mm_range_no_lc=(15.0, 28.0),
     deep_db_per_mm_range_no_lc=(0.6, 2.4),
 )
-_LOOKS = {2: _LOOK2, 3: _LOOK21, 4: _LOOK22, 5: _LOOK23}  # look number -> parameters (look 1: the original)
+# Phantom 2.4: 2.3 without the regular horizontal streaks through the deep planes (the sign a
+# sonographer reads first): weaker long-axis texture and straight planes in the connective
+# tissue, a curved, beaded fascial web in their place, and muscle a little brighter.
+_LOOK24 = dataclasses.replace(
+    _LOOK23,
+    echo=_lut({**{k: float(v) for k, v in enumerate(_LOOK23.echo) if v}, M_MUSCLE: 0.22, M_DEEP: 0.012}),
+    tex_lines=_lut({M_DEEP: 0.12, M_ESO_WALL: 0.3, M_FAT: 0.1}),
+    lines_extra=_lut({}),
+    fascia=_lut({M_FAT: 2.0, M_MUSCLE: 0.4, M_DEEP: 2.2}),
+    fascia_extra=0.0,
+    web=_lut({M_FAT: 6.0, M_MUSCLE: 0.8, M_DEEP: 7.0}),
+    lobules=_lut({M_DEEP: 0.8, M_FAT: 0.4}),
+)
+_LOOKS = {
+    2: _LOOK2,
+    3: _LOOK21,
+    4: _LOOK22,
+    5: _LOOK23,
+    6: _LOOK24,
+}  # look number -> parameters (look 1: the original)
 
 _DR_DB, _GAMMA, _REF_DB = 40.0, 2.0, 14.0
 _DEPTH_FALLOFF_DB_PER_CM = 1.2
@@ -331,6 +353,50 @@ def _fascia_tile(rng: np.random.Generator) -> np.ndarray:
                     shift=2,
                 )
     return cv2.GaussianBlur(img, (0, 0), sigmaX=1.2, sigmaY=0.5)
+
+
+def _web_tile(rng: np.random.Generator) -> np.ndarray:
+    """Curved, beaded fascial arcs (phantom 2.4): planes that wrap around muscles and vessels,
+    bright where the arc runs across the beam (a horizontal tangent), fading where it turns."""
+    img = np.zeros((_TILE_H, _TILE_W), np.float32)
+    for _ in range(50):
+        cx, cy = rng.uniform(-60, _TILE_W + 60), rng.uniform(-40, _TILE_H + 40)
+        ax, ay = rng.uniform(40, 190), rng.uniform(12, 55)
+        rot = math.radians(rng.normal(0.0, 8.0))
+        start = rng.uniform(0.0, 2 * math.pi)
+        sweep = math.radians(rng.uniform(40, 150))
+        n = max(8, int(sweep * max(ax, ay) / 5))
+        th = start + np.linspace(0.0, sweep, n)
+        ex, ey = ax * np.cos(th), ay * np.sin(th)
+        x = cx + ex * math.cos(rot) - ey * math.sin(rot) + np.cumsum(rng.normal(0, 0.6, n))
+        y = cy + ex * math.sin(rot) + ey * math.cos(rot) + np.cumsum(rng.normal(0, 0.6, n))
+        dx, dy = np.gradient(x), np.gradient(y)
+        facing = (np.abs(dx) / (np.hypot(dx, dy) + 1e-6)) ** 3
+        amp = np.clip(rng.normal(0.8, 0.3, n), 0.0, 1.3) * facing
+        amp *= np.sin(np.linspace(0.0, math.pi, n)) ** 0.5
+        beads = np.clip(1.0 + 0.6 * rng.standard_normal(n), 0.2, 2.0)
+        thick = 2 if rng.uniform() < 0.6 else 3
+        for i in range(n - 1):
+            a = float(amp[i] * beads[i])
+            if a > 0.05:
+                cv2.line(
+                    img,
+                    (int(x[i] * 4), int(y[i] * 4)),
+                    (int(x[i + 1] * 4), int(y[i + 1] * 4)),
+                    a,
+                    thick,
+                    cv2.LINE_AA,
+                    shift=2,
+                )
+    return cv2.GaussianBlur(img, (0, 0), sigmaX=1.4, sigmaY=0.8)
+
+
+@lru_cache(maxsize=1)
+def web_tiles() -> np.ndarray:
+    """(N, H, W) fascial web tiles (phantom 2.4), from their own fixed seed: the older looks'
+    tiles and draws are untouched."""
+    rng = np.random.default_rng(_TILE_SEED + 24)
+    return np.stack([_web_tile(rng) for _ in range(_N_TILES)])
 
 
 @lru_cache(maxsize=1)
@@ -484,6 +550,10 @@ def _diffuse_echo(
         if v2.fascia_extra:  # 2.2: more, longer planes (a second, offset set of the same tiles)
             fas = fas + v2.fascia_extra * nz.blend(t.fascia_thick, 2, 157, 211)
     echo += _lut_of(mat, v2.fascia if v2 else _FASCIA) * fas
+    if v2 is not None and v2.web is not None:  # 2.4: the curved fascial web
+        web = nz.blend(web_tiles(), 1, 83, 29)
+        echo += _lut_of(mat, v2.web) * web
+        fas = fas + web
     if v2:
         # Connective tissue between the organs: echogenic streaks and lobules, dark fat between.
         echo += _lut_of(mat, v2.lobules) * nz.blend(t.blobs, 2, 41, 13) * (1.0 + 0.8 * fas)
@@ -714,7 +784,8 @@ def render_bmode(
             (`_Look2`: tissue everywhere, compounded smooth speckle, dark deep field, dirty
             tracheal shadow, randomised scanner settings); 3 = phantom 2.1, the scanner look with
             the deep fall-off randomised per frame; 4 = phantom 2.2 (`_LOOK22`, closer to a scan);
-            5 = phantom 2.3 (`_LOOK23`, 2.2 with the depth gain set so a longus colli stays visible).
+            5 = phantom 2.3 (`_LOOK23`, 2.2 with the depth gain set so a longus colli stays visible);
+            6 = phantom 2.4 (`_LOOK24`, 2.3 with a curved fascial web instead of straight streaks).
         longus_colli_preset: 2.3's depth gain for a frame with a longus colli (True) or without
             (False); None decides from `scene` (a still). A sweep keeps one preset throughout, as
             a sonographer does not change it mid-sweep.
