@@ -19,7 +19,7 @@ from tests.browser.conftest import (
     screenshot,
     settle_after,
 )
-from tests.browser.test_accounts_browser import _wait_for_sign_in_cookie
+from tests.browser.test_accounts_browser import _join, _wait_for_sign_in_cookie
 from tests.nginx import COOKIE
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -79,14 +79,7 @@ def test_instructor_on_one_server_student_on_the_other(browser, servers_behind_n
     assert re.fullmatch(r"[A-Z0-9]{6}", code), code
 
     # The student, on a phone and on server 2, joins by the code: the class is in the database.
-    open_app_page(sp, pair.url, "signin", marker="Join a class")
-    _fill(sp, "Class code", code)
-    _fill(sp, "Your name in the class", "Ana Proxy")
-    _fill(sp, "Choose a PIN", "2468")
-    _fill(sp, "Repeat the PIN", "2468")
-    sp.get_by_role("button", name="Join").click()
-    sp.get_by_text("Signed in as").first.wait_for()
-    _wait_for_sign_in_cookie(sp)
+    _join(sp, pair.url, code, "Ana Proxy", "2468")
     assert_no_error(sp)
     screenshot(sp, "nginx-student-joined-phone")
 
