@@ -298,11 +298,54 @@ def app_runs(page) -> int:
     return page.evaluate("() => window.__appRuns")
 
 
+# What keeps a page from settling, for the message of a wait that timed out.
+UNSETTLED_JS = """() => ({
+  runs: window.__appRuns,
+  state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
+  running: !!document.querySelector('[data-testid="stStatusWidgetRunningIcon"]'),
+  skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+  stale: document.querySelectorAll('[data-stale="true"]').length,
+  images_loading: [...document.images].filter(i => !i.complete).map(i => i.src.slice(0, 80)),
+  charts_undrawn: [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].filter(c => !c.querySelector('.main-svg')).length,
+})"""
+
+
 def settle_after(page, runs_before: int, timeout: float = 60_000) -> None:
-    """Wait for a run that started after `app_runs` read `runs_before` to finish, then `settle`."""
-    page.wait_for_function(
-        f"(n) => window.__appRuns > n && ({SETTLED_JS})()", arg=runs_before, timeout=timeout
-    )
+    """Wait for a run that started after `app_runs` read `runs_before` to finish, then `settle`.
+
+    A run so short that the frontend never draws it as running (a form submit answered in a few
+    milliseconds) leaves no mark to count: wait on such a run's effect instead (`submit_form`)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"(n) => window.__appRuns > n && ({SETTLED_JS})()", arg=runs_before, timeout=timeout
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"no settled run after run {runs_before} in {timeout / 1000:.0f} s: {page.evaluate(UNSETTLED_JS)}"
+        ) from None
+
+
+def submit_form(page, button, typed_box, done, timeout: float = 60_000) -> None:
+    """Click a `clear_on_submit` form's submit `button` and wait for `done` (a locator of its effect).
+
+    The form empties `typed_box` once the submit reaches the server. A click that lands while the
+    page re-renders (the sign-in cookie's run right after a page load) is sometimes dropped by the
+    frontend: then the typed text is still there and no run came, and the click is made once more;
+    a submit that did arrive is never repeated (nothing is created twice)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    button.click()
+    try:
+        done.wait_for(timeout=10_000)
+        return
+    except PlaywrightTimeout:
+        if typed_box.input_value() != "":
+            print(f"submit_form: the click on {button} was dropped; clicking once more", file=sys.stderr)
+            settle(page)
+            button.click()
+    done.wait_for(timeout=timeout)
 
 
 def open_app_page(page, url: str, path: str = "", marker: str | None = None) -> None:

@@ -10,8 +10,10 @@ import pytest
 
 from tests.browser.conftest import (
     assert_no_error,
+    new_app_page,
     open_app_page,
     screenshot,
+    submit_form,
 )
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -49,9 +51,7 @@ def _wait_for_sign_in_cookie(page) -> None:
 
 def test_instructor_class_students_and_privacy(browser, accounts_server):
     url = accounts_server
-    teacher = browser.new_context(viewport={"width": 1280, "height": 900})
-    tp = teacher.new_page()
-    tp.set_default_timeout(30_000)
+    teacher, tp = new_app_page(browser, viewport={"width": 1280, "height": 900})
     open_app_page(tp, url, "signin", marker="Join a class")
     tp.get_by_role("tab", name="Instructor").click()
     tp.get_by_text("First run").wait_for()
@@ -66,16 +66,16 @@ def test_instructor_class_students_and_privacy(browser, accounts_server):
     open_app_page(tp, url, "classes", marker="Classes")
     tp.get_by_text("New class").click()
     _fill(tp, "Class name", "Neck US <b>A</b>")
-    tp.get_by_role("button", name="Create").click()
     code_box = tp.get_by_test_id("nnus-join-code")
-    code_box.wait_for()
+    submit_form(
+        tp, tp.get_by_role("button", name="Create", exact=True), tp.get_by_label("Class name"), code_box
+    )
+    assert_no_error(tp)
     code = code_box.inner_text().strip()
     assert re.fullmatch(r"[ACDEFGHJKMNPQRTUVWXY3479]{6}", code)
     assert tp.locator("b", has_text="A").count() == 0  # the class name is text, not markup
 
-    a_ctx = browser.new_context(**PHONE)
-    ap = a_ctx.new_page()
-    ap.set_default_timeout(30_000)
+    a_ctx, ap = new_app_page(browser, **PHONE)
     _join(ap, url, code, "Ana", "1234")
     screenshot(ap, "accounts-student-joined-phone")
     ap.reload()  # a reload keeps the sign-in (cookie -> token -> user)
@@ -93,9 +93,7 @@ def test_instructor_class_students_and_privacy(browser, accounts_server):
     assert ap.get_by_test_id("nnus-join-code").count() == 0
 
     # B cannot take A's name in the class, and a wrong PIN does not sign in as A.
-    b_ctx = browser.new_context(**PHONE)
-    bp = b_ctx.new_page()
-    bp.set_default_timeout(30_000)
+    b_ctx, bp = new_app_page(browser, **PHONE)
     open_app_page(bp, url, "signin", marker="Join a class")
     _fill(bp, "Class code", code)
     _fill(bp, "Your name in the class", "ana")
@@ -133,9 +131,7 @@ def test_instructor_class_students_and_privacy(browser, accounts_server):
     assert_no_error(tp)
 
     # A's second device: PIN sign-in, then sign-out ends it.
-    c_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    cp = c_ctx.new_page()
-    cp.set_default_timeout(30_000)
+    c_ctx, cp = new_app_page(browser, viewport={"width": 1280, "height": 900})
     open_app_page(cp, url, "signin", marker="Join a class")
     cp.get_by_role("tab", name="Student sign-in").click()
     _fill(cp, "Class code", code, nth=1)
