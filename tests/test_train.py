@@ -21,6 +21,9 @@ from nnus_core.organs import ORGAN_NAMES  # noqa: E402
 from tests.fixtures import make_learnable_folder as make_nnus_folder
 
 ROOT = Path(__file__).resolve().parents[1]
+# One worker runs this module (`--dist loadgroup`): the one-epoch training fixture is built once,
+# not once per worker.
+pytestmark = pytest.mark.xdist_group("train")
 
 
 def _phantom_folder(root: Path, n: int = 16) -> Path:
