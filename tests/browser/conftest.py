@@ -48,19 +48,44 @@ START_TIMEOUT_S = 60
 # Counts the app's finished script runs (`window.__appRuns`): an app-run marker for events that
 # reach Streamlit asynchronously (a drag or click inside a component's iframe).
 RUN_COUNTER_JS = """(() => {
-  // Every change of the app's script state is a mutation record with the value before it; a run
-  // has ended where a state other than notRunning was followed by notRunning. Reading the
-  // attribute in the callback instead would miss a run that starts and ends between two callbacks
-  // (running -> notRunning in one batch reads as no change): the fast runs of a form submit.
+  // Every script run ends with a ForwardMsg from the server whose field 6 (script_finished) holds
+  // how it ended; counting those messages on the app's WebSocket sees every run, the shortest
+  // included. (Counting changes of stApp's data-test-script-state missed runs of a few
+  // milliseconds: the frontend drew them as one state and never as running.) A run ended early
+  // for a rerun (status 2) is not counted: the rerun's own end is. The count goes up a moment
+  // after the message, once the frontend has drawn what the run sent.
   window.__appRuns = 0;
-  const ATTR = 'data-test-script-state';
-  new MutationObserver((records) => {
-    records.forEach((r, i) => {
-      const later = records.slice(i + 1).find((x) => x.target === r.target);
-      const after = later ? later.oldValue : r.target.getAttribute(ATTR);
-      if (r.oldValue !== null && r.oldValue !== 'notRunning' && after === 'notRunning') window.__appRuns += 1;
-    });
-  }).observe(document, {subtree: true, attributes: true, attributeOldValue: true, attributeFilter: [ATTR]});
+  const COUNTED = new Set([0, 1, 3]);  // finished, compile error, fragment run finished
+  function finishedStatus(buffer) {
+    const b = new Uint8Array(buffer);
+    let i = 0;
+    const varint = () => {
+      let v = 0, shift = 0, x;
+      do { x = b[i++]; v += (x & 0x7f) * 2 ** shift; shift += 7; } while (x & 0x80 && i < b.length);
+      return v;
+    };
+    while (i < b.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wire = tag & 7;
+      if (field === 6 && wire === 0) return varint();
+      if (wire === 0) varint();
+      else if (wire === 2) { const n = varint(); i += n; }  // (not `i += varint()`: that reads i first)
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return -1;
+    }
+    return -1;
+  }
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (e.data instanceof ArrayBuffer && COUNTED.has(finishedStatus(e.data))) {
+          setTimeout(() => requestAnimationFrame(() => { window.__appRuns += 1; }), 50);
+        }
+      });
+    }
+  };
 })();"""
 
 # The run has finished, nothing is stale or a skeleton, images are loaded and Plotly has drawn.
@@ -313,8 +338,7 @@ UNSETTLED_JS = """() => ({
 def settle_after(page, runs_before: int, timeout: float = 60_000) -> None:
     """Wait for a run that started after `app_runs` read `runs_before` to finish, then `settle`.
 
-    A run so short that the frontend never draws it as running (a form submit answered in a few
-    milliseconds) leaves no mark to count: wait on such a run's effect instead (`submit_form`)."""
+    The run counter sees every run, the shortest included (it reads the server's messages)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
