@@ -354,10 +354,10 @@ def settle_after(page, runs_before: int, timeout: float = 60_000) -> None:
 def submit_form(page, button, typed_box, done, timeout: float = 60_000) -> None:
     """Click a `clear_on_submit` form's submit `button` and wait for `done` (a locator of its effect).
 
-    The form empties `typed_box` once the submit reaches the server. A click that lands while the
-    page re-renders (the sign-in cookie's run right after a page load) is sometimes dropped by the
-    frontend: then the typed text is still there and no run came, and the click is made once more;
-    a submit that did arrive is never repeated (nothing is created twice)."""
+    The form empties `typed_box` once the submit reaches the server. A click on Create was seen
+    once never to reach it (cause not found; not reproduced in later runs): then the typed text is
+    still there, and the click is made once more. A submit that did arrive is never repeated
+    (nothing is created twice)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     button.click()
