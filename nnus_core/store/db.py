@@ -197,7 +197,8 @@ def make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             db = engine.url.database
-            if db and db != ":memory:":
+            # A plain file path gets its folder made; a `file:` URI (`?uri=true`) names a file that exists.
+            if db and db != ":memory:" and not db.startswith("file:"):
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
             _configure_sqlite(engine)
         else:
