@@ -16,31 +16,16 @@ import pytest  # noqa: E402 - after the environment the imports below read
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 
 
-# The browser tests in two groups of about equal time (a module's tests stay together, with its
-# servers): the sign-in, live, SSO, hardening and two-server tests, and the rest.
-BROWSER_GROUP_A = frozenset(
-    {
-        "test_accounts_browser.py",
-        "test_hardening_browser.py",
-        "test_live_browser.py",
-        "test_nginx_browser.py",
-        "test_sso_browser.py",
-    }
-)
-
-
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: it reads the markers added here
 def pytest_collection_modifyitems(config, items):
     """Every test under tests/browser/ carries the `browser` marker (a conftest's pytestmark marks
-    nothing) and an `xdist_group` marker, `browser-a` or `browser-b` (BROWSER_GROUP_A): with
-    `--dist loadgroup` (make test) each group runs one test after another on one worker, sharing
-    that worker's Chromium and app servers, and the two groups can run on the two workers at once."""
+    nothing) and the `xdist_group("browser")` marker: with `--dist loadgroup` (make test) the
+    browser tests run one after another on one worker, sharing its Chromium and app servers, while
+    the other worker runs the rest."""
     for item in items:
-        path = Path(item.path).resolve()
-        if BROWSER_DIR in path.parents:
+        if BROWSER_DIR in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
-            group = "browser-a" if path.name in BROWSER_GROUP_A else "browser-b"
-            item.add_marker(pytest.mark.xdist_group(group))
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def pytest_sessionstart(session):
