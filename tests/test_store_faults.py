@@ -66,12 +66,16 @@ def test_an_unreachable_postgresql_server_is_refused_plainly():
     assert "s3cret" not in str(exc.value) and "ana:***@127.0.0.1" in str(exc.value)
 
 
-def test_a_read_only_database_is_refused_at_start_up(db):
+def test_a_read_only_database_is_refused_at_start_up(db, tmp_path, monkeypatch):
     _, path, _ = db
     dbm.dispose_engines()
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
     with pytest.raises(StoreError) as exc:
         dbm.get_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     assert "read-only" in exc.value.plain
+    assert list(work.iterdir()) == []  # a `file:` URI names a file: no folder "file:" is made for it
 
 
 def test_a_postgresql_role_that_may_only_read_is_refused_at_start_up(postgres_server):
