@@ -165,3 +165,32 @@ def test_phantom_2_4_keeps_2_3_s_boxes_and_trades_the_regular_streaks_for_a_curv
     assert np.array_equal(again, render_frame(plan_dataset(40, 3)[0], "2.4.0")[0])
     med = {v: {k: float(np.median(st.per_frame[k])) for k in ("cca_gcnr",)} for v, st in stats.items()}
     assert med["2.4.0"]["cca_gcnr"] < med["2.3.0"]["cca_gcnr"], med
+
+
+def test_phantom_2_5_keeps_2_4_s_boxes_and_fixes_the_trachea_sides_and_the_flecks_under_the_skin() -> None:
+    """2.5.0 draws 2.4.0's frames (same boxes, deterministic). Its tracheal ring-down follows the
+    part of the air line that faces the beam: the line's slope is continued past its ends instead of
+    mirrored, which read the steep ends of the ring as flat and drew vertical stripes down the
+    trachea's sides. Under the skin it has fewer bright flecks (beaded walls and clutter dashes)."""
+    from nnus_core.phantom import plan_dataset, render_frame
+    from nnus_core.phantom.bmode import _facing
+    from nnus_core.phantom.generate import look_of
+
+    assert look_of("2.5.0") == 7
+    # A half ring of air, as a transverse trachea shows it: its ends are vertical.
+    x = np.arange(-90, 91, dtype=np.float32)
+    at = (200.0 - np.sqrt(np.clip(95.0**2 - x**2, 0.0, None)))[None, :]
+    has_air = np.ones(at.shape[1], bool)
+    mirrored, continued = _facing(at, has_air)[0], _facing(at, has_air, extrapolate=True)[0]
+    assert mirrored[0] > 0.5  # the old reading: a vertical end taken for a flat wall
+    assert continued[0] < 0.05 and continued[-1] < 0.05 and continued[90] > 0.99
+
+    flecks = {"2.4.0": [], "2.5.0": []}
+    for spec in plan_dataset(40, 3)[:40:2]:
+        frames = {v: render_frame(spec, v) for v in flecks}
+        assert frames["2.5.0"][1] == frames["2.4.0"][1]
+        for v, (img, _) in frames.items():
+            flecks[v].append(float((img[:45] > 200).mean()))  # the first 4 mm
+    assert np.mean(flecks["2.5.0"]) < np.mean(flecks["2.4.0"]), flecks
+    spec = plan_dataset(40, 3)[0]
+    assert np.array_equal(render_frame(spec, "2.5.0")[0], render_frame(spec, "2.5.0")[0])

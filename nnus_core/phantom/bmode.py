@@ -174,6 +174,15 @@ class _Look2:
     # 2.4: a curved fascial web (per-material weights of `web_tiles`): bright, beaded arcs that
     # wrap around structures, brightest where they face the beam, instead of straight streaks.
     web: np.ndarray | None = None
+    # 2.5: muscle's perimysium dots (short axis) scaled down from the 2.x weight (a fine starry sky,
+    # not gravel), and the near-field clutter as haze rather than bright dashes under the skin.
+    muscle_dots: float = 1.0
+    clutter_dashes: float = 0.25
+    clutter_haze: float = 0.03
+    facing_extrapolate: bool = False  # see `_facing`
+    web_style: int = 1  # which `web_tiles`
+    web_near_mm: float = 0.0  # > 0: the web fades with the distance from outlines (`_near_outlines`)
+    spec_frag: tuple[float, float] = (2.1, 2.0)  # walls' fragmentation: exp(a * noise - b)
 
 
 _LOOK2 = _Look2(
@@ -293,12 +302,37 @@ _LOOK24 = dataclasses.replace(
     web=_lut({M_FAT: 6.0, M_MUSCLE: 0.8, M_DEEP: 7.0}),
     lobules=_lut({M_DEEP: 0.8, M_FAT: 0.4}),
 )
+# Phantom 2.5: 2.4 with fascia where anatomy puts them. 2.4's short round arcs read as worms and
+# its straight planes as streaks through the loose tissue; here a few long, gently curved planes
+# (`_plane_tile`) lie under the skin and near the outlines of the muscles, gland and vessels
+# (`_near_outlines`) and fade away from them. Also: a slightly uneven thyroid parenchyma, smoother,
+# brighter muscle (a fine starry sky, not gravel), less beaded walls and skin line, near-field
+# clutter as haze rather than bright dashes, and the tracheal ring-down kept off the ring's steep
+# sides (`_facing`).
+_LOOK25 = dataclasses.replace(
+    _LOOK24,
+    echo=_lut({**{k: float(v) for k, v in enumerate(_LOOK24.echo) if v}, M_MUSCLE: 0.30}),
+    tex_dots=_lut({M_THYROID: 0.26, M_FAT: 0.25, M_DEEP: 0.5, M_ESO_MUCOSA: 0.4, M_ESO_WALL: 0.5}),
+    tex_low=_lut({M_MUSCLE: 0.35, M_THYROID: 0.42, M_DEEP: 2.0, M_FAT: 0.8}),
+    tex_lines=_lut({M_DEEP: 0.04, M_ESO_WALL: 0.3, M_FAT: 0.04}),
+    fascia=_lut({M_FAT: 1.2, M_MUSCLE: 0.3, M_DEEP: 0.5}),
+    web=_lut({M_FAT: 9.0, M_MUSCLE: 1.2, M_DEEP: 10.0}),
+    lobules=_lut({M_DEEP: 0.6, M_FAT: 0.12}),
+    muscle_dots=0.55,
+    clutter_dashes=0.06,
+    clutter_haze=0.06,
+    facing_extrapolate=True,
+    spec_frag=(1.5, 1.1),
+    web_style=2,
+    web_near_mm=2.5,
+)
 _LOOKS = {
     2: _LOOK2,
     3: _LOOK21,
     4: _LOOK22,
     5: _LOOK23,
     6: _LOOK24,
+    7: _LOOK25,
 }  # look number -> parameters (look 1: the original)
 
 _DR_DB, _GAMMA, _REF_DB = 40.0, 2.0, 14.0
@@ -391,10 +425,53 @@ def _web_tile(rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), sigmaX=1.4, sigmaY=0.8)
 
 
-@lru_cache(maxsize=1)
-def web_tiles() -> np.ndarray:
-    """(N, H, W) fascial web tiles (phantom 2.4), from their own fixed seed: the older looks'
-    tiles and draws are untouched."""
+def _plane_tile(rng: np.random.Generator) -> np.ndarray:
+    """Long, gently curved fascial planes (phantom 2.5): thin beaded lines that run across the
+    image for a few centimetres, bending a little as they pass over the structures below, brightest
+    where they face the beam. 2.4's arcs were short and round and read as worms."""
+    img = np.zeros((_TILE_H, _TILE_W), np.float32)
+    for _ in range(12):
+        length = rng.uniform(160.0, 480.0)
+        x0 = rng.uniform(-120.0, _TILE_W - 40.0)
+        n = max(12, int(length / 4))
+        x = x0 + np.linspace(0.0, length, n)
+        xm = x0 + rng.uniform(0.2, 0.8) * length
+        bend = rng.normal(0.0, 1.0 / 900.0)  # a shallow arch or sag over the length
+        y = (
+            rng.uniform(0, _TILE_H)
+            + rng.normal(0.0, 0.03) * (x - x0)
+            + bend * (x - xm) ** 2
+            + np.cumsum(rng.normal(0.0, 0.45, n))
+        )
+        dx, dy = np.gradient(x), np.gradient(y)
+        facing = (np.abs(dx) / (np.hypot(dx, dy) + 1e-6)) ** 4
+        amp = np.clip(rng.normal(0.75, 0.3, n), 0.0, 1.3) * facing
+        amp *= np.sin(np.linspace(0.0, math.pi, n)) ** 0.35
+        beads = np.clip(1.0 + 0.5 * rng.standard_normal(n), 0.25, 1.8)
+        thick = 1 if rng.uniform() < 0.55 else 2
+        for i in range(n - 1):
+            a = float(amp[i] * beads[i])
+            if a > 0.05:
+                cv2.line(
+                    img,
+                    (int(x[i] * 4), int(y[i] * 4)),
+                    (int(x[i + 1] * 4), int(y[i + 1] * 4)),
+                    a,
+                    thick,
+                    cv2.LINE_AA,
+                    shift=2,
+                )
+    return cv2.GaussianBlur(img, (0, 0), sigmaX=1.2, sigmaY=0.7) * np.float32(1.6)
+
+
+@lru_cache(maxsize=2)
+def web_tiles(style: int = 1) -> np.ndarray:
+    """(N, H, W) fascial web tiles, from their own fixed seed: the older looks' tiles and draws are
+    untouched. Style 1 (phantom 2.4): curved arcs around the structures; style 2 (phantom 2.5): long,
+    gently curved planes (`_plane_tile`)."""
+    if style == 2:
+        rng = np.random.default_rng(_TILE_SEED + 25)
+        return np.stack([_plane_tile(rng) for _ in range(_N_TILES)])
     rng = np.random.default_rng(_TILE_SEED + 24)
     return np.stack([_web_tile(rng) for _ in range(_N_TILES)])
 
@@ -519,7 +596,8 @@ def _texture_weights(
     base = (v2.echo if v2 else _ECHO).copy()
     if v2:
         cd, cl, co = v2.tex_dots.copy(), v2.tex_lines.copy(), v2.tex_low
-        cd[M_MUSCLE], cl[M_MUSCLE] = 1.25 * (1.0 - long_axis) + 0.35, 1.5 * long_axis + 0.35
+        cd[M_MUSCLE] = (1.25 * (1.0 - long_axis) + 0.35) * v2.muscle_dots
+        cl[M_MUSCLE] = 1.5 * long_axis + 0.35
         cl += v2.lines_extra  # faint streaks in fat and connective tissue
     base[M_MUSCLE] *= subject.muscle_gain
     base[M_THYROID] *= subject.thyroid_gain
@@ -551,7 +629,9 @@ def _diffuse_echo(
             fas = fas + v2.fascia_extra * nz.blend(t.fascia_thick, 2, 157, 211)
     echo += _lut_of(mat, v2.fascia if v2 else _FASCIA) * fas
     if v2 is not None and v2.web is not None:  # 2.4: the curved fascial web
-        web = nz.blend(web_tiles(), 1, 83, 29)
+        web = nz.blend(web_tiles(v2.web_style), 1, 83, 29)
+        if v2.web_near_mm:
+            web = web * _near_outlines(scene, rows_mm, v2.web_near_mm)
         echo += _lut_of(mat, v2.web) * web
         fas = fas + web
     if v2:
@@ -562,10 +642,22 @@ def _diffuse_echo(
     # Near-field clutter: reverberation between the probe face and the skin.
     if v2:  # clutter: a few streaks and haze in the first millimetres, not a flat bright band
         near = np.exp(-rows_mm / 2.5)[:, None]
-        echo = echo + near * (0.03 + 0.25 * nz.blend(t.fascia, 3, 7, 3))
+        echo = echo + near * (v2.clutter_haze + v2.clutter_dashes * nz.blend(t.fascia, 3, 7, 3))
     else:
         echo = echo + (0.25 * np.exp(-rows_mm / 1.8))[:, None]
     return echo
+
+
+def _near_outlines(scene: Scene, rows_mm: np.ndarray, near_mm: float) -> np.ndarray:
+    """(H, W) 0.2..1: how close each pixel is to a structure's outline or to the superficial
+    layers (phantom 2.5). Fascia wrap the muscles, glands and vessels and lie under the skin; the
+    loose tissue far from any of them is smooth, not streaked."""
+    sid = scene.sid.astype(np.uint8)
+    edge = cv2.morphologyEx(sid, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    dist = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3) * np.float32(scene.mm_per_px)
+    near = np.exp(-dist / np.float32(near_mm))
+    superficial = np.clip((9.0 - rows_mm) / 4.0, 0.0, 1.0)[:, None]
+    return (0.08 + 0.92 * np.maximum(near, superficial)).astype(np.float32)
 
 
 def _specular(scene: Scene, v2: _Look2 | None, t: Tiles, nz: _Noise) -> np.ndarray:
@@ -586,7 +678,8 @@ def _specular(scene: Scene, v2: _Look2 | None, t: Tiles, nz: _Noise) -> np.ndarr
     if v2:  # walls as broken, beaded lines: bright where they face the beam, gone elsewhere
         c4 = cos2 * cos2
         spec = np.sqrt(g2) * c4 * c4 * cos2
-        frag = np.exp(2.1 * nz.zero_mean(t.lines, 2, 91, 7) - 2.0)
+        fa, fb = v2.spec_frag
+        frag = np.exp(fa * nz.zero_mean(t.lines, 2, 91, 7) - fb)
         spec = spec * frag * v2.spec_gain
     else:
         frag = np.exp(1.5 * nz.zero_mean(t.lines, 2, 91, 7) - 1.1)
@@ -682,29 +775,45 @@ def _add_dirty_shadow(
     if v2 is not None and v2.ringdown:
         # The haze is reverberation too: it comes from where the wall faces the beam and builds
         # up over a millimetre, so the steep sides of the ring get no bright rim.
-        haze = haze * (0.25 + 0.75 * _facing(at, has_air[c0:c1]))
+        haze = haze * (0.25 + 0.75 * _facing(at, has_air[c0:c1], v2.facing_extrapolate))
         haze = haze * (1.0 - np.exp(np.clip(below, 0.0, None) * np.float32(-mmpp / 1.2)))
     rev = cv2.GaussianBlur(rev * amp_line, (0, 0), sigmaX=2.5, sigmaY=0.5)
     if v2 is not None and v2.ringdown:
-        rev += _ringdown(at, has_air[c0:c1], r, mmpp, cart_mm)
+        rev += _ringdown(at, has_air[c0:c1], r, mmpp, cart_mm, v2.facing_extrapolate)
     inten[:, c0:c1] += (rev + haze) * speck[:, c0:c1]
 
 
-def _facing(at: np.ndarray, has_air: np.ndarray) -> np.ndarray:
-    """(1, n) how squarely the tracheal air line faces the beam in each column (1 flat, 0 steep)."""
-    at_s = cv2.GaussianBlur(at.astype(np.float32), (0, 0), sigmaX=4.0, sigmaY=0.1)
+def _facing(at: np.ndarray, has_air: np.ndarray, extrapolate: bool = False) -> np.ndarray:
+    """(1, n) how squarely the tracheal air line faces the beam in each column (1 flat, 0 steep).
+
+    `extrapolate` (phantom 2.5): continue the line's slope past the ends of the air line before
+    smoothing. The default mirrors it there, which reads the steep ends of the ring as flat and
+    draws ring-down as vertical stripes down the trachea's sides.
+    """
+    a = at.astype(np.float32)
+    pad = 12 if extrapolate and a.shape[1] >= 4 else 0
+    if pad:
+        k = np.arange(1, pad + 1, dtype=np.float32)
+        left = a[0, 0] - (a[0, 3] - a[0, 0]) / 3.0 * k[::-1]
+        right = a[0, -1] + (a[0, -1] - a[0, -4]) / 3.0 * k
+        a = np.concatenate([left, a[0], right])[None, :]
+    at_s = cv2.GaussianBlur(a, (0, 0), sigmaX=4.0, sigmaY=0.1)
     slope = np.gradient(at_s[0])[None, :]
+    if pad:
+        slope = slope[:, pad:-pad]
     return (1.0 / (1.0 + 4.0 * slope * slope)) ** 2 * has_air.astype(np.float32)[None, :]
 
 
-def _ringdown(at: np.ndarray, has_air: np.ndarray, r: np.ndarray, mmpp: float, wall_mm: float) -> np.ndarray:
+def _ringdown(
+    at: np.ndarray, has_air: np.ndarray, r: np.ndarray, mmpp: float, wall_mm: float, extrapolate: bool = False
+) -> np.ndarray:
     """Bright tracheal air line and the ring-down under it (phantom 2.2).
 
     The pulse bounces between the air-mucosa interface and the front of the cartilage: closely
     spaced copies of the air line, parallel to it and fading, where the wall faces the beam (the
     top of the arc); the steep sides of the ring send little back.
     """
-    facing = _facing(at, has_air)
+    facing = _facing(at, has_air, extrapolate)
     sig = np.float32(0.28 / mmpp)
     step = max(1.2, wall_mm) / mmpp
     out = np.zeros((r.shape[0], at.shape[1]), np.float32)
@@ -785,7 +894,8 @@ def render_bmode(
             tracheal shadow, randomised scanner settings); 3 = phantom 2.1, the scanner look with
             the deep fall-off randomised per frame; 4 = phantom 2.2 (`_LOOK22`, closer to a scan);
             5 = phantom 2.3 (`_LOOK23`, 2.2 with the depth gain set so a longus colli stays visible);
-            6 = phantom 2.4 (`_LOOK24`, 2.3 with a curved fascial web instead of straight streaks).
+            6 = phantom 2.4 (`_LOOK24`, 2.3 with a curved fascial web instead of straight streaks);
+            7 = phantom 2.5 (`_LOOK25`, 2.4 with long planes near the outlines instead of the arcs).
         longus_colli_preset: 2.3's depth gain for a frame with a longus colli (True) or without
             (False); None decides from `scene` (a still). A sweep keeps one preset throughout, as
             a sonographer does not change it mid-sweep.

@@ -28,11 +28,14 @@ PHANTOM_VERSION = "2.3.0"  # what `generate_dataset` writes by default: the ship
 # lobe outline); 2.3.0 is 2.2.0 with the depth gain set for what the frame shows, so that a
 # longus colli on the vertebra stays visible (same boxes as 2.2.0): the default since the model
 # phantom23-s2r-yolov8n-288 was trained on it; 2.4.0 is 2.3.0 with a curved fascial web in place
-# of the regular horizontal streaks (same boxes as 2.3.0). A look becomes the default only together with a model
+# of the regular horizontal streaks (same boxes as 2.3.0); 2.5.0 is 2.4.0 with long, gently curved
+# fascial planes near the structures' outlines in place of the arcs, smoother muscle, fewer flecks
+# under the skin and the tracheal ring-down kept off the ring's steep sides (same boxes as 2.4.0).
+# A look becomes the default only together with a model
 # trained on it, so that the shipped dataset and the shipped model never disagree.
-GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3, "2.2.0": 4, "2.3.0": 5, "2.4.0": 6}
+GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3, "2.2.0": 4, "2.3.0": 5, "2.4.0": 6, "2.5.0": 7}
 # Looks whose anatomy has wedge-shaped thyroid lobes (the older ones keep the rounder outline).
-WEDGE_LOBE_LOOKS = frozenset({4, 5, 6})
+WEDGE_LOBE_LOOKS = frozenset({4, 5, 6, 7})
 GENERATOR_NAME = "nnus-phantom"
 JPEG_QUALITY = 90
 
