@@ -74,7 +74,7 @@ def test_the_scanner_look_is_a_generator_version_with_the_same_boxes(tmp_path: P
     assert not np.array_equal(frames["2.0.0"][0], frames["2.1.0"][0])  # the deep fall-off differs
     data = generate_dataset(tmp_path / "v2", n=4, seed=1, jobs=1, version="2.0.0")
     assert json.loads((data / "phantom.json").read_text())["version"] == "2.0.0"
-    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0"}
+    assert set(GENERATOR_LOOKS) == {"1.1.0", "2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0", "2.5.0"}
     with pytest.raises(ValueError, match="phantom version"):
         generate_dataset(tmp_path / "bad", n=2, version="9")
 

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         "--version",
         choices=sorted(GENERATOR_LOOKS),
         default=PHANTOM_VERSION,
-        help=f"generator version (default {PHANTOM_VERSION}, the shipped model's; 2.0.0: the scanner look; 2.1.0: it with the deep fall-off varied per frame; 2.2.0: a closer transverse neck scan; 2.3.0: it with the depth gain set so a longus colli stays visible; 2.4.0: 2.3.0 with a curved fascial web instead of regular horizontal streaks)",
+        help=f"generator version (default {PHANTOM_VERSION}, the shipped model's; 2.0.0: the scanner look; 2.1.0: it with the deep fall-off varied per frame; 2.2.0: a closer transverse neck scan; 2.3.0: it with the depth gain set so a longus colli stays visible; 2.4.0: 2.3.0 with a curved fascial web instead of regular horizontal streaks; 2.5.0: 2.4.0 with long fascial planes near the outlines instead of the arcs)",
     )
     a = p.parse_args(argv)
 
