@@ -389,6 +389,23 @@ def _fascia_tile(rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), sigmaX=1.2, sigmaY=0.5)
 
 
+def _draw_beaded(img: np.ndarray, x: np.ndarray, y: np.ndarray, amp: np.ndarray, thick: int) -> None:
+    """Draw a polyline of per-segment brightness `amp` (segments under 0.05 left out) into `img`,
+    anti-aliased at quarter-pixel precision: the fascial lines of the web tiles."""
+    for i in range(len(x) - 1):
+        a = float(amp[i])
+        if a > 0.05:
+            cv2.line(
+                img,
+                (int(x[i] * 4), int(y[i] * 4)),
+                (int(x[i + 1] * 4), int(y[i + 1] * 4)),
+                a,
+                thick,
+                cv2.LINE_AA,
+                shift=2,
+            )
+
+
 def _web_tile(rng: np.random.Generator) -> np.ndarray:
     """Curved, beaded fascial arcs (phantom 2.4): planes that wrap around muscles and vessels,
     bright where the arc runs across the beam (a horizontal tangent), fading where it turns."""
@@ -410,18 +427,7 @@ def _web_tile(rng: np.random.Generator) -> np.ndarray:
         amp *= np.sin(np.linspace(0.0, math.pi, n)) ** 0.5
         beads = np.clip(1.0 + 0.6 * rng.standard_normal(n), 0.2, 2.0)
         thick = 2 if rng.uniform() < 0.6 else 3
-        for i in range(n - 1):
-            a = float(amp[i] * beads[i])
-            if a > 0.05:
-                cv2.line(
-                    img,
-                    (int(x[i] * 4), int(y[i] * 4)),
-                    (int(x[i + 1] * 4), int(y[i + 1] * 4)),
-                    a,
-                    thick,
-                    cv2.LINE_AA,
-                    shift=2,
-                )
+        _draw_beaded(img, x, y, amp * beads, thick)
     return cv2.GaussianBlur(img, (0, 0), sigmaX=1.4, sigmaY=0.8)
 
 
@@ -449,18 +455,7 @@ def _plane_tile(rng: np.random.Generator) -> np.ndarray:
         amp *= np.sin(np.linspace(0.0, math.pi, n)) ** 0.35
         beads = np.clip(1.0 + 0.5 * rng.standard_normal(n), 0.25, 1.8)
         thick = 1 if rng.uniform() < 0.55 else 2
-        for i in range(n - 1):
-            a = float(amp[i] * beads[i])
-            if a > 0.05:
-                cv2.line(
-                    img,
-                    (int(x[i] * 4), int(y[i] * 4)),
-                    (int(x[i + 1] * 4), int(y[i + 1] * 4)),
-                    a,
-                    thick,
-                    cv2.LINE_AA,
-                    shift=2,
-                )
+        _draw_beaded(img, x, y, amp * beads, thick)
     return cv2.GaussianBlur(img, (0, 0), sigmaX=1.2, sigmaY=0.7) * np.float32(1.6)
 
 
