@@ -102,7 +102,11 @@ def test_one_sure_organ_alone_is_not_a_familiar_frame():
     more in 99 % of them: one sure box with nothing else recognised is a guess on an unknown image."""
     alone = dets([(2, 0.95, (0, 0, 10, 10)), (7, FAMILIAR_SECOND_CONF - 0.01, (20, 20, 40, 40))])
     assert not is_familiar(alone) and unfamiliar_note(alone)
-    assert gate(alone).class_id.tolist() == [2]
+    # the unfamiliar frame keeps each organ's best box only where it scores GATED_CONF or more
+    kept = [2, 7] if FAMILIAR_SECOND_CONF - 0.01 >= GATED_CONF else [2]
+    assert gate(alone).class_id.tolist() == kept
+    faint = dets([(2, 0.95, (0, 0, 10, 10)), (7, GATED_CONF - 0.01, (20, 20, 40, 40))])
+    assert not is_familiar(faint) and gate(faint).class_id.tolist() == [2]
     pair = dets([(2, 0.95, (0, 0, 10, 10)), (7, FAMILIAR_SECOND_CONF, (20, 20, 40, 40))])
     assert is_familiar(pair) and len(gate(pair)) == 2
     # two boxes of one organ are one organ

@@ -151,6 +151,7 @@ def test_version_1_files_still_read(tmp_path):
         "phantom21-s2r-yolov8n-320",
         "phantom21-s2r-yolov8n-288",
         "phantom23-s2r-yolov8n-288",
+        "phantom25-s2r-yolov8n-288",
     ],
 )
 def test_the_shipped_evaluations_and_cards_read(model):

@@ -20,17 +20,17 @@ from nnus_core.phantom.bmode import render_bmode, tiles
 from nnus_core.phantom.scene import HEIGHT, WIDTH, slice_scene
 from nnus_core.phantom.views import FrameSpec, plan_dataset
 
-PHANTOM_VERSION = "2.3.0"  # what `generate_dataset` writes by default: the shipped model's training data
+PHANTOM_VERSION = "2.5.0"  # what `generate_dataset` writes by default: the shipped model's training data
 # Every generator version and the B-mode look it renders (same geometry and boxes in both).
 # 2.0.0 is the scanner look (bmode._Look2), 2.1.0 the same with the deep fall-off randomised per
 # frame; 2.2.0 a closer transverse neck scan (bmode._LOOK22: wedge-shaped lobes, a bright
 # tracheal wall with ring-down, mild enhancement, more fascial planes; its boxes follow the new
 # lobe outline); 2.3.0 is 2.2.0 with the depth gain set for what the frame shows, so that a
-# longus colli on the vertebra stays visible (same boxes as 2.2.0): the default since the model
-# phantom23-s2r-yolov8n-288 was trained on it; 2.4.0 is 2.3.0 with a curved fascial web in place
-# of the regular horizontal streaks (same boxes as 2.3.0); 2.5.0 is 2.4.0 with long, gently curved
+# longus colli on the vertebra stays visible (same boxes as 2.2.0); 2.4.0 is 2.3.0 with a curved
+# fascial web in place of the regular horizontal streaks (same boxes as 2.3.0); 2.5.0 is 2.4.0 with long, gently curved
 # fascial planes near the structures' outlines in place of the arcs, smoother muscle, fewer flecks
-# under the skin and the tracheal ring-down kept off the ring's steep sides (same boxes as 2.4.0).
+# under the skin and the tracheal ring-down kept off the ring's steep sides (same boxes as 2.4.0):
+# the default since the model phantom25-s2r-yolov8n-288 was trained on it.
 # A look becomes the default only together with a model
 # trained on it, so that the shipped dataset and the shipped model never disagree.
 GENERATOR_LOOKS = {"1.1.0": 1, "2.0.0": 2, "2.1.0": 3, "2.2.0": 4, "2.3.0": 5, "2.4.0": 6, "2.5.0": 7}
