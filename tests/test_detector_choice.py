@@ -229,12 +229,17 @@ def test_int8_boxes_agree_with_f32_on_phantom_images(monkeypatch):
     inputs = check_inputs(f32.input_hw)
     agreement = choice_mod.box_agreement(f32._runtime, int8._runtime, inputs)
     assert agreement >= choice_mod.MIN_AGREEMENT
-    # And the outputs are close, not only the boxes after NMS: the class scores of 99.9 % of the
-    # anchors within 0.1, none beyond 0.35 (a score near a decision edge of one quantised layer may
-    # move more; the accuracy on 790 held-out images is what the model card's check gates).
-    a, b = f32._runtime(inputs[0]), int8._runtime(inputs[0])
-    diff = np.abs(a[4:] - b[4:])
-    assert np.percentile(diff, 99.9) <= 0.1 and diff.max() <= 0.35 and diff.mean() <= 0.005
+    # And the outputs are close, not only the boxes after NMS: on every check image the class
+    # scores of 99.9 % of the anchors within 0.1, and over all of them fewer than 1 in 10,000 beyond
+    # 0.2. A score near a decision edge of one quantised layer may move far (the 2.5.0 model's
+    # INT8 moves one of 217,728 from 0.59 to 0.08); the accuracy on 790 held-out images is what
+    # the model card's check gates. A broken quantisation moves thousands.
+    far = total = 0
+    for x in inputs:
+        diff = np.abs(f32._runtime(x)[4:] - int8._runtime(x)[4:])
+        assert np.percentile(diff, 99.9) <= 0.1 and diff.mean() <= 0.005
+        far, total = far + int((diff > 0.2).sum()), total + diff.size
+    assert far <= 1e-4 * total, (far, total)
 
 
 def test_video_detectors_run_the_variant_chosen_for_one_thread(weights, env):
