@@ -71,11 +71,11 @@ def test_locate_by_touch_on_a_phone(browser, app_server, browser_data_dir):
     ds = load_dataset(browser_data_dir)
     ctx, page = new_app_page(browser, **PHONE)
     try:
-        _start(page, app_server.url, 4)
+        _start(page, app_server.url, 6)  # 15 % of Locate questions are absent organs: 6 all but rule out none
         organ, sample = _shown(page, ds)
         gts = [a.box for a in sample.annotations if a.organ_id == organ.id]
         skipped = 0
-        while not gts and skipped < 3:  # an absent organ: answer so, take the next question
+        while not gts and skipped < 5:  # an absent organ: answer so, take the next question
             page.get_by_role("button", name="Not visible here").tap()
             page.get_by_role("button", name="Next question").tap()
             page.get_by_role("button", name="Submit box").wait_for()
@@ -83,7 +83,7 @@ def test_locate_by_touch_on_a_phone(browser, app_server, browser_data_dir):
             skipped += 1
             organ, sample = _shown(page, ds)
             gts = [a.box for a in sample.annotations if a.organ_id == organ.id]
-        assert gts, "four absent-organ questions in a row"
+        assert gts, "six absent-organ questions in a row"
         gt = gts[0]
 
         # The question fits the phone: the submit button is on screen without scrolling.
